@@ -1,0 +1,68 @@
+/*
+ * gv.h: what every groved module shares: the result codes and the
+ * caller-allocated error struct.
+ *
+ * Every fallible function returns a gv_rc (0 is success). Where a failure
+ * needs words, the caller passes a gv_error_t; it is filled in place and
+ * never allocates, so it can be used on any path, including out of memory.
+ */
+#ifndef GROVED_GV_H
+#define GROVED_GV_H
+
+#include <stddef.h>
+
+/* X-macro: name, message. Append only; values are stable. */
+#define GV_RESULT_TABLE(X)                                                    \
+	X(GV_OK, "success")                                                    \
+	X(GV_ENOMEM, "out of memory")                                          \
+	X(GV_EINVAL, "invalid argument")                                       \
+	X(GV_EIO, "input/output error")                                        \
+	X(GV_EPARSE, "malformed document")                                     \
+	X(GV_ETOOBIG, "input too large")                                       \
+	X(GV_ETOODEEP, "input nested too deeply")                              \
+	X(GV_ENOTFOUND, "not found")                                           \
+	X(GV_EEXIST, "already exists")                                         \
+	X(GV_ECONFLICT, "conflict")                                            \
+	X(GV_EUNSUPPORTED, "not supported")
+
+typedef enum {
+#define GV_X_ENUM(name, msg) name,
+	GV_RESULT_TABLE(GV_X_ENUM)
+#undef GV_X_ENUM
+	GV_RESULT_COUNT
+} gv_rc;
+
+/* Returns a static string; never NULL, even for an unknown code. */
+const char *gv_strerror(int rc);
+
+#define GV_ERROR_SOURCE_MAX 256
+#define GV_ERROR_TEXT_MAX 512
+
+/*
+ * Where and why something failed. `source` names the input (a file, a URL,
+ * "<stdin>", a field path); line and column are 1-based, 0 when unknown.
+ * Filled with gv_error_set(); texts are truncated, never overflowed.
+ */
+typedef struct gv_error {
+	char source[GV_ERROR_SOURCE_MAX];
+	int line;
+	int column;
+	char text[GV_ERROR_TEXT_MAX];
+} gv_error_t;
+
+#define GV_ERROR_INIT {{0}, 0, 0, {0}}
+
+/* Resets err to empty; err may be NULL. */
+void gv_error_clear(gv_error_t *err);
+
+/* Fills err (may be NULL); source may be NULL. Returns rc, for `rc =
+ * gv_error_set(err, GV_EPARSE, ...)` at the point of failure. */
+int gv_error_set(gv_error_t *err, int rc, const char *source, int line,
+		 int column, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* Writes "source:line:col: text" (parts that are unset are left out) into
+ * buf, always NUL-terminated. Returns buf. */
+char *gv_error_format(const gv_error_t *err, char *buf, size_t size);
+
+#endif

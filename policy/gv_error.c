@@ -1,0 +1,72 @@
+/* gv_error.c: the project-wide result table and the error struct. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "groved/gv.h"
+
+static const char *const gv_messages[] = {
+#define GV_X_MSG(name, msg) msg,
+	GV_RESULT_TABLE(GV_X_MSG)
+#undef GV_X_MSG
+};
+
+const char *gv_strerror(int rc)
+{
+	if (rc < 0 || rc >= GV_RESULT_COUNT)
+		return "unknown error";
+	return gv_messages[rc];
+}
+
+void gv_error_clear(gv_error_t *err)
+{
+	if (!err)
+		return;
+	err->source[0] = '\0';
+	err->line = 0;
+	err->column = 0;
+	err->text[0] = '\0';
+}
+
+int gv_error_set(gv_error_t *err, int rc, const char *source, int line,
+		 int column, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return rc;
+	snprintf(err->source, sizeof(err->source), "%s", source ? source : "");
+	err->line = line;
+	err->column = column;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof(err->text), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+char *gv_error_format(const gv_error_t *err, char *buf, size_t size)
+{
+	size_t used = 0;
+	int n = 0;
+
+	if (!buf || size == 0)
+		return buf;
+	buf[0] = '\0';
+	if (!err)
+		return buf;
+	if (err->source[0]) {
+		n = snprintf(buf, size, "%s:", err->source);
+		used = n < 0 ? 0 : (size_t)n;
+	}
+	if (err->line > 0 && used < size) {
+		n = err->column > 0 ? snprintf(buf + used, size - used, "%d:%d:",
+					       err->line, err->column)
+				    : snprintf(buf + used, size - used, "%d:",
+					       err->line);
+		used += n < 0 ? 0 : (size_t)n;
+	}
+	if (used < size)
+		snprintf(buf + used, size - used, "%s%s", used ? " " : "",
+			 err->text);
+	return buf;
+}

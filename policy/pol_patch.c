@@ -1,0 +1,2 @@
+/* pol_patch.c: being written. */
+#include "groved/policy.h"

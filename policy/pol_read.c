@@ -1,0 +1,2 @@
+/* pol_read.c: being written. */
+#include "groved/policy.h"
