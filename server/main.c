@@ -1,8 +1,45 @@
-/* main.c: placeholder until the subcommands land. */
-#include <stdio.h>
+/*
+ * main.c: groved's subcommands. Each lives in its own file and returns the
+ * process exit status.
+ */
+#include "groved/server.h"
 
-int main(void)
+#ifndef GROVED_VERSION
+#define GROVED_VERSION "0.0.0"
+#endif
+
+static void usage(FILE *to)
 {
-	fputs("groved: not built yet\n", stderr);
+	fputs("usage: groved COMMAND [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  validate   check PodCliqueSet manifests offline, with the "
+	      "webhook's rules\n"
+	      "  version    print the version\n"
+	      "\n"
+	      "Run 'groved COMMAND --help' for a command's options.\n",
+	      to);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "validate") == 0)
+		return srv_cmd_validate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
+		printf("groved %s\n", GROVED_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "groved: unknown command '%s'\n", argv[1]);
+	usage(stderr);
 	return 2;
 }

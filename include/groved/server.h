@@ -1,0 +1,41 @@
+/*
+ * server.h: the groved program: subcommands and the file helpers they
+ * share. (The HTTPS admission server joins this module with issue 3.)
+ */
+#ifndef GROVED_SERVER_H
+#define GROVED_SERVER_H
+
+#include <stddef.h>
+
+#include "groved/gv.h"
+
+/* One input named on the command line, read whole. */
+typedef struct srv_input {
+	char *name; /* as the user wrote it; "<stdin>" for "-" */
+	char *data; /* NUL-terminated; len excludes the NUL */
+	size_t len;
+} srv_input;
+
+typedef struct srv_inputs {
+	srv_input *items;
+	size_t n;
+	size_t cap;
+} srv_inputs;
+
+#define SRV_INPUTS_INIT {NULL, 0, 0}
+
+/*
+ * Appends the inputs that path names: a file; every *.yaml, *.yml and
+ * *.json under a directory, recursively, in byte order of their paths;
+ * or "-" for standard input. Each is read whole, at most max bytes.
+ * Returns GV_OK, or GV_EIO / GV_ETOOBIG / GV_ENOMEM with err naming the
+ * path and what went wrong; inputs read before the failure stay in list.
+ */
+int srv_inputs_add(srv_inputs *list, const char *path, size_t max,
+		   gv_error_t *err);
+void srv_inputs_release(srv_inputs *list);
+
+/* `groved validate`: returns the process exit code (0, 1 or 2). */
+int srv_cmd_validate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,208 @@
+/* pol_buf.c: bounded growable strings and Go-compatible value printing. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+
+#include "pol_int.h"
+
+void pol_buf_init(pol_buf *b, size_t max)
+{
+	b->s = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+	b->failed = false;
+}
+
+void pol_buf_release(pol_buf *b)
+{
+	free(b->s);
+	pol_buf_init(b, b->max);
+}
+
+static bool buf_reserve(pol_buf *b, size_t extra)
+{
+	size_t need = 0;
+	size_t cap = 0;
+	char *s = NULL;
+
+	if (b->failed)
+		return false;
+	if (extra > b->max || b->len + extra > b->max) {
+		b->failed = true;
+		return false;
+	}
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return true;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	s = realloc(b->s, cap);
+	if (!s) {
+		b->failed = true;
+		return false;
+	}
+	b->s = s;
+	b->cap = cap;
+	return true;
+}
+
+void pol_buf_add(pol_buf *b, const char *s, size_t n)
+{
+	if (!buf_reserve(b, n))
+		return;
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void pol_buf_puts(pol_buf *b, const char *s)
+{
+	pol_buf_add(b, s, strlen(s));
+}
+
+void pol_buf_printf(pol_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !buf_reserve(b, (size_t)n)) {
+		b->failed = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void pol_buf_quote(pol_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	pol_buf_add(b, "\"", 1);
+	for (; *p; p++) {
+		switch (*p) {
+		case '"':
+			pol_buf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			pol_buf_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			pol_buf_add(b, "\\n", 2);
+			break;
+		case '\t':
+			pol_buf_add(b, "\\t", 2);
+			break;
+		case '\r':
+			pol_buf_add(b, "\\r", 2);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				pol_buf_printf(b, "\\x%02x", *p);
+			else
+				pol_buf_add(b, (const char *)p, 1);
+		}
+	}
+	pol_buf_add(b, "\"", 1);
+}
+
+/* Go prints a float64 with %v as the shortest representation that reads
+ * back the same; %.17g and trimming gets there for the common cases. */
+static void buf_real(pol_buf *b, double d)
+{
+	char tmp[64];
+	int prec = 1;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	pol_buf_puts(b, tmp);
+}
+
+void pol_buf_value(pol_buf *b, const json_t *value)
+{
+	char *dump = NULL;
+
+	switch (json_typeof(value)) {
+	case JSON_STRING:
+		pol_buf_quote(b, json_string_value(value));
+		break;
+	case JSON_INTEGER:
+		pol_buf_printf(b, "%" PRId64, (int64_t)json_integer_value(value));
+		break;
+	case JSON_REAL:
+		buf_real(b, json_real_value(value));
+		break;
+	case JSON_TRUE:
+		pol_buf_puts(b, "true");
+		break;
+	case JSON_FALSE:
+		pol_buf_puts(b, "false");
+		break;
+	case JSON_NULL:
+		pol_buf_puts(b, "null");
+		break;
+	default:
+		dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!dump) {
+			b->failed = true;
+			return;
+		}
+		pol_buf_puts(b, dump);
+		free(dump);
+	}
+}
+
+char *pol_buf_detach(pol_buf *b)
+{
+	char *s = NULL;
+
+	if (b->failed) {
+		pol_buf_release(b);
+		return NULL;
+	}
+	if (!b->s && !buf_reserve(b, 0))
+		return NULL;
+	s = b->s;
+	b->s = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return s;
+}
+
+void pol_path(char *dst, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, POL_PATH_MAX, fmt, ap);
+	va_end(ap);
+}
+
+json_t *pol_jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+bool pol_get_int(const json_t *obj, const char *key, int64_t *out)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v))
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+const char *pol_get_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}

@@ -1,0 +1,66 @@
+/*
+ * pol_int.h: helpers shared by the policy files, not part of the API.
+ */
+#ifndef GROVED_POL_INT_H
+#define GROVED_POL_INT_H
+
+#include <stdarg.h>
+
+#include "groved/policy.h"
+
+/* A growable string with a hard maximum (curl's dynbuf). Sticky failure:
+ * once an append fails (no memory, or over max) every later append is a
+ * no-op and `failed` stays set. */
+typedef struct pol_buf {
+	char *s;
+	size_t len;
+	size_t cap;
+	size_t max;
+	bool failed;
+} pol_buf;
+
+void pol_buf_init(pol_buf *b, size_t max);
+void pol_buf_release(pol_buf *b);
+void pol_buf_add(pol_buf *b, const char *s, size_t n);
+void pol_buf_puts(pol_buf *b, const char *s);
+void pol_buf_printf(pol_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends s quoted as Go's %q does. */
+void pol_buf_quote(pol_buf *b, const char *s);
+/* Appends a JSON value as Kubernetes prints a field error's value:
+ * strings quoted, numbers and booleans bare, the rest compact JSON. */
+void pol_buf_value(pol_buf *b, const json_t *value);
+/* Returns the string (caller frees) and resets b; NULL if b failed. */
+char *pol_buf_detach(pol_buf *b);
+
+/* snprintf into a path buffer of POL_PATH_MAX; truncates safely. */
+void pol_path(char *dst, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A new json_string of s, or json_null() when s is NULL. */
+json_t *pol_jstr(const char *s);
+
+/* Integer value of an optional field: true with *out set when the member
+ * is an integer; false when absent or of another type. */
+bool pol_get_int(const json_t *obj, const char *key, int64_t *out);
+/* String value of a member, or NULL when absent or not a string. */
+const char *pol_get_str(const json_t *obj, const char *key);
+
+/* Name checks. Each returns NULL when s is valid, or a static-free
+ * message in msg (of size POL_MSG_MAX) saying what is wrong and where. */
+#define POL_MSG_MAX 256
+bool pol_check_dns_label(const char *s, char *msg, size_t size);
+bool pol_check_dns_subdomain(const char *s, char *msg, size_t size);
+bool pol_check_qualified_name(const char *s, char *msg, size_t size);
+bool pol_check_env_name(const char *s, char *msg, size_t size);
+
+/* Levenshtein distance, capped: returns cap+1 when larger. */
+size_t pol_edit_distance(const char *a, const char *b, size_t cap);
+/* The candidate closest to s within a distance that reads as a typo, or
+ * NULL. candidates ends with NULL. */
+const char *pol_did_you_mean(const char *s, const char *const *candidates);
+
+/* Parses a Go duration ("4h", "1h30m", "1.5s", "300ms"). */
+bool pol_parse_duration(const char *s, double *seconds);
+
+#endif

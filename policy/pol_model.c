@@ -1,0 +1,604 @@
+/*
+ * pol_model.c: a PodCliqueSet of either form (API.md section 2) into one
+ * model in the template form's meaning, remembering the path the user
+ * wrote for every element so that later errors name it.
+ *
+ * Only structure is checked here: which form, JSON types, and (compact
+ * form) unknown fields. Every rule about values lives in pol_validate.c.
+ */
+#include <stdint.h>
+
+#include "pol_int.h"
+
+/* Fields of the compact form (API.md 2.1); anything else is a typo. */
+static const char *const compact_spec_keys[] = {
+	"replicas", "scaling", "scalingGroups", "podCliques", NULL,
+};
+static const char *const compact_scaling_keys[] = {
+	"minReplicas", "maxReplicas", NULL,
+};
+static const char *const compact_group_keys[] = {
+	"name", "cliques", "replicas", NULL,
+};
+static const char *const compact_clique_keys[] = {
+	"name", "startsAfter", "replicas", "minAvailable", "resourceClaims",
+	"containers", "initContainers", "volumes", "nodeSelector",
+	"tolerations", "affinity", "serviceAccountName", "priorityClassName",
+	"schedulerName", "terminationGracePeriodSeconds", "imagePullSecrets",
+	"securityContext", "hostNetwork", "dnsPolicy", "runtimeClassName",
+	"labels", "annotations",
+	/* not pod-level fields a user may set, but named so that V18 can
+	 * say why they are refused instead of calling them typos */
+	"nodeName", "topologySpreadConstraints", NULL,
+};
+/* Fields that belong to the template form only. */
+static const char *const template_spec_keys[] = {
+	"template", "updateStrategy", NULL,
+};
+
+static bool in_list(const char *key, const char *const *list)
+{
+	for (; *list; list++) {
+		if (strcmp(key, *list) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* V1: an unknown field in the compact form, with a did-you-mean. */
+static void check_unknown(pol_verdict *v, const json_t *obj, const char *path,
+			  const char *const *known)
+{
+	const char *key = NULL;
+	json_t *val = NULL;
+	char field[POL_PATH_MAX];
+
+	json_object_foreach((json_t *)obj, key, val)
+	{
+		const char *near = NULL;
+
+		if (in_list(key, known))
+			continue;
+		near = pol_did_you_mean(key, known);
+		pol_path(field, "%s%s%s", path, path[0] ? "." : "", key);
+		if (near)
+			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
+					"unknown field; did you mean \"%s\"?",
+					near);
+		else
+			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
+					"unknown field");
+	}
+}
+
+static const char *type_name(json_type t)
+{
+	switch (t) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "a list";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	default:
+		return "a value of another type";
+	}
+}
+
+/*
+ * Returns member key of obj when it has JSON type t, NULL when absent;
+ * when present with another type (null counts as absent, as Kubernetes
+ * treats it) records an error at path.key and returns NULL.
+ */
+static const json_t *member(pol_verdict *v, const json_t *obj,
+			    const char *path, const char *key, json_type t)
+{
+	const json_t *m = json_object_get(obj, key);
+	char field[POL_PATH_MAX];
+
+	if (!m || json_is_null(m))
+		return NULL;
+	if (json_typeof(m) == t)
+		return m;
+	pol_path(field, "%s.%s", path, key);
+	pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(m),
+			"must be %s", type_name(t));
+	return NULL;
+}
+
+/* An optional integer member: *set says whether it was written. */
+static void member_int(pol_verdict *v, const json_t *obj, const char *path,
+		       const char *key, int64_t *out, bool *set)
+{
+	const json_t *m = member(v, obj, path, key, JSON_INTEGER);
+
+	*set = m != NULL;
+	if (m)
+		*out = json_integer_value(m);
+}
+
+/* An array member whose elements must be objects; bad elements are
+ * reported and kept out of the model by the caller's loop. */
+static bool element_is_object(pol_verdict *v, const json_t *el,
+			      const char *path, size_t i)
+{
+	char field[POL_PATH_MAX];
+
+	if (json_is_object(el))
+		return true;
+	pol_path(field, "%s[%zu]", path, i);
+	pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(el),
+			"must be an object");
+	return false;
+}
+
+static const char *name_of(pol_verdict *v, const json_t *obj, const char *path)
+{
+	const json_t *m = member(v, obj, path, "name", JSON_STRING);
+
+	return m ? json_string_value(m) : NULL;
+}
+
+size_t pol_pcs_find_clique(const pol_pcs *pcs, const char *name)
+{
+	size_t i = 0;
+
+	if (!name)
+		return SIZE_MAX;
+	for (i = 0; i < pcs->n_cliques; i++) {
+		if (pcs->cliques[i].name &&
+		    strcmp(pcs->cliques[i].name, name) == 0)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/* startsAfter must be a list of strings (compact: or one string). */
+static void check_starts_after(pol_verdict *v, pol_clique *c,
+			       const json_t *holder, bool compact)
+{
+	const json_t *sa = json_object_get(holder, "startsAfter");
+	char field[POL_PATH_MAX];
+	size_t k = 0;
+	const json_t *el = NULL;
+
+	pol_path(field, "%s.startsAfter", c->spec_path);
+	if (!sa || json_is_null(sa))
+		return;
+	if (json_is_string(sa) && compact) {
+		c->starts_after = sa;
+		return;
+	}
+	if (!json_is_array(sa)) {
+		pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(sa),
+				compact ? "must be a clique name or a list of "
+					  "clique names"
+					: "must be a list of clique names");
+		return;
+	}
+	json_array_foreach(sa, k, el)
+	{
+		if (json_is_string(el))
+			continue;
+		pol_path(field, "%s.startsAfter[%zu]", c->spec_path, k);
+		pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(el),
+				"must be a clique name");
+	}
+	c->starts_after = sa;
+}
+
+static void build_compact_clique(pol_verdict *v, const json_t *node,
+				 pol_clique *c)
+{
+	c->node = node;
+	c->pod = node;
+	c->group = -1;
+	pol_path(c->spec_path, "%s", c->path);
+	pol_path(c->pod_path, "%s", c->path);
+	check_unknown(v, node, c->path, compact_clique_keys);
+	c->name = name_of(v, node, c->path);
+	c->role_name = c->name;
+	member_int(v, node, c->path, "replicas", &c->replicas,
+		   &c->replicas_set);
+	member_int(v, node, c->path, "minAvailable", &c->min_available,
+		   &c->min_available_set);
+	c->claims = member(v, node, c->path, "resourceClaims", JSON_ARRAY);
+	(void)member(v, node, c->path, "containers", JSON_ARRAY);
+	check_starts_after(v, c, node, true);
+}
+
+static void build_template_clique(pol_verdict *v, const json_t *node,
+				  pol_clique *c)
+{
+	const json_t *spec = NULL;
+	const json_t *role = NULL;
+
+	c->node = node;
+	c->group = -1;
+	pol_path(c->spec_path, "%s.spec", c->path);
+	pol_path(c->pod_path, "%s.spec.podSpec", c->path);
+	c->name = name_of(v, node, c->path);
+	c->topology = member(v, node, c->path, "topologyConstraint",
+			     JSON_OBJECT);
+	spec = member(v, node, c->path, "spec", JSON_OBJECT);
+	if (!spec)
+		return;
+	role = member(v, spec, c->spec_path, "roleName", JSON_STRING);
+	c->role_name = role ? json_string_value(role) : c->name;
+	member_int(v, spec, c->spec_path, "replicas", &c->replicas,
+		   &c->replicas_set);
+	member_int(v, spec, c->spec_path, "minAvailable", &c->min_available,
+		   &c->min_available_set);
+	c->pod = member(v, spec, c->spec_path, "podSpec", JSON_OBJECT);
+	if (c->pod) {
+		c->claims = member(v, c->pod, c->pod_path, "resourceClaims",
+				   JSON_ARRAY);
+		(void)member(v, c->pod, c->pod_path, "containers", JSON_ARRAY);
+	}
+	c->autoscaling = member(v, spec, c->spec_path, "autoScalingConfig",
+				JSON_OBJECT);
+	check_starts_after(v, c, spec, false);
+}
+
+/* Fills pcs->cliques from the array at path. */
+static int build_cliques(pol_verdict *v, pol_pcs *pcs, const json_t *list)
+{
+	size_t i = 0;
+	const json_t *el = NULL;
+
+	pcs->clique_list = list;
+	if (!list)
+		return GV_OK;
+	pcs->cliques = calloc(json_array_size(list) + 1, sizeof(*pcs->cliques));
+	if (!pcs->cliques)
+		return GV_ENOMEM;
+	json_array_foreach(list, i, el)
+	{
+		pol_clique *c = NULL;
+
+		if (!element_is_object(v, el, pcs->cliques_path, i))
+			continue;
+		c = &pcs->cliques[pcs->n_cliques++];
+		pol_path(c->path, "%s[%zu]", pcs->cliques_path, i);
+		if (pcs->form == POL_FORM_COMPACT)
+			build_compact_clique(v, el, c);
+		else
+			build_template_clique(v, el, c);
+	}
+	return GV_OK;
+}
+
+/* The group's cliques, resolved by name; and the group of each clique
+ * (the first group that names it: V9 reports the others). */
+static int resolve_group(pol_verdict *v, pol_pcs *pcs, size_t gi,
+			 const json_t *ratio)
+{
+	pol_group *g = &pcs->groups[gi];
+	size_t n = json_array_size(g->clique_names);
+	size_t k = 0;
+
+	g->cliques = calloc(n + 1, sizeof(*g->cliques));
+	g->ratio = calloc(n + 1, sizeof(*g->ratio));
+	if (!g->cliques || !g->ratio)
+		return GV_ENOMEM;
+	g->n_cliques = n;
+	for (k = 0; k < n; k++) {
+		const json_t *el = json_array_get(g->clique_names, k);
+		const json_t *r = json_array_get(ratio, k);
+		size_t ci = pol_pcs_find_clique(pcs, json_string_value(el));
+		char field[POL_PATH_MAX];
+
+		if (!json_is_string(el)) {
+			pol_path(field, "%s[%zu]", g->cliques_path, k);
+			pol_verdict_add(v, POL_FE_INVALID, field,
+					json_deep_copy(el),
+					"must be a clique name");
+		}
+		g->cliques[k] = ci;
+		/* without a written ratio the clique's own count is the
+		 * ratio entry */
+		if (json_is_integer(r))
+			g->ratio[k] = json_integer_value(r);
+		else if (ratio)
+			g->ratio[k] = 0;
+		else if (ci != SIZE_MAX && pcs->cliques[ci].replicas_set)
+			g->ratio[k] = pcs->cliques[ci].replicas;
+		else
+			g->ratio[k] = 1;
+		if (ci != SIZE_MAX && pcs->cliques[ci].group < 0) {
+			pcs->cliques[ci].group = (int)gi;
+			pcs->cliques[ci].group_pos = k;
+		}
+	}
+	return GV_OK;
+}
+
+static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
+{
+	size_t i = 0;
+	const json_t *el = NULL;
+	bool compact = pcs->form == POL_FORM_COMPACT;
+	int rc = GV_OK;
+
+	if (!list)
+		return GV_OK;
+	pcs->groups = calloc(json_array_size(list) + 1, sizeof(*pcs->groups));
+	if (!pcs->groups)
+		return GV_ENOMEM;
+	json_array_foreach(list, i, el)
+	{
+		pol_group *g = NULL;
+		const json_t *ratio = NULL;
+		size_t gi = pcs->n_groups;
+		size_t k = 0;
+		const json_t *r = NULL;
+		char field[POL_PATH_MAX];
+
+		if (!element_is_object(v, el, pcs->groups_path, i))
+			continue;
+		g = &pcs->groups[pcs->n_groups++];
+		g->node = el;
+		pol_path(g->path, "%s[%zu]", pcs->groups_path, i);
+		pol_path(g->cliques_path, "%s.%s", g->path,
+			 compact ? "cliques" : "cliqueNames");
+		g->name = name_of(v, el, g->path);
+		g->clique_names = member(v, el, g->path,
+					 compact ? "cliques" : "cliqueNames",
+					 JSON_ARRAY);
+		if (compact) {
+			check_unknown(v, el, g->path, compact_group_keys);
+			ratio = member(v, el, g->path, "replicas", JSON_ARRAY);
+			json_array_foreach(ratio, k, r)
+			{
+				if (json_is_integer(r))
+					continue;
+				pol_path(field, "%s.replicas[%zu]", g->path, k);
+				pol_verdict_add(v, POL_FE_INVALID, field,
+						json_deep_copy(r),
+						"must be an integer");
+			}
+			g->replicas = pcs->replicas;
+			g->replicas_set = pcs->replicas_set;
+			g->min_available = pcs->min_replicas;
+			g->min_available_set = pcs->scaling_set;
+			g->max_replicas = pcs->max_replicas;
+		} else {
+			g->replicas = 1;
+			member_int(v, el, g->path, "replicas", &g->replicas,
+				   &g->replicas_set);
+			g->min_available = 1;
+			member_int(v, el, g->path, "minAvailable",
+				   &g->min_available, &g->min_available_set);
+			g->scale_config = member(v, el, g->path, "scaleConfig",
+						 JSON_OBJECT);
+			g->topology = member(v, el, g->path,
+					     "topologyConstraint", JSON_OBJECT);
+			g->max_replicas = g->replicas;
+			if (g->scale_config) {
+				int64_t mx = 0;
+
+				if (pol_get_int(g->scale_config, "maxReplicas",
+						&mx) &&
+				    mx > g->max_replicas)
+					g->max_replicas = mx;
+			}
+		}
+		rc = resolve_group(v, pcs, gi, ratio);
+		if (rc != GV_OK)
+			return rc;
+	}
+	return GV_OK;
+}
+
+/* Replicas and minAvailable of each clique once groups are known. */
+static void settle_cliques(pol_pcs *pcs)
+{
+	size_t i = 0;
+
+	for (i = 0; i < pcs->n_cliques; i++) {
+		pol_clique *c = &pcs->cliques[i];
+
+		if (!c->replicas_set) {
+			c->replicas = 1;
+			if (pcs->form == POL_FORM_COMPACT && c->group >= 0)
+				c->replicas =
+					pcs->groups[c->group].ratio[c->group_pos];
+		}
+		if (!c->min_available_set)
+			c->min_available = c->replicas;
+	}
+}
+
+static pol_startup parse_startup(const char *s)
+{
+	if (!s || strcmp(s, "CliqueStartupTypeAnyOrder") == 0)
+		return POL_STARTUP_ANY_ORDER;
+	if (strcmp(s, "CliqueStartupTypeInOrder") == 0)
+		return POL_STARTUP_IN_ORDER;
+	if (strcmp(s, "CliqueStartupTypeExplicit") == 0)
+		return POL_STARTUP_EXPLICIT;
+	return POL_STARTUP_INVALID;
+}
+
+static int build_compact(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
+{
+	const json_t *scaling = NULL;
+	bool min_set = false;
+	bool max_set = false;
+	size_t i = 0;
+	int rc = GV_OK;
+
+	pcs->form = POL_FORM_COMPACT;
+	pol_path(pcs->cliques_path, "spec.podCliques");
+	pol_path(pcs->groups_path, "spec.scalingGroups");
+	check_unknown(v, spec, "spec", compact_spec_keys);
+	member_int(v, spec, "spec", "replicas", &pcs->replicas,
+		   &pcs->replicas_set);
+	scaling = member(v, spec, "spec", "scaling", JSON_OBJECT);
+	pcs->min_replicas = 1;
+	if (scaling) {
+		pcs->scaling_set = true;
+		check_unknown(v, scaling, "spec.scaling", compact_scaling_keys);
+		member_int(v, scaling, "spec.scaling", "minReplicas",
+			   &pcs->min_replicas, &min_set);
+		member_int(v, scaling, "spec.scaling", "maxReplicas",
+			   &pcs->max_replicas, &max_set);
+	}
+	if (!pcs->replicas_set)
+		pcs->replicas = pcs->min_replicas >= 1 ? pcs->min_replicas : 1;
+	if (!max_set)
+		pcs->max_replicas = pcs->replicas;
+	rc = build_cliques(v, pcs, member(v, spec, "spec", "podCliques",
+					  JSON_ARRAY));
+	if (rc != GV_OK)
+		return rc;
+	for (i = 0; i < pcs->n_cliques; i++) {
+		if (pcs->cliques[i].starts_after)
+			pcs->startup = POL_STARTUP_EXPLICIT;
+	}
+	return build_groups(v, pcs,
+			    member(v, spec, "spec", "scalingGroups", JSON_ARRAY));
+}
+
+static int build_template(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
+{
+	const json_t *tpl = NULL;
+	const json_t *st = NULL;
+	const json_t *td = NULL;
+	int rc = GV_OK;
+
+	pcs->form = POL_FORM_TEMPLATE;
+	pol_path(pcs->cliques_path, "spec.template.cliques");
+	pol_path(pcs->groups_path, "spec.template.podCliqueScalingGroups");
+	pcs->replicas = 1;
+	member_int(v, spec, "spec", "replicas", &pcs->replicas,
+		   &pcs->replicas_set);
+	pcs->min_replicas = pcs->replicas;
+	pcs->max_replicas = pcs->replicas;
+	tpl = member(v, spec, "spec", "template", JSON_OBJECT);
+	if (!tpl)
+		return GV_OK;
+	st = member(v, tpl, "spec.template", "cliqueStartupType", JSON_STRING);
+	pcs->startup_written = json_string_value(st);
+	pcs->startup = parse_startup(pcs->startup_written);
+	td = member(v, tpl, "spec.template", "terminationDelay", JSON_STRING);
+	pcs->termination_delay = json_string_value(td);
+	pcs->topology = member(v, tpl, "spec.template", "topologyConstraint",
+			       JSON_OBJECT);
+	pcs->claim_templates = member(v, tpl, "spec.template",
+				      "resourceClaimTemplates", JSON_ARRAY);
+	rc = build_cliques(v, pcs,
+			   member(v, tpl, "spec.template", "cliques", JSON_ARRAY));
+	if (rc != GV_OK)
+		return rc;
+	return build_groups(v, pcs,
+			    member(v, tpl, "spec.template",
+				   "podCliqueScalingGroups", JSON_ARRAY));
+}
+
+/* V1: which form; the other form's fields must be absent. */
+static int detect_form(pol_verdict *v, const json_t *spec, pol_form *form)
+{
+	bool compact = json_object_get(spec, "podCliques") ||
+		       json_object_get(spec, "scalingGroups") ||
+		       json_object_get(spec, "scaling");
+	bool tpl = json_object_get(spec, "template") ||
+		   json_object_get(spec, "updateStrategy");
+	const char *const *k = NULL;
+	char field[POL_PATH_MAX];
+
+	if (compact && tpl) {
+		for (k = template_spec_keys; *k; k++) {
+			if (!json_object_get(spec, *k))
+				continue;
+			pol_path(field, "spec.%s", *k);
+			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
+					"belongs to the template form and "
+					"cannot be combined with the compact "
+					"form's spec.podCliques, "
+					"spec.scalingGroups and spec.scaling; "
+					"write one form");
+		}
+		return GV_EINVAL;
+	}
+	if (!compact && !tpl) {
+		/* a typo of a compact field still deserves its did-you-mean */
+		const char *const all[] = { "replicas", "scaling",
+					    "scalingGroups", "podCliques",
+					    "template", "updateStrategy",
+					    NULL };
+
+		check_unknown(v, spec, "spec", all);
+		pol_verdict_add(v, POL_FE_REQUIRED, "spec", NULL,
+				"one of spec.podCliques (compact form) or "
+				"spec.template (template form) is needed");
+		return GV_EINVAL;
+	}
+	*form = compact ? POL_FORM_COMPACT : POL_FORM_TEMPLATE;
+	return GV_OK;
+}
+
+int pol_pcs_build(const json_t *obj, pol_pcs *out, pol_verdict *v)
+{
+	pol_pcs pcs;
+	const json_t *meta = NULL;
+	const json_t *spec = NULL;
+	pol_form form = POL_FORM_COMPACT;
+	int rc = GV_OK;
+
+	memset(&pcs, 0, sizeof(pcs));
+	pcs.doc = obj;
+	if (!json_is_object(obj)) {
+		pol_verdict_add(v, POL_FE_INVALID, "<object>",
+				json_deep_copy(obj), "must be an object");
+		rc = GV_EINVAL;
+		goto out;
+	}
+	meta = json_object_get(obj, "metadata");
+	pcs.name = pol_get_str(meta, "name");
+	pcs.namespace = pol_get_str(meta, "namespace");
+	pcs.generate_name = pol_get_str(meta, "generateName");
+	spec = json_object_get(obj, "spec");
+	if (!spec || json_is_null(spec)) {
+		pol_verdict_add(v, POL_FE_REQUIRED, "spec", NULL, NULL);
+		rc = GV_EINVAL;
+		goto out;
+	}
+	if (!json_is_object(spec)) {
+		pol_verdict_add(v, POL_FE_INVALID, "spec", json_deep_copy(spec),
+				"must be an object");
+		rc = GV_EINVAL;
+		goto out;
+	}
+	rc = detect_form(v, spec, &form);
+	if (rc != GV_OK)
+		goto out;
+	rc = form == POL_FORM_COMPACT ? build_compact(v, spec, &pcs)
+				      : build_template(v, spec, &pcs);
+	if (rc != GV_OK)
+		goto out;
+	settle_cliques(&pcs);
+	if (v->oom)
+		rc = GV_ENOMEM;
+out:
+	if (rc == GV_OK)
+		*out = pcs;
+	else
+		pol_pcs_release(&pcs);
+	return rc;
+}
+
+void pol_pcs_release(pol_pcs *pcs)
+{
+	size_t i = 0;
+
+	for (i = 0; i < pcs->n_groups; i++) {
+		free(pcs->groups[i].cliques);
+		free(pcs->groups[i].ratio);
+	}
+	free(pcs->groups);
+	free(pcs->cliques);
+	memset(pcs, 0, sizeof(*pcs));
+}

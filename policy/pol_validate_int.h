@@ -1,0 +1,15 @@
+/* pol_validate_int.h: the rule families that live in their own files. */
+#ifndef GROVED_POL_VALIDATE_INT_H
+#define GROVED_POL_VALIDATE_INT_H
+
+#include "pol_int.h"
+
+/* V20 (pol_topology.c): topology constraints against their binding.
+ * Returns GV_OK or GV_ENOMEM. */
+int pol_check_topology(const pol_pcs *pcs, const pol_options *o,
+		       pol_verdict *v);
+
+/* U1..U3 (pol_update.c): what an UPDATE may not change. */
+void pol_check_update(const pol_pcs *cur, const pol_pcs *old, pol_verdict *v);
+
+#endif
