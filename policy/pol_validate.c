@@ -1048,8 +1048,9 @@ out:
 	return rc;
 }
 
-int pol_review_pcs(const json_t *obj, const pol_options *opts,
-		   pol_verdict *v, json_t **defaulted_out)
+int pol_review_pcs(const json_t *obj, const json_t *old,
+		   const pol_options *opts, pol_verdict *v,
+		   json_t **defaulted_out)
 {
 	json_t *patch = NULL;
 	json_t *defaulted = NULL;
@@ -1062,7 +1063,7 @@ int pol_review_pcs(const json_t *obj, const pol_options *opts,
 	rc = pol_patch_apply(obj, patch, &defaulted, &err);
 	if (rc != GV_OK)
 		goto out;
-	rc = pol_validate_pcs(defaulted, NULL, opts, v);
+	rc = pol_validate_pcs(defaulted, old, opts, v);
 	if (rc != GV_OK)
 		goto out;
 	if (defaulted_out) {

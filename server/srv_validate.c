@@ -18,6 +18,7 @@ typedef struct validate_opts {
 	const char *ns;
 	const char *kubeconfig;
 	const char *scheduler;
+	const char *old; /* --old PATH: validate as an UPDATE of these */
 	bool strict;
 	out_format format;
 } validate_opts;
@@ -31,6 +32,7 @@ typedef struct doc_ref {
 typedef struct bundle {
 	doc_ref *docs;
 	size_t n_docs;
+	json_t *old_docs; /* documents of --old, or NULL */
 	const validate_opts *opts;
 } bundle;
 
@@ -135,6 +137,29 @@ static pol_lookup_result files_topology(void *ctx, const char *name,
 	return POL_LOOKUP_UNKNOWN;
 }
 
+/* The PodCliqueSet of --old with obj's namespace and name, or NULL. */
+static const json_t *old_version(const bundle *b, const json_t *obj,
+				 const char *ns)
+{
+	const char *name = str_at(obj, "metadata", "name");
+	const json_t *o = NULL;
+	size_t i = 0;
+
+	if (!name)
+		return NULL;
+	json_array_foreach(b->old_docs, i, o)
+	{
+		const char *ons = str_at(o, "metadata", "namespace");
+		const char *on = str_at(o, "metadata", "name");
+
+		if (is_kind(o, "grove.io", "PodCliqueSet") && on &&
+		    strcmp(on, name) == 0 &&
+		    strcmp(ons ? ons : b->opts->ns, ns) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 /* ---- output ----------------------------------------------------------- */
 
 /* `PodCliqueSet "ns/name"` or, cluster-scoped, `Kind "name"`. */
@@ -223,7 +248,8 @@ static int check_doc(const bundle *b, const doc_ref *d,
 		ns = str_at(obj, "metadata", "namespace");
 		if (!ns)
 			ns = b->opts->ns;
-		rc = pol_review_pcs(obj, popts, &v, NULL);
+		rc = pol_review_pcs(obj, old_version(b, obj, ns), popts, &v,
+				    NULL);
 	} else if (is_kind(obj, "grove.io", "ClusterTopologyBinding")) {
 		rc = pol_validate_topology_binding(obj, &v);
 	} else if (b->opts->strict &&
@@ -282,6 +308,11 @@ static void usage(FILE *to)
 	      "bindings in a\n"
 	      "                        cluster (not in this build: reported "
 	      "as not checked)\n"
+	      "      --old PATH        validate as an UPDATE of the "
+	      "PodCliqueSets in PATH\n"
+	      "                        (same namespace and name): the rules "
+	      "on what an\n"
+	      "                        update may not change apply\n"
 	      "      --default-scheduler NAME\n"
 	      "                        scheduler of cliques that name none "
 	      "(default:\n"
@@ -340,6 +371,39 @@ static int load(const srv_inputs *in, json_t *all_docs, bundle *b, tally *t)
 	return GV_OK;
 }
 
+/* Reads the documents of --old into b->old_docs (all inputs flattened). */
+static int load_old(const char *path, bundle *b, tally *t)
+{
+	srv_inputs in = SRV_INPUTS_INIT;
+	gv_error_t err = GV_ERROR_INIT;
+	char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
+	size_t i = 0;
+	int rc = GV_OK;
+
+	b->old_docs = json_array();
+	if (!b->old_docs)
+		return GV_ENOMEM;
+	rc = srv_inputs_add(&in, path, POL_READ_MAX_BYTES, &err);
+	for (i = 0; rc == GV_OK && i < in.n; i++) {
+		json_t *docs = NULL;
+
+		rc = pol_read_documents(in.items[i].data, in.items[i].len,
+					in.items[i].name, &docs, NULL, &err);
+		if (rc == GV_OK) {
+			rc = json_array_extend(b->old_docs, docs) ? GV_ENOMEM
+								  : GV_OK;
+			json_decref(docs);
+		}
+	}
+	if (rc != GV_OK && rc != GV_ENOMEM) {
+		fprintf(stderr, "%s\n", gv_error_format(&err, msg, sizeof(msg)));
+		t->unreadable = true;
+		rc = GV_OK;
+	}
+	srv_inputs_release(&in);
+	return rc;
+}
+
 int srv_cmd_validate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -349,12 +413,13 @@ int srv_cmd_validate(int argc, char **argv)
 		{ "strict", no_argument, NULL, 's' },
 		{ "kubeconfig", required_argument, NULL, 'k' },
 		{ "default-scheduler", required_argument, NULL, 'S' },
+		{ "old", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	validate_opts opts = { "default", NULL, NULL, false, OUT_TEXT };
+	validate_opts opts = { "default", NULL, NULL, NULL, false, OUT_TEXT };
 	srv_inputs in = SRV_INPUTS_INIT;
-	bundle b = { NULL, 0, &opts };
+	bundle b = { NULL, 0, NULL, &opts };
 	tally t = { 0, 0, 0, false };
 	pol_lookup lookup = { files_claim_template, files_topology, &b };
 	pol_options popts = { NULL, NULL, &lookup };
@@ -405,6 +470,9 @@ int srv_cmd_validate(int argc, char **argv)
 		case 'S':
 			opts.scheduler = optarg;
 			break;
+		case 'O':
+			opts.old = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit_code = 0;
@@ -432,6 +500,8 @@ int srv_cmd_validate(int argc, char **argv)
 	if (!all_docs || (opts.format == OUT_JSON && !results) ||
 	    load(&in, all_docs, &b, &t) != GV_OK)
 		goto oom;
+	if (opts.old && load_old(opts.old, &b, &t) != GV_OK)
+		goto oom;
 	for (i = 0; i < b.n_docs; i++) {
 		if (check_doc(&b, &b.docs[i], &popts, results, &t) != GV_OK)
 			goto oom;
@@ -441,6 +511,7 @@ int srv_cmd_validate(int argc, char **argv)
 			goto oom;
 		fputc('\n', stdout);
 	}
+	fflush(stdout);
 	fprintf(results ? stderr : stdout, "%zu objects, %zu valid, %zu invalid\n",
 		t.objects, t.valid, t.invalid);
 	exit_code = t.unreadable ? 2 : t.invalid ? 1 : 0;
@@ -451,6 +522,7 @@ oom:
 out:
 	json_decref(results);
 	json_decref(all_docs);
+	json_decref(b.old_docs);
 	free(b.docs);
 	srv_inputs_release(&in);
 	return exit_code;

@@ -319,12 +319,15 @@ int pol_validate_pcs(const json_t *obj, const json_t *old,
 		     const pol_options *opts, pol_verdict *v);
 
 /*
- * What `groved validate` and tests run: the defaults patch applied to obj,
- * then pol_validate_pcs on the result (CREATE). When defaulted_out is not
- * NULL it receives a new reference to the defaulted object.
+ * What the API server does with the two webhooks, in one call: the
+ * defaults patch applied to obj, then pol_validate_pcs on the result, as
+ * a CREATE (old NULL) or an UPDATE of old (used as it is: it was stored
+ * defaulted). When defaulted_out is not NULL it receives a new reference
+ * to the defaulted object.
  */
-int pol_review_pcs(const json_t *obj, const pol_options *opts,
-		   pol_verdict *v, json_t **defaulted_out);
+int pol_review_pcs(const json_t *obj, const json_t *old,
+		   const pol_options *opts, pol_verdict *v,
+		   json_t **defaulted_out);
 
 /* Validates a ClusterTopologyBinding (spec.levels). */
 int pol_validate_topology_binding(const json_t *obj, pol_verdict *v);

@@ -1,0 +1,549 @@
+/*
+ * test_validate.c: the rules over whole manifests: the reference workload
+ * and its broken variants from the issue, the UPDATE rules, lookups and
+ * warnings, scale (a long chain and a long cycle), and the property that
+ * validation never blames a field that only the defaults wrote.
+ */
+#include "test_util.h"
+
+typedef struct fixture {
+	char *reference;
+	char *templates; /* claim-templates.yaml */
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->reference = tu_file("examples/vllm-disaggregated.yaml");
+	f->templates = tu_file("examples/claim-templates.yaml");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+
+	free(f->reference);
+	free(f->templates);
+	free(f);
+	return 0;
+}
+
+/* A replacement of the first `from` in s by `to`; caller frees. */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+	size_t n = strlen(s) - strlen(from) + strlen(to) + 1;
+	char *out = malloc(n);
+
+	assert_non_null(at);
+	assert_non_null(out);
+	snprintf(out, n, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+	return out;
+}
+
+/* Claim templates known to exist: those in the fixture file. */
+static pol_lookup_result known_templates(void *ctx, const char *ns,
+					 const char *name, char *why,
+					 size_t size)
+{
+	(void)ctx;
+	(void)why;
+	(void)size;
+	if (strcmp(ns, "inference") == 0 &&
+	    (strcmp(name, "b200-prefill-claim") == 0 ||
+	     strcmp(name, "h200-decode-claim") == 0))
+		return POL_LOOKUP_FOUND;
+	return POL_LOOKUP_MISSING;
+}
+
+static const pol_lookup templates_lookup = { known_templates, NULL, NULL };
+static const pol_options with_templates = { NULL, NULL, &templates_lookup };
+
+static void test_reference_valid(void **state)
+{
+	fixture *f = *state;
+	json_t *warnings = NULL;
+	char *msg = tu_review(f->reference, &with_templates, &warnings);
+
+	assert_null(msg);
+	assert_int_equal(json_array_size(warnings), 0);
+	json_decref(warnings);
+}
+
+static void test_reference_offline_warns(void **state)
+{
+	fixture *f = *state;
+	json_t *warnings = NULL;
+	char *msg = tu_review(f->reference, NULL, &warnings);
+
+	assert_null(msg);
+	assert_int_equal(json_array_size(warnings), 2);
+	assert_string_equal(json_string_value(json_array_get(warnings, 0)),
+			    "spec.podCliques[1].resourceClaims[0]."
+			    "resourceClaimTemplateName: ResourceClaimTemplate "
+			    "\"inference/b200-prefill-claim\" was not checked: "
+			    "no cluster to check against");
+	json_decref(warnings);
+}
+
+static void expect_denial(const char *text, const char *want)
+{
+	char *msg = tu_review(text, &with_templates, NULL);
+
+	assert_non_null(msg);
+	assert_string_equal(msg, want);
+	free(msg);
+}
+
+static void test_reference_decode_after_itself(void **state)
+{
+	fixture *f = *state;
+	char *bad = replaced(f->reference, "startsAfter: prefill-clique",
+			     "startsAfter: decode-clique");
+
+	expect_denial(bad, "spec.podCliques[2].startsAfter: Invalid value: "
+			   "\"decode-clique\": a clique cannot start after "
+			   "itself");
+	free(bad);
+}
+
+static void test_reference_three_cycle(void **state)
+{
+	fixture *f = *state;
+	char *bad = replaced(f->reference, "  - name: router-clique\n",
+			     "  - name: router-clique\n"
+			     "    startsAfter: decode-clique\n");
+
+	expect_denial(bad, "spec.podCliques[2].startsAfter: Invalid value: "
+			   "\"prefill-clique\": startsAfter cycle: "
+			   "decode-clique -> prefill-clique -> router-clique "
+			   "-> decode-clique");
+	free(bad);
+}
+
+static void test_reference_short_ratio(void **state)
+{
+	fixture *f = *state;
+	char *bad = replaced(f->reference, "replicas: [1, 2]", "replicas: [1]");
+
+	expect_denial(bad, "spec.scalingGroups[0].replicas: Invalid value: "
+			   "[1]: must have one entry per clique of "
+			   "spec.scalingGroups[0].cliques (2)");
+	free(bad);
+}
+
+static void test_reference_missing_template(void **state)
+{
+	fixture *f = *state;
+	char *bad = replaced(f->reference, "h200-decode-claim", "h100-claim");
+
+	expect_denial(bad, "spec.podCliques[2].resourceClaims[0]."
+			   "resourceClaimTemplateName: Not found: "
+			   "\"h100-claim\": no ResourceClaimTemplate "
+			   "\"h100-claim\" in namespace \"inference\"; create "
+			   "the template first");
+	free(bad);
+}
+
+static void test_upstream_samples_valid(void **state)
+{
+	static const char *const samples[] = {
+		"simple/simple1.yaml",
+		"simple/simple2-explicit-startup-order.yaml",
+		"simple/simple3-explicit-startup-order.yaml",
+		"user-guide/01_core-concepts/complete-inference-pipeline.yaml",
+		"user-guide/01_core-concepts/multi-node-aggregated.yaml",
+		"user-guide/01_core-concepts/multi-node-disaggregated.yaml",
+		"user-guide/01_core-concepts/single-node-aggregated.yaml",
+		"user-guide/01_core-concepts/single-node-disaggregated.yaml",
+		"user-guide/02_pod-and-resource-naming-conventions/"
+		"multinode-disaggregated-with-frontend.yaml",
+		"user-guide/03_environment-variables-for-pod-discovery/"
+		"pcsg-env-vars.yaml",
+		"user-guide/03_environment-variables-for-pod-discovery/"
+		"standalone-env-vars.yaml",
+	};
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		char rel[512];
+		char *text = NULL;
+		char *msg = NULL;
+
+		snprintf(rel, sizeof(rel), "tests/fixtures/upstream-samples/%s",
+			 samples[i]);
+		text = tu_file(rel);
+		msg = tu_review(text, NULL, NULL);
+		if (msg)
+			print_error("%s: %s\n", samples[i], msg);
+		assert_null(msg);
+		free(text);
+	}
+}
+
+/* pol_validate_pcs of new against old (both YAML), as an UPDATE. */
+static char *update_message(const char *old_text, const char *new_text)
+{
+	json_t *old = tu_doc(old_text);
+	json_t *cur = tu_doc(new_text);
+	pol_verdict v = POL_VERDICT_INIT;
+	char *msg = NULL;
+
+	assert_int_equal(pol_review_pcs(cur, old, &with_templates, &v, NULL),
+			 GV_OK);
+	msg = pol_verdict_message(&v);
+	pol_verdict_release(&v);
+	json_decref(cur);
+	json_decref(old);
+	return msg;
+}
+
+static void test_update_free_fields(void **state)
+{
+	fixture *f = *state;
+	char *scaled = replaced(f->reference, "maxReplicas: 4",
+				"maxReplicas: 8");
+	char *img = replaced(scaled, "nvcr.io/nvidia/vllm:latest",
+			     "nvcr.io/nvidia/vllm:v0.9.1");
+	char *msg = update_message(f->reference, img);
+
+	assert_null(msg);
+	free(img);
+	free(scaled);
+}
+
+static void test_update_immutable(void **state)
+{
+	fixture *f = *state;
+	char *renamed = replaced(f->reference, "name: router-clique",
+				 "name: router2-clique");
+	char *moved = replaced(f->reference, "minReplicas: 1",
+			       "minReplicas: 2");
+	char *msg = update_message(f->reference, renamed);
+
+	assert_non_null(msg);
+	/* renaming breaks the startsAfter reference too */
+	assert_non_null(strstr(msg, "spec.podCliques: Forbidden: cliques "
+				    "cannot be added, removed or renamed on "
+				    "update (added \"router2-clique\"; removed "
+				    "\"router-clique\")"));
+	free(msg);
+	msg = update_message(f->reference, moved);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "spec.scaling.minReplicas: Invalid value: "
+				    "2: field is immutable"));
+	free(msg);
+	free(moved);
+	free(renamed);
+}
+
+static void test_update_order_under_explicit(void **state)
+{
+	const char *old = "metadata: {name: s}\n"
+			  "spec:\n"
+			  "  template:\n"
+			  "    cliqueStartupType: CliqueStartupTypeInOrder\n"
+			  "    cliques:\n"
+			  "    - {name: a, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n"
+			  "    - {name: b, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n";
+	const char *swapped = "metadata: {name: s}\n"
+			      "spec:\n"
+			      "  template:\n"
+			      "    cliqueStartupType: CliqueStartupTypeInOrder\n"
+			      "    cliques:\n"
+			      "    - {name: b, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n"
+			      "    - {name: a, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n";
+	char *msg = update_message(old, swapped);
+
+	(void)state;
+	assert_non_null(msg);
+	assert_string_equal(msg, "spec.template.cliques: Forbidden: the order "
+				 "of cliques cannot change under InOrder "
+				 "startup (b moved)");
+	free(msg);
+	msg = update_message(old, old);
+	assert_null(msg);
+}
+
+/* n cliques c0..c{n-1}, each after the previous; closed into a cycle
+ * when `cycle`. Returns JSON text; caller frees. */
+static char *chain(size_t n, bool cycle)
+{
+	size_t cap = n * 160 + 256;
+	char *s = malloc(cap);
+	size_t used = 0;
+	size_t i = 0;
+
+	assert_non_null(s);
+	used += (size_t)snprintf(s + used, cap - used,
+				 "{\"metadata\":{\"name\":\"c\"},\"spec\":{"
+				 "\"podCliques\":[");
+	for (i = 0; i < n; i++) {
+		used += (size_t)snprintf(
+			s + used, cap - used,
+			"%s{\"name\":\"c%zu\",\"containers\":[{\"name\":\"m\","
+			"\"image\":\"i\"}]",
+			i ? "," : "", i);
+		if (i > 0 || cycle)
+			used += (size_t)snprintf(s + used, cap - used,
+						 ",\"startsAfter\":\"c%zu\"",
+						 i ? i - 1 : n - 1);
+		used += (size_t)snprintf(s + used, cap - used, "}");
+	}
+	snprintf(s + used, cap - used, "]}}");
+	return s;
+}
+
+static void test_long_chain_and_cycle(void **state)
+{
+	/* deep enough that a recursive search would overflow the stack */
+	char *ok = chain(100000, false);
+	char *bad = chain(100000, true);
+	json_t *doc = tu_doc(bad);
+	pol_verdict v = POL_VERDICT_INIT;
+	char *msg = tu_review(ok, NULL, NULL);
+
+	(void)state;
+	assert_null(msg);
+	assert_int_equal(pol_validate_pcs(doc, NULL, NULL, &v), GV_OK);
+	assert_int_equal(v.n_errors, 1);
+	/* the smallest name is c0; it starts after c99999 */
+	assert_string_equal(v.errors[0].field, "spec.podCliques[0].startsAfter");
+	assert_string_equal(json_string_value(v.errors[0].value), "c99999");
+	pol_verdict_release(&v);
+	json_decref(doc);
+	free(bad);
+	free(ok);
+}
+
+/* ---- property: no error on a field only the defaults wrote ----------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+	/* xorshift64*: deterministic, so a failure reproduces */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+/* A count that is usually valid, sometimes absent (NULL), 0 or negative. */
+static json_t *maybe_count(uint64_t *s, int64_t max)
+{
+	switch (rng_next(s) % 8) {
+	case 0:
+	case 1:
+		return NULL;
+	case 2:
+		return json_integer(0);
+	case 3:
+		return json_integer(-1);
+	default:
+		return json_integer((int64_t)(rng_next(s) % (uint64_t)max) + 1);
+	}
+}
+
+static void set_maybe(json_t *obj, const char *key, json_t *value)
+{
+	if (value)
+		json_object_set_new(obj, key, value);
+}
+
+static json_t *random_pcs(uint64_t *s)
+{
+	bool compact = rng_next(s) % 2;
+	size_t n = 1 + rng_next(s) % 4;
+	json_t *cliques = json_array();
+	json_t *groups = json_array();
+	json_t *spec = json_object();
+	json_t *group_cliques = json_array();
+	json_t *ratio = json_array();
+	size_t i = 0;
+
+	for (i = 0; i < n; i++) {
+		char name[8];
+		json_t *c = json_object();
+		json_t *holder = c;
+		json_t *ctr = json_pack("[{s:s, s:s}]", "name", "m", "image", "i");
+
+		snprintf(name, sizeof(name), "c%zu", i);
+		json_object_set_new(c, "name", json_string(name));
+		if (!compact) {
+			holder = json_object();
+			json_object_set_new(c, "spec", holder);
+			if (rng_next(s) % 3 == 0)
+				set_maybe(holder, "autoScalingConfig",
+					  json_pack("{s:o*}", "maxReplicas",
+						    maybe_count(s, 6)));
+		}
+		set_maybe(holder, "replicas", maybe_count(s, 4));
+		set_maybe(holder, "minAvailable", maybe_count(s, 4));
+		if (compact)
+			json_object_set_new(holder, "containers", ctr);
+		else
+			json_object_set_new(holder, "podSpec",
+					    json_pack("{s:o}", "containers", ctr));
+		json_array_append_new(cliques, c);
+		if (i > 0 && rng_next(s) % 2) {
+			json_array_append_new(group_cliques, json_string(name));
+			/* mostly valid ratio entries, sometimes 0 */
+			json_array_append_new(
+				ratio, json_integer(rng_next(s) % 5 == 0
+							    ? 0
+							    : 1 + (int64_t)(rng_next(s) % 2)));
+		}
+	}
+	if (json_array_size(group_cliques)) {
+		json_t *g = json_pack("{s:s, s:O}", "name", "g", compact ? "cliques" : "cliqueNames",
+				      group_cliques);
+
+		if (compact) {
+			if (rng_next(s) % 4)
+				json_object_set(g, "replicas", ratio);
+		} else {
+			set_maybe(g, "replicas", maybe_count(s, 3));
+			set_maybe(g, "minAvailable", maybe_count(s, 3));
+			if (rng_next(s) % 2)
+				set_maybe(g, "scaleConfig",
+					  json_pack("{s:o*}", "maxReplicas",
+						    maybe_count(s, 6)));
+		}
+		json_array_append_new(groups, g);
+	}
+	set_maybe(spec, "replicas", maybe_count(s, 4));
+	if (compact) {
+		json_object_set_new(spec, "podCliques", cliques);
+		if (json_array_size(groups))
+			json_object_set(spec, "scalingGroups", groups);
+		if (rng_next(s) % 2)
+			json_object_set_new(spec, "scaling",
+					    json_pack("{s:o*, s:o*}", "minReplicas",
+						      maybe_count(s, 3),
+						      "maxReplicas",
+						      maybe_count(s, 6)));
+	} else {
+		json_t *tpl = json_pack("{s:o}", "cliques", cliques);
+
+		if (json_array_size(groups))
+			json_object_set(tpl, "podCliqueScalingGroups", groups);
+		json_object_set_new(spec, "template", tpl);
+	}
+	json_decref(groups);
+	json_decref(group_cliques);
+	json_decref(ratio);
+	return json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion",
+			 "grove.io/v1alpha1", "kind", "PodCliqueSet", "metadata",
+			 "name", "p", "spec", spec);
+}
+
+/* "/spec/podCliques/0/minAvailable" -> "spec.podCliques[0].minAvailable" */
+static void pointer_to_field(const char *ptr, char *out, size_t size)
+{
+	size_t used = 0;
+	const char *p = ptr;
+
+	out[0] = '\0';
+	while (*p == '/' && used < size) {
+		size_t len = strcspn(p + 1, "/");
+		bool index = len > 0 && strspn(p + 1, "0123456789") >= len;
+
+		int n = index ? snprintf(out + used, size - used, "[%.*s]",
+					 (int)len, p + 1)
+			      : snprintf(out + used, size - used, "%s%.*s",
+					 used ? "." : "", (int)len, p + 1);
+
+		used += n > 0 ? (size_t)n : 0;
+		p += len + 1;
+	}
+}
+
+static void test_defaults_never_blamed(void **state)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	size_t round = 0;
+	size_t denials = 0;
+
+	(void)state;
+	for (round = 0; round < 3000; round++) {
+		json_t *obj = random_pcs(&seed);
+		json_t *patch = NULL;
+		json_t *defaulted = NULL;
+		json_t *again = NULL;
+		pol_verdict v = POL_VERDICT_INIT;
+		size_t i = 0;
+		size_t k = 0;
+
+		assert_int_equal(pol_defaults_pcs(obj, &patch, NULL), GV_OK);
+		assert_int_equal(pol_patch_apply(obj, patch, &defaulted, NULL),
+				 GV_OK);
+		assert_int_equal(pol_defaults_pcs(defaulted, &again, NULL),
+				 GV_OK);
+		assert_int_equal(json_array_size(again), 0);
+		assert_int_equal(pol_validate_pcs(defaulted, NULL, NULL, &v),
+				 GV_OK);
+		denials += v.n_errors > 0;
+		for (i = 0; i < v.n_errors; i++) {
+			for (k = 0; k < json_array_size(patch); k++) {
+				char field[512];
+				const char *ptr = json_string_value(json_object_get(
+					json_array_get(patch, k), "path"));
+
+				pointer_to_field(ptr, field, sizeof(field));
+				if (strncmp(v.errors[i].field, field,
+					    strlen(field)) == 0) {
+					char *dump = json_dumps(obj, JSON_COMPACT);
+					char *e = pol_ferr_string(&v.errors[i]);
+
+					print_error("round %zu: %s\nblames %s, "
+						    "written by the defaults\n",
+						    round, dump, e);
+					free(dump);
+					free(e);
+					fail();
+				}
+			}
+		}
+		pol_verdict_release(&v);
+		json_decref(again);
+		json_decref(defaulted);
+		json_decref(patch);
+		json_decref(obj);
+	}
+	/* the generator must exercise both outcomes to mean anything */
+	assert_true(denials > 300);
+	assert_true(denials < 2900);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reference_valid, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reference_offline_warns,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reference_decode_after_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reference_three_cycle,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reference_short_ratio,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reference_missing_template,
+						setup, teardown),
+		cmocka_unit_test(test_upstream_samples_valid),
+		cmocka_unit_test_setup_teardown(test_update_free_fields, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_update_immutable, setup,
+						teardown),
+		cmocka_unit_test(test_update_order_under_explicit),
+		cmocka_unit_test(test_long_chain_and_cycle),
+		cmocka_unit_test(test_defaults_never_blamed),
+	};
+
+	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
+}
