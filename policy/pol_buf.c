@@ -206,3 +206,40 @@ const char *pol_get_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
 }
+
+bool pol_seen(json_t *set, const char *key, size_t idx, size_t *first,
+	      pol_verdict *v)
+{
+	const json_t *had = json_object_get(set, key);
+
+	if (had) {
+		if (first)
+			*first = (size_t)json_integer_value(had);
+		return true;
+	}
+	if (!set || json_object_set_new_nocheck(set, key,
+						 json_integer((json_int_t)idx)))
+		v->oom = true;
+	return false;
+}
+
+void pol_field_from_pointer(const char *ptr, char *out, size_t size)
+{
+	size_t used = 0;
+	const char *p = ptr;
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	while (*p == '/' && used < size) {
+		size_t len = strcspn(p + 1, "/");
+		bool index = len > 0 && strspn(p + 1, "0123456789") >= len;
+		int n = index ? snprintf(out + used, size - used, "[%.*s]",
+					 (int)len, p + 1)
+			      : snprintf(out + used, size - used, "%s%.*s",
+					 used ? "." : "", (int)len, p + 1);
+
+		used += n > 0 ? (size_t)n : 0;
+		p += len + 1;
+	}
+}

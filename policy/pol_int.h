@@ -54,6 +54,19 @@ bool pol_check_dns_subdomain(const char *s, char *msg, size_t size);
 bool pol_check_qualified_name(const char *s, char *msg, size_t size);
 bool pol_check_env_name(const char *s, char *msg, size_t size);
 
+/*
+ * Linear-time duplicate checks over untrusted lists: set is a json object
+ * used as a hash set. Returns true (and *first, when not NULL, the index
+ * recorded for key) when key was already added; otherwise records idx
+ * for key and returns false. Allocation failure marks v->oom.
+ */
+bool pol_seen(json_t *set, const char *key, size_t idx, size_t *first,
+	      pol_verdict *v);
+
+/* Writes the field path of a JSON Pointer ("/spec/podCliques/0/name" ->
+ * "spec.podCliques[0].name") into out, truncating safely. */
+void pol_field_from_pointer(const char *ptr, char *out, size_t size);
+
 /* Levenshtein distance, capped: returns cap+1 when larger. */
 size_t pol_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate closest to s within a distance that reads as a typo, or

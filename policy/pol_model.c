@@ -31,6 +31,10 @@ static const char *const compact_clique_keys[] = {
 	 * say why they are refused instead of calling them typos */
 	"nodeName", "topologySpreadConstraints", NULL,
 };
+/* Fields that belong to the compact form only. */
+static const char *const compact_form_keys[] = {
+	"scaling", "scalingGroups", "podCliques", NULL,
+};
 /* Fields that belong to the template form only. */
 static const char *const template_spec_keys[] = {
 	"template", "updateStrategy", NULL,
@@ -143,16 +147,12 @@ static const char *name_of(pol_verdict *v, const json_t *obj, const char *path)
 
 size_t pol_pcs_find_clique(const pol_pcs *pcs, const char *name)
 {
-	size_t i = 0;
+	const json_t *idx = NULL;
 
 	if (!name)
 		return SIZE_MAX;
-	for (i = 0; i < pcs->n_cliques; i++) {
-		if (pcs->cliques[i].name &&
-		    strcmp(pcs->cliques[i].name, name) == 0)
-			return i;
-	}
-	return SIZE_MAX;
+	idx = json_object_get(pcs->clique_index, name);
+	return idx ? (size_t)json_integer_value(idx) : SIZE_MAX;
 }
 
 /* startsAfter must be a list of strings (compact: or one string). */
@@ -252,7 +252,8 @@ static int build_cliques(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 	if (!list)
 		return GV_OK;
 	pcs->cliques = calloc(json_array_size(list) + 1, sizeof(*pcs->cliques));
-	if (!pcs->cliques)
+	pcs->clique_index = json_object();
+	if (!pcs->cliques || !pcs->clique_index)
 		return GV_ENOMEM;
 	json_array_foreach(list, i, el)
 	{
@@ -266,8 +267,11 @@ static int build_cliques(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 			build_compact_clique(v, el, c);
 		else
 			build_template_clique(v, el, c);
+		if (c->name)
+			(void)pol_seen(pcs->clique_index, c->name,
+				       pcs->n_cliques - 1, NULL, v);
 	}
-	return GV_OK;
+	return v->oom ? GV_ENOMEM : GV_OK;
 }
 
 /* The group's cliques, resolved by name; and the group of each clique
@@ -510,16 +514,27 @@ static int detect_form(pol_verdict *v, const json_t *spec, pol_form *form)
 	char field[POL_PATH_MAX];
 
 	if (compact && tpl) {
-		for (k = template_spec_keys; *k; k++) {
+		/* blame the fields of the form the cliques are not in */
+		bool blame_compact = json_object_get(spec, "template") &&
+				     !json_object_get(spec, "podCliques");
+
+		for (k = blame_compact ? compact_form_keys : template_spec_keys;
+		     *k; k++) {
 			if (!json_object_get(spec, *k))
 				continue;
 			pol_path(field, "spec.%s", *k);
-			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
-					"belongs to the template form and "
-					"cannot be combined with the compact "
-					"form's spec.podCliques, "
-					"spec.scalingGroups and spec.scaling; "
-					"write one form");
+			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL, "%s",
+					blame_compact
+						? "belongs to the compact form "
+						  "and cannot be combined with "
+						  "spec.template; write one "
+						  "form"
+						: "belongs to the template form "
+						  "and cannot be combined with "
+						  "the compact form's "
+						  "spec.podCliques, "
+						  "spec.scalingGroups and "
+						  "spec.scaling; write one form");
 		}
 		return GV_EINVAL;
 	}
@@ -600,5 +615,6 @@ void pol_pcs_release(pol_pcs *pcs)
 	}
 	free(pcs->groups);
 	free(pcs->cliques);
+	json_decref(pcs->clique_index);
 	memset(pcs, 0, sizeof(*pcs));
 }

@@ -90,16 +90,24 @@ static int check_constraint(const json_t *tc, const char *path,
 	r->binding = NULL;
 	r->required = NO_LEVEL;
 	r->required_name = NULL;
+	/* an unwritten topologyName is reported on the constraint */
+	if (name)
+		pol_path(field, "%s.topologyName", path);
+	else
+		pol_path(field, "%s", path);
 	if (!name)
 		name = POL_DEFAULT_TOPOLOGY;
 	if (o->lookup && o->lookup->topology)
 		lr = o->lookup->topology(o->lookup->ctx, name, &levels, why,
 					 sizeof(why));
-	pol_path(field, "%s.topologyName", path);
 	if (lr == POL_LOOKUP_MISSING) {
 		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(name),
-				"no ClusterTopologyBinding of that name; "
-				"create it first");
+				"no ClusterTopologyBinding of that name%s; "
+				"create it first",
+				pol_get_str(tc, "topologyName")
+					? ""
+					: " (topologyName defaults to \""
+					  POL_DEFAULT_TOPOLOGY "\")");
 		return GV_OK;
 	}
 	if (lr != POL_LOOKUP_FOUND) {
@@ -220,8 +228,9 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 	const json_t *l = NULL;
 	char field[POL_PATH_MAX];
 	char msg[POL_MSG_MAX];
+	json_t *domains = json_object();
+	json_t *keys = json_object();
 	size_t i = 0;
-	size_t j = 0;
 
 	if (!name)
 		pol_verdict_add(v, POL_FE_REQUIRED, "metadata.name", NULL, NULL);
@@ -249,39 +258,22 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 		else if (!pol_check_dns_label(domain, msg, sizeof(msg)))
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					json_string(domain), "%s", msg);
-		else
-			for (j = 0; j < i; j++) {
-				const char *o = pol_get_str(
-					json_array_get(levels, j), "domain");
-
-				if (o && strcmp(o, domain) == 0) {
-					pol_verdict_add(v, POL_FE_DUPLICATE,
-							field,
-							json_string(domain),
-							NULL);
-					break;
-				}
-			}
+		else if (pol_seen(domains, domain, i, NULL, v))
+			pol_verdict_add(v, POL_FE_DUPLICATE, field,
+					json_string(domain), NULL);
 		pol_path(field, "spec.levels[%zu].key", i);
 		if (!key)
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 		else if (!pol_check_qualified_name(key, msg, sizeof(msg)))
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					json_string(key), "%s", msg);
-		else
-			for (j = 0; j < i; j++) {
-				const char *o = pol_get_str(
-					json_array_get(levels, j), "key");
-
-				if (o && strcmp(o, key) == 0) {
-					pol_verdict_add(v, POL_FE_DUPLICATE,
-							field, json_string(key),
-							NULL);
-					break;
-				}
-			}
+		else if (pol_seen(keys, key, i, NULL, v))
+			pol_verdict_add(v, POL_FE_DUPLICATE, field,
+					json_string(key), NULL);
 	}
 out:
+	json_decref(domains);
+	json_decref(keys);
 	if (v->oom)
 		return GV_ENOMEM;
 	pol_verdict_sort(v, obj);

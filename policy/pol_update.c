@@ -11,33 +11,33 @@
 
 #define IMMUTABLE "field is immutable"
 
-/* Lists the names of `a` missing from `b` into buf ("x", "y"). */
-static size_t missing_names(const char *const *a, size_t na,
-			    const char *const *b, size_t nb, pol_buf *buf)
+/* The element names of one kind (cliques or groups) of one object, with
+ * an index for constant-time lookups. */
+typedef struct name_list {
+	const char **names;
+	size_t n;
+	json_t *index; /* name -> position */
+} name_list;
+
+/* Lists the names of a missing from b into buf ("x", "y"). */
+static size_t missing_names(const name_list *a, const name_list *b,
+			    pol_buf *buf)
 {
 	size_t i = 0;
-	size_t j = 0;
 	size_t n = 0;
 
-	for (i = 0; i < na; i++) {
-		if (!a[i])
-			continue;
-		for (j = 0; j < nb; j++) {
-			if (b[j] && strcmp(a[i], b[j]) == 0)
-				break;
-		}
-		if (j < nb)
+	for (i = 0; i < a->n; i++) {
+		if (!a->names[i] || json_object_get(b->index, a->names[i]))
 			continue;
 		pol_buf_puts(buf, n++ ? ", " : "");
-		pol_buf_quote(buf, a[i]);
+		pol_buf_quote(buf, a->names[i]);
 	}
 	return n;
 }
 
 /* U1 for one kind of element: one error on the list when names differ. */
 static void check_same_names(const char *path, const char *what,
-			     const char *const *cur, size_t ncur,
-			     const char *const *old, size_t nold,
+			     const name_list *cur, const name_list *old,
 			     pol_verdict *v)
 {
 	pol_buf added;
@@ -47,8 +47,8 @@ static void check_same_names(const char *path, const char *what,
 
 	pol_buf_init(&added, 4096);
 	pol_buf_init(&removed, 4096);
-	na = missing_names(cur, ncur, old, nold, &added);
-	nr = missing_names(old, nold, cur, ncur, &removed);
+	na = missing_names(cur, old, &added);
+	nr = missing_names(old, cur, &removed);
 	if (na || nr)
 		pol_verdict_add(v, POL_FE_FORBIDDEN, path, NULL,
 				"%s cannot be added, removed or renamed on "
@@ -93,60 +93,74 @@ static bool same_json(const json_t *a, const json_t *b)
 	return json_equal((json_t *)a, (json_t *)b);
 }
 
-static bool same_str(const char *a, const char *b)
+/* Equal strings, with NULL or "" read as dflt. */
+static bool same_str(const char *a, const char *b, const char *dflt)
 {
-	if (!a || !a[0] || !b || !b[0])
-		return (!a || !a[0]) == (!b || !b[0]);
+	if (!a || !a[0])
+		a = dflt;
+	if (!b || !b[0])
+		b = dflt;
 	return strcmp(a, b) == 0;
 }
 
-static void immutable(pol_verdict *v, const char *base, const char *leaf,
-		      const json_t *value)
+/* What one UPDATE check needs besides the two models. */
+typedef struct update_ctx {
+	const char *scheduler;   /* the default scheduler */
+	const json_t *defaulted; /* fields only the defaults wrote, or NULL */
+	pol_verdict *v;
+} update_ctx;
+
+static void immutable(const update_ctx *u, const char *base,
+		      const char *leaf, const json_t *value)
 {
+	pol_verdict *v = u->v;
 	char field[POL_PATH_MAX];
 
 	pol_path(field, "%s%s%s", base, leaf[0] ? "." : "", leaf);
+	if (json_object_get(u->defaulted, field))
+		return;
 	pol_verdict_add(v, POL_FE_INVALID, field,
 			value ? json_deep_copy(value) : json_null(), IMMUTABLE);
 }
 
 static void check_clique(const pol_pcs *cur, const pol_clique *c,
-			 const pol_clique *o, pol_verdict *v)
+			 const pol_clique *o, const update_ctx *u)
 {
 	if (!same_starts_after(c->starts_after, o->starts_after))
-		immutable(v, c->spec_path, "startsAfter", c->starts_after);
+		immutable(u, c->spec_path, "startsAfter", c->starts_after);
 	if (cur->form == POL_FORM_TEMPLATE &&
-	    !same_str(c->role_name, o->role_name)) {
+	    !same_str(c->role_name, o->role_name, "")) {
 		json_t *rn = pol_jstr(c->role_name);
 
-		immutable(v, c->spec_path, "roleName", rn);
+		immutable(u, c->spec_path, "roleName", rn);
 		json_decref(rn);
 	}
 	if (c->min_available != o->min_available) {
 		json_t *ma = json_integer(c->min_available);
 
-		immutable(v, c->spec_path, "minAvailable", ma);
+		immutable(u, c->spec_path, "minAvailable", ma);
 		json_decref(ma);
 	}
 	if (!same_str(pol_get_str(c->pod, "schedulerName"),
-		      pol_get_str(o->pod, "schedulerName")))
-		immutable(v, c->pod_path, "schedulerName",
+		      pol_get_str(o->pod, "schedulerName"), u->scheduler))
+		immutable(u, c->pod_path, "schedulerName",
 			  json_object_get(c->pod, "schedulerName"));
 	if (!same_json(c->claims, o->claims))
-		immutable(v, c->pod_path, "resourceClaims", c->claims);
+		immutable(u, c->pod_path, "resourceClaims", c->claims);
 	if (!same_json(c->topology, o->topology))
-		immutable(v, c->path, "topologyConstraint", c->topology);
+		immutable(u, c->path, "topologyConstraint", c->topology);
 }
 
 static void check_group(const pol_pcs *cur, const pol_group *g,
-			const pol_group *o, pol_verdict *v)
+			const pol_group *o, const update_ctx *u)
 {
+	pol_verdict *v = u->v;
 	char field[POL_PATH_MAX];
 	size_t k = 0;
 	bool same = g->n_cliques == o->n_cliques;
 
 	if (!same_json(g->clique_names, o->clique_names))
-		immutable(v, g->cliques_path, "", g->clique_names);
+		immutable(u, g->cliques_path, "", g->clique_names);
 	for (k = 0; same && k < g->n_cliques; k++)
 		same = g->ratio[k] == o->ratio[k];
 	if (cur->form == POL_FORM_COMPACT && !same &&
@@ -162,11 +176,11 @@ static void check_group(const pol_pcs *cur, const pol_group *g,
 	    g->min_available != o->min_available) {
 		json_t *ma = json_integer(g->min_available);
 
-		immutable(v, g->path, "minAvailable", ma);
+		immutable(u, g->path, "minAvailable", ma);
 		json_decref(ma);
 	}
 	if (!same_json(g->topology, o->topology))
-		immutable(v, g->path, "topologyConstraint", g->topology);
+		immutable(u, g->path, "topologyConstraint", g->topology);
 }
 
 /* U3: under InOrder or Explicit startup the clique order is the meaning. */
@@ -201,62 +215,70 @@ static void check_order(const pol_pcs *cur, const pol_pcs *old,
 			cur->cliques[i].name);
 }
 
-static const char **clique_names(const pol_pcs *p)
+/* Fills l with the clique (groups false) or group names of p. */
+static void names_of(const pol_pcs *p, bool groups, name_list *l,
+		     pol_verdict *v)
 {
-	const char **names = calloc(p->n_cliques + 1, sizeof(*names));
 	size_t i = 0;
 
-	for (i = 0; names && i < p->n_cliques; i++)
-		names[i] = p->cliques[i].name;
-	return names;
+	l->n = groups ? p->n_groups : p->n_cliques;
+	l->names = calloc(l->n + 1, sizeof(*l->names));
+	l->index = json_object();
+	if (!l->names || !l->index) {
+		v->oom = true;
+		l->n = 0;
+		return;
+	}
+	for (i = 0; i < l->n; i++) {
+		l->names[i] = groups ? p->groups[i].name : p->cliques[i].name;
+		if (l->names[i])
+			(void)pol_seen(l->index, l->names[i], i, NULL, v);
+	}
 }
 
-static const char **group_names(const pol_pcs *p)
+static void names_release(name_list *l)
 {
-	const char **names = calloc(p->n_groups + 1, sizeof(*names));
-	size_t i = 0;
-
-	for (i = 0; names && i < p->n_groups; i++)
-		names[i] = p->groups[i].name;
-	return names;
+	free(l->names);
+	json_decref(l->index);
 }
 
-void pol_check_update(const pol_pcs *cur, const pol_pcs *old, pol_verdict *v)
+void pol_check_update(const pol_pcs *cur, const pol_pcs *old,
+		      const char *default_scheduler, const json_t *defaulted,
+		      pol_verdict *v)
 {
-	const char **cn = clique_names(cur);
-	const char **on = clique_names(old);
-	const char **cg = group_names(cur);
-	const char **og = group_names(old);
+	update_ctx u = { default_scheduler, defaulted, v };
+	name_list cn = { NULL, 0, NULL };
+	name_list on = { NULL, 0, NULL };
+	name_list cg = { NULL, 0, NULL };
+	name_list og = { NULL, 0, NULL };
 	size_t i = 0;
 	size_t j = 0;
 
-	if (!cn || !on || !cg || !og) {
-		v->oom = true;
-		goto out;
-	}
 	if (cur->form != old->form) {
 		pol_verdict_add(v, POL_FE_FORBIDDEN, "spec", NULL,
 				"the form of a PodCliqueSet (compact or "
 				"template) cannot change on update");
-		goto out;
+		return;
 	}
-	check_same_names(cur->cliques_path, "cliques", cn, cur->n_cliques, on,
-			 old->n_cliques, v);
-	check_same_names(cur->groups_path, "scaling groups", cg, cur->n_groups,
-			 og, old->n_groups, v);
+	names_of(cur, false, &cn, v);
+	names_of(old, false, &on, v);
+	names_of(cur, true, &cg, v);
+	names_of(old, true, &og, v);
+	check_same_names(cur->cliques_path, "cliques", &cn, &on, v);
+	check_same_names(cur->groups_path, "scaling groups", &cg, &og, v);
 	for (i = 0; i < cur->n_cliques; i++) {
 		j = pol_pcs_find_clique(old, cur->cliques[i].name);
 		if (j != SIZE_MAX)
-			check_clique(cur, &cur->cliques[i], &old->cliques[j], v);
+			check_clique(cur, &cur->cliques[i], &old->cliques[j], &u);
 	}
-	for (i = 0; i < cur->n_groups; i++) {
-		for (j = 0; j < old->n_groups; j++) {
-			if (cur->groups[i].name && old->groups[j].name &&
-			    strcmp(cur->groups[i].name, old->groups[j].name) == 0)
-				break;
-		}
-		if (j < old->n_groups)
-			check_group(cur, &cur->groups[i], &old->groups[j], v);
+	for (i = 0; i < cg.n; i++) {
+		const json_t *at = cg.names[i] ? json_object_get(og.index,
+								 cg.names[i])
+					       : NULL;
+
+		if (at)
+			check_group(cur, &cur->groups[i],
+				    &old->groups[json_integer_value(at)], &u);
 	}
 	if (cur->form == POL_FORM_TEMPLATE && cur->startup != old->startup)
 		pol_verdict_add(v, POL_FE_INVALID,
@@ -267,12 +289,11 @@ void pol_check_update(const pol_pcs *cur, const pol_pcs *old, pol_verdict *v)
 		pol_verdict_add(v, POL_FE_INVALID, "spec.scaling.minReplicas",
 				json_integer(cur->min_replicas), IMMUTABLE);
 	if (!same_json(cur->topology, old->topology))
-		immutable(v, "spec.template", "topologyConstraint",
+		immutable(&u, "spec.template", "topologyConstraint",
 			  cur->topology);
 	check_order(cur, old, v);
-out:
-	free(cn);
-	free(on);
-	free(cg);
-	free(og);
+	names_release(&cn);
+	names_release(&on);
+	names_release(&cg);
+	names_release(&og);
 }

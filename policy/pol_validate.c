@@ -28,6 +28,8 @@ static void check_label(pol_verdict *v, const char *field, const char *name)
 static void check_names(const pol_pcs *pcs, pol_verdict *v)
 {
 	char field[POL_PATH_MAX];
+	json_t *roles = json_object();
+	json_t *groups = json_object();
 	size_t i = 0;
 	size_t j = 0;
 
@@ -48,32 +50,21 @@ static void check_names(const pol_pcs *pcs, pol_verdict *v)
 		}
 		check_label(v, field, c->name);
 		/* V5: unique clique names, unique role names */
-		for (j = 0; j < i; j++) {
-			const pol_clique *o = &pcs->cliques[j];
-
-			if (o->name && strcmp(o->name, c->name) == 0) {
-				pol_verdict_add(v, POL_FE_DUPLICATE, field,
-						json_string(c->name), NULL);
-				break;
-			}
-		}
+		if (pol_pcs_find_clique(pcs, c->name) != i)
+			pol_verdict_add(v, POL_FE_DUPLICATE, field,
+					json_string(c->name), NULL);
 		if (pcs->form != POL_FORM_TEMPLATE || !c->role_name)
 			continue;
-		for (j = 0; j < i; j++) {
-			const pol_clique *o = &pcs->cliques[j];
-
-			/* equal names are already a duplicate above */
-			if (o->role_name &&
-			    strcmp(o->role_name, c->role_name) == 0 &&
-			    !(o->name && strcmp(o->name, c->name) == 0)) {
-				pol_path(field, "%s.roleName", c->spec_path);
-				pol_verdict_add(v, POL_FE_DUPLICATE, field,
-						json_string(c->role_name),
-						"role names must be unique; "
-						"%s.name %s uses it too",
-						o->path, o->name);
-				break;
-			}
+		/* equal clique names are already a duplicate above */
+		if (pol_seen(roles, c->role_name, i, &j, v) &&
+		    strcmp(pcs->cliques[j].name, c->name) != 0) {
+			pol_path(field, "%s.roleName", c->spec_path);
+			pol_verdict_add(v, POL_FE_DUPLICATE, field,
+					json_string(c->role_name),
+					"role names must be unique; %s.name %s "
+					"uses it too",
+					pcs->cliques[j].path,
+					pcs->cliques[j].name);
 		}
 	}
 	for (i = 0; i < pcs->n_groups; i++) {
@@ -87,7 +78,13 @@ static void check_names(const pol_pcs *pcs, pol_verdict *v)
 			continue;
 		}
 		check_label(v, field, g->name);
+		/* V9: unique group names */
+		if (pol_seen(groups, g->name, i, NULL, v))
+			pol_verdict_add(v, POL_FE_DUPLICATE, field,
+					json_string(g->name), NULL);
 	}
+	json_decref(roles);
+	json_decref(groups);
 }
 
 /* ---- V4: the name budget ---------------------------------------------- */
@@ -108,8 +105,9 @@ static int64_t clique_max_pods(const pol_pcs *pcs, const pol_clique *c)
 
 static void check_name_budget(const pol_pcs *pcs, pol_verdict *v)
 {
-	char set[POL_NAME_MAX * 2];
-	char longest[POL_PATH_MAX];
+	char set[POL_PATH_MAX];
+	char longest[POL_PATH_MAX * 2];
+	json_t *blamed = NULL;
 	char field[POL_PATH_MAX];
 	int64_t imax = 0;
 	size_t i = 0;
@@ -130,32 +128,28 @@ static void check_name_budget(const pol_pcs *pcs, pol_verdict *v)
 		       1;
 	if (imax < 0)
 		imax = 0;
-	n = snprintf(longest, sizeof(longest), "%s-%" PRId64, set, imax);
-	if (n > POL_NAME_MAX) {
-		pol_verdict_add(v, POL_FE_TOO_LONG,
-				pcs->name ? "metadata.name"
-					  : "metadata.generateName",
-				NULL,
-				"generated name \"%s\" (headless Service and "
-				"PodGang) has %d characters; generated names "
-				"must be at most %d",
-				longest, n, POL_NAME_MAX);
-		return;
-	}
+	/* Each too-long pod name is reported on its longest user-chosen
+	 * part (set, group or clique name): the one to shorten first. Each
+	 * blamed name gets one error. */
+	blamed = json_object();
 	for (i = 0; i < pcs->n_cliques; i++) {
 		const pol_clique *c = &pcs->cliques[i];
+		const pol_group *g = NULL;
 		int64_t kmax = clique_max_pods(pcs, c) - 1;
+		size_t part = 0;
+		const char *what = "clique";
 
 		if (!c->name)
 			continue;
 		if (kmax < 0)
 			kmax = 0;
 		if (c->group >= 0 && pcs->groups[c->group].name) {
-			const pol_group *g = &pcs->groups[c->group];
-			int64_t jmax = g->max_replicas > g->replicas
-					       ? g->max_replicas - 1
-					       : g->replicas - 1;
+			int64_t jmax = 0;
 
+			g = &pcs->groups[c->group];
+			jmax = (g->max_replicas > g->replicas ? g->max_replicas
+							      : g->replicas) -
+			       1;
 			if (jmax < 0)
 				jmax = 0;
 			n = snprintf(longest, sizeof(longest),
@@ -169,12 +163,28 @@ static void check_name_budget(const pol_pcs *pcs, pol_verdict *v)
 		if (n <= POL_NAME_MAX)
 			continue;
 		pol_path(field, "%s.name", c->path);
+		part = strlen(c->name);
+		if (g && strlen(g->name) > part) {
+			pol_path(field, "%s.name", g->path);
+			what = "scaling group";
+			part = strlen(g->name);
+		}
+		if (strlen(set) > part) {
+			pol_path(field, "%s",
+				 pcs->name ? "metadata.name"
+					   : "metadata.generateName");
+			what = "PodCliqueSet";
+			part = strlen(set);
+		}
+		if (pol_seen(blamed, field, i, NULL, v))
+			continue;
 		pol_verdict_add(v, POL_FE_TOO_LONG, field, NULL,
 				"generated pod name \"%s\" has %d characters; "
-				"generated names must be at most %d (shorten "
-				"the PodCliqueSet, group or clique name)",
-				longest, n, POL_NAME_MAX);
+				"generated names must be at most %d: shorten "
+				"the %s name (%zu characters), the longest part",
+				longest, n, POL_NAME_MAX, what, part);
 	}
+	json_decref(blamed);
 }
 
 /* ---- V6, V11: counts -------------------------------------------------- */
@@ -226,13 +236,40 @@ static void check_counts(const pol_pcs *pcs, pol_verdict *v)
 
 /* ---- V7: startsAfter entries ------------------------------------------ */
 
+/* Beyond this many cliques a did-you-mean costs more than it helps. */
+#define DID_YOU_MEAN_MAX_CLIQUES 256
+
+/* `name` (at field) names no clique: Not found, with a did-you-mean. */
+static void clique_not_found(const pol_pcs *pcs, const char *field,
+			     const char *name, pol_verdict *v)
+{
+	const char *names[DID_YOU_MEAN_MAX_CLIQUES + 1];
+	const char *near = NULL;
+	size_t j = 0;
+
+	if (pcs->n_cliques <= DID_YOU_MEAN_MAX_CLIQUES) {
+		for (j = 0; j < pcs->n_cliques; j++)
+			names[j] = pcs->cliques[j].name ? pcs->cliques[j].name
+							: "";
+		names[j] = NULL;
+		near = pol_did_you_mean(name, names);
+	}
+	if (near)
+		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(name),
+				"no clique of this PodCliqueSet has that name; "
+				"did you mean \"%s\"?",
+				near);
+	else
+		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(name),
+				"no clique of this PodCliqueSet has that name");
+}
+
+/* One startsAfter entry; seen holds the entries before it. */
 static void check_starts_after_entry(const pol_pcs *pcs, const pol_clique *c,
 				     const json_t *entry, const char *field,
-				     const json_t *list, size_t k,
-				     pol_verdict *v)
+				     json_t *seen, size_t k, pol_verdict *v)
 {
 	const char *name = json_string_value(entry);
-	size_t j = 0;
 
 	if (!name)
 		return; /* a type error, reported by the model */
@@ -246,37 +283,13 @@ static void check_starts_after_entry(const pol_pcs *pcs, const pol_clique *c,
 				"a clique cannot start after itself");
 		return;
 	}
-	for (j = 0; j < k; j++) {
-		if (json_equal(json_array_get(list, j), (json_t *)entry)) {
-			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(name), NULL);
-			return;
-		}
+	if (pol_seen(seen, name, k, NULL, v)) {
+		pol_verdict_add(v, POL_FE_DUPLICATE, field, json_string(name),
+				NULL);
+		return;
 	}
-	if (pol_pcs_find_clique(pcs, name) == SIZE_MAX) {
-		const char **names = calloc(pcs->n_cliques + 1, sizeof(*names));
-		const char *near = NULL;
-
-		if (names) {
-			for (j = 0; j < pcs->n_cliques; j++)
-				names[j] = pcs->cliques[j].name
-						   ? pcs->cliques[j].name
-						   : "";
-			near = pol_did_you_mean(name, names);
-		}
-		if (near)
-			pol_verdict_add(v, POL_FE_NOT_FOUND, field,
-					json_string(name),
-					"no clique of this PodCliqueSet has "
-					"that name; did you mean \"%s\"?",
-					near);
-		else
-			pol_verdict_add(v, POL_FE_NOT_FOUND, field,
-					json_string(name),
-					"no clique of this PodCliqueSet has "
-					"that name");
-		free(names);
-	}
+	if (pol_pcs_find_clique(pcs, name) == SIZE_MAX)
+		clique_not_found(pcs, field, name, v);
 }
 
 static bool starts_after_in_force(const pol_pcs *pcs)
@@ -287,6 +300,7 @@ static bool starts_after_in_force(const pol_pcs *pcs)
 
 static void check_starts_after(const pol_pcs *pcs, pol_verdict *v)
 {
+	json_t *seen = NULL;
 	char field[POL_PATH_MAX];
 	size_t i = 0;
 	size_t k = 0;
@@ -311,18 +325,18 @@ static void check_starts_after(const pol_pcs *pcs, pol_verdict *v)
 						 : "CliqueStartupTypeAnyOrder");
 			continue;
 		}
+		seen = json_object();
 		if (json_is_string(c->starts_after)) {
 			pol_path(field, "%s.startsAfter", c->spec_path);
 			check_starts_after_entry(pcs, c, c->starts_after, field,
-						 NULL, 0, v);
-			continue;
+						 seen, 0, v);
 		}
 		json_array_foreach(c->starts_after, k, el)
 		{
 			pol_path(field, "%s.startsAfter[%zu]", c->spec_path, k);
-			check_starts_after_entry(pcs, c, el, field,
-						 c->starts_after, k, v);
+			check_starts_after_entry(pcs, c, el, field, seen, k, v);
 		}
+		json_decref(seen);
 	}
 }
 
@@ -332,32 +346,23 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 {
 	char field[POL_PATH_MAX];
 	size_t i = 0;
-	size_t j = 0;
 	size_t k = 0;
 
 	for (i = 0; i < pcs->n_groups; i++) {
 		const pol_group *g = &pcs->groups[i];
 		const json_t *ratio = json_object_get(g->node, "replicas");
+		json_t *seen = json_object();
 
-		for (j = 0; j < i && g->name; j++) {
-			if (pcs->groups[j].name &&
-			    strcmp(pcs->groups[j].name, g->name) == 0) {
-				pol_path(field, "%s.name", g->path);
-				pol_verdict_add(v, POL_FE_DUPLICATE, field,
-						json_string(g->name), NULL);
-				break;
-			}
-		}
-		if (!g->clique_names || g->n_cliques == 0) {
-			if (!json_object_get(g->node, pcs->form == POL_FORM_COMPACT
-								? "cliques"
-								: "cliqueNames") ||
-			    g->clique_names)
-				pol_verdict_add(v, POL_FE_REQUIRED,
-						g->cliques_path, NULL,
-						"a scaling group needs at "
-						"least one clique");
-		}
+		/* absent or empty; a list of the wrong type is the model's */
+		if (g->n_cliques == 0 &&
+		    (g->clique_names ||
+		     !json_object_get(g->node, pcs->form == POL_FORM_COMPACT
+						       ? "cliques"
+						       : "cliqueNames")))
+			pol_verdict_add(v, POL_FE_REQUIRED, g->cliques_path,
+					NULL,
+					"a scaling group needs at least one "
+					"clique");
 		for (k = 0; k < g->n_cliques; k++) {
 			const char *name =
 				json_string_value(json_array_get(g->clique_names, k));
@@ -366,21 +371,13 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 			if (!name)
 				continue;
 			pol_path(field, "%s[%zu]", g->cliques_path, k);
-			for (j = 0; j < k; j++) {
-				if (json_equal(json_array_get(g->clique_names, j),
-					       json_array_get(g->clique_names, k)))
-					break;
-			}
-			if (j < k) {
+			if (pol_seen(seen, name, k, NULL, v)) {
 				pol_verdict_add(v, POL_FE_DUPLICATE, field,
 						json_string(name), NULL);
 				continue;
 			}
 			if (ci == SIZE_MAX) {
-				pol_verdict_add(v, POL_FE_NOT_FOUND, field,
-						json_string(name),
-						"no clique of this "
-						"PodCliqueSet has that name");
+				clique_not_found(pcs, field, name, v);
 				continue;
 			}
 			if (pcs->cliques[ci].group != (int)i) {
@@ -395,6 +392,7 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 						o->name ? o->name : "", o->path);
 			}
 		}
+		json_decref(seen);
 		if (pcs->form != POL_FORM_COMPACT || !json_is_array(ratio))
 			continue;
 		/* V10: one positive entry per clique */
@@ -577,29 +575,14 @@ static void check_template_scaling(const pol_pcs *pcs, pol_verdict *v)
 
 /* ---- V15, V16, V18: pod contents -------------------------------------- */
 
-static bool claim_named(const json_t *claims, const char *name)
-{
-	size_t k = 0;
-	const json_t *cl = NULL;
-
-	json_array_foreach(claims, k, cl)
-	{
-		const char *n = pol_get_str(cl, "name");
-
-		if (n && strcmp(n, name) == 0)
-			return true;
-	}
-	return false;
-}
-
 static void check_env(const json_t *ctr, const char *cpath, pol_verdict *v)
 {
 	const json_t *env = json_object_get(ctr, "env");
 	const json_t *e = NULL;
+	json_t *seen = json_object();
 	char field[POL_PATH_MAX];
 	char msg[POL_MSG_MAX];
 	size_t k = 0;
-	size_t j = 0;
 
 	json_array_foreach(env, k, e)
 	{
@@ -607,59 +590,25 @@ static void check_env(const json_t *ctr, const char *cpath, pol_verdict *v)
 		const char *name = json_string_value(nm);
 
 		pol_path(field, "%s.env[%zu].name", cpath, k);
-		if (!nm || (name && !name[0])) {
+		if (!nm || (name && !name[0]))
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
-			continue;
-		}
-		if (!name) {
+		else if (!name)
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					json_deep_copy(nm), "must be a string");
-			continue;
-		}
-		if (!pol_check_env_name(name, msg, sizeof(msg))) {
+		else if (!pol_check_env_name(name, msg, sizeof(msg)))
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					json_string(name), "%s", msg);
-			continue;
-		}
-		for (j = 0; j < k; j++) {
-			const char *o = pol_get_str(json_array_get(env, j), "name");
-
-			if (o && strcmp(o, name) == 0) {
-				pol_verdict_add(v, POL_FE_DUPLICATE, field,
-						json_string(name), NULL);
-				break;
-			}
-		}
+		else if (pol_seen(seen, name, k, NULL, v))
+			pol_verdict_add(v, POL_FE_DUPLICATE, field,
+					json_string(name), NULL);
 	}
+	json_decref(seen);
 }
 
-/* Container names must be unique across containers and initContainers. */
-static bool container_name_seen(const json_t *pod, const char *list,
-				size_t upto, const char *name)
-{
-	static const char *const lists[] = { "initContainers", "containers" };
-	size_t l = 0;
-	size_t k = 0;
-	const json_t *ctr = NULL;
-
-	for (l = 0; l < 2; l++) {
-		json_array_foreach(json_object_get(pod, lists[l]), k, ctr)
-		{
-			const char *n = NULL;
-
-			if (strcmp(lists[l], list) == 0 && k >= upto)
-				return false;
-			n = pol_get_str(ctr, "name");
-			if (n && strcmp(n, name) == 0)
-				return true;
-		}
-		if (strcmp(lists[l], list) == 0)
-			return false;
-	}
-	return false;
-}
-
+/* Container names are unique across initContainers and containers:
+ * `names` carries the names seen so far in this pod. */
 static void check_container_list(const pol_clique *c, const char *list,
+				 json_t *names, const json_t *claims,
 				 pol_verdict *v)
 {
 	const json_t *ctrs = json_object_get(c->pod, list);
@@ -674,7 +623,7 @@ static void check_container_list(const pol_clique *c, const char *list,
 		const json_t *nm = json_object_get(ctr, "name");
 		const char *name = json_string_value(nm);
 		const json_t *img = json_object_get(ctr, "image");
-		const json_t *claims = json_object_get(
+		const json_t *uses = json_object_get(
 			json_object_get(ctr, "resources"), "claims");
 		const json_t *cl = NULL;
 
@@ -690,7 +639,7 @@ static void check_container_list(const pol_clique *c, const char *list,
 		else if (!name)
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					json_deep_copy(nm), "must be a string");
-		else if (container_name_seen(c->pod, list, j, name))
+		else if (pol_seen(names, name, j, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
 					json_string(name), NULL);
 		else
@@ -703,7 +652,7 @@ static void check_container_list(const pol_clique *c, const char *list,
 					json_deep_copy(img), "must be a string");
 		check_env(ctr, cpath, v);
 		/* V15: a container's claims name the clique's claims */
-		json_array_foreach(claims, k, cl)
+		json_array_foreach(uses, k, cl)
 		{
 			const char *cn = pol_get_str(cl, "name");
 
@@ -712,7 +661,7 @@ static void check_container_list(const pol_clique *c, const char *list,
 			if (!cn || !cn[0])
 				pol_verdict_add(v, POL_FE_REQUIRED, field, NULL,
 						NULL);
-			else if (!claim_named(c->claims, cn))
+			else if (!json_object_get(claims, cn))
 				pol_verdict_add(v, POL_FE_NOT_FOUND, field,
 						json_string(cn),
 						"the clique has no resource "
@@ -724,8 +673,12 @@ static void check_container_list(const pol_clique *c, const char *list,
 
 static void check_pods(const pol_pcs *pcs, bool create, pol_verdict *v)
 {
+	json_t *names = NULL;
+	json_t *claims = NULL;
+	const json_t *cl = NULL;
 	char field[POL_PATH_MAX];
 	size_t i = 0;
+	size_t k = 0;
 
 	for (i = 0; i < pcs->n_cliques; i++) {
 		const pol_clique *c = &pcs->cliques[i];
@@ -751,8 +704,18 @@ static void check_pods(const pol_pcs *pcs, bool create, pol_verdict *v)
 						"at least one container is "
 						"needed");
 		}
-		check_container_list(c, "initContainers", v);
-		check_container_list(c, "containers", v);
+		names = json_object();
+		claims = json_object();
+		json_array_foreach(c->claims, k, cl)
+		{
+			if (pol_get_str(cl, "name"))
+				(void)pol_seen(claims, pol_get_str(cl, "name"),
+					       k, NULL, v);
+		}
+		check_container_list(c, "initContainers", names, claims, v);
+		check_container_list(c, "containers", names, claims, v);
+		json_decref(names);
+		json_decref(claims);
 		if (!create)
 			continue;
 		/* V18: placement belongs to the scheduler */
@@ -774,21 +737,6 @@ static void check_pods(const pol_pcs *pcs, bool create, pol_verdict *v)
 
 /* ---- V14, V15: resource claims ---------------------------------------- */
 
-static bool own_claim_template(const pol_pcs *pcs, const char *name)
-{
-	size_t k = 0;
-	const json_t *t = NULL;
-
-	json_array_foreach(pcs->claim_templates, k, t)
-	{
-		const char *n = pol_get_str(t, "name");
-
-		if (n && strcmp(n, name) == 0)
-			return true;
-	}
-	return false;
-}
-
 static pol_lookup_result lookup_claim(const pol_options *o, const char *ns,
 				      const char *name, char *why,
 				      size_t size)
@@ -800,125 +748,133 @@ static pol_lookup_result lookup_claim(const pol_options *o, const char *ns,
 	return o->lookup->claim_template(o->lookup->ctx, ns, name, why, size);
 }
 
+/* What the claims of one clique have in common while they are checked. */
+typedef struct claim_scan {
+	json_t *names;     /* claim names seen */
+	json_t *templates; /* distinct template names seen */
+	pol_buf listed;    /* those templates, for the ambiguity warning */
+} claim_scan;
+
+/* V14: the template exists (in the set's own resourceClaimTemplates, or
+ * by lookup in the namespace). */
+static void check_claim_template(const pol_options *o, const char *ns,
+				 const json_t *own, const char *field,
+				 const char *tpl, pol_verdict *v)
+{
+	char why[POL_MSG_MAX];
+
+	if (json_object_get(own, tpl))
+		return;
+	switch (lookup_claim(o, ns, tpl, why, sizeof(why))) {
+	case POL_LOOKUP_FOUND:
+		break;
+	case POL_LOOKUP_MISSING:
+		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(tpl),
+				"no ResourceClaimTemplate \"%s\" in namespace "
+				"\"%s\"; create the template first",
+				tpl, ns);
+		break;
+	default:
+		pol_verdict_warn(v,
+				 "%s: ResourceClaimTemplate \"%s/%s\" was not "
+				 "checked: %s",
+				 field, ns, tpl, why);
+	}
+}
+
+/* V15 (names) and V14 for claim k of clique c. */
+static void check_claim(const pol_clique *c, size_t k, const json_t *cl,
+			const pol_options *o, const char *ns, const json_t *own,
+			claim_scan *scan, pol_verdict *v)
+{
+	const char *name = pol_get_str(cl, "name");
+	const char *tpl = pol_get_str(cl, "resourceClaimTemplateName");
+	char cpath[POL_PATH_MAX];
+	char field[POL_PATH_MAX];
+
+	pol_path(cpath, "%s.resourceClaims[%zu]", c->pod_path, k);
+	if (!json_is_object(cl)) {
+		pol_verdict_add(v, POL_FE_INVALID, cpath, json_deep_copy(cl),
+				"must be an object");
+		return;
+	}
+	pol_path(field, "%s.name", cpath);
+	if (!name || !name[0])
+		pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
+	else if (pol_seen(scan->names, name, k, NULL, v))
+		pol_verdict_add(v, POL_FE_DUPLICATE, field, json_string(name),
+				NULL);
+	pol_path(field, "%s.resourceClaimTemplateName", cpath);
+	if (!tpl) {
+		if (!json_object_get(cl, "resourceClaimName"))
+			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL,
+					"a claim names a ResourceClaimTemplate "
+					"(or an existing resourceClaimName)");
+		return;
+	}
+	if (!pol_seen(scan->templates, tpl, k, NULL, v))
+		pol_buf_printf(&scan->listed, "%s%s",
+			       json_object_size(scan->templates) > 1 ? ", " : "",
+			       tpl);
+	check_claim_template(o, ns, own, field, tpl, v);
+}
+
 static void check_claims(const pol_pcs *pcs, const pol_options *o,
 			 const char *ns, pol_verdict *v)
 {
-	char field[POL_PATH_MAX];
-	char why[POL_MSG_MAX];
+	json_t *own = json_object();
+	const json_t *cl = NULL;
 	size_t i = 0;
 	size_t k = 0;
-	size_t j = 0;
-	const json_t *cl = NULL;
 
+	json_array_foreach(pcs->claim_templates, k, cl)
+	{
+		if (pol_get_str(cl, "name"))
+			(void)pol_seen(own, pol_get_str(cl, "name"), k, NULL, v);
+	}
 	for (i = 0; i < pcs->n_cliques; i++) {
 		const pol_clique *c = &pcs->cliques[i];
-		pol_buf names;
-		size_t distinct = 0;
-		const char *first = NULL;
+		claim_scan scan;
 
-		pol_buf_init(&names, 4096);
+		scan.names = json_object();
+		scan.templates = json_object();
+		pol_buf_init(&scan.listed, 4096);
 		json_array_foreach(c->claims, k, cl)
-		{
-			const char *name = pol_get_str(cl, "name");
-			const char *tpl = pol_get_str(cl,
-						      "resourceClaimTemplateName");
-			char cpath[POL_PATH_MAX];
-
-			pol_path(cpath, "%s.resourceClaims[%zu]", c->pod_path, k);
-			if (!json_is_object(cl)) {
-				pol_verdict_add(v, POL_FE_INVALID, cpath,
-						json_deep_copy(cl),
-						"must be an object");
-				continue;
-			}
-			pol_path(field, "%s.name", cpath);
-			if (!name || !name[0]) {
-				pol_verdict_add(v, POL_FE_REQUIRED, field, NULL,
-						NULL);
-			} else {
-				for (j = 0; j < k; j++) {
-					const char *o2 = pol_get_str(
-						json_array_get(c->claims, j),
-						"name");
-
-					if (o2 && strcmp(o2, name) == 0) {
-						pol_verdict_add(
-							v, POL_FE_DUPLICATE,
-							field,
-							json_string(name),
-							NULL);
-						break;
-					}
-				}
-			}
-			pol_path(field, "%s.resourceClaimTemplateName", cpath);
-			if (!tpl) {
-				if (!json_object_get(cl, "resourceClaimName"))
-					pol_verdict_add(
-						v, POL_FE_REQUIRED, field, NULL,
-						"a claim names a "
-						"ResourceClaimTemplate (or an "
-						"existing resourceClaimName)");
-				continue;
-			}
-			/* the ambiguity warning lists distinct templates */
-			if (!first || strcmp(first, tpl) != 0) {
-				bool seen = false;
-
-				for (j = 0; j < k; j++) {
-					const char *o2 = pol_get_str(
-						json_array_get(c->claims, j),
-						"resourceClaimTemplateName");
-
-					if (o2 && strcmp(o2, tpl) == 0)
-						seen = true;
-				}
-				if (!seen) {
-					pol_buf_printf(&names, "%s%s",
-						       distinct ? ", " : "", tpl);
-					distinct++;
-					first = first ? first : tpl;
-				}
-			}
-			if (own_claim_template(pcs, tpl))
-				continue;
-			switch (lookup_claim(o, ns, tpl, why, sizeof(why))) {
-			case POL_LOOKUP_FOUND:
-				break;
-			case POL_LOOKUP_MISSING:
-				pol_verdict_add(v, POL_FE_NOT_FOUND, field,
-						json_string(tpl),
-						"no ResourceClaimTemplate "
-						"\"%s\" in namespace \"%s\"; "
-						"create the template first",
-						tpl, ns);
-				break;
-			default:
-				pol_verdict_warn(v,
-						 "%s: ResourceClaimTemplate "
-						 "\"%s/%s\" was not checked: %s",
-						 field, ns, tpl, why);
-			}
-		}
-		if (distinct > 1 && !names.failed)
+			check_claim(c, k, cl, o, ns, own, &scan, v);
+		if (json_object_size(scan.templates) > 1 && !scan.listed.failed)
 			pol_verdict_warn(v,
 					 "%s.resourceClaims: claims name more "
 					 "than one ResourceClaimTemplate (%s); "
 					 "DRA binding is ambiguous",
-					 c->pod_path, names.s);
-		pol_buf_release(&names);
+					 c->pod_path, scan.listed.s);
+		pol_buf_release(&scan.listed);
+		json_decref(scan.names);
+		json_decref(scan.templates);
 	}
+	json_decref(own);
 }
 
 /* ---- V17: one scheduler ----------------------------------------------- */
 
+static const char *scheduler_of(const pol_clique *c, const char *def)
+{
+	const char *s = pol_get_str(c->pod, "schedulerName");
+
+	return s && s[0] ? s : def;
+}
+
+/*
+ * The scheduler every clique must resolve to: the default when any clique
+ * leaves it unset (so the error lands on the clique that wrote another),
+ * else the first clique's.
+ */
 static void check_scheduler(const pol_pcs *pcs, const pol_options *o,
 			    pol_verdict *v)
 {
 	const char *def = o->default_scheduler ? o->default_scheduler
 					       : POL_DEFAULT_SCHEDULER;
-	const char *want = NULL;
 	const pol_clique *ref = NULL;
+	const char *want = NULL;
 	char field[POL_PATH_MAX];
 	size_t i = 0;
 
@@ -926,22 +882,33 @@ static void check_scheduler(const pol_pcs *pcs, const pol_options *o,
 		const pol_clique *c = &pcs->cliques[i];
 		const char *s = pol_get_str(c->pod, "schedulerName");
 
-		if (!c->pod)
-			continue;
-		if (!s || !s[0])
-			s = def;
-		if (!want) {
-			want = s;
+		if (c->pod && (!ref || !s || !s[0])) {
 			ref = c;
-			continue;
+			if (!s || !s[0])
+				break;
 		}
-		if (strcmp(s, want) == 0)
+	}
+	if (!ref)
+		return;
+	want = scheduler_of(ref, def);
+	for (i = 0; i < pcs->n_cliques; i++) {
+		const pol_clique *c = &pcs->cliques[i];
+		const char *s = scheduler_of(c, def);
+
+		if (!c->pod || strcmp(s, want) == 0)
 			continue;
 		pol_path(field, "%s.schedulerName", c->pod_path);
-		pol_verdict_add(v, POL_FE_INVALID, field, json_string(s),
-				"all cliques must use one scheduler for gang "
-				"scheduling; %s uses \"%s\"",
-				ref->path, want);
+		if (pol_get_str(ref->pod, "schedulerName"))
+			pol_verdict_add(v, POL_FE_INVALID, field, json_string(s),
+					"all cliques must use one scheduler "
+					"for gang scheduling; %s uses \"%s\"",
+					ref->path, want);
+		else
+			pol_verdict_add(v, POL_FE_INVALID, field, json_string(s),
+					"all cliques must use one scheduler "
+					"for gang scheduling; %s uses \"%s\" "
+					"(the default)",
+					ref->path, want);
 	}
 }
 
@@ -977,8 +944,11 @@ static void check_template_fields(const pol_pcs *pcs, pol_verdict *v)
 
 /* ---- the whole check -------------------------------------------------- */
 
-int pol_validate_pcs(const json_t *obj, const json_t *old,
-		     const pol_options *opts, pol_verdict *v)
+/* pol_validate_pcs, told which fields of obj only the defaults wrote
+ * (a set of field paths, or NULL when unknown). */
+static int validate_pcs(const json_t *obj, const json_t *old,
+			const pol_options *opts, const json_t *defaulted,
+			pol_verdict *v)
 {
 	pol_options none = { NULL, NULL, NULL };
 	const pol_options *o = opts ? opts : &none;
@@ -1035,7 +1005,11 @@ int pol_validate_pcs(const json_t *obj, const json_t *old,
 		have_prev = pol_pcs_build(old, &prev, &scratch) == GV_OK;
 		pol_verdict_release(&scratch);
 		if (have_prev)
-			pol_check_update(&pcs, &prev, v);
+			pol_check_update(&pcs, &prev,
+					 o->default_scheduler
+						 ? o->default_scheduler
+						 : POL_DEFAULT_SCHEDULER,
+					 defaulted, v);
 	}
 out:
 	if (have_prev)
@@ -1048,12 +1022,37 @@ out:
 	return rc;
 }
 
+int pol_validate_pcs(const json_t *obj, const json_t *old,
+		     const pol_options *opts, pol_verdict *v)
+{
+	return validate_pcs(obj, old, opts, NULL, v);
+}
+
+/* The set of fields a defaults patch adds (a new reference), or NULL. */
+static json_t *defaulted_fields(const json_t *patch, pol_verdict *v)
+{
+	json_t *set = json_object();
+	const json_t *op = NULL;
+	size_t i = 0;
+
+	json_array_foreach(patch, i, op)
+	{
+		char field[POL_PATH_MAX];
+
+		pol_field_from_pointer(pol_get_str(op, "path"), field,
+				       sizeof(field));
+		(void)pol_seen(set, field, i, NULL, v);
+	}
+	return set;
+}
+
 int pol_review_pcs(const json_t *obj, const json_t *old,
 		   const pol_options *opts, pol_verdict *v,
 		   json_t **defaulted_out)
 {
 	json_t *patch = NULL;
 	json_t *defaulted = NULL;
+	json_t *fields = NULL;
 	gv_error_t err = GV_ERROR_INIT;
 	int rc = GV_OK;
 
@@ -1063,7 +1062,14 @@ int pol_review_pcs(const json_t *obj, const json_t *old,
 	rc = pol_patch_apply(obj, patch, &defaulted, &err);
 	if (rc != GV_OK)
 		goto out;
-	rc = pol_validate_pcs(defaulted, old, opts, v);
+	if (old) {
+		fields = defaulted_fields(patch, v);
+		if (!fields) {
+			rc = GV_ENOMEM;
+			goto out;
+		}
+	}
+	rc = validate_pcs(defaulted, old, opts, fields, v);
 	if (rc != GV_OK)
 		goto out;
 	if (defaulted_out) {
@@ -1073,5 +1079,6 @@ int pol_review_pcs(const json_t *obj, const json_t *old,
 out:
 	json_decref(patch);
 	json_decref(defaulted);
+	json_decref(fields);
 	return rc;
 }

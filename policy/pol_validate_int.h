@@ -9,7 +9,15 @@
 int pol_check_topology(const pol_pcs *pcs, const pol_options *o,
 		       pol_verdict *v);
 
-/* U1..U3 (pol_update.c): what an UPDATE may not change. */
-void pol_check_update(const pol_pcs *cur, const pol_pcs *old, pol_verdict *v);
+/*
+ * U1..U3 (pol_update.c): what an UPDATE may not change. A scheduler left
+ * unset equals default_scheduler. defaulted, when not NULL, is a set (json
+ * object) of the fields that only the defaults wrote into cur: a value
+ * that the defaults derived anew is not the user's change, so it is not
+ * reported as one.
+ */
+void pol_check_update(const pol_pcs *cur, const pol_pcs *old,
+		      const char *default_scheduler, const json_t *defaulted,
+		      pol_verdict *v);
 
 #endif

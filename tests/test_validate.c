@@ -6,6 +6,8 @@
  */
 #include "test_util.h"
 
+#include "../policy/pol_int.h"
+
 typedef struct fixture {
 	char *reference;
 	char *templates; /* claim-templates.yaml */
@@ -442,27 +444,6 @@ static json_t *random_pcs(uint64_t *s)
 			 "name", "p", "spec", spec);
 }
 
-/* "/spec/podCliques/0/minAvailable" -> "spec.podCliques[0].minAvailable" */
-static void pointer_to_field(const char *ptr, char *out, size_t size)
-{
-	size_t used = 0;
-	const char *p = ptr;
-
-	out[0] = '\0';
-	while (*p == '/' && used < size) {
-		size_t len = strcspn(p + 1, "/");
-		bool index = len > 0 && strspn(p + 1, "0123456789") >= len;
-
-		int n = index ? snprintf(out + used, size - used, "[%.*s]",
-					 (int)len, p + 1)
-			      : snprintf(out + used, size - used, "%s%.*s",
-					 used ? "." : "", (int)len, p + 1);
-
-		used += n > 0 ? (size_t)n : 0;
-		p += len + 1;
-	}
-}
-
 static void test_defaults_never_blamed(void **state)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -494,7 +475,7 @@ static void test_defaults_never_blamed(void **state)
 				const char *ptr = json_string_value(json_object_get(
 					json_array_get(patch, k), "path"));
 
-				pointer_to_field(ptr, field, sizeof(field));
+				pol_field_from_pointer(ptr, field, sizeof(field));
 				if (strncmp(v.errors[i].field, field,
 					    strlen(field)) == 0) {
 					char *dump = json_dumps(obj, JSON_COMPACT);

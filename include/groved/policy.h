@@ -238,6 +238,7 @@ typedef struct pol_pcs {
 	pol_group *groups;
 	size_t n_groups;
 	const json_t *doc; /* borrowed: the object the model was built from */
+	json_t *clique_index; /* owned: clique name -> index of its first use */
 	char cliques_path[POL_PATH_MAX];
 	char groups_path[POL_PATH_MAX];
 } pol_pcs;
@@ -253,7 +254,7 @@ typedef struct pol_pcs {
 int pol_pcs_build(const json_t *obj, pol_pcs *out, pol_verdict *v);
 void pol_pcs_release(pol_pcs *pcs);
 
-/* Index of the clique named name, or SIZE_MAX. */
+/* Index of the (first) clique named name, or SIZE_MAX; constant time. */
 size_t pol_pcs_find_clique(const pol_pcs *pcs, const char *name);
 
 /* ---------------------------------------------------------------------
