@@ -59,10 +59,10 @@ char *gv_error_format(const gv_error_t *err, char *buf, size_t size)
 		used = n < 0 ? 0 : (size_t)n;
 	}
 	if (err->line > 0 && used < size) {
-		n = err->column > 0 ? snprintf(buf + used, size - used, "%d:%d:",
-					       err->line, err->column)
-				    : snprintf(buf + used, size - used, "%d:",
-					       err->line);
+		n = err->column > 0
+			? snprintf(buf + used, size - used, "%d:%d:", err->line,
+				   err->column)
+			: snprintf(buf + used, size - used, "%d:", err->line);
 		used += n < 0 ? 0 : (size_t)n;
 	}
 	if (used < size)

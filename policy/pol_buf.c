@@ -136,7 +136,8 @@ void pol_buf_value(pol_buf *b, const json_t *value)
 		pol_buf_quote(b, json_string_value(value));
 		break;
 	case JSON_INTEGER:
-		pol_buf_printf(b, "%" PRId64, (int64_t)json_integer_value(value));
+		pol_buf_printf(b, "%" PRId64,
+			       (int64_t)json_integer_value(value));
 		break;
 	case JSON_REAL:
 		buf_real(b, json_real_value(value));
@@ -218,7 +219,7 @@ bool pol_seen(json_t *set, const char *key, size_t idx, size_t *first,
 		return true;
 	}
 	if (!set || json_object_set_new_nocheck(set, key,
-						 json_integer((json_int_t)idx)))
+						json_integer((json_int_t)idx)))
 		v->oom = true;
 	return false;
 }

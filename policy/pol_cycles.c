@@ -105,8 +105,7 @@ static void graph_release(graph *g)
 }
 
 /* Tarjan from root, with an explicit call stack. */
-static void strongconnect(graph *g, size_t root, size_t *counter,
-			  size_t *ncomp)
+static void strongconnect(graph *g, size_t root, size_t *counter, size_t *ncomp)
 {
 	size_t depth = 0;
 
@@ -152,8 +151,8 @@ static void strongconnect(graph *g, size_t root, size_t *counter,
 }
 
 /* One error for the component comp, whose smallest-named member is s. */
-static void report_cycle(const pol_pcs *pcs, graph *g, size_t s,
-			 bool *seen, pol_verdict *v)
+static void report_cycle(const pol_pcs *pcs, graph *g, size_t s, bool *seen,
+			 pol_verdict *v)
 {
 	pol_buf b;
 	char field[POL_PATH_MAX];
@@ -188,8 +187,8 @@ static void report_cycle(const pol_pcs *pcs, graph *g, size_t s,
 	if (json_is_string(pcs->cliques[s].starts_after))
 		pol_path(field, "%s.startsAfter", pcs->cliques[s].spec_path);
 	else
-		pol_path(field, "%s.startsAfter[%zu]", pcs->cliques[s].spec_path,
-			 first_entry);
+		pol_path(field, "%s.startsAfter[%zu]",
+			 pcs->cliques[s].spec_path, first_entry);
 	pol_verdict_add(v, POL_FE_INVALID, field,
 			json_deep_copy(entry_of(&pcs->cliques[s], first_entry)),
 			"startsAfter cycle: %s", text);

@@ -16,8 +16,7 @@ typedef struct patcher {
 } patcher;
 
 /* Adds {"op":"add","path":base/key,"value":value}; steals value. */
-static void add_op(patcher *p, const char *base, const char *key,
-		   json_t *value)
+static void add_op(patcher *p, const char *base, const char *key, json_t *value)
 {
 	char path[POL_PATH_MAX * 2];
 	size_t used = 0;
@@ -110,7 +109,8 @@ static bool compact_ratio(const json_t *groups, const char *name,
 			r = json_array_get(ratio, k);
 			if (!ratio || !json_is_array(ratio))
 				*entry = 1;
-			else if (json_is_integer(r) && json_integer_value(r) > 0)
+			else if (json_is_integer(r) &&
+				 json_integer_value(r) > 0)
 				*entry = json_integer_value(r);
 			else
 				*entry = 0;
@@ -133,8 +133,7 @@ static void defaults_compact(patcher *p, const json_t *spec)
 		int64_t max = 0;
 		bool ok = true;
 
-		if (json_is_object(scaling) &&
-		    !absent(scaling, "minReplicas"))
+		if (json_is_object(scaling) && !absent(scaling, "minReplicas"))
 			ok = positive(scaling, "minReplicas", &min);
 		if (ok && json_is_object(scaling) &&
 		    !absent(scaling, "maxReplicas"))
@@ -181,9 +180,11 @@ static void defaults_template_clique(patcher *p, const json_t *c, size_t i)
 			       json_integer(30));
 	}
 	if (json_is_object(asc) && absent(asc, "minReplicas") &&
-	    (absent(spec, "replicas") || positive(spec, "replicas", &replicas))) {
+	    (absent(spec, "replicas") ||
+	     positive(spec, "replicas", &replicas))) {
 		pol_path(base,
-			 "/spec/template/cliques/%zu/spec/autoScalingConfig", i);
+			 "/spec/template/cliques/%zu/spec/autoScalingConfig",
+			 i);
 		add_op(p, base, "minReplicas", json_integer(replicas));
 	}
 }
@@ -198,9 +199,9 @@ static void defaults_template_group(patcher *p, const json_t *g, size_t i)
 	default_counts(p, g, base, 1, false);
 	if (json_is_object(sc) && absent(sc, "minReplicas") &&
 	    (absent(g, "replicas") || positive(g, "replicas", &replicas))) {
-		pol_path(base,
-			 "/spec/template/podCliqueScalingGroups/%zu/scaleConfig",
-			 i);
+		pol_path(
+		    base,
+		    "/spec/template/podCliqueScalingGroups/%zu/scaleConfig", i);
 		add_op(p, base, "minReplicas", json_integer(replicas));
 	}
 }
@@ -227,8 +228,7 @@ static void defaults_template(patcher *p, const json_t *spec)
 	if (absent(tpl, "headlessServiceConfig"))
 		add_op(p, "/spec/template", "headlessServiceConfig",
 		       json_pack("{s:b}", "publishNotReadyAddresses", 1));
-	else if (json_is_object(hsc) &&
-		 absent(hsc, "publishNotReadyAddresses"))
+	else if (json_is_object(hsc) && absent(hsc, "publishNotReadyAddresses"))
 		add_op(p, "/spec/template/headlessServiceConfig",
 		       "publishNotReadyAddresses", json_true());
 	json_array_foreach(json_object_get(tpl, "cliques"), i, el)
@@ -236,7 +236,8 @@ static void defaults_template(patcher *p, const json_t *spec)
 		if (json_is_object(el))
 			defaults_template_clique(p, el, i);
 	}
-	json_array_foreach(json_object_get(tpl, "podCliqueScalingGroups"), i, el)
+	json_array_foreach(json_object_get(tpl, "podCliqueScalingGroups"), i,
+			   el)
 	{
 		if (json_is_object(el))
 			defaults_template_group(p, el, i);

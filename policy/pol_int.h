@@ -24,7 +24,7 @@ void pol_buf_release(pol_buf *b);
 void pol_buf_add(pol_buf *b, const char *s, size_t n);
 void pol_buf_puts(pol_buf *b, const char *s);
 void pol_buf_printf(pol_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Appends s quoted as Go's %q does. */
 void pol_buf_quote(pol_buf *b, const char *s);
 /* Appends a JSON value as Kubernetes prints a field error's value:
@@ -35,7 +35,7 @@ char *pol_buf_detach(pol_buf *b);
 
 /* snprintf into a path buffer of POL_PATH_MAX; truncates safely. */
 void pol_path(char *dst, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* A new json_string of s, or json_null() when s is NULL. */
 json_t *pol_jstr(const char *s);

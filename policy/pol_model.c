@@ -15,29 +15,57 @@ static const char *const compact_spec_keys[] = {
 	"replicas", "scaling", "scalingGroups", "podCliques", NULL,
 };
 static const char *const compact_scaling_keys[] = {
-	"minReplicas", "maxReplicas", NULL,
+	"minReplicas",
+	"maxReplicas",
+	NULL,
 };
 static const char *const compact_group_keys[] = {
-	"name", "cliques", "replicas", NULL,
+	"name",
+	"cliques",
+	"replicas",
+	NULL,
 };
 static const char *const compact_clique_keys[] = {
-	"name", "startsAfter", "replicas", "minAvailable", "resourceClaims",
-	"containers", "initContainers", "volumes", "nodeSelector",
-	"tolerations", "affinity", "serviceAccountName", "priorityClassName",
-	"schedulerName", "terminationGracePeriodSeconds", "imagePullSecrets",
-	"securityContext", "hostNetwork", "dnsPolicy", "runtimeClassName",
-	"labels", "annotations",
+	"name",
+	"startsAfter",
+	"replicas",
+	"minAvailable",
+	"resourceClaims",
+	"containers",
+	"initContainers",
+	"volumes",
+	"nodeSelector",
+	"tolerations",
+	"affinity",
+	"serviceAccountName",
+	"priorityClassName",
+	"schedulerName",
+	"terminationGracePeriodSeconds",
+	"imagePullSecrets",
+	"securityContext",
+	"hostNetwork",
+	"dnsPolicy",
+	"runtimeClassName",
+	"labels",
+	"annotations",
 	/* not pod-level fields a user may set, but named so that V18 can
 	 * say why they are refused instead of calling them typos */
-	"nodeName", "topologySpreadConstraints", NULL,
+	"nodeName",
+	"topologySpreadConstraints",
+	NULL,
 };
 /* Fields that belong to the compact form only. */
 static const char *const compact_form_keys[] = {
-	"scaling", "scalingGroups", "podCliques", NULL,
+	"scaling",
+	"scalingGroups",
+	"podCliques",
+	NULL,
 };
 /* Fields that belong to the template form only. */
 static const char *const template_spec_keys[] = {
-	"template", "updateStrategy", NULL,
+	"template",
+	"updateStrategy",
+	NULL,
 };
 
 static bool in_list(const char *key, const char *const *list)
@@ -96,8 +124,8 @@ static const char *type_name(json_type t)
  * when present with another type (null counts as absent, as Kubernetes
  * treats it) records an error at path.key and returns NULL.
  */
-static const json_t *member(pol_verdict *v, const json_t *obj,
-			    const char *path, const char *key, json_type t)
+static const json_t *member(pol_verdict *v, const json_t *obj, const char *path,
+			    const char *key, json_type t)
 {
 	const json_t *m = json_object_get(obj, key);
 	char field[POL_PATH_MAX];
@@ -220,8 +248,8 @@ static void build_template_clique(pol_verdict *v, const json_t *node,
 	pol_path(c->spec_path, "%s.spec", c->path);
 	pol_path(c->pod_path, "%s.spec.podSpec", c->path);
 	c->name = name_of(v, node, c->path);
-	c->topology = member(v, node, c->path, "topologyConstraint",
-			     JSON_OBJECT);
+	c->topology =
+	    member(v, node, c->path, "topologyConstraint", JSON_OBJECT);
 	spec = member(v, node, c->path, "spec", JSON_OBJECT);
 	if (!spec)
 		return;
@@ -237,8 +265,8 @@ static void build_template_clique(pol_verdict *v, const json_t *node,
 				   JSON_ARRAY);
 		(void)member(v, c->pod, c->pod_path, "containers", JSON_ARRAY);
 	}
-	c->autoscaling = member(v, spec, c->spec_path, "autoScalingConfig",
-				JSON_OBJECT);
+	c->autoscaling =
+	    member(v, spec, c->spec_path, "autoScalingConfig", JSON_OBJECT);
 	check_starts_after(v, c, spec, false);
 }
 
@@ -348,9 +376,9 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 		pol_path(g->cliques_path, "%s.%s", g->path,
 			 compact ? "cliques" : "cliqueNames");
 		g->name = name_of(v, el, g->path);
-		g->clique_names = member(v, el, g->path,
-					 compact ? "cliques" : "cliqueNames",
-					 JSON_ARRAY);
+		g->clique_names =
+		    member(v, el, g->path, compact ? "cliques" : "cliqueNames",
+			   JSON_ARRAY);
 		if (compact) {
 			check_unknown(v, el, g->path, compact_group_keys);
 			ratio = member(v, el, g->path, "replicas", JSON_ARRAY);
@@ -375,8 +403,8 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 			g->min_available = 1;
 			member_int(v, el, g->path, "minAvailable",
 				   &g->min_available, &g->min_available_set);
-			g->scale_config = member(v, el, g->path, "scaleConfig",
-						 JSON_OBJECT);
+			g->scale_config =
+			    member(v, el, g->path, "scaleConfig", JSON_OBJECT);
 			g->topology = member(v, el, g->path,
 					     "topologyConstraint", JSON_OBJECT);
 			g->max_replicas = g->replicas;
@@ -408,7 +436,7 @@ static void settle_cliques(pol_pcs *pcs)
 			c->replicas = 1;
 			if (pcs->form == POL_FORM_COMPACT && c->group >= 0)
 				c->replicas =
-					pcs->groups[c->group].ratio[c->group_pos];
+				    pcs->groups[c->group].ratio[c->group_pos];
 		}
 		if (!c->min_available_set)
 			c->min_available = c->replicas;
@@ -454,16 +482,16 @@ static int build_compact(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
 		pcs->replicas = pcs->min_replicas >= 1 ? pcs->min_replicas : 1;
 	if (!max_set)
 		pcs->max_replicas = pcs->replicas;
-	rc = build_cliques(v, pcs, member(v, spec, "spec", "podCliques",
-					  JSON_ARRAY));
+	rc = build_cliques(v, pcs,
+			   member(v, spec, "spec", "podCliques", JSON_ARRAY));
 	if (rc != GV_OK)
 		return rc;
 	for (i = 0; i < pcs->n_cliques; i++) {
 		if (pcs->cliques[i].starts_after)
 			pcs->startup = POL_STARTUP_EXPLICIT;
 	}
-	return build_groups(v, pcs,
-			    member(v, spec, "spec", "scalingGroups", JSON_ARRAY));
+	return build_groups(
+	    v, pcs, member(v, spec, "spec", "scalingGroups", JSON_ARRAY));
 }
 
 static int build_template(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
@@ -489,12 +517,12 @@ static int build_template(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
 	pcs->startup = parse_startup(pcs->startup_written);
 	td = member(v, tpl, "spec.template", "terminationDelay", JSON_STRING);
 	pcs->termination_delay = json_string_value(td);
-	pcs->topology = member(v, tpl, "spec.template", "topologyConstraint",
-			       JSON_OBJECT);
+	pcs->topology =
+	    member(v, tpl, "spec.template", "topologyConstraint", JSON_OBJECT);
 	pcs->claim_templates = member(v, tpl, "spec.template",
 				      "resourceClaimTemplates", JSON_ARRAY);
-	rc = build_cliques(v, pcs,
-			   member(v, tpl, "spec.template", "cliques", JSON_ARRAY));
+	rc = build_cliques(
+	    v, pcs, member(v, tpl, "spec.template", "cliques", JSON_ARRAY));
 	if (rc != GV_OK)
 		return rc;
 	return build_groups(v, pcs,
@@ -525,25 +553,26 @@ static int detect_form(pol_verdict *v, const json_t *spec, pol_form *form)
 			pol_path(field, "spec.%s", *k);
 			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL, "%s",
 					blame_compact
-						? "belongs to the compact form "
-						  "and cannot be combined with "
-						  "spec.template; write one "
-						  "form"
-						: "belongs to the template form "
-						  "and cannot be combined with "
-						  "the compact form's "
-						  "spec.podCliques, "
-						  "spec.scalingGroups and "
-						  "spec.scaling; write one form");
+					    ? "belongs to the compact form "
+					      "and cannot be combined with "
+					      "spec.template; write one "
+					      "form"
+					    : "belongs to the template form "
+					      "and cannot be combined with "
+					      "the compact form's "
+					      "spec.podCliques, "
+					      "spec.scalingGroups and "
+					      "spec.scaling; write one form");
 		}
 		return GV_EINVAL;
 	}
 	if (!compact && !tpl) {
 		/* a typo of a compact field still deserves its did-you-mean */
-		const char *const all[] = { "replicas", "scaling",
-					    "scalingGroups", "podCliques",
-					    "template", "updateStrategy",
-					    NULL };
+		const char *const all[] = {
+			"replicas",   "scaling",  "scalingGroups",
+			"podCliques", "template", "updateStrategy",
+			NULL
+		};
 
 		check_unknown(v, spec, "spec", all);
 		pol_verdict_add(v, POL_FE_REQUIRED, "spec", NULL,

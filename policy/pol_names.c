@@ -27,12 +27,13 @@ static void describe_char(char *msg, size_t size, const char *rule,
 		snprintf(msg, size, "%s; '%c' at position %zu is not allowed",
 			 rule, c, pos + 1);
 	else
-		snprintf(msg, size, "%s; byte 0x%02x at position %zu is not allowed",
-			 rule, c, pos + 1);
+		snprintf(msg, size,
+			 "%s; byte 0x%02x at position %zu is not allowed", rule,
+			 c, pos + 1);
 }
 
 #define DNS_LABEL_RULE                                                        \
-	"must be a lowercase RFC 1123 label: lower-case letters, digits and "  \
+	"must be a lowercase RFC 1123 label: lower-case letters, digits and " \
 	"'-', starting and ending with a letter or digit"
 
 bool pol_check_dns_label(const char *s, char *msg, size_t size)
@@ -45,7 +46,8 @@ bool pol_check_dns_label(const char *s, char *msg, size_t size)
 		return false;
 	}
 	if (n > POL_NAME_MAX) {
-		snprintf(msg, size, "must be no more than %d characters (is %zu)",
+		snprintf(msg, size,
+			 "must be no more than %d characters (is %zu)",
 			 POL_NAME_MAX, n);
 		return false;
 	}
@@ -67,14 +69,15 @@ bool pol_check_dns_subdomain(const char *s, char *msg, size_t size)
 	size_t i = 0;
 
 	if (n == 0 || n > 253) {
-		snprintf(msg, size,
-			 "must be an RFC 1123 subdomain of 1 to 253 characters");
+		snprintf(
+		    msg, size,
+		    "must be an RFC 1123 subdomain of 1 to 253 characters");
 		return false;
 	}
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' ||
-			    s[i + 1] == '.';
+		bool edge =
+		    i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
 
 		if (is_lower_alnum(c) || ((c == '-' || c == '.') && !edge))
 			continue;
@@ -179,9 +182,9 @@ size_t pol_edit_distance(const char *a, const char *b, size_t cap)
 		for (j = 1; j <= lb; j++) {
 			size_t up = row[j];
 			size_t cost = tolower((unsigned char)a[i - 1]) ==
-						      tolower((unsigned char)b[j - 1])
-					      ? 0
-					      : 1;
+					      tolower((unsigned char)b[j - 1])
+					  ? 0
+					  : 1;
 			size_t v = diag + cost;
 
 			if (up + 1 < v)
@@ -224,8 +227,8 @@ bool pol_parse_duration(const char *s, double *seconds)
 		const char *unit;
 		double seconds;
 	} units[] = {
-		{ "ns", 1e-9 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 },
-		{ "ms", 1e-3 }, { "s", 1.0 },   { "m", 60.0 },
+		{ "ns", 1e-9 },	 { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 },
+		{ "ms", 1e-3 },	 { "s", 1.0 },	 { "m", 60.0 },
 		{ "h", 3600.0 },
 	};
 	double total = 0;

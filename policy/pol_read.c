@@ -409,8 +409,17 @@ static int scalar_value(struct reader *r, const yaml_event_t *ev, bool as_key,
 	case PLAIN_INT:
 		v = json_integer(p.i);
 		break;
-	case PLAIN_BIGINT:
 	case PLAIN_REAL:
+		/* kubectl turns YAML into JSON through Go's float64, which
+		 * prints a whole number such as 2.0 or 1e3 as "2" or "1000":
+		 * the API server then reads an integer, and so do we */
+		if (p.d == floor(p.d) && fabs(p.d) < 9.2e18 && !as_key) {
+			v = json_integer((json_int_t)p.d);
+			break;
+		}
+		v = json_real(p.d);
+		break;
+	case PLAIN_BIGINT:
 		v = json_real(p.d);
 		break;
 	case PLAIN_INF:

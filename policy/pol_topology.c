@@ -17,7 +17,7 @@
 /* A constraint's place in the tree, resolved against its binding. */
 typedef struct resolved {
 	const char *binding; /* NULL when not checkable */
-	size_t required;     /* level index, NO_LEVEL when none */
+	size_t required; /* level index, NO_LEVEL when none */
 	const char *required_name;
 	char path[POL_PATH_MAX]; /* where the required domain was written */
 } resolved;
@@ -62,8 +62,8 @@ static size_t check_domain(const json_t *levels, const char *path,
 		if (i)
 			pol_buf_puts(&supported, ", ");
 		pol_buf_quote(&supported, pol_get_str(l, "domain")
-						  ? pol_get_str(l, "domain")
-						  : "");
+					      ? pol_get_str(l, "domain")
+					      : "");
 	}
 	pol_verdict_add(v, POL_FE_NOT_SUPPORTED, path, json_deep_copy(domain),
 			"supported values: %s",
@@ -101,13 +101,14 @@ static int check_constraint(const json_t *tc, const char *path,
 		lr = o->lookup->topology(o->lookup->ctx, name, &levels, why,
 					 sizeof(why));
 	if (lr == POL_LOOKUP_MISSING) {
-		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(name),
-				"no ClusterTopologyBinding of that name%s; "
-				"create it first",
-				pol_get_str(tc, "topologyName")
-					? ""
-					: " (topologyName defaults to \""
-					  POL_DEFAULT_TOPOLOGY "\")");
+		pol_verdict_add(
+		    v, POL_FE_NOT_FOUND, field, json_string(name),
+		    "no ClusterTopologyBinding of that name%s; "
+		    "create it first",
+		    pol_get_str(tc, "topologyName")
+			? ""
+			: " (topologyName defaults to \"" POL_DEFAULT_TOPOLOGY
+			  "\")");
 		return GV_OK;
 	}
 	if (lr != POL_LOOKUP_FOUND) {
@@ -139,8 +140,7 @@ static int check_constraint(const json_t *tc, const char *path,
 	if (pref) {
 		pol_path(field, "%s.pack.preferred", path);
 		p = check_domain(levels, field, pref, v);
-		if (p != NO_LEVEL && r->required != NO_LEVEL &&
-		    p < r->required)
+		if (p != NO_LEVEL && r->required != NO_LEVEL && p < r->required)
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					json_deep_copy(pref),
 					"must be \"%s\" or narrower, like "
@@ -162,15 +162,13 @@ static void check_nesting(const resolved *parent, const char *parent_path,
 		return;
 	if (child->required >= parent->required)
 		return;
-	pol_verdict_add(v, POL_FE_INVALID, child->path,
-			json_string(child->required_name),
-			"must be \"%s\" or narrower: %s packs into \"%s\"",
-			parent->required_name, parent_path,
-			parent->required_name);
+	pol_verdict_add(
+	    v, POL_FE_INVALID, child->path, json_string(child->required_name),
+	    "must be \"%s\" or narrower: %s packs into \"%s\"",
+	    parent->required_name, parent_path, parent->required_name);
 }
 
-int pol_check_topology(const pol_pcs *pcs, const pol_options *o,
-		       pol_verdict *v)
+int pol_check_topology(const pol_pcs *pcs, const pol_options *o, pol_verdict *v)
 {
 	resolved top = { NULL, NO_LEVEL, NULL, "" };
 	resolved *groups = NULL;
@@ -184,8 +182,9 @@ int pol_check_topology(const pol_pcs *pcs, const pol_options *o,
 	if (!groups)
 		return GV_ENOMEM;
 	if (pcs->topology)
-		check_constraint(pcs->topology, "spec.template.topologyConstraint",
-				 o, &top, v);
+		check_constraint(pcs->topology,
+				 "spec.template.topologyConstraint", o, &top,
+				 v);
 	for (i = 0; i < pcs->n_groups; i++) {
 		const pol_group *g = &pcs->groups[i];
 
@@ -222,8 +221,8 @@ int pol_check_topology(const pol_pcs *pcs, const pol_options *o,
 int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 {
 	const json_t *meta = json_object_get(obj, "metadata");
-	const json_t *levels = json_object_get(json_object_get(obj, "spec"),
-					       "levels");
+	const json_t *levels =
+	    json_object_get(json_object_get(obj, "spec"), "levels");
 	const char *name = pol_get_str(meta, "name");
 	const json_t *l = NULL;
 	char field[POL_PATH_MAX];
@@ -233,14 +232,16 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 	size_t i = 0;
 
 	if (!name)
-		pol_verdict_add(v, POL_FE_REQUIRED, "metadata.name", NULL, NULL);
+		pol_verdict_add(v, POL_FE_REQUIRED, "metadata.name", NULL,
+				NULL);
 	else if (!pol_check_dns_subdomain(name, msg, sizeof(msg)))
 		pol_verdict_add(v, POL_FE_INVALID, "metadata.name",
 				json_string(name), "%s", msg);
 	if (!json_is_array(levels) || json_array_size(levels) == 0) {
 		if (levels && !json_is_array(levels))
 			pol_verdict_add(v, POL_FE_INVALID, "spec.levels",
-					json_deep_copy(levels), "must be a list");
+					json_deep_copy(levels),
+					"must be a list");
 		else
 			pol_verdict_add(v, POL_FE_REQUIRED, "spec.levels", NULL,
 					"at least one level, from the broadest "

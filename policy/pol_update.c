@@ -54,8 +54,8 @@ static void check_same_names(const char *path, const char *what,
 				"%s cannot be added, removed or renamed on "
 				"update (%s%s%s%s%s)",
 				what, na ? "added " : "",
-				na && added.s ? added.s : "", na && nr ? "; " : "",
-				nr ? "removed " : "",
+				na && added.s ? added.s : "",
+				na && nr ? "; " : "", nr ? "removed " : "",
 				nr && removed.s ? removed.s : "");
 	pol_buf_release(&added);
 	pol_buf_release(&removed);
@@ -83,9 +83,11 @@ static bool same_starts_after(const json_t *a, const json_t *b)
 /* json_equal where absent, null and an empty list or object agree. */
 static bool same_json(const json_t *a, const json_t *b)
 {
-	bool ea = !a || json_is_null(a) || (json_is_array(a) && !json_array_size(a)) ||
+	bool ea = !a || json_is_null(a) ||
+		  (json_is_array(a) && !json_array_size(a)) ||
 		  (json_is_object(a) && !json_object_size(a));
-	bool eb = !b || json_is_null(b) || (json_is_array(b) && !json_array_size(b)) ||
+	bool eb = !b || json_is_null(b) ||
+		  (json_is_array(b) && !json_array_size(b)) ||
 		  (json_is_object(b) && !json_object_size(b));
 
 	if (ea || eb)
@@ -105,13 +107,13 @@ static bool same_str(const char *a, const char *b, const char *dflt)
 
 /* What one UPDATE check needs besides the two models. */
 typedef struct update_ctx {
-	const char *scheduler;   /* the default scheduler */
+	const char *scheduler; /* the default scheduler */
 	const json_t *defaulted; /* fields only the defaults wrote, or NULL */
 	pol_verdict *v;
 } update_ctx;
 
-static void immutable(const update_ctx *u, const char *base,
-		      const char *leaf, const json_t *value)
+static void immutable(const update_ctx *u, const char *base, const char *leaf,
+		      const json_t *value)
 {
 	pol_verdict *v = u->v;
 	char field[POL_PATH_MAX];
@@ -166,11 +168,11 @@ static void check_group(const pol_pcs *cur, const pol_group *g,
 	if (cur->form == POL_FORM_COMPACT && !same &&
 	    same_json(g->clique_names, o->clique_names)) {
 		pol_path(field, "%s.replicas", g->path);
-		pol_verdict_add(v, POL_FE_INVALID, field,
-				json_deep_copy(json_object_get(g->node,
-							       "replicas")),
-				IMMUTABLE ": the ratio of a scaling group is "
-					  "fixed");
+		pol_verdict_add(
+		    v, POL_FE_INVALID, field,
+		    json_deep_copy(json_object_get(g->node, "replicas")),
+		    IMMUTABLE ": the ratio of a scaling group is "
+			      "fixed");
 	}
 	if (cur->form == POL_FORM_TEMPLATE &&
 	    g->min_available != o->min_available) {
@@ -184,8 +186,7 @@ static void check_group(const pol_pcs *cur, const pol_group *g,
 }
 
 /* U3: under InOrder or Explicit startup the clique order is the meaning. */
-static void check_order(const pol_pcs *cur, const pol_pcs *old,
-			pol_verdict *v)
+static void check_order(const pol_pcs *cur, const pol_pcs *old, pol_verdict *v)
 {
 	size_t i = 0;
 	size_t j = 0;
@@ -195,10 +196,12 @@ static void check_order(const pol_pcs *cur, const pol_pcs *old,
 		return;
 	for (;;) {
 		while (i < cur->n_cliques &&
-		       pol_pcs_find_clique(old, cur->cliques[i].name) == SIZE_MAX)
+		       pol_pcs_find_clique(old, cur->cliques[i].name) ==
+			   SIZE_MAX)
 			i++;
 		while (j < old->n_cliques &&
-		       pol_pcs_find_clique(cur, old->cliques[j].name) == SIZE_MAX)
+		       pol_pcs_find_clique(cur, old->cliques[j].name) ==
+			   SIZE_MAX)
 			j++;
 		if (i >= cur->n_cliques || j >= old->n_cliques)
 			return;
@@ -269,12 +272,12 @@ void pol_check_update(const pol_pcs *cur, const pol_pcs *old,
 	for (i = 0; i < cur->n_cliques; i++) {
 		j = pol_pcs_find_clique(old, cur->cliques[i].name);
 		if (j != SIZE_MAX)
-			check_clique(cur, &cur->cliques[i], &old->cliques[j], &u);
+			check_clique(cur, &cur->cliques[i], &old->cliques[j],
+				     &u);
 	}
 	for (i = 0; i < cg.n; i++) {
-		const json_t *at = cg.names[i] ? json_object_get(og.index,
-								 cg.names[i])
-					       : NULL;
+		const json_t *at =
+		    cg.names[i] ? json_object_get(og.index, cg.names[i]) : NULL;
 
 		if (at)
 			check_group(cur, &cur->groups[i],

@@ -97,8 +97,8 @@ static int64_t clique_max_pods(const pol_pcs *pcs, const pol_clique *c)
 
 	if (pcs->form == POL_FORM_COMPACT && c->group >= 0)
 		return pcs->groups[c->group].ratio[c->group_pos];
-	if (c->autoscaling && pol_get_int(c->autoscaling, "maxReplicas", &asc) &&
-	    asc > max)
+	if (c->autoscaling &&
+	    pol_get_int(c->autoscaling, "maxReplicas", &asc) && asc > max)
 		max = asc;
 	return max;
 }
@@ -153,7 +153,8 @@ static void check_name_budget(const pol_pcs *pcs, pol_verdict *v)
 			if (jmax < 0)
 				jmax = 0;
 			n = snprintf(longest, sizeof(longest),
-				     "%s-%" PRId64 "-%s-%" PRId64 "-%s-%" PRId64,
+				     "%s-%" PRId64 "-%s-%" PRId64
+				     "-%s-%" PRId64,
 				     set, imax, g->name, jmax, c->name, kmax);
 		} else {
 			n = snprintf(longest, sizeof(longest),
@@ -178,11 +179,12 @@ static void check_name_budget(const pol_pcs *pcs, pol_verdict *v)
 		}
 		if (pol_seen(blamed, field, i, NULL, v))
 			continue;
-		pol_verdict_add(v, POL_FE_TOO_LONG, field, NULL,
-				"generated pod name \"%s\" has %d characters; "
-				"generated names must be at most %d: shorten "
-				"the %s name (%zu characters), the longest part",
-				longest, n, POL_NAME_MAX, what, part);
+		pol_verdict_add(
+		    v, POL_FE_TOO_LONG, field, NULL,
+		    "generated pod name \"%s\" has %d characters; "
+		    "generated names must be at most %d: shorten "
+		    "the %s name (%zu characters), the longest part",
+		    longest, n, POL_NAME_MAX, what, part);
 	}
 	json_decref(blamed);
 }
@@ -212,14 +214,14 @@ static void check_counts(const pol_pcs *pcs, pol_verdict *v)
 
 			if (want > 0 && c->replicas != want) {
 				pol_path(field, "%s.replicas", c->spec_path);
-				pol_verdict_add(
-					v, POL_FE_INVALID, field,
-					json_integer(c->replicas),
-					"must equal its ratio entry "
-					"%s.replicas[%zu] (%" PRId64 ") in "
-					"scaling group \"%s\"",
-					g->path, c->group_pos, want,
-					g->name ? g->name : "");
+				pol_verdict_add(v, POL_FE_INVALID, field,
+						json_integer(c->replicas),
+						"must equal its ratio entry "
+						"%s.replicas[%zu] (%" PRId64
+						") in "
+						"scaling group \"%s\"",
+						g->path, c->group_pos, want,
+						g->name ? g->name : "");
 			}
 		}
 		if (c->min_available_set && replicas_ok &&
@@ -249,8 +251,8 @@ static void clique_not_found(const pol_pcs *pcs, const char *field,
 
 	if (pcs->n_cliques <= DID_YOU_MEAN_MAX_CLIQUES) {
 		for (j = 0; j < pcs->n_cliques; j++)
-			names[j] = pcs->cliques[j].name ? pcs->cliques[j].name
-							: "";
+			names[j] =
+			    pcs->cliques[j].name ? pcs->cliques[j].name : "";
 		names[j] = NULL;
 		near = pol_did_you_mean(name, names);
 	}
@@ -321,8 +323,8 @@ static void check_starts_after(const pol_pcs *pcs, pol_verdict *v)
 					 "cliqueStartupType %s",
 					 c->spec_path,
 					 pcs->startup == POL_STARTUP_IN_ORDER
-						 ? "CliqueStartupTypeInOrder"
-						 : "CliqueStartupTypeAnyOrder");
+					     ? "CliqueStartupTypeInOrder"
+					     : "CliqueStartupTypeAnyOrder");
 			continue;
 		}
 		seen = json_object();
@@ -357,15 +359,15 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 		if (g->n_cliques == 0 &&
 		    (g->clique_names ||
 		     !json_object_get(g->node, pcs->form == POL_FORM_COMPACT
-						       ? "cliques"
-						       : "cliqueNames")))
+						   ? "cliques"
+						   : "cliqueNames")))
 			pol_verdict_add(v, POL_FE_REQUIRED, g->cliques_path,
 					NULL,
 					"a scaling group needs at least one "
 					"clique");
 		for (k = 0; k < g->n_cliques; k++) {
-			const char *name =
-				json_string_value(json_array_get(g->clique_names, k));
+			const char *name = json_string_value(
+			    json_array_get(g->clique_names, k));
 			size_t ci = g->cliques[k];
 
 			if (!name)
@@ -382,14 +384,14 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 			}
 			if (pcs->cliques[ci].group != (int)i) {
 				const pol_group *o =
-					&pcs->groups[pcs->cliques[ci].group];
+				    &pcs->groups[pcs->cliques[ci].group];
 
-				pol_verdict_add(v, POL_FE_INVALID, field,
-						json_string(name),
-						"clique is already in scaling "
-						"group \"%s\" (%s); a clique "
-						"can be in one group only",
-						o->name ? o->name : "", o->path);
+				pol_verdict_add(
+				    v, POL_FE_INVALID, field, json_string(name),
+				    "clique is already in scaling "
+				    "group \"%s\" (%s); a clique "
+				    "can be in one group only",
+				    o->name ? o->name : "", o->path);
 			}
 		}
 		json_decref(seen);
@@ -421,9 +423,8 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 
 static void check_scaling(const pol_pcs *pcs, pol_verdict *v)
 {
-	const json_t *scaling = json_object_get(json_object_get(pcs->doc,
-								 "spec"),
-						 "scaling");
+	const json_t *scaling =
+	    json_object_get(json_object_get(pcs->doc, "spec"), "scaling");
 	bool min_set = json_is_integer(json_object_get(scaling, "minReplicas"));
 	bool max_set = json_is_integer(json_object_get(scaling, "maxReplicas"));
 	bool min_ok = pcs->min_replicas >= 1;
@@ -473,8 +474,7 @@ static void check_scaling(const pol_pcs *pcs, pol_verdict *v)
 /* minReplicas/maxReplicas of an autoscaling or scale config. */
 static void check_scale_bounds(const json_t *cfg, const char *path,
 			       int64_t min_available, bool min_available_ok,
-			       const char *min_available_field,
-			       pol_verdict *v)
+			       const char *min_available_field, pol_verdict *v)
 {
 	char field[POL_PATH_MAX];
 	int64_t min = 0;
@@ -487,7 +487,8 @@ static void check_scale_bounds(const json_t *cfg, const char *path,
 		pol_path(field, "%s.minReplicas", path);
 		if (min < 1)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_integer(min), "must be at least 1");
+					json_integer(min),
+					"must be at least 1");
 		else if (min_available_ok && min < min_available)
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					json_integer(min),
@@ -497,17 +498,19 @@ static void check_scale_bounds(const json_t *cfg, const char *path,
 			min_ok = true;
 	} else if (json_object_get(cfg, "minReplicas")) {
 		pol_path(field, "%s.minReplicas", path);
-		pol_verdict_add(v, POL_FE_INVALID, field,
-				json_deep_copy(json_object_get(cfg, "minReplicas")),
-				"must be an integer");
+		pol_verdict_add(
+		    v, POL_FE_INVALID, field,
+		    json_deep_copy(json_object_get(cfg, "minReplicas")),
+		    "must be an integer");
 	}
 	pol_path(field, "%s.maxReplicas", path);
 	if (!json_object_get(cfg, "maxReplicas")) {
 		pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 	} else if (!pol_get_int(cfg, "maxReplicas", &max)) {
-		pol_verdict_add(v, POL_FE_INVALID, field,
-				json_deep_copy(json_object_get(cfg, "maxReplicas")),
-				"must be an integer");
+		pol_verdict_add(
+		    v, POL_FE_INVALID, field,
+		    json_deep_copy(json_object_get(cfg, "maxReplicas")),
+		    "must be an integer");
 	} else if (min_ok && max < min) {
 		pol_verdict_add(v, POL_FE_INVALID, field, json_integer(max),
 				"must be at least minReplicas (%" PRId64 ")",
@@ -557,19 +560,20 @@ static void check_template_scaling(const pol_pcs *pcs, pol_verdict *v)
 			continue;
 		pol_path(path, "%s.autoScalingConfig", c->spec_path);
 		if (c->group >= 0) {
-			pol_verdict_add(v, POL_FE_FORBIDDEN, path, NULL,
-					"clique is in scaling group \"%s\" "
-					"and scales with it; set %s.scaleConfig "
-					"instead",
-					pcs->groups[c->group].name
-						? pcs->groups[c->group].name
-						: "",
-					pcs->groups[c->group].path);
+			pol_verdict_add(
+			    v, POL_FE_FORBIDDEN, path, NULL,
+			    "clique is in scaling group \"%s\" "
+			    "and scales with it; set %s.scaleConfig "
+			    "instead",
+			    pcs->groups[c->group].name
+				? pcs->groups[c->group].name
+				: "",
+			    pcs->groups[c->group].path);
 			continue;
 		}
 		pol_path(mafield, "%s.minAvailable", c->spec_path);
-		check_scale_bounds(c->autoscaling, path, c->min_available, ma_ok,
-				   mafield, v);
+		check_scale_bounds(c->autoscaling, path, c->min_available,
+				   ma_ok, mafield, v);
 	}
 }
 
@@ -624,13 +628,14 @@ static void check_container_list(const pol_clique *c, const char *list,
 		const char *name = json_string_value(nm);
 		const json_t *img = json_object_get(ctr, "image");
 		const json_t *uses = json_object_get(
-			json_object_get(ctr, "resources"), "claims");
+		    json_object_get(ctr, "resources"), "claims");
 		const json_t *cl = NULL;
 
 		pol_path(cpath, "%s.%s[%zu]", c->pod_path, list, j);
 		if (!json_is_object(ctr)) {
 			pol_verdict_add(v, POL_FE_INVALID, cpath,
-					json_deep_copy(ctr), "must be an object");
+					json_deep_copy(ctr),
+					"must be an object");
 			continue;
 		}
 		pol_path(field, "%s.name", cpath);
@@ -649,7 +654,8 @@ static void check_container_list(const pol_clique *c, const char *list,
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 		else if (!json_is_string(img))
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(img), "must be a string");
+					json_deep_copy(img),
+					"must be a string");
 		check_env(ctr, cpath, v);
 		/* V15: a container's claims name the clique's claims */
 		json_array_foreach(uses, k, cl)
@@ -693,8 +699,8 @@ static void check_pods(const pol_pcs *pcs, bool create, pol_verdict *v)
 						NULL, NULL);
 			else if (pcs->form == POL_FORM_TEMPLATE &&
 				 !json_object_get(c->node, "spec"))
-				pol_verdict_add(v, POL_FE_REQUIRED, c->spec_path,
-						NULL, NULL);
+				pol_verdict_add(v, POL_FE_REQUIRED,
+						c->spec_path, NULL, NULL);
 			continue;
 		}
 		pol_path(field, "%s.containers", c->pod_path);
@@ -738,8 +744,7 @@ static void check_pods(const pol_pcs *pcs, bool create, pol_verdict *v)
 /* ---- V14, V15: resource claims ---------------------------------------- */
 
 static pol_lookup_result lookup_claim(const pol_options *o, const char *ns,
-				      const char *name, char *why,
-				      size_t size)
+				      const char *name, char *why, size_t size)
 {
 	if (!o->lookup || !o->lookup->claim_template) {
 		snprintf(why, size, "no cluster to check against");
@@ -750,9 +755,9 @@ static pol_lookup_result lookup_claim(const pol_options *o, const char *ns,
 
 /* What the claims of one clique have in common while they are checked. */
 typedef struct claim_scan {
-	json_t *names;     /* claim names seen */
+	json_t *names; /* claim names seen */
 	json_t *templates; /* distinct template names seen */
-	pol_buf listed;    /* those templates, for the ambiguity warning */
+	pol_buf listed; /* those templates, for the ambiguity warning */
 } claim_scan;
 
 /* V14: the template exists (in the set's own resourceClaimTemplates, or
@@ -813,9 +818,9 @@ static void check_claim(const pol_clique *c, size_t k, const json_t *cl,
 		return;
 	}
 	if (!pol_seen(scan->templates, tpl, k, NULL, v))
-		pol_buf_printf(&scan->listed, "%s%s",
-			       json_object_size(scan->templates) > 1 ? ", " : "",
-			       tpl);
+		pol_buf_printf(
+		    &scan->listed, "%s%s",
+		    json_object_size(scan->templates) > 1 ? ", " : "", tpl);
 	check_claim_template(o, ns, own, field, tpl, v);
 }
 
@@ -830,7 +835,8 @@ static void check_claims(const pol_pcs *pcs, const pol_options *o,
 	json_array_foreach(pcs->claim_templates, k, cl)
 	{
 		if (pol_get_str(cl, "name"))
-			(void)pol_seen(own, pol_get_str(cl, "name"), k, NULL, v);
+			(void)pol_seen(own, pol_get_str(cl, "name"), k, NULL,
+				       v);
 	}
 	for (i = 0; i < pcs->n_cliques; i++) {
 		const pol_clique *c = &pcs->cliques[i];
@@ -840,7 +846,7 @@ static void check_claims(const pol_pcs *pcs, const pol_options *o,
 		scan.templates = json_object();
 		pol_buf_init(&scan.listed, 4096);
 		json_array_foreach(c->claims, k, cl)
-			check_claim(c, k, cl, o, ns, own, &scan, v);
+		    check_claim(c, k, cl, o, ns, own, &scan, v);
 		if (json_object_size(scan.templates) > 1 && !scan.listed.failed)
 			pol_verdict_warn(v,
 					 "%s.resourceClaims: claims name more "
@@ -871,8 +877,8 @@ static const char *scheduler_of(const pol_clique *c, const char *def)
 static void check_scheduler(const pol_pcs *pcs, const pol_options *o,
 			    pol_verdict *v)
 {
-	const char *def = o->default_scheduler ? o->default_scheduler
-					       : POL_DEFAULT_SCHEDULER;
+	const char *def =
+	    o->default_scheduler ? o->default_scheduler : POL_DEFAULT_SCHEDULER;
 	const pol_clique *ref = NULL;
 	const char *want = NULL;
 	char field[POL_PATH_MAX];
@@ -899,12 +905,14 @@ static void check_scheduler(const pol_pcs *pcs, const pol_options *o,
 			continue;
 		pol_path(field, "%s.schedulerName", c->pod_path);
 		if (pol_get_str(ref->pod, "schedulerName"))
-			pol_verdict_add(v, POL_FE_INVALID, field, json_string(s),
+			pol_verdict_add(v, POL_FE_INVALID, field,
+					json_string(s),
 					"all cliques must use one scheduler "
 					"for gang scheduling; %s uses \"%s\"",
 					ref->path, want);
 		else
-			pol_verdict_add(v, POL_FE_INVALID, field, json_string(s),
+			pol_verdict_add(v, POL_FE_INVALID, field,
+					json_string(s),
 					"all cliques must use one scheduler "
 					"for gang scheduling; %s uses \"%s\" "
 					"(the default)",
@@ -967,13 +975,13 @@ static int validate_pcs(const json_t *obj, const json_t *old,
 	}
 	if (rc != GV_OK)
 		goto out;
-	ns = pcs.namespace ? pcs.namespace
-			   : (o->default_namespace ? o->default_namespace
-						   : "default");
+	ns = pcs.namespace
+		 ? pcs.namespace
+		 : (o->default_namespace ? o->default_namespace : "default");
 	/* V2 */
 	if (pcs.form == POL_FORM_TEMPLATE && !pcs.clique_list &&
-	    !json_is_object(json_object_get(json_object_get(obj, "spec"),
-					    "template")))
+	    !json_is_object(
+		json_object_get(json_object_get(obj, "spec"), "template")))
 		pol_verdict_add(v, POL_FE_REQUIRED, "spec.template", NULL,
 				NULL);
 	else if (json_array_size(pcs.clique_list) == 0)
@@ -1007,8 +1015,8 @@ static int validate_pcs(const json_t *obj, const json_t *old,
 		if (have_prev)
 			pol_check_update(&pcs, &prev,
 					 o->default_scheduler
-						 ? o->default_scheduler
-						 : POL_DEFAULT_SCHEDULER,
+					     ? o->default_scheduler
+					     : POL_DEFAULT_SCHEDULER,
 					 defaulted, v);
 	}
 out:

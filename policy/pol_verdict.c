@@ -298,8 +298,8 @@ static void order_key_of(const char *field, const json_t *doc, order_key *k)
 			if (json_is_object(cur)) {
 				pos = member_position(cur, p, len);
 				cur = pos < SIZE_MAX - 1
-					      ? json_object_getn(cur, p, len)
-					      : NULL;
+					  ? json_object_getn(cur, p, len)
+					  : NULL;
 			} else {
 				cur = NULL;
 			}

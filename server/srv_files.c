@@ -133,8 +133,8 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_path(srv_inputs *list, const char *path, size_t max,
-		    int depth, gv_error_t *err);
+static int add_path(srv_inputs *list, const char *path, size_t max, int depth,
+		    gv_error_t *err);
 
 static int add_dir(srv_inputs *list, const char *path, size_t max, int depth,
 		   gv_error_t *err)
@@ -210,8 +210,8 @@ out:
 	return rc;
 }
 
-static int add_path(srv_inputs *list, const char *path, size_t max,
-		    int depth, gv_error_t *err)
+static int add_path(srv_inputs *list, const char *path, size_t max, int depth,
+		    gv_error_t *err)
 {
 	struct stat st;
 

@@ -107,8 +107,7 @@ static pol_lookup_result files_claim_template(void *ctx, const char *ns,
 }
 
 static pol_lookup_result files_topology(void *ctx, const char *name,
-					json_t **levels, char *why,
-					size_t size)
+					json_t **levels, char *why, size_t size)
 {
 	const bundle *b = ctx;
 	bool any = false;
@@ -123,8 +122,8 @@ static pol_lookup_result files_topology(void *ctx, const char *name,
 		any = true;
 		if (!n || strcmp(n, name) != 0)
 			continue;
-		*levels = json_incref(json_object_get(
-			json_object_get(o, "spec"), "levels"));
+		*levels = json_incref(
+		    json_object_get(json_object_get(o, "spec"), "levels"));
 		if (!*levels)
 			*levels = json_array();
 		return POL_LOOKUP_FOUND;
@@ -163,8 +162,7 @@ static const json_t *old_version(const bundle *b, const json_t *obj,
 /* ---- output ----------------------------------------------------------- */
 
 /* `PodCliqueSet "ns/name"` or, cluster-scoped, `Kind "name"`. */
-static void describe(const json_t *obj, const char *ns, char *buf,
-		     size_t size)
+static void describe(const json_t *obj, const char *ns, char *buf, size_t size)
 {
 	const char *kind = str_at(obj, "kind", NULL);
 	const char *name = str_at(obj, "metadata", "name");
@@ -181,8 +179,7 @@ static void describe(const json_t *obj, const char *ns, char *buf,
 			 name);
 }
 
-static void print_text(const char *file, const char *what,
-		       const pol_verdict *v)
+static void print_text(const char *file, const char *what, const pol_verdict *v)
 {
 	size_t i = 0;
 
@@ -198,8 +195,8 @@ static void print_text(const char *file, const char *what,
 
 /* {file, kind, namespace, name, errors[{field,type,value,detail}],
  * warnings[]}; returns a new reference or NULL. */
-static json_t *json_result(const char *file, const json_t *obj,
-			   const char *ns, const pol_verdict *v)
+static json_t *json_result(const char *file, const json_t *obj, const char *ns,
+			   const pol_verdict *v)
 {
 	json_t *out = NULL;
 	json_t *errors = json_array();
@@ -210,7 +207,7 @@ static json_t *json_result(const char *file, const json_t *obj,
 		goto fail;
 	for (i = 0; i < v->n_errors; i++) {
 		const pol_ferr *e = &v->errors[i];
-		json_t *je = json_pack("{s:s, s:s, s:O*, s:s?}", "field",
+		json_t *je = json_pack("{s:s, s:s, s:O*, s:s*}", "field",
 				       e->field, "type", pol_fe_text(e->type),
 				       "value", e->value, "detail", e->detail);
 
@@ -222,7 +219,7 @@ static json_t *json_result(const char *file, const json_t *obj,
 					  json_string(v->warnings[i])) != 0)
 			goto fail;
 	}
-	out = json_pack("{s:s, s:s?, s:s?, s:s?, s:o, s:o}", "file", file,
+	out = json_pack("{s:s, s:s*, s:s*, s:s*, s:o, s:o}", "file", file,
 			"kind", str_at(obj, "kind", NULL), "namespace", ns,
 			"name", str_at(obj, "metadata", "name"), "errors",
 			errors, "warnings", warnings);
@@ -257,8 +254,8 @@ static int check_doc(const bundle *b, const doc_ref *d,
 		ns = str_at(obj, "metadata", "namespace");
 		pol_verdict_add(&v, POL_FE_NOT_SUPPORTED, "kind",
 				json_string(str_at(obj, "kind", NULL)
-						    ? str_at(obj, "kind", NULL)
-						    : ""),
+						? str_at(obj, "kind", NULL)
+						: ""),
 				"--strict: groved validates PodCliqueSet and "
 				"ClusterTopologyBinding (grove.io)");
 	} else {
@@ -339,8 +336,9 @@ static int load(const srv_inputs *in, json_t *all_docs, bundle *b, tally *t)
 		gv_error_t err = GV_ERROR_INIT;
 		json_t *docs = NULL;
 		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
-		int rc = pol_read_documents(in->items[i].data, in->items[i].len,
-					    in->items[i].name, &docs, NULL, &err);
+		int rc =
+		    pol_read_documents(in->items[i].data, in->items[i].len,
+				       in->items[i].name, &docs, NULL, &err);
 
 		if (rc == GV_ENOMEM)
 			return rc;
@@ -396,7 +394,8 @@ static int load_old(const char *path, bundle *b, tally *t)
 		}
 	}
 	if (rc != GV_OK && rc != GV_ENOMEM) {
-		fprintf(stderr, "%s\n", gv_error_format(&err, msg, sizeof(msg)));
+		fprintf(stderr, "%s\n",
+			gv_error_format(&err, msg, sizeof(msg)));
 		t->unreadable = true;
 		rc = GV_OK;
 	}
@@ -440,8 +439,9 @@ int srv_cmd_validate(int argc, char **argv)
 			any_path = true;
 			if (srv_inputs_add(&in, optarg, POL_READ_MAX_BYTES,
 					   &err) != GV_OK) {
-				fprintf(stderr, "%s\n",
-					gv_error_format(&err, msg, sizeof(msg)));
+				fprintf(
+				    stderr, "%s\n",
+				    gv_error_format(&err, msg, sizeof(msg)));
 				t.unreadable = true;
 			}
 			break;
@@ -454,10 +454,11 @@ int srv_cmd_validate(int argc, char **argv)
 			} else if (strcmp(optarg, "text") == 0) {
 				opts.format = OUT_TEXT;
 			} else {
-				fprintf(stderr,
-					"groved validate: unknown output format "
-					"'%s' (text or json)\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "groved validate: unknown output format "
+				    "'%s' (text or json)\n",
+				    optarg);
 				goto out;
 			}
 			break;
@@ -483,11 +484,11 @@ int srv_cmd_validate(int argc, char **argv)
 		}
 	}
 	if (optind < argc || !any_path) {
-		fprintf(stderr, optind < argc
-					? "groved validate: unexpected argument "
-					  "'%s' (name files with -f)\n"
-					: "groved validate: no input (use -f "
-					  "PATH)%s\n",
+		fprintf(stderr,
+			optind < argc ? "groved validate: unexpected argument "
+					"'%s' (name files with -f)\n"
+				      : "groved validate: no input (use -f "
+					"PATH)%s\n",
 			optind < argc ? argv[optind] : "");
 		usage(stderr);
 		goto out;
@@ -512,8 +513,9 @@ int srv_cmd_validate(int argc, char **argv)
 		fputc('\n', stdout);
 	}
 	fflush(stdout);
-	fprintf(results ? stderr : stdout, "%zu objects, %zu valid, %zu invalid\n",
-		t.objects, t.valid, t.invalid);
+	fprintf(results ? stderr : stdout,
+		"%zu objects, %zu valid, %zu invalid\n", t.objects, t.valid,
+		t.invalid);
 	exit_code = t.unreadable ? 2 : t.invalid ? 1 : 0;
 	goto out;
 oom:

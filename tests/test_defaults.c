@@ -40,9 +40,12 @@ static void test_compact_reference(void **state)
 	(void)state;
 	check_patch(text,
 		    "[{\"op\":\"add\",\"path\":\"/spec/replicas\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/0/minAvailable\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/1/minAvailable\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/2/minAvailable\",\"value\":2}]");
+		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/0/"
+		    "minAvailable\",\"value\":1},"
+		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/1/"
+		    "minAvailable\",\"value\":1},"
+		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/2/"
+		    "minAvailable\",\"value\":2}]");
 	free(text);
 }
 
@@ -51,20 +54,27 @@ static void test_compact_ratio_and_scaling(void **state)
 	(void)state;
 	/* grouped cliques take their ratio entry; spec.replicas takes
 	 * scaling.minReplicas */
-	check_patch("spec:\n"
-		    "  scaling: {minReplicas: 2, maxReplicas: 4}\n"
-		    "  scalingGroups: [{name: g, cliques: [p, d], replicas: [1, 3]}]\n"
-		    "  podCliques:\n"
-		    "  - {name: r}\n"
-		    "  - {name: p}\n"
-		    "  - {name: d}\n",
-		    "[{\"op\":\"add\",\"path\":\"/spec/replicas\",\"value\":2},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/0/replicas\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/0/minAvailable\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/1/replicas\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/1/minAvailable\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/2/replicas\",\"value\":3},"
-		    "{\"op\":\"add\",\"path\":\"/spec/podCliques/2/minAvailable\",\"value\":3}]");
+	check_patch(
+	    "spec:\n"
+	    "  scaling: {minReplicas: 2, maxReplicas: 4}\n"
+	    "  scalingGroups: [{name: g, cliques: [p, d], replicas: [1, 3]}]\n"
+	    "  podCliques:\n"
+	    "  - {name: r}\n"
+	    "  - {name: p}\n"
+	    "  - {name: d}\n",
+	    "[{\"op\":\"add\",\"path\":\"/spec/replicas\",\"value\":2},"
+	    "{\"op\":\"add\",\"path\":\"/spec/podCliques/0/"
+	    "replicas\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/podCliques/0/"
+	    "minAvailable\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/podCliques/1/"
+	    "replicas\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/podCliques/1/"
+	    "minAvailable\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/podCliques/2/"
+	    "replicas\",\"value\":3},"
+	    "{\"op\":\"add\",\"path\":\"/spec/podCliques/2/"
+	    "minAvailable\",\"value\":3}]");
 }
 
 static void test_compact_invalid_sources(void **state)
@@ -72,45 +82,61 @@ static void test_compact_invalid_sources(void **state)
 	(void)state;
 	/* explicit 0 stays; nothing derived from 0, a bad ratio entry or
 	 * a scaling range that cannot hold spec.replicas */
-	check_patch("spec:\n"
-		    "  scaling: {minReplicas: 3, maxReplicas: 2}\n"
-		    "  scalingGroups: [{name: g, cliques: [p], replicas: [0]}]\n"
-		    "  podCliques:\n"
-		    "  - {name: r, replicas: 0}\n"
-		    "  - {name: p}\n"
-		    "  - {name: q, replicas: two}\n",
-		    "[]");
+	check_patch(
+	    "spec:\n"
+	    "  scaling: {minReplicas: 3, maxReplicas: 2}\n"
+	    "  scalingGroups: [{name: g, cliques: [p], replicas: [0]}]\n"
+	    "  podCliques:\n"
+	    "  - {name: r, replicas: 0}\n"
+	    "  - {name: p}\n"
+	    "  - {name: q, replicas: two}\n",
+	    "[]");
 }
 
 static void test_template_sample(void **state)
 {
 	(void)state;
-	check_patch("spec:\n"
-		    "  template:\n"
-		    "    cliques:\n"
-		    "    - name: pca\n"
-		    "      spec:\n"
-		    "        replicas: 3\n"
-		    "        podSpec: {containers: [{name: c, image: i}]}\n"
-		    "        autoScalingConfig: {maxReplicas: 5}\n"
-		    "    - name: pcb\n"
-		    "      spec: {roleName: b, minAvailable: 0, podSpec: {restartPolicy: Never, terminationGracePeriodSeconds: 0}}\n"
-		    "    podCliqueScalingGroups:\n"
-		    "    - {name: sga, cliqueNames: [pcb], scaleConfig: {maxReplicas: 6}}\n"
-		    "    headlessServiceConfig: {}\n",
-		    "[{\"op\":\"add\",\"path\":\"/spec/replicas\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/cliqueStartupType\",\"value\":\"CliqueStartupTypeAnyOrder\"},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/terminationDelay\",\"value\":\"4h\"},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/headlessServiceConfig/publishNotReadyAddresses\",\"value\":true},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/roleName\",\"value\":\"pca\"},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/minAvailable\",\"value\":3},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/podSpec/restartPolicy\",\"value\":\"Always\"},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/podSpec/terminationGracePeriodSeconds\",\"value\":30},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/autoScalingConfig/minReplicas\",\"value\":3},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/1/spec/replicas\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/podCliqueScalingGroups/0/replicas\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/podCliqueScalingGroups/0/minAvailable\",\"value\":1},"
-		    "{\"op\":\"add\",\"path\":\"/spec/template/podCliqueScalingGroups/0/scaleConfig/minReplicas\",\"value\":1}]");
+	check_patch(
+	    "spec:\n"
+	    "  template:\n"
+	    "    cliques:\n"
+	    "    - name: pca\n"
+	    "      spec:\n"
+	    "        replicas: 3\n"
+	    "        podSpec: {containers: [{name: c, image: i}]}\n"
+	    "        autoScalingConfig: {maxReplicas: 5}\n"
+	    "    - name: pcb\n"
+	    "      spec: {roleName: b, minAvailable: 0, podSpec: "
+	    "{restartPolicy: Never, terminationGracePeriodSeconds: 0}}\n"
+	    "    podCliqueScalingGroups:\n"
+	    "    - {name: sga, cliqueNames: [pcb], scaleConfig: {maxReplicas: "
+	    "6}}\n"
+	    "    headlessServiceConfig: {}\n",
+	    "[{\"op\":\"add\",\"path\":\"/spec/replicas\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/"
+	    "cliqueStartupType\",\"value\":\"CliqueStartupTypeAnyOrder\"},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/"
+	    "terminationDelay\",\"value\":\"4h\"},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/headlessServiceConfig/"
+	    "publishNotReadyAddresses\",\"value\":true},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/"
+	    "roleName\",\"value\":\"pca\"},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/"
+	    "minAvailable\",\"value\":3},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/podSpec/"
+	    "restartPolicy\",\"value\":\"Always\"},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/podSpec/"
+	    "terminationGracePeriodSeconds\",\"value\":30},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/0/spec/"
+	    "autoScalingConfig/minReplicas\",\"value\":3},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/cliques/1/spec/"
+	    "replicas\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/podCliqueScalingGroups/"
+	    "0/replicas\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/podCliqueScalingGroups/"
+	    "0/minAvailable\",\"value\":1},"
+	    "{\"op\":\"add\",\"path\":\"/spec/template/podCliqueScalingGroups/"
+	    "0/scaleConfig/minReplicas\",\"value\":1}]");
 }
 
 static void test_template_headless_created(void **state)
@@ -123,8 +149,10 @@ static void test_template_headless_created(void **state)
 		    "  template:\n"
 		    "    cliqueStartupType: CliqueStartupTypeInOrder\n"
 		    "    terminationDelay: 1m\n"
-		    "    cliques: [{name: a, spec: {roleName: a, replicas: 1, minAvailable: 1}}]\n",
-		    "[{\"op\":\"add\",\"path\":\"/spec/template/headlessServiceConfig\","
+		    "    cliques: [{name: a, spec: {roleName: a, replicas: 1, "
+		    "minAvailable: 1}}]\n",
+		    "[{\"op\":\"add\",\"path\":\"/spec/template/"
+		    "headlessServiceConfig\","
 		    "\"value\":{\"publishNotReadyAddresses\":true}}]");
 }
 
@@ -140,7 +168,8 @@ static void test_escaped_keys_never_needed(void **state)
 {
 	(void)state;
 	/* clique names never reach a patch path, only indices do */
-	check_patch("spec: {podCliques: [{name: a/b~c, replicas: 1, minAvailable: 1}], replicas: 1}\n",
+	check_patch("spec: {podCliques: [{name: a/b~c, replicas: 1, "
+		    "minAvailable: 1}], replicas: 1}\n",
 		    "[]");
 }
 

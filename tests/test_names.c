@@ -46,12 +46,12 @@ static void test_qualified_name(void **state)
 	assert_true(pol_check_qualified_name("rack", msg, sizeof(msg)));
 	assert_true(pol_check_qualified_name("Rack_1.x", msg, sizeof(msg)));
 	assert_false(pol_check_qualified_name("/rack", msg, sizeof(msg)));
-	assert_false(pol_check_qualified_name("Example.com/rack", msg,
-					      sizeof(msg)));
-	assert_false(pol_check_qualified_name("example.com/", msg,
-					      sizeof(msg)));
-	assert_false(pol_check_qualified_name("example.com/-rack", msg,
-					      sizeof(msg)));
+	assert_false(
+	    pol_check_qualified_name("Example.com/rack", msg, sizeof(msg)));
+	assert_false(
+	    pol_check_qualified_name("example.com/", msg, sizeof(msg)));
+	assert_false(
+	    pol_check_qualified_name("example.com/-rack", msg, sizeof(msg)));
 	assert_non_null(strstr(msg, "at position 13"));
 }
 
@@ -62,8 +62,8 @@ static void test_env_name(void **state)
 	(void)state;
 	assert_true(pol_check_env_name("GROVE_PCS_NAME", msg, sizeof(msg)));
 	/* Kubernetes 1.32+ accepts any printable ASCII except '=' */
-	assert_true(pol_check_env_name("1.weird-name with space", msg,
-				       sizeof(msg)));
+	assert_true(
+	    pol_check_env_name("1.weird-name with space", msg, sizeof(msg)));
 	assert_false(pol_check_env_name("A=B", msg, sizeof(msg)));
 	assert_non_null(strstr(msg, "'=' at position 2"));
 	assert_false(pol_check_env_name("tab\there", msg, sizeof(msg)));
@@ -77,7 +77,8 @@ static void test_did_you_mean(void **state)
 				     "containers", NULL };
 
 	(void)state;
-	assert_string_equal(pol_did_you_mean("startAfter", keys), "startsAfter");
+	assert_string_equal(pol_did_you_mean("startAfter", keys),
+			    "startsAfter");
 	assert_string_equal(pol_did_you_mean("replica", keys), "replicas");
 	assert_string_equal(pol_did_you_mean("MinAvailable", keys),
 			    "minAvailable");

@@ -23,8 +23,8 @@ static inline json_t *tu_doc(const char *text)
 	json_t *docs = NULL;
 	json_t *doc = NULL;
 	gv_error_t err = GV_ERROR_INIT;
-	int rc = pol_read_documents(text, strlen(text), "test", &docs, NULL,
-				    &err);
+	int rc =
+	    pol_read_documents(text, strlen(text), "test", &docs, NULL, &err);
 
 	if (rc != GV_OK)
 		print_error("parse: %d:%d: %s\n", err.line, err.column,

@@ -209,8 +209,8 @@ static char *update_message(const char *old_text, const char *new_text)
 static void test_update_free_fields(void **state)
 {
 	fixture *f = *state;
-	char *scaled = replaced(f->reference, "maxReplicas: 4",
-				"maxReplicas: 8");
+	char *scaled =
+	    replaced(f->reference, "maxReplicas: 4", "maxReplicas: 8");
 	char *img = replaced(scaled, "nvcr.io/nvidia/vllm:latest",
 			     "nvcr.io/nvidia/vllm:v0.9.1");
 	char *msg = update_message(f->reference, img);
@@ -225,8 +225,8 @@ static void test_update_immutable(void **state)
 	fixture *f = *state;
 	char *renamed = replaced(f->reference, "name: router-clique",
 				 "name: router2-clique");
-	char *moved = replaced(f->reference, "minReplicas: 1",
-			       "minReplicas: 2");
+	char *moved =
+	    replaced(f->reference, "minReplicas: 1", "minReplicas: 2");
 	char *msg = update_message(f->reference, renamed);
 
 	assert_non_null(msg);
@@ -252,15 +252,20 @@ static void test_update_order_under_explicit(void **state)
 			  "  template:\n"
 			  "    cliqueStartupType: CliqueStartupTypeInOrder\n"
 			  "    cliques:\n"
-			  "    - {name: a, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n"
-			  "    - {name: b, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n";
-	const char *swapped = "metadata: {name: s}\n"
-			      "spec:\n"
-			      "  template:\n"
-			      "    cliqueStartupType: CliqueStartupTypeInOrder\n"
-			      "    cliques:\n"
-			      "    - {name: b, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n"
-			      "    - {name: a, spec: {podSpec: {containers: [{name: c, image: i}]}}}\n";
+			  "    - {name: a, spec: {podSpec: {containers: "
+			  "[{name: c, image: i}]}}}\n"
+			  "    - {name: b, spec: {podSpec: {containers: "
+			  "[{name: c, image: i}]}}}\n";
+	const char *swapped =
+	    "metadata: {name: s}\n"
+	    "spec:\n"
+	    "  template:\n"
+	    "    cliqueStartupType: CliqueStartupTypeInOrder\n"
+	    "    cliques:\n"
+	    "    - {name: b, spec: {podSpec: {containers: [{name: c, image: "
+	    "i}]}}}\n"
+	    "    - {name: a, spec: {podSpec: {containers: [{name: c, image: "
+	    "i}]}}}\n";
 	char *msg = update_message(old, swapped);
 
 	(void)state;
@@ -288,10 +293,10 @@ static char *chain(size_t n, bool cycle)
 				 "\"podCliques\":[");
 	for (i = 0; i < n; i++) {
 		used += (size_t)snprintf(
-			s + used, cap - used,
-			"%s{\"name\":\"c%zu\",\"containers\":[{\"name\":\"m\","
-			"\"image\":\"i\"}]",
-			i ? "," : "", i);
+		    s + used, cap - used,
+		    "%s{\"name\":\"c%zu\",\"containers\":[{\"name\":\"m\","
+		    "\"image\":\"i\"}]",
+		    i ? "," : "", i);
 		if (i > 0 || cycle)
 			used += (size_t)snprintf(s + used, cap - used,
 						 ",\"startsAfter\":\"c%zu\"",
@@ -316,7 +321,8 @@ static void test_long_chain_and_cycle(void **state)
 	assert_int_equal(pol_validate_pcs(doc, NULL, NULL, &v), GV_OK);
 	assert_int_equal(v.n_errors, 1);
 	/* the smallest name is c0; it starts after c99999 */
-	assert_string_equal(v.errors[0].field, "spec.podCliques[0].startsAfter");
+	assert_string_equal(v.errors[0].field,
+			    "spec.podCliques[0].startsAfter");
 	assert_string_equal(json_string_value(v.errors[0].value), "c99999");
 	pol_verdict_release(&v);
 	json_decref(doc);
@@ -369,10 +375,11 @@ static json_t *random_pcs(uint64_t *s)
 	size_t i = 0;
 
 	for (i = 0; i < n; i++) {
-		char name[8];
+		char name[32];
 		json_t *c = json_object();
 		json_t *holder = c;
-		json_t *ctr = json_pack("[{s:s, s:s}]", "name", "m", "image", "i");
+		json_t *ctr =
+		    json_pack("[{s:s, s:s}]", "name", "m", "image", "i");
 
 		snprintf(name, sizeof(name), "c%zu", i);
 		json_object_set_new(c, "name", json_string(name));
@@ -389,20 +396,23 @@ static json_t *random_pcs(uint64_t *s)
 		if (compact)
 			json_object_set_new(holder, "containers", ctr);
 		else
-			json_object_set_new(holder, "podSpec",
-					    json_pack("{s:o}", "containers", ctr));
+			json_object_set_new(
+			    holder, "podSpec",
+			    json_pack("{s:o}", "containers", ctr));
 		json_array_append_new(cliques, c);
 		if (i > 0 && rng_next(s) % 2) {
 			json_array_append_new(group_cliques, json_string(name));
 			/* mostly valid ratio entries, sometimes 0 */
 			json_array_append_new(
-				ratio, json_integer(rng_next(s) % 5 == 0
-							    ? 0
-							    : 1 + (int64_t)(rng_next(s) % 2)));
+			    ratio,
+			    json_integer(rng_next(s) % 5 == 0
+					     ? 0
+					     : 1 + (int64_t)(rng_next(s) % 2)));
 		}
 	}
 	if (json_array_size(group_cliques)) {
-		json_t *g = json_pack("{s:s, s:O}", "name", "g", compact ? "cliques" : "cliqueNames",
+		json_t *g = json_pack("{s:s, s:O}", "name", "g",
+				      compact ? "cliques" : "cliqueNames",
 				      group_cliques);
 
 		if (compact) {
@@ -424,11 +434,11 @@ static json_t *random_pcs(uint64_t *s)
 		if (json_array_size(groups))
 			json_object_set(spec, "scalingGroups", groups);
 		if (rng_next(s) % 2)
-			json_object_set_new(spec, "scaling",
-					    json_pack("{s:o*, s:o*}", "minReplicas",
-						      maybe_count(s, 3),
-						      "maxReplicas",
-						      maybe_count(s, 6)));
+			json_object_set_new(
+			    spec, "scaling",
+			    json_pack("{s:o*, s:o*}", "minReplicas",
+				      maybe_count(s, 3), "maxReplicas",
+				      maybe_count(s, 6)));
 	} else {
 		json_t *tpl = json_pack("{s:o}", "cliques", cliques);
 
@@ -440,8 +450,8 @@ static json_t *random_pcs(uint64_t *s)
 	json_decref(group_cliques);
 	json_decref(ratio);
 	return json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion",
-			 "grove.io/v1alpha1", "kind", "PodCliqueSet", "metadata",
-			 "name", "p", "spec", spec);
+			 "grove.io/v1alpha1", "kind", "PodCliqueSet",
+			 "metadata", "name", "p", "spec", spec);
 }
 
 static void test_defaults_never_blamed(void **state)
@@ -472,13 +482,16 @@ static void test_defaults_never_blamed(void **state)
 		for (i = 0; i < v.n_errors; i++) {
 			for (k = 0; k < json_array_size(patch); k++) {
 				char field[512];
-				const char *ptr = json_string_value(json_object_get(
+				const char *ptr =
+				    json_string_value(json_object_get(
 					json_array_get(patch, k), "path"));
 
-				pol_field_from_pointer(ptr, field, sizeof(field));
+				pol_field_from_pointer(ptr, field,
+						       sizeof(field));
 				if (strncmp(v.errors[i].field, field,
 					    strlen(field)) == 0) {
-					char *dump = json_dumps(obj, JSON_COMPACT);
+					char *dump =
+					    json_dumps(obj, JSON_COMPACT);
 					char *e = pol_ferr_string(&v.errors[i]);
 
 					print_error("round %zu: %s\nblames %s, "
@@ -509,7 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reference_offline_warns,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_reference_decode_after_itself, setup, teardown),
+		    test_reference_decode_after_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reference_three_cycle,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reference_short_ratio,

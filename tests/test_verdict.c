@@ -56,7 +56,8 @@ static void test_types_print_as_kubernetes(void **state)
 	check_message(v, 1, "b: Required value");
 	check_message(v, 2, "c: Required value: needs 1");
 	check_message(v, 3, "d: Duplicate value: 3");
-	check_message(v, 4, "e: Unsupported value: \"z\": supported values: \"a\"");
+	check_message(v, 4,
+		      "e: Unsupported value: \"z\": supported values: \"a\"");
 	check_message(v, 5, "f: Forbidden: no");
 	check_message(v, 6, "g: Too long: at most 63");
 	check_message(v, 7, "h: Not found: [1,2]");
@@ -71,18 +72,20 @@ static void test_strings_quote_as_go(void **state)
 
 	pol_verdict_add(v, POL_FE_INVALID, "a",
 			json_string("q\"b\\s\nt\tc\x01\x7f\xc3\xa9"), NULL);
-	check_message(v, 0,
-		      "a: Invalid value: \"q\\\"b\\\\s\\nt\\tc\\x01\\x7f\xc3\xa9\"");
+	check_message(
+	    v, 0,
+	    "a: Invalid value: \"q\\\"b\\\\s\\nt\\tc\\x01\\x7f\xc3\xa9\"");
 }
 
 /* The captured deny-one and deny-many responses, rebuilt. */
 static void test_matches_captured_denials(void **state)
 {
 	pol_verdict *v = *state;
-	char *captured = tu_file("tests/fixtures/captured/responses/deny-many.json");
+	char *captured =
+	    tu_file("tests/fixtures/captured/responses/deny-many.json");
 	json_t *resp = tu_doc(captured);
-	json_t *status = json_object_get(json_object_get(resp, "response"),
-					 "status");
+	json_t *status =
+	    json_object_get(json_object_get(resp, "response"), "status");
 	json_t *causes = NULL;
 	char *msg = NULL;
 
@@ -103,12 +106,12 @@ static void test_matches_captured_denials(void **state)
 			"startsAfter cycle: router-clique -> decode-clique -> "
 			"prefill-clique -> router-clique");
 	msg = pol_verdict_message(v);
-	assert_string_equal(msg, json_string_value(json_object_get(status,
-								   "message")));
+	assert_string_equal(
+	    msg, json_string_value(json_object_get(status, "message")));
 	causes = pol_verdict_causes(v);
-	assert_true(json_equal(causes, json_object_get(json_object_get(status,
-								       "details"),
-						       "causes")));
+	assert_true(json_equal(
+	    causes,
+	    json_object_get(json_object_get(status, "details"), "causes")));
 	json_decref(causes);
 	free(msg);
 	json_decref(resp);
@@ -137,13 +140,13 @@ static void test_sort_follows_document(void **state)
 			"4");
 	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].name", NULL,
 			"3");
-	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].replicas",
-			NULL, "2");
+	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].replicas", NULL,
+			"2");
 	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[0].minAvailable",
 			NULL, "1");
 	pol_verdict_add(v, POL_FE_INVALID, "metadata.name", NULL, "0");
-	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].replicas",
-			NULL, "2b");
+	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].replicas", NULL,
+			"2b");
 	pol_verdict_sort(v, doc);
 	assert_string_equal(v->errors[0].detail, "0");
 	/* minAvailable is absent: after podCliques[0]'s existing fields */
@@ -165,8 +168,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_matches_captured_denials,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_errors_no_message, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_no_errors_no_message,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_follows_document,
 						setup, teardown),
 	};

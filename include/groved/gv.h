@@ -12,24 +12,24 @@
 #include <stddef.h>
 
 /* X-macro: name, message. Append only; values are stable. */
-#define GV_RESULT_TABLE(X)                                                    \
-	X(GV_OK, "success")                                                    \
-	X(GV_ENOMEM, "out of memory")                                          \
-	X(GV_EINVAL, "invalid argument")                                       \
-	X(GV_EIO, "input/output error")                                        \
-	X(GV_EPARSE, "malformed document")                                     \
-	X(GV_ETOOBIG, "input too large")                                       \
-	X(GV_ETOODEEP, "input nested too deeply")                              \
-	X(GV_ENOTFOUND, "not found")                                           \
-	X(GV_EEXIST, "already exists")                                         \
-	X(GV_ECONFLICT, "conflict")                                            \
+#define GV_RESULT_TABLE(X)                        \
+	X(GV_OK, "success")                       \
+	X(GV_ENOMEM, "out of memory")             \
+	X(GV_EINVAL, "invalid argument")          \
+	X(GV_EIO, "input/output error")           \
+	X(GV_EPARSE, "malformed document")        \
+	X(GV_ETOOBIG, "input too large")          \
+	X(GV_ETOODEEP, "input nested too deeply") \
+	X(GV_ENOTFOUND, "not found")              \
+	X(GV_EEXIST, "already exists")            \
+	X(GV_ECONFLICT, "conflict")               \
 	X(GV_EUNSUPPORTED, "not supported")
 
 typedef enum {
 #define GV_X_ENUM(name, msg) name,
 	GV_RESULT_TABLE(GV_X_ENUM)
 #undef GV_X_ENUM
-	GV_RESULT_COUNT
+	    GV_RESULT_COUNT
 } gv_rc;
 
 /* Returns a static string; never NULL, even for an unknown code. */
@@ -50,7 +50,13 @@ typedef struct gv_error {
 	char text[GV_ERROR_TEXT_MAX];
 } gv_error_t;
 
-#define GV_ERROR_INIT {{0}, 0, 0, {0}}
+#define GV_ERROR_INIT        \
+	{                    \
+		{ 0 }, 0, 0, \
+		{            \
+			0    \
+		}            \
+	}
 
 /* Resets err to empty; err may be NULL. */
 void gv_error_clear(gv_error_t *err);
@@ -59,7 +65,7 @@ void gv_error_clear(gv_error_t *err);
  * gv_error_set(err, GV_EPARSE, ...)` at the point of failure. */
 int gv_error_set(gv_error_t *err, int rc, const char *source, int line,
 		 int column, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+    __attribute__((format(printf, 6, 7)));
 
 /* Writes "source:line:col: text" (parts that are unset are left out) into
  * buf, always NUL-terminated. Returns buf. */

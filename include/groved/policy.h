@@ -27,8 +27,8 @@
 
 /* Limits on untrusted manifests and request bodies. */
 #define POL_READ_MAX_BYTES ((size_t)64 << 20) /* one input */
-#define POL_READ_MAX_DEPTH 128                /* nesting of maps/lists */
-#define POL_READ_MAX_NODES ((size_t)4 << 20)  /* nodes, aliases expanded */
+#define POL_READ_MAX_DEPTH 128 /* nesting of maps/lists */
+#define POL_READ_MAX_NODES ((size_t)4 << 20) /* nodes, aliases expanded */
 
 /*
  * Reads every document of a YAML stream (multi-document, anchors and
@@ -70,15 +70,14 @@ int pol_patch_apply(const json_t *doc, const json_t *patch, json_t **out,
  * to buf at *used, keeping buf NUL-terminated. Returns GV_ETOOBIG, without
  * writing, when it would not fit.
  */
-int pol_pointer_append(char *buf, size_t size, size_t *used,
-		       const char *key);
+int pol_pointer_append(char *buf, size_t size, size_t *used, const char *key);
 
 /* ---------------------------------------------------------------------
  * Field errors and verdicts (pol_verdict.c)
  * ------------------------------------------------------------------- */
 
 /* X-macro: id, text as Kubernetes prints it, cause reason, prints value. */
-#define POL_FE_TABLE(X)                                                       \
+#define POL_FE_TABLE(X)                                                        \
 	X(POL_FE_INVALID, "Invalid value", "FieldValueInvalid", true)          \
 	X(POL_FE_REQUIRED, "Required value", "FieldValueRequired", false)      \
 	X(POL_FE_DUPLICATE, "Duplicate value", "FieldValueDuplicate", true)    \
@@ -96,10 +95,10 @@ typedef enum {
 
 /* One field error, as k8s.io/apimachinery's field.Error. */
 typedef struct pol_ferr {
-	char *field;       /* the user's path, e.g. spec.podCliques[2].name */
+	char *field; /* the user's path, e.g. spec.podCliques[2].name */
 	pol_fe_type type;
-	json_t *value;     /* owned; NULL when the type prints no value */
-	char *detail;      /* owned; may be NULL */
+	json_t *value; /* owned; NULL when the type prints no value */
+	char *detail; /* owned; may be NULL */
 } pol_ferr;
 
 /*
@@ -118,7 +117,10 @@ typedef struct pol_verdict {
 	bool oom;
 } pol_verdict;
 
-#define POL_VERDICT_INIT {NULL, 0, 0, NULL, 0, 0, false}
+#define POL_VERDICT_INIT                      \
+	{                                     \
+		NULL, 0, 0, NULL, 0, 0, false \
+	}
 
 void pol_verdict_init(pol_verdict *v);
 /* Frees the errors and warnings; v can be reused after pol_verdict_init. */
@@ -128,9 +130,9 @@ void pol_verdict_release(pol_verdict *v);
  * may be NULL. */
 void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 		     json_t *value, const char *detail_fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 void pol_verdict_warn(pol_verdict *v, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Orders the errors as their fields appear in doc (stable: errors on the
  * same field keep the order the checks found them in). */
@@ -177,62 +179,63 @@ typedef enum {
  * user left out has its default value and *_set false.
  */
 typedef struct pol_clique {
-	const char *name;      /* NULL when absent or not a string */
+	const char *name; /* NULL when absent or not a string */
 	const char *role_name; /* compact: the name */
-	int64_t replicas;      /* pods (per unit, for a grouped clique) */
+	int64_t replicas; /* pods (per unit, for a grouped clique) */
 	int64_t min_available;
 	bool replicas_set;
 	bool min_available_set;
 	const json_t *starts_after; /* as written: string, array, or NULL */
-	const json_t *pod;          /* the object holding containers etc.:
+	const json_t *pod; /* the object holding containers etc.:
 				       compact the clique, template podSpec */
-	const json_t *claims;       /* resourceClaims array or NULL */
-	const json_t *autoscaling;  /* template autoScalingConfig or NULL */
-	const json_t *topology;     /* template topologyConstraint or NULL */
-	const json_t *node;         /* the clique object as written */
-	int group;                  /* index into groups, -1 standalone */
-	size_t group_pos;           /* position within the group */
-	char path[POL_PATH_MAX];      /* spec.podCliques[2] */
-	char spec_path[POL_PATH_MAX]; /* holds roleName, replicas, startsAfter */
-	char pod_path[POL_PATH_MAX];  /* holds containers */
+	const json_t *claims; /* resourceClaims array or NULL */
+	const json_t *autoscaling; /* template autoScalingConfig or NULL */
+	const json_t *topology; /* template topologyConstraint or NULL */
+	const json_t *node; /* the clique object as written */
+	int group; /* index into groups, -1 standalone */
+	size_t group_pos; /* position within the group */
+	char path[POL_PATH_MAX]; /* spec.podCliques[2] */
+	char
+	    spec_path[POL_PATH_MAX]; /* holds roleName, replicas, startsAfter */
+	char pod_path[POL_PATH_MAX]; /* holds containers */
 } pol_clique;
 
 typedef struct pol_group {
 	const char *name;
 	const json_t *clique_names; /* the array as written, or NULL */
-	int64_t *ratio;             /* compact: pods of each listed clique
+	int64_t *ratio; /* compact: pods of each listed clique
 				       per unit; n_cliques entries */
-	size_t *cliques;            /* index of each listed clique, or
+	size_t *cliques; /* index of each listed clique, or
 				       SIZE_MAX when it names none */
 	size_t n_cliques;
-	int64_t replicas;     /* units */
+	int64_t replicas; /* units */
 	int64_t min_available;
 	int64_t max_replicas; /* the most units the spec allows */
 	bool replicas_set;
 	bool min_available_set;
 	const json_t *scale_config; /* template scaleConfig or NULL */
-	const json_t *topology;     /* template topologyConstraint or NULL */
+	const json_t *topology; /* template topologyConstraint or NULL */
 	const json_t *node;
-	char path[POL_PATH_MAX];         /* spec.scalingGroups[0] */
+	char path[POL_PATH_MAX]; /* spec.scalingGroups[0] */
 	char cliques_path[POL_PATH_MAX]; /* ...cliques / ...cliqueNames */
 } pol_group;
 
 typedef struct pol_pcs {
 	pol_form form;
-	const char *name;      /* metadata.name, or NULL */
+	const char *name; /* metadata.name, or NULL */
 	const char *namespace; /* metadata.namespace, or NULL */
 	const char *generate_name;
-	int64_t replicas;      /* spec.replicas, defaulted */
+	int64_t replicas; /* spec.replicas, defaulted */
 	bool replicas_set;
-	int64_t min_replicas;  /* compact scaling; template: replicas */
+	int64_t min_replicas; /* compact scaling; template: replicas */
 	int64_t max_replicas;
 	bool scaling_set;
 	pol_startup startup;
 	const char *startup_written; /* cliqueStartupType as written */
 	const char *termination_delay;
-	const json_t *topology;        /* template topologyConstraint */
+	const json_t *topology; /* template topologyConstraint */
 	const json_t *claim_templates; /* template resourceClaimTemplates */
-	const json_t *clique_list;     /* the cliques array as written */
+	const json_t *clique_list; /* the cliques array as written */
 	pol_clique *cliques;
 	size_t n_cliques;
 	pol_group *groups;
@@ -308,7 +311,7 @@ typedef struct pol_lookup {
 typedef struct pol_options {
 	const char *default_scheduler; /* NULL: POL_DEFAULT_SCHEDULER */
 	const char *default_namespace; /* NULL: "default" */
-	const pol_lookup *lookup;      /* NULL: nothing can be checked */
+	const pol_lookup *lookup; /* NULL: nothing can be checked */
 } pol_options;
 
 /*

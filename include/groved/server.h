@@ -22,7 +22,10 @@ typedef struct srv_inputs {
 	size_t cap;
 } srv_inputs;
 
-#define SRV_INPUTS_INIT {NULL, 0, 0}
+#define SRV_INPUTS_INIT    \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 /*
  * Appends the inputs that path names: a file; every *.yaml, *.yml and
