@@ -127,10 +127,83 @@ static void buf_real(pol_buf *b, double d)
 	pol_buf_puts(b, tmp);
 }
 
+/* A JSON string, escaped as JSON (not Go) requires. */
+static void buf_json_string(pol_buf *b, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	pol_buf_add(b, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			pol_buf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			pol_buf_add(b, "\\n", 2);
+		else if (c == '\t')
+			pol_buf_add(b, "\\t", 2);
+		else if (c == '\r')
+			pol_buf_add(b, "\\r", 2);
+		else if (c < 0x20 || c == 0x7f)
+			pol_buf_printf(b, "\\u%04x", c);
+		else
+			pol_buf_add(b, (const char *)&s[i], 1);
+	}
+	pol_buf_add(b, "\"", 1);
+}
+
+/* Deeper values print as "..."; messages need no more. */
+#define VALUE_MAX_DEPTH 32
+
+/*
+ * Compact JSON, written here rather than with json_dumps: jansson 2.14
+ * ignores a failed write of an object key and returns corrupted text when
+ * an allocation fails, while pol_buf fails as a whole.
+ */
+static void buf_json(pol_buf *b, const json_t *value, int depth)
+{
+	const char *key = NULL;
+	json_t *member = NULL;
+	size_t i = 0;
+
+	if (depth > VALUE_MAX_DEPTH) {
+		pol_buf_puts(b, "\"...\"");
+		return;
+	}
+	switch (json_typeof(value)) {
+	case JSON_OBJECT:
+		pol_buf_puts(b, "{");
+		json_object_foreach((json_t *)value, key, member)
+		{
+			if (i++)
+				pol_buf_puts(b, ",");
+			buf_json_string(b, key, strlen(key));
+			pol_buf_puts(b, ":");
+			buf_json(b, member, depth + 1);
+		}
+		pol_buf_puts(b, "}");
+		break;
+	case JSON_ARRAY:
+		pol_buf_puts(b, "[");
+		json_array_foreach(value, i, member)
+		{
+			if (i)
+				pol_buf_puts(b, ",");
+			buf_json(b, member, depth + 1);
+		}
+		pol_buf_puts(b, "]");
+		break;
+	case JSON_STRING:
+		buf_json_string(b, json_string_value(value),
+				json_string_length(value));
+		break;
+	default:
+		pol_buf_value(b, value);
+	}
+}
+
 void pol_buf_value(pol_buf *b, const json_t *value)
 {
-	char *dump = NULL;
-
 	switch (json_typeof(value)) {
 	case JSON_STRING:
 		pol_buf_quote(b, json_string_value(value));
@@ -152,13 +225,7 @@ void pol_buf_value(pol_buf *b, const json_t *value)
 		pol_buf_puts(b, "null");
 		break;
 	default:
-		dump = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (!dump) {
-			b->failed = true;
-			return;
-		}
-		pol_buf_puts(b, dump);
-		free(dump);
+		buf_json(b, value, 0);
 	}
 }
 

@@ -65,9 +65,12 @@ static size_t check_domain(const json_t *levels, const char *path,
 					      ? pol_get_str(l, "domain")
 					      : "");
 	}
-	pol_verdict_add(v, POL_FE_NOT_SUPPORTED, path, json_deep_copy(domain),
-			"supported values: %s",
-			supported.s && !supported.failed ? supported.s : "");
+	if (supported.failed || !supported.s)
+		v->oom = true;
+	else
+		pol_verdict_add(v, POL_FE_NOT_SUPPORTED, path,
+				json_deep_copy(domain), "supported values: %s",
+				supported.s);
 	pol_buf_release(&supported);
 	return NO_LEVEL;
 }

@@ -49,7 +49,9 @@ static void check_same_names(const char *path, const char *what,
 	pol_buf_init(&removed, 4096);
 	na = missing_names(cur, old, &added);
 	nr = missing_names(old, cur, &removed);
-	if (na || nr)
+	if (added.failed || removed.failed)
+		v->oom = true;
+	else if (na || nr)
 		pol_verdict_add(v, POL_FE_FORBIDDEN, path, NULL,
 				"%s cannot be added, removed or renamed on "
 				"update (%s%s%s%s%s)",
@@ -61,23 +63,32 @@ static void check_same_names(const char *path, const char *what,
 	pol_buf_release(&removed);
 }
 
-/* startsAfter as written, with a scalar read as a one-entry list. */
+/* Entry k of startsAfter as written, a scalar read as a one-entry list. */
+static const json_t *starts_after_entry(const json_t *sa, size_t k)
+{
+	if (json_is_string(sa))
+		return k == 0 ? sa : NULL;
+	return json_array_get(sa, k);
+}
+
+static size_t starts_after_size(const json_t *sa)
+{
+	return json_is_string(sa) ? 1 : json_array_size(sa);
+}
+
 static bool same_starts_after(const json_t *a, const json_t *b)
 {
-	json_t *la = NULL;
-	json_t *lb = NULL;
-	bool same = false;
+	size_t n = starts_after_size(a);
+	size_t k = 0;
 
-	la = json_is_string(a) ? json_pack("[O]", a) : json_incref((json_t *)a);
-	lb = json_is_string(b) ? json_pack("[O]", b) : json_incref((json_t *)b);
-	if (!la)
-		la = json_array();
-	if (!lb)
-		lb = json_array();
-	same = json_equal(la, lb);
-	json_decref(la);
-	json_decref(lb);
-	return same;
+	if (n != starts_after_size(b))
+		return false;
+	for (k = 0; k < n; k++) {
+		if (!json_equal(starts_after_entry(a, k),
+				starts_after_entry(b, k)))
+			return false;
+	}
+	return true;
 }
 
 /* json_equal where absent, null and an empty list or object agree. */
@@ -112,45 +123,49 @@ typedef struct update_ctx {
 	pol_verdict *v;
 } update_ctx;
 
-static void immutable(const update_ctx *u, const char *base, const char *leaf,
-		      const json_t *value)
+/* A value as it is printed in an error: a new reference to a copy of x,
+ * or json null when the field is absent. NULL only when out of memory. */
+static json_t *value_of(const json_t *x)
 {
-	pol_verdict *v = u->v;
+	return x ? json_deep_copy(x) : json_null();
+}
+
+/* Reports base.leaf as changed; value is stolen (NULL: out of memory). */
+static void immutable(const update_ctx *u, const char *base, const char *leaf,
+		      json_t *value)
+{
 	char field[POL_PATH_MAX];
 
 	pol_path(field, "%s%s%s", base, leaf[0] ? "." : "", leaf);
-	if (json_object_get(u->defaulted, field))
+	if (json_object_get(u->defaulted, field)) {
+		json_decref(value);
 		return;
-	pol_verdict_add(v, POL_FE_INVALID, field,
-			value ? json_deep_copy(value) : json_null(), IMMUTABLE);
+	}
+	pol_verdict_add(u->v, POL_FE_INVALID, field, value, IMMUTABLE);
 }
 
 static void check_clique(const pol_pcs *cur, const pol_clique *c,
 			 const pol_clique *o, const update_ctx *u)
 {
 	if (!same_starts_after(c->starts_after, o->starts_after))
-		immutable(u, c->spec_path, "startsAfter", c->starts_after);
+		immutable(u, c->spec_path, "startsAfter",
+			  value_of(c->starts_after));
 	if (cur->form == POL_FORM_TEMPLATE &&
-	    !same_str(c->role_name, o->role_name, "")) {
-		json_t *rn = pol_jstr(c->role_name);
-
-		immutable(u, c->spec_path, "roleName", rn);
-		json_decref(rn);
-	}
-	if (c->min_available != o->min_available) {
-		json_t *ma = json_integer(c->min_available);
-
-		immutable(u, c->spec_path, "minAvailable", ma);
-		json_decref(ma);
-	}
+	    !same_str(c->role_name, o->role_name, ""))
+		immutable(u, c->spec_path, "roleName", pol_jstr(c->role_name));
+	if (c->min_available != o->min_available)
+		immutable(u, c->spec_path, "minAvailable",
+			  json_integer(c->min_available));
 	if (!same_str(pol_get_str(c->pod, "schedulerName"),
 		      pol_get_str(o->pod, "schedulerName"), u->scheduler))
 		immutable(u, c->pod_path, "schedulerName",
-			  json_object_get(c->pod, "schedulerName"));
+			  value_of(json_object_get(c->pod, "schedulerName")));
 	if (!same_json(c->claims, o->claims))
-		immutable(u, c->pod_path, "resourceClaims", c->claims);
+		immutable(u, c->pod_path, "resourceClaims",
+			  value_of(c->claims));
 	if (!same_json(c->topology, o->topology))
-		immutable(u, c->path, "topologyConstraint", c->topology);
+		immutable(u, c->path, "topologyConstraint",
+			  value_of(c->topology));
 }
 
 static void check_group(const pol_pcs *cur, const pol_group *g,
@@ -162,7 +177,7 @@ static void check_group(const pol_pcs *cur, const pol_group *g,
 	bool same = g->n_cliques == o->n_cliques;
 
 	if (!same_json(g->clique_names, o->clique_names))
-		immutable(u, g->cliques_path, "", g->clique_names);
+		immutable(u, g->cliques_path, "", value_of(g->clique_names));
 	for (k = 0; same && k < g->n_cliques; k++)
 		same = g->ratio[k] == o->ratio[k];
 	if (cur->form == POL_FORM_COMPACT && !same &&
@@ -175,14 +190,12 @@ static void check_group(const pol_pcs *cur, const pol_group *g,
 			      "fixed");
 	}
 	if (cur->form == POL_FORM_TEMPLATE &&
-	    g->min_available != o->min_available) {
-		json_t *ma = json_integer(g->min_available);
-
-		immutable(u, g->path, "minAvailable", ma);
-		json_decref(ma);
-	}
+	    g->min_available != o->min_available)
+		immutable(u, g->path, "minAvailable",
+			  json_integer(g->min_available));
 	if (!same_json(g->topology, o->topology))
-		immutable(u, g->path, "topologyConstraint", g->topology);
+		immutable(u, g->path, "topologyConstraint",
+			  value_of(g->topology));
 }
 
 /* U3: under InOrder or Explicit startup the clique order is the meaning. */
@@ -293,7 +306,7 @@ void pol_check_update(const pol_pcs *cur, const pol_pcs *old,
 				json_integer(cur->min_replicas), IMMUTABLE);
 	if (!same_json(cur->topology, old->topology))
 		immutable(&u, "spec.template", "topologyConstraint",
-			  cur->topology);
+			  value_of(cur->topology));
 	check_order(cur, old, v);
 	names_release(&cn);
 	names_release(&on);

@@ -847,7 +847,9 @@ static void check_claims(const pol_pcs *pcs, const pol_options *o,
 		pol_buf_init(&scan.listed, 4096);
 		json_array_foreach(c->claims, k, cl)
 		    check_claim(c, k, cl, o, ns, own, &scan, v);
-		if (json_object_size(scan.templates) > 1 && !scan.listed.failed)
+		if (scan.listed.failed)
+			v->oom = true;
+		else if (json_object_size(scan.templates) > 1)
 			pol_verdict_warn(v,
 					 "%s.resourceClaims: claims name more "
 					 "than one ResourceClaimTemplate (%s); "
@@ -1009,9 +1011,15 @@ static int validate_pcs(const json_t *obj, const json_t *old,
 	if (old) {
 		pol_verdict scratch = POL_VERDICT_INIT;
 
-		/* the old object's own problems are not this request's */
-		have_prev = pol_pcs_build(old, &prev, &scratch) == GV_OK;
+		/* the old object's own problems are not this request's; an
+		 * old object without a model has nothing to compare */
+		rc = pol_pcs_build(old, &prev, &scratch);
+		if (rc == GV_OK && scratch.oom)
+			rc = GV_ENOMEM;
 		pol_verdict_release(&scratch);
+		have_prev = rc == GV_OK;
+		if (rc == GV_EINVAL)
+			rc = GV_OK;
 		if (have_prev)
 			pol_check_update(&pcs, &prev,
 					 o->default_scheduler
@@ -1023,10 +1031,10 @@ out:
 	if (have_prev)
 		pol_pcs_release(&prev);
 	pol_pcs_release(&pcs);
-	if (rc == GV_OK && v->oom)
-		rc = GV_ENOMEM;
 	if (rc == GV_OK)
 		pol_verdict_sort(v, obj);
+	if (rc == GV_OK && v->oom)
+		rc = GV_ENOMEM;
 	return rc;
 }
 

@@ -70,13 +70,13 @@ static bool grow(void **items, size_t *cap, size_t n, size_t elem)
 	return true;
 }
 
+/* A new string from a printf-like format, cut at VERDICT_TEXT_MAX. */
 static char *vformat(const char *fmt, va_list ap)
 {
-	pol_buf b;
 	va_list cp;
+	char *s = NULL;
 	int n = 0;
 
-	pol_buf_init(&b, VERDICT_TEXT_MAX);
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
@@ -84,11 +84,10 @@ static char *vformat(const char *fmt, va_list ap)
 		return NULL;
 	if ((size_t)n > VERDICT_TEXT_MAX)
 		n = (int)VERDICT_TEXT_MAX;
-	b.s = malloc((size_t)n + 1);
-	if (!b.s)
-		return NULL;
-	vsnprintf(b.s, (size_t)n + 1, fmt, ap);
-	return b.s;
+	s = malloc((size_t)n + 1);
+	if (s)
+		vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
 }
 
 void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
@@ -112,17 +111,20 @@ void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 		if (!e.detail)
 			goto fail;
 	}
+	/* a type that prints its value always gets one: NULL here is a
+	 * failed allocation in the caller (json_string, json_deep_copy) */
 	if (!fe_info[type].shows_value) {
 		json_decref(e.value);
 		e.value = NULL;
 	} else if (!e.value) {
-		e.value = json_null();
+		goto fail;
 	}
 	v->errors[v->n_errors++] = e;
 	return;
 fail:
 	v->oom = true;
 	free(e.field);
+	free(e.detail);
 	json_decref(value);
 }
 
@@ -334,8 +336,10 @@ void pol_verdict_sort(pol_verdict *v, const json_t *doc)
 		return;
 	keys = calloc(v->n_errors, sizeof(*keys));
 	sorted = calloc(v->n_errors, sizeof(*sorted));
-	if (!keys || !sorted)
-		goto out; /* unsorted is still a correct verdict */
+	if (!keys || !sorted) {
+		v->oom = true;
+		goto out;
+	}
 	for (i = 0; i < v->n_errors; i++) {
 		order_key_of(v->errors[i].field, doc, &keys[i]);
 		keys[i].seq = i;

@@ -395,15 +395,14 @@ static void test_explicit_tags(void **st)
 {
 	struct state *s = *st;
 
-	assert_reads_as(
-	    s,
-	    "- !!str 12\n- !!str yes\n- !!int \"12\"\n"
-	    "- !!float 3\n- !!float \"1.5\"\n- !!bool \"yes\"\n"
-	    "- !!null \"~\"\n- ! 12\n- !custom 12\n"
-	    "- !custom \"12\"\n- !!timestamp 2001-12-14\n"
-	    "- !!binary aGk=\n",
-	    "[\"12\", \"yes\", 12, 3, 1.5, true, null, \"12\", 12,"
-	    " \"12\", \"2001-12-14\", \"aGk=\"]");
+	assert_reads_as(s,
+			"- !!str 12\n- !!str yes\n- !!int \"12\"\n"
+			"- !!float 3\n- !!float \"1.5\"\n- !!bool \"yes\"\n"
+			"- !!null \"~\"\n- ! 12\n- !custom 12\n"
+			"- !custom \"12\"\n- !!timestamp 2001-12-14\n"
+			"- !!binary aGk=\n",
+			"[\"12\", \"yes\", 12, 3, 1.5, true, null, \"12\", 12,"
+			" \"12\", \"2001-12-14\", \"aGk=\"]");
 	read_fail(s, "x: !!int abc\n", GV_EPARSE, 1, 4,
 		  "cannot decode \"abc\" as !!int");
 	read_fail(s, "x: !!bool 1\n", GV_EPARSE, 1, 4,

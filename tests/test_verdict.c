@@ -50,7 +50,7 @@ static void test_types_print_as_kubernetes(void **state)
 	pol_verdict_add(v, POL_FE_INVALID, "i", json_pack("{s:b}", "k", 1),
 			NULL);
 	pol_verdict_add(v, POL_FE_INVALID, "j", json_real(1.5), NULL);
-	pol_verdict_add(v, POL_FE_INVALID, "k", NULL, NULL);
+	pol_verdict_add(v, POL_FE_INVALID, "k", json_null(), NULL);
 	assert_false(v->oom);
 	check_message(v, 0, "a: Invalid value: \"x\": bad");
 	check_message(v, 1, "b: Required value");
@@ -118,6 +118,19 @@ static void test_matches_captured_denials(void **state)
 	free(captured);
 }
 
+static void test_null_value_is_out_of_memory(void **state)
+{
+	pol_verdict *v = *state;
+
+	/* json_string() and friends return NULL when they cannot allocate */
+	pol_verdict_add(v, POL_FE_INVALID, "a", NULL, "x");
+	assert_true(v->oom);
+	assert_int_equal(v->n_errors, 0);
+	/* sticky: later adds are dropped too */
+	pol_verdict_add(v, POL_FE_REQUIRED, "b", NULL, NULL);
+	assert_int_equal(v->n_errors, 0);
+}
+
 static void test_no_errors_no_message(void **state)
 {
 	pol_verdict *v = *state;
@@ -136,17 +149,18 @@ static void test_sort_follows_document(void **state)
 			     "\"replicas\":1},{\"replicas\":0,\"name\":\"b\"}],"
 			     "\"scaling\":{}}}");
 
-	pol_verdict_add(v, POL_FE_INVALID, "spec.scaling.maxReplicas", NULL,
+	pol_verdict_add(v, POL_FE_FORBIDDEN, "spec.scaling.maxReplicas", NULL,
 			"4");
-	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].name", NULL,
+	pol_verdict_add(v, POL_FE_FORBIDDEN, "spec.podCliques[1].name", NULL,
 			"3");
-	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].replicas", NULL,
-			"2");
-	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[0].minAvailable",
+	pol_verdict_add(v, POL_FE_FORBIDDEN, "spec.podCliques[1].replicas",
+			NULL, "2");
+	pol_verdict_add(v, POL_FE_FORBIDDEN, "spec.podCliques[0].minAvailable",
 			NULL, "1");
-	pol_verdict_add(v, POL_FE_INVALID, "metadata.name", NULL, "0");
-	pol_verdict_add(v, POL_FE_INVALID, "spec.podCliques[1].replicas", NULL,
-			"2b");
+	pol_verdict_add(v, POL_FE_FORBIDDEN, "metadata.name", NULL, "0");
+	pol_verdict_add(v, POL_FE_FORBIDDEN, "spec.podCliques[1].replicas",
+			NULL, "2b");
+	assert_int_equal(v->n_errors, 6);
 	pol_verdict_sort(v, doc);
 	assert_string_equal(v->errors[0].detail, "0");
 	/* minAvailable is absent: after podCliques[0]'s existing fields */
@@ -168,6 +182,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_matches_captured_denials,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_null_value_is_out_of_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_errors_no_message,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sort_follows_document,

@@ -126,8 +126,10 @@ void pol_verdict_init(pol_verdict *v);
 /* Frees the errors and warnings; v can be reused after pol_verdict_init. */
 void pol_verdict_release(pol_verdict *v);
 
-/* Adds an error. value is stolen (may be NULL); detail is printf-like and
- * may be NULL. */
+/* Adds an error. value is stolen; it must not be NULL for a type that
+ * prints its value (NULL there is taken for a failed allocation and marks
+ * v->oom), and is dropped for one that does not. detail is printf-like
+ * and may be NULL. */
 void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 		     json_t *value, const char *detail_fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -135,7 +137,8 @@ void pol_verdict_warn(pol_verdict *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Orders the errors as their fields appear in doc (stable: errors on the
- * same field keep the order the checks found them in). */
+ * same field keep the order the checks found them in). Marks v->oom when
+ * it cannot allocate its scratch space. */
 void pol_verdict_sort(pol_verdict *v, const json_t *doc);
 
 /* "Invalid value: \"x\": detail": the error without its field, as
