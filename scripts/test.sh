@@ -47,6 +47,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     corpus="build/fuzz/corpus-$name"
     mkdir -p "$corpus"
     seeds="tests/fuzz/corpus/${name#fuzz_}"
+    [ "$name" = fuzz_validate ] && seeds=tests/golden   # every golden input
     [ -d "$seeds" ] || seeds=""
     echo "-- $name"
     log="build/fuzz/$name.log"

@@ -324,6 +324,50 @@ static void usage(FILE *to)
 	      to);
 }
 
+/* A kind such as "List" or "PodCliqueSetList", as `kubectl get -o yaml`
+ * writes several objects. */
+static bool is_list(const json_t *obj)
+{
+	const char *kind = str_at(obj, "kind", NULL);
+	size_t n = kind ? strlen(kind) : 0;
+
+	return n >= 4 && strcmp(kind + n - 4, "List") == 0 &&
+	       json_is_array(json_object_get(obj, "items"));
+}
+
+/* The documents with every List replaced by its items (one level, as
+ * kubectl reads them). Steals docs; returns a new reference or NULL. */
+static json_t *flatten_lists(json_t *docs)
+{
+	json_t *out = NULL;
+	json_t *doc = NULL;
+	size_t i = 0;
+
+	json_array_foreach(docs, i, doc)
+	{
+		if (is_list(doc))
+			break;
+	}
+	if (i == json_array_size(docs))
+		return docs; /* the common case: nothing to copy */
+	out = json_array();
+	json_array_foreach(docs, i, doc)
+	{
+		int rc =
+		    is_list(doc)
+			? json_array_extend(out, json_object_get(doc, "items"))
+			: json_array_append(out, doc);
+
+		if (!out || rc != 0) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	json_decref(docs);
+	return out;
+}
+
 /* Reads every input and its documents; unreadable ones are reported on
  * stderr and marked in t. docs_out holds each input's documents. */
 static int load(const srv_inputs *in, json_t *all_docs, bundle *b, tally *t)
@@ -347,9 +391,10 @@ static int load(const srv_inputs *in, json_t *all_docs, bundle *b, tally *t)
 				gv_error_format(&err, msg, sizeof(msg)));
 			t->unreadable = true;
 			docs = json_array();
-			if (!docs)
-				return GV_ENOMEM;
 		}
+		docs = flatten_lists(docs);
+		if (!docs)
+			return GV_ENOMEM;
 		if (json_array_append_new(all_docs, docs) != 0)
 			return GV_ENOMEM;
 		total += json_array_size(docs);
@@ -387,6 +432,8 @@ static int load_old(const char *path, bundle *b, tally *t)
 
 		rc = pol_read_documents(in.items[i].data, in.items[i].len,
 					in.items[i].name, &docs, NULL, &err);
+		if (rc == GV_OK && !(docs = flatten_lists(docs)))
+			rc = GV_ENOMEM;
 		if (rc == GV_OK) {
 			rc = json_array_extend(b->old_docs, docs) ? GV_ENOMEM
 								  : GV_OK;

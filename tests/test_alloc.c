@@ -225,9 +225,10 @@ static void torture(run_fn run_once, const char *expect)
 		 * filled), but never into another answer */
 		if (rc == GV_OK) {
 			if (strcmp(got, want) != 0) {
-				fprintf(stderr, "allocation %ld failed; answer\n%s\n"
-					    "instead of\n%s\n",
-					    n, got, want);
+				fprintf(stderr,
+					"allocation %ld failed; answer\n%s\n"
+					"instead of\n%s\n",
+					n, got, want);
 				fail();
 			}
 			free(got);
