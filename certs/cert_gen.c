@@ -1,0 +1,1 @@
+/* cert_gen.c: being written (issue 3). */

@@ -1,0 +1,1 @@
+/* cert_store.c: being written (issue 3). */

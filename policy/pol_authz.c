@@ -1,0 +1,1 @@
+/* pol_authz.c: being written (issue 3). */

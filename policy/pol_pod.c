@@ -1,0 +1,1 @@
+/* pol_pod.c: being written (issue 3). */

@@ -1,0 +1,1 @@
+/* srv_admission.c: being written (issue 3). */

@@ -1,0 +1,1 @@
+/* srv_cache.c: being written (issue 3). */

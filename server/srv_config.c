@@ -1,0 +1,1 @@
+/* srv_config.c: being written (issue 3). */

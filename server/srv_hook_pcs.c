@@ -1,0 +1,1 @@
+/* srv_hook_pcs.c: being written (issue 3). */

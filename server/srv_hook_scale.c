@@ -1,0 +1,1 @@
+/* srv_hook_scale.c: being written (issue 3). */

@@ -1,0 +1,1 @@
+/* srv_http.c: being written (issue 3). */

@@ -1,0 +1,1 @@
+/* srv_log.c: being written (issue 3). */

@@ -1,0 +1,1 @@
+/* srv_metrics.c: being written (issue 3). */

@@ -1,0 +1,1 @@
+/* srv_serve.c: being written (issue 3). */

@@ -1,0 +1,5 @@
+/* test_certs.c: being written (issue 3). */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,5 @@
+/* test_config.c: being written (issue 3). */
+int main(void)
+{
+	return 0;
+}
