@@ -240,13 +240,12 @@ static void test_too_large_answered_unread(void **state)
 {
 	char buf[4096];
 	int fd = dial(*state);
-
 	/* the body is never sent: the answer must come from the headers */
-	send_all(fd,
-		 "POST /echo HTTP/1.1\r\nHost: x\r\n"
-		 "Content-Type: application/json\r\n"
-		 "Content-Length: 8388608\r\n\r\n",
-		 94);
+	const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\n"
+			   "Content-Type: application/json\r\n"
+			   "Content-Length: 8388608\r\n\r\n";
+
+	send_all(fd, head, strlen(head));
 	assert_int_equal(read_response(fd, buf, sizeof(buf)), 413);
 	close(fd);
 }

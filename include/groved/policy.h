@@ -48,6 +48,20 @@
 int pol_read_documents(const char *data, size_t len, const char *source,
 		       json_t **docs_out, json_t **lines_out, gv_error_t *err);
 
+/*
+ * Parses one JSON text (a request body) into jansson values, several
+ * times faster than json_loadb: it scans the buffer in place and copies
+ * each string once. Numbers without fraction or exponent are integers (an
+ * integer beyond int64 is an error), others reals; strings must be valid
+ * UTF-8 (\u0000 allowed); the last of duplicate keys wins; nesting deeper
+ * than max_depth is refused. data need not be NUL-terminated.
+ * On success *out is a new reference. On failure returns GV_EPARSE,
+ * GV_ETOODEEP or GV_ENOMEM with err naming source, line, column and byte
+ * offset, and leaves *out untouched. (pol_json.c)
+ */
+int pol_json_parse(const char *data, size_t len, const char *source,
+		   size_t max_depth, json_t **out, gv_error_t *err);
+
 /* ---------------------------------------------------------------------
  * JSON Patch, RFC 6902 (pol_patch.c)
  * ------------------------------------------------------------------- */
@@ -338,5 +352,173 @@ int pol_review_pcs(const json_t *obj, const json_t *old,
 
 /* Validates a ClusterTopologyBinding (spec.levels). */
 int pol_validate_topology_binding(const json_t *obj, pol_verdict *v);
+
+/* ---------------------------------------------------------------------
+ * Pod shaping (pol_pod.c): API.md sections 5 and 6
+ * ------------------------------------------------------------------- */
+
+/* Label keys and values of section 5. */
+#define POL_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
+#define POL_LABEL_PART_OF "app.kubernetes.io/part-of"
+#define POL_LABEL_PCS "grove.io/podcliquesets"
+#define POL_LABEL_PCS_CLIQUE "grove.io/podcliquesets-clique"
+#define POL_LABEL_PCLQ "grove.io/podclique"
+#define POL_LABEL_PODGANG "grove.io/podgang"
+#define POL_LABEL_PCS_INDEX "grove.io/podcliqueset-replica-index"
+#define POL_LABEL_PCSG "grove.io/podcliquescalinggroup"
+#define POL_LABEL_PCSG_INDEX "grove.io/podcliquescalinggroup-replica-index"
+#define POL_LABEL_POD_INDEX "grove.io/podclique-pod-index"
+#define POL_LABEL_TEMPLATE_HASH "grove.io/pod-template-hash"
+#define POL_LABEL_KAI_QUEUE "kai.scheduler/queue"
+#define POL_MANAGED_BY "grove-operator"
+
+#define POL_GATE_PODGANG "grove.io/podgang-pending-creation"
+#define POL_INITC_NAME "grove-initc"
+/* Used when pol_pod_options.initc_image is NULL; deployments set their
+ * own (the image runs `groved`, so args start with "initc"). */
+#define POL_DEFAULT_INITC_IMAGE "ghcr.io/groved/groved:latest"
+/* What kube-apiserver writes into a pod that names no scheduler. */
+#define POL_APISERVER_SCHEDULER "default-scheduler"
+/* Characters of grove.io/pod-template-hash. */
+#define POL_TEMPLATE_HASH_LEN 10
+
+/* Which pod of a PodCliqueSet: i, the clique, j, k of API.md section 5. */
+typedef struct pol_pod_ref {
+	int64_t set_index; /* i: replica of the PodCliqueSet */
+	size_t clique; /* index into pol_pcs.cliques */
+	int64_t group_index; /* j: unit of the clique's group; ignored for
+				a standalone clique */
+	int64_t pod_index; /* k: pod of the PodClique */
+} pol_pod_ref;
+
+typedef struct pol_pod_options {
+	const char *default_scheduler; /* NULL: POL_DEFAULT_SCHEDULER */
+	const char *initc_image; /* NULL: POL_DEFAULT_INITC_IMAGE */
+	const char *namespace; /* NULL: the set's, else "default" */
+} pol_pod_options;
+
+/*
+ * The shape groved gives pod ref of pcs: the parts of the pod it owns,
+ * not a whole pod. On success *shape_out is a new reference to
+ *
+ *   {"metadata": {"name": "<pclq>-<k>", "namespace": ns,
+ *                 "labels": {section 5's labels, kai.scheduler/queue}},
+ *    "spec": {"schedulerName", "schedulingGates": [{"name": gate}],
+ *             "hostname": "<pclq>-<k>", "subdomain": "<pcs>-<i>",
+ *             "initContainers": [grove-initc]   (only with parents),
+ *             "containers": [{"name", "env": [GROVE_* vars]}, ...]}}
+ *
+ * with one "containers" entry per container of the clique, each with the
+ * same env. The worker lays this over the clique's pod spec (see
+ * pol_pod_patch); the pod webhook turns it into a patch.
+ *
+ * grove.io/pod-template-hash is the first POL_TEMPLATE_HASH_LEN hex
+ * digits of the 64-bit FNV-1a hash of the clique's pod template dumped as
+ * compact JSON with sorted keys: the template form's podSpec, or the
+ * compact form's clique without name, replicas, minAvailable and
+ * startsAfter (which do not shape a pod).
+ *
+ * Returns GV_EINVAL (ref out of range, negative indices, or a set, clique
+ * or group without a name), GV_ETOOBIG (a generated name over 253
+ * characters) or GV_ENOMEM; *shape_out is then untouched.
+ */
+int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
+		  const pol_pod_options *o, json_t **shape_out);
+
+/*
+ * The RFC 6902 patch that gives pod (borrowed) what shape (borrowed, from
+ * pol_pod_shape) says and it lacks, changing nothing it has, in this
+ * order: the gate (/spec/schedulingGates created, or the gate appended
+ * to other gates); schedulerName (added when absent or empty, replaced
+ * when it is apiserver_default, NULL meaning POL_APISERVER_SCHEDULER,
+ * which the API server fills before webhooks run; any other scheduler on
+ * the pod is kept); each missing label; per container of the pod the
+ * missing env vars (from the shape container of the same name, else the
+ * shape's first container); the init container when none of its name is
+ * there. metadata.name, namespace, hostname and subdomain are not patched
+ * (the webhook neither renames nor re-homes a pod; the worker sets them).
+ * Applying the patch to pod and calling this again gives [].
+ *
+ * On success *patch_out is a new reference to an array (empty when
+ * nothing is missing). Returns GV_EINVAL (pod or shape not an object),
+ * GV_ETOOBIG (a path too long) or GV_ENOMEM.
+ */
+int pol_pod_patch(const json_t *pod, const json_t *shape,
+		  const char *apiserver_default, json_t **patch_out);
+
+/*
+ * Which pod of pcs the pod (borrowed) is, for the pod webhook: the clique
+ * from label grove.io/podcliquesets-clique; each of i, j, k from its
+ * label (grove.io/podcliqueset-replica-index,
+ * grove.io/podcliquescalinggroup-replica-index,
+ * grove.io/podclique-pod-index) when that is a decimal number, else from
+ * metadata.name when it is the generated `<pcs>-<i>-<clique>-<k>` or
+ * `<pcs>-<i>-<group>-<j>-<clique>-<k>`, else 0.
+ * Returns GV_OK with *ref_out filled, or GV_ENOTFOUND when the pod has no
+ * clique label or it names no clique of pcs.
+ */
+int pol_pod_ref_from_pod(const pol_pcs *pcs, const json_t *pod,
+			 pol_pod_ref *ref_out);
+
+/* ---------------------------------------------------------------------
+ * The authorizer (pol_authz.c): API.md section 8, authorizer-webhook
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+	POL_AUTHZ_ALLOW = 0,
+	POL_AUTHZ_DENY,
+} pol_authz_decision;
+
+/* One request; every pointer borrowed, strings never NULL ("" when
+ * absent), objects NULL when absent. */
+typedef struct pol_authz_request {
+	const char *user; /* userInfo.username */
+	const char *operation; /* CREATE, UPDATE, DELETE, CONNECT */
+	const char *group; /* API group of the resource, "" for core */
+	const char *resource; /* plural, e.g. "podcliques" */
+	const char *sub_resource; /* "" for the main resource */
+	const char *namespace;
+	const char *name; /* "" on a CREATE with generateName */
+	const json_t *object;
+	const json_t *old_object;
+} pol_authz_request;
+
+typedef struct pol_authz_config {
+	const char *self_user; /* groved's service account; may be NULL */
+	const char *const *exempt_users; /* NULL-terminated; NULL:
+					    pol_authz_default_exempt */
+} pol_authz_config;
+
+/*
+ * The default exempt users, NULL-terminated: the garbage collector, the
+ * namespace controller, the HPA controller, kube-controller-manager, and
+ * KAI Scheduler's pod-grouper and binder as a Helm install of KAI in
+ * namespace kai-scheduler names them
+ * (system:serviceaccount:kai-scheduler:pod-grouper and ...:binder;
+ * configure others when KAI runs elsewhere).
+ */
+extern const char *const pol_authz_default_exempt[];
+
+/*
+ * Decides whether rq may change a groved-managed object. Denied: a CREATE,
+ * UPDATE or DELETE of podcliques or podcliquescalinggroups (grove.io) or
+ * podgangs (scheduler.grove.io), an UPDATE or DELETE of services,
+ * secrets, serviceaccounts (core), roles or rolebindings
+ * (rbac.authorization.k8s.io), or an UPDATE of pods, when the object or
+ * the old object carries app.kubernetes.io/managed-by: grove-operator and
+ * the user is neither cfg->self_user nor exempt. Everything else is
+ * allowed: subresources, pod DELETE, unmanaged objects, other resources.
+ * system:masters is not exempt: the rule exists to stop people editing
+ * what the worker owns, and people are usually admins; an admin who must
+ * can remove the webhook configuration.
+ *
+ * reason (size bytes, always NUL-terminated, may be NULL when size is 0)
+ * receives why: for a denial the message the API server shows,
+ * `<resource> "<ns>/<name>" is managed by groved; changes by user
+ * "<user>" are not allowed (edit the PodCliqueSet instead)`.
+ */
+pol_authz_decision pol_authorize(const pol_authz_request *rq,
+				 const pol_authz_config *cfg, char *reason,
+				 size_t size);
 
 #endif
