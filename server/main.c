@@ -13,6 +13,7 @@ static void usage(FILE *to)
 	fputs("usage: groved COMMAND [options]\n"
 	      "\n"
 	      "commands:\n"
+	      "  serve      run the admission webhooks over HTTPS\n"
 	      "  validate   check PodCliqueSet manifests offline, with the "
 	      "webhook's rules\n"
 	      "  version    print the version\n"
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "validate") == 0)
 		return srv_cmd_validate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return srv_cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("groved %s\n", GROVED_VERSION);

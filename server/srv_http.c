@@ -422,6 +422,7 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 	const union MHD_DaemonInfo *di = NULL;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned pool = 0;
 	int rc = GV_OK;
 
 	if (!o->route || !o->handler || o->threads < 1)
@@ -444,11 +445,14 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 		flags |= MHD_USE_IPv6;
 	if (o->tls_cert_callback)
 		flags |= MHD_USE_TLS;
+	/* libmicrohttpd warns about a pool of one: one polling thread is
+	 * the same thing */
+	pool = o->threads > 1 ? o->threads : 0;
 	if (o->tls_cert_callback)
 		h->daemon = MHD_start_daemon(
 		    flags, (uint16_t)o->port, NULL, NULL, access_handler, h,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+		    MHD_OPTION_THREAD_POOL_SIZE, pool,
 		    MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
@@ -462,7 +466,7 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 		h->daemon = MHD_start_daemon(
 		    flags, (uint16_t)o->port, NULL, NULL, access_handler, h,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, o->threads,
+		    MHD_OPTION_THREAD_POOL_SIZE, pool,
 		    MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,

@@ -1,6 +1,6 @@
 /*
  * server.h: the groved program: subcommands and the file helpers they
- * share. (The HTTPS admission server joins this module with issue 3.)
+ * share. The admission server's internals are in server/srv_*.h.
  */
 #ifndef GROVED_SERVER_H
 #define GROVED_SERVER_H
@@ -40,5 +40,9 @@ void srv_inputs_release(srv_inputs *list);
 
 /* `groved validate`: returns the process exit code (0, 1 or 2). */
 int srv_cmd_validate(int argc, char **argv);
+
+/* `groved serve`: runs until SIGTERM or SIGINT; returns the exit code
+ * (0 after a clean stop, 2 when it cannot start). */
+int srv_cmd_serve(int argc, char **argv);
 
 #endif
