@@ -422,7 +422,8 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 	const union MHD_DaemonInfo *di = NULL;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	unsigned pool = 0;
+	struct MHD_OptionItem opt[16];
+	size_t n = 0;
 	int rc = GV_OK;
 
 	if (!o->route || !o->handler || o->threads < 1)
@@ -445,34 +446,36 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 		flags |= MHD_USE_IPv6;
 	if (o->tls_cert_callback)
 		flags |= MHD_USE_TLS;
-	/* libmicrohttpd warns about a pool of one: one polling thread is
-	 * the same thing */
-	pool = o->threads > 1 ? o->threads : 0;
-	if (o->tls_cert_callback)
-		h->daemon = MHD_start_daemon(
-		    flags, (uint16_t)o->port, NULL, NULL, access_handler, h,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, pool,
-		    MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-		    MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-		    MHD_OPTION_HTTPS_CERT_CALLBACK, o->tls_cert_callback,
-		    MHD_OPTION_END);
-	else
-		h->daemon = MHD_start_daemon(
-		    flags, (uint16_t)o->port, NULL, NULL, access_handler, h,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		    MHD_OPTION_THREAD_POOL_SIZE, pool,
-		    MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-		    MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT,
-		    MHD_OPTION_NOTIFY_COMPLETED, request_completed, h,
-		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_END);
+	/* the logger first, so that libmicrohttpd's own warnings about the
+	 * options that follow reach it too */
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+					    (intptr_t)mhd_log, h };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	/* a pool of one is one polling thread, which is the default */
+	if (o->threads > 1)
+		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+						    o->threads, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+					    o->max_connections, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+					    o->idle_timeout, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+					    CONN_MEMORY_LIMIT, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+					    (intptr_t)request_completed, h };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+					    (intptr_t)notify_connection, h };
+	if (o->tls_cert_callback) {
+		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES,
+						    0, (void *)TLS_PRIORITIES };
+		opt[n++] =
+		    (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+					     o->tls_cert_callback };
+	}
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	h->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL,
+				     access_handler, h, MHD_OPTION_ARRAY, opt,
+				     MHD_OPTION_END);
 	if (!h->daemon) {
 		rc = gv_error_set(
 		    err, GV_EIO, o->host, 0, 0, "cannot listen on %s:%u: %s",

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# End to end: `groved serve` on loopback ephemeral ports, driven with curl
+# and openssl as kube-apiserver and an attacker would. Every check prints
+# "ok - ..." or "not ok - ..."; the last line is "N passed, N failed".
+#
+#   test_serve.sh GROVED SOURCE_DIR
+set -u
+groved=$1
+src=$2
+fx="$src/tests/fixtures"
+tmp=$(mktemp -d /tmp/gv-serve.XXXXXX)
+pid=""
+passed=0
+failed=0
+
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() { # check NAME CONDITION...
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1)); echo "ok - $name"
+  else
+    failed=$((failed + 1)); echo "not ok - $name"
+  fi
+}
+
+# port SERVER: from the "listening" log line (ports are ephemeral)
+port_of() {
+  sed -n "s/.*\"msg\":\"listening\",\"server\":\"$1\".*\"port\":\([0-9]*\).*/\1/p" "$tmp/serve.log" | tail -1
+}
+
+start() { # start ARGS...: groved serve in the background, ports known
+  "$groved" serve --webhook-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
+    --metrics-addr 127.0.0.1:0 --threads 2 "$@" 2>"$tmp/serve.log" &
+  pid=$!
+  for _ in $(seq 100); do
+    [ -n "$(port_of metrics)" ] && break
+    sleep 0.05
+  done
+  wh=$(port_of webhooks); hp=$(port_of health); mp=$(port_of metrics)
+  [ -n "$wh" ] && [ -n "$hp" ] && [ -n "$mp" ]
+}
+
+stop() { # stop: SIGTERM, then the exit status
+  kill -TERM "$pid"
+  wait "$pid"
+  local rc=$?
+  pid=""
+  return $rc
+}
+
+# post HOOK BODYFILE [CURLARGS...]: prints "STATUS BODY"
+post() {
+  local hook=$1 body=$2
+  shift 2
+  curl -sS --max-time 10 --cacert "$tmp/certs/ca.crt" -o "$tmp/out" -w '%{http_code}' \
+    -H 'Content-Type: application/json' --data-binary @"$body" "$@" \
+    "https://127.0.0.1:$wh/webhooks/$hook?timeout=10s"
+  echo -n " "
+  cat "$tmp/out"
+}
+
+json_get() { # json_get EXPR < json: a python expression over `r`
+  python3 -c "import json,sys; r=json.load(sys.stdin); print($1)"
+}
+
+# ---- start with a self-signed certificate -------------------------------
+check "serve starts with --self-signed" start --self-signed "$tmp/certs"
+check "ca.crt, tls.crt, tls.key written" test -s "$tmp/certs/ca.crt" -a -s "$tmp/certs/tls.crt" -a -s "$tmp/certs/tls.key"
+check "tls.key is 0600" test "$(stat -c %a "$tmp/certs/tls.key")" = 600
+check "healthz" test "$(curl -s "http://127.0.0.1:$hp/healthz")" = ok
+check "readyz once the certificate is loaded" test "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok
+
+# ---- the captured requests through their webhooks ------------------------
+r=$(post validate-podcliqueset "$fx/captured/pcs-create-cycle.json")
+check "cycle denied with the captured message" test "$(echo "${r#* }" | json_get 'r["response"]["status"]["message"]')" = \
+  "$(json_get 'r["response"]["status"]["message"]' < "$fx/captured/responses/deny-one.json")"
+check "uid echoed" test "$(echo "${r#* }" | json_get 'r["response"]["uid"]')" = ef8d37f0-39fd-419f-816c-08ccdd576aef
+r=$(post validate-podcliqueset "$fx/captured/pcs-create.json")
+check "reference workload allowed" test "$(echo "${r#* }" | json_get 'r["response"]["allowed"]')" = True
+r=$(post default-podcliqueset "$fx/captured/pcs-create-mutating.json")
+check "defaults come as a base64 JSONPatch" test "$(echo "${r#* }" | json_get 'r["response"]["patchType"]')" = JSONPatch
+r=$(post validate-podcliqueset "$fx/captured/pcs-update.json")
+check "update allowed" test "$(echo "${r#* }" | json_get 'r["response"]["allowed"]')" = True
+r=$(post validate-podcliqueset "$fx/captured/pcs-delete.json")
+check "delete allowed" test "$(echo "${r#* }" | json_get 'r["response"]["allowed"]')" = True
+r=$(post mutate-pod "$fx/captured/pod-create.json")
+check "pod allowed (cache not synced: warned, not blocked)" test "$(echo "${r#* }" | json_get 'r["response"]["allowed"]')" = True
+r=$(post validate-scale "$fx/captured/pcs-scale.json")
+check "scale allowed while the cache is not synced" test "$(echo "${r#* }" | json_get 'r["response"]["allowed"]')" = True
+
+# ---- bad requests: a clear status, and the server keeps serving ----------
+code() { curl -sk --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
+check "GET is 405" test "$(code "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")" = 405
+check "unknown path is 404" test "$(code -H 'Content-Type: application/json' --data '{}' "https://127.0.0.1:$wh/nope")" = 404
+check "no Content-Type is 415" test "$(code -H 'Content-Type:' --data '{}' "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")" = 415
+head -c 8000000 /dev/zero | tr '\0' ' ' > "$tmp/big.json"
+check "8 MB body is 413" test "$(code -H 'Content-Type: application/json' --data-binary @"$tmp/big.json" "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")" = 413
+printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":' > "$tmp/trunc.json"
+check "truncated JSON is 400" test "$(code -H 'Content-Type: application/json' --data-binary @"$tmp/trunc.json" "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")" = 400
+python3 -c "print('['*5000 + ']'*5000)" > "$tmp/deep.json"
+check "deeply nested JSON is 400" test "$(code -H 'Content-Type: application/json' --data-binary @"$tmp/deep.json" "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")" = 400
+printf '\xff\xfe{"a":"\xc3"}' > "$tmp/bad-utf8.json"
+check "non-UTF-8 is 400" test "$(code -H 'Content-Type: application/json' --data-binary @"$tmp/bad-utf8.json" "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")" = 400
+# plaintext HTTP and TLS garbage on the TLS port
+curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$wh/webhooks/validate-podcliqueset" 2>/dev/null
+head -c 4096 /dev/urandom | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$wh" >/dev/null 2>&1
+(exec 3<>"/dev/tcp/127.0.0.1/$wh" && head -c 2048 /dev/urandom >&3 && exec 3>&-) 2>/dev/null
+r=$(post validate-podcliqueset "$fx/captured/pcs-create.json")
+check "still serving after plaintext and garbage" test "${r%% *}" = 200
+check "TLS 1.1 refused" sh -c "! openssl s_client -tls1_1 -connect 127.0.0.1:$wh </dev/null >/dev/null 2>&1"
+check "TLS 1.3 accepted" sh -c "openssl s_client -tls1_3 -connect 127.0.0.1:$wh </dev/null 2>/dev/null | grep -q 'TLSv1.3'"
+
+# ---- metrics --------------------------------------------------------------
+m=$(curl -s "http://127.0.0.1:$mp/metrics")
+check "metrics count the denial" sh -c "echo '$m' | grep -q 'groved_admission_requests_total{webhook=\"validate-podcliqueset\",outcome=\"denied\"} 1'"
+check "metrics count malformed reviews" sh -c "echo '$m' | grep -Eq 'groved_admission_requests_total\\{webhook=\"validate-podcliqueset\",outcome=\"malformed\"\\} [1-9]'"
+check "build info" sh -c "echo '$m' | grep -q 'groved_build_info{version='"
+check "logs are JSON lines" python3 -c "
+import json
+for l in open('$tmp/serve.log'):
+    json.loads(l)"
+check "SIGTERM exits 0" stop
+
+# ---- certificate files, hot reload without failed requests ---------------
+mkdir -p "$tmp/files"
+newpair() { # newpair DIR: a CA-less self-signed ECDSA pair
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+    -keyout "$1/tls.key.new" -out "$1/tls.crt.new" 2>/dev/null
+}
+newpair "$tmp/files" && mv "$tmp/files/tls.key.new" "$tmp/files/tls.key" && mv "$tmp/files/tls.crt.new" "$tmp/files/tls.crt"
+printf 'log-level: info\n' > "$tmp/config.yaml"
+check "serve starts with certificate files and a config file" start --tls-cert-file "$tmp/files/tls.crt" --tls-key-file "$tmp/files/tls.key" --config "$tmp/config.yaml"
+serial() { openssl s_client -connect "127.0.0.1:$wh" </dev/null 2>/dev/null | openssl x509 -noout -serial; }
+before=$(serial)
+(
+  fails=0
+  for _ in $(seq 150); do
+    c=$(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+      --data-binary @"$fx/captured/pcs-create.json" "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")
+    [ "$c" = 200 ] || fails=$((fails + 1))
+    sleep 0.02
+  done
+  echo "$fails" > "$tmp/load.fails"
+) &
+loader=$!
+sleep 0.5
+newpair "$tmp/files" && mv "$tmp/files/tls.key.new" "$tmp/files/tls.key" && mv "$tmp/files/tls.crt.new" "$tmp/files/tls.crt"
+sleep 3
+after=$(serial)
+wait "$loader"
+check "the new certificate is served without a restart" test -n "$before" -a "$before" != "$after"
+check "no request failed during the swap" test "$(cat "$tmp/load.fails")" = 0
+printf 'log-level: debug\n' > "$tmp/config.yaml"
+kill -HUP "$pid"
+sleep 0.5
+check "SIGHUP reloads the configuration" grep -q '"msg":"configuration reloaded"' "$tmp/serve.log"
+check "SIGTERM exits 0" stop
+
+# ---- bad configurations fail clearly -------------------------------------
+"$groved" serve --webhook-addr nonsense --self-signed "$tmp/certs" 2>"$tmp/err.log"
+check "bad address exits 2" test $? = 2
+check "and says which option" grep -q 'webhook-addr' "$tmp/err.log"
+"$groved" serve --tls-cert-file /nonexistent/tls.crt --tls-key-file /nonexistent/tls.key --webhook-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 2>"$tmp/err.log"
+check "missing certificate exits 2 naming the file" sh -c "grep -q '/nonexistent/tls.crt' '$tmp/err.log'"
+"$groved" serve --help > "$tmp/help.txt"
+check "--help documents every address option" sh -c "grep -q webhook-addr '$tmp/help.txt' && grep -q health-addr '$tmp/help.txt' && grep -q metrics-addr '$tmp/help.txt' && grep -q no-reconcile '$tmp/help.txt'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
