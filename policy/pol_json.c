@@ -6,7 +6,8 @@
  * request. This one scans the buffer in place, copies each string once,
  * and builds the same values jansson would: integers for numbers without
  * fraction or exponent (an integer that does not fit int64 is an error,
- * as in jansson), reals otherwise, strings validated as UTF-8, objects in
+ * as in jansson), reals otherwise, strings validated as UTF-8 and free of
+ * NUL (as jansson requires by default), objects in
  * document order with the last of duplicate keys winning. Nesting is
  * bounded and the parser is iterative, so no input can exhaust the stack.
  */
@@ -26,6 +27,7 @@ typedef struct parser {
 	size_t scratch_cap;
 	char *keybuf; /* an unescaped object key */
 	const char *source;
+	unsigned flags;
 	gv_error_t *err;
 } parser;
 
@@ -55,6 +57,22 @@ static int fail(parser *ps, const unsigned char *at, int rc, const char *what)
 	position(ps, at, &line, &col);
 	return gv_error_set(ps->err, rc, ps->source, line, col, "%s (byte %zu)",
 			    what, (size_t)(at - ps->start));
+}
+
+/* "unexpected character 'x' <where>", or the byte's value when it is not
+ * printable. */
+static int unexpected(parser *ps, const char *where)
+{
+	char what[96];
+	unsigned char c = *ps->p;
+
+	if (c >= 0x20 && c < 0x7f)
+		snprintf(what, sizeof(what), "unexpected character '%c' %s", c,
+			 where);
+	else
+		snprintf(what, sizeof(what), "unexpected byte 0x%02x %s", c,
+			 where);
+	return fail(ps, ps->p, GV_EPARSE, what);
 }
 
 static void skip_ws(parser *ps)
@@ -267,6 +285,11 @@ static int parse_string(parser *ps, const char **s, size_t *n)
 					    "unpaired surrogate in \\u escape");
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			q += 6;
+		} else if (cp == 0) {
+			/* C code reads strings up to their first NUL: a name
+			 * "a\u0000b" would be checked as "a" */
+			return fail(ps, q - 6, GV_EPARSE,
+				    "\\u0000 is not allowed in strings");
 		} else if (cp >= 0xdc00 && cp <= 0xdfff) {
 			return fail(ps, q - 6, GV_EPARSE,
 				    "unpaired surrogate in \\u escape");
@@ -354,14 +377,25 @@ static int literal(parser *ps, const char *word, json_t *value, json_t **out)
 	return GV_OK;
 }
 
-/* Adds v (stolen) to container top, under key for objects. */
+/* Adds v (stolen) to container top, under key for objects; at marks the
+ * key for a duplicate's message. */
 static int attach(parser *ps, json_t *top, const char *key, size_t klen,
-		  json_t *v)
+		  const unsigned char *at, json_t *v)
 {
-	int r = json_is_object(top)
-		    ? json_object_setn_new_nocheck(top, key, klen, v)
-		    : json_array_append_new(top, v);
+	int r = 0;
 
+	if (json_is_object(top) && (ps->flags & POL_JSON_REJECT_DUPLICATES) &&
+	    json_object_getn(top, key, klen)) {
+		char what[96];
+
+		json_decref(v);
+		snprintf(what, sizeof(what), "duplicate key \"%.*s\"",
+			 (int)(klen > 64 ? 64 : klen), key);
+		return fail(ps, at, GV_EPARSE, what);
+	}
+	r = json_is_object(top)
+		? json_object_setn_new_nocheck(top, key, klen, v)
+		: json_array_append_new(top, v);
 	return r == 0 ? GV_OK : fail(ps, ps->p, GV_ENOMEM, "out of memory");
 }
 
@@ -464,24 +498,31 @@ static int parse_value(parser *ps, json_t **out)
 	case 'n':
 		return literal(ps, "null", json_null(), out);
 	default:
-		return parse_number(ps, out);
+		if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'))
+			return parse_number(ps, out);
+		return unexpected(ps, "where a value was expected");
 	}
 }
 
 int pol_json_parse(const char *data, size_t len, const char *source,
-		   size_t max_depth, json_t **out, gv_error_t *err)
+		   size_t max_depth, unsigned flags, json_t **out,
+		   gv_error_t *err)
 {
 	parser ps;
 	json_t **stack = NULL; /* open containers, borrowed from root */
 	size_t depth = 0;
 	json_t *root = NULL;
+	char depth_msg[64];
 	int rc = GV_OK;
 
 	memset(&ps, 0, sizeof(ps));
 	ps.p = ps.start = (const unsigned char *)data;
 	ps.end = ps.p + len;
 	ps.source = source;
+	ps.flags = flags;
 	ps.err = err;
+	snprintf(depth_msg, sizeof(depth_msg), "nesting deeper than %zu levels",
+		 max_depth);
 	stack = calloc(max_depth + 1, sizeof(*stack));
 	if (!stack)
 		return gv_error_set(err, GV_ENOMEM, source, 0, 0,
@@ -491,6 +532,7 @@ int pol_json_parse(const char *data, size_t len, const char *source,
 		json_t *top = depth ? stack[depth - 1] : NULL;
 		json_t *v = NULL;
 		const char *key = NULL;
+		const unsigned char *key_at = ps.p;
 		size_t klen = 0;
 		bool open = false;
 
@@ -514,14 +556,13 @@ int pol_json_parse(const char *data, size_t len, const char *source,
 		open = json_is_object(v) || json_is_array(v);
 		if (open && depth >= max_depth) {
 			json_decref(v);
-			rc = fail(&ps, ps.p - 1, GV_ETOODEEP,
-				  "nesting too deep");
+			rc = fail(&ps, ps.p - 1, GV_ETOODEEP, depth_msg);
 			goto out;
 		}
 		if (!top) {
 			root = v;
 		} else {
-			rc = attach(&ps, top, key, klen, v);
+			rc = attach(&ps, top, key, klen, key_at, v);
 			if (rc != GV_OK)
 				goto out;
 		}

@@ -9,7 +9,7 @@ static json_t *parse_ok(const char *text)
 {
 	json_t *v = NULL;
 	gv_error_t err = GV_ERROR_INIT;
-	int rc = pol_json_parse(text, strlen(text), "t", 64, &v, &err);
+	int rc = pol_json_parse(text, strlen(text), "t", 64, 0, &v, &err);
 
 	if (rc != GV_OK)
 		print_error("%s: %s\n", text, err.text);
@@ -36,7 +36,8 @@ static void check_error(const char *text, size_t len, int rc, int line, int col,
 	json_t *v = NULL;
 	gv_error_t err = GV_ERROR_INIT;
 
-	assert_int_equal(pol_json_parse(text, len, "body", 64, &v, &err), rc);
+	assert_int_equal(pol_json_parse(text, len, "body", 64, 0, &v, &err),
+			 rc);
 	assert_null(v);
 	assert_string_equal(err.source, "body");
 	assert_int_equal(err.line, line);
@@ -57,7 +58,6 @@ static void test_values(void **state)
 	    "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"");
 	check_same_as_jansson("\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
 	check_same_as_jansson(" \t\r\n{ \"k\" : { } , \"l\" : [ ] } \n");
-	check_same_as_jansson("{\"nul\":\"a\\u0000b\"}");
 	check_same_as_jansson("{\"\\u006b\":1}"); /* an escaped key */
 	check_same_as_jansson("{\"a\":1,\"a\":2}"); /* the last wins */
 	check_same_as_jansson("[[[[[[[[[[]]]]]]]]]]");
@@ -98,6 +98,33 @@ static void test_errors(void **state)
 	check_error("1e999", 5, GV_EPARSE, 1, 1, "overflow");
 	check_error("{} x", 4, GV_EPARSE, 1, 4, "unexpected text after");
 	check_error("3\0", 2, GV_EPARSE, 1, 2, "unexpected text after");
+	check_error("\"a\\u0000b\"", 10, GV_EPARSE, 1, 3,
+		    "\\u0000 is not allowed");
+	check_error("hello", 5, GV_EPARSE, 1, 1,
+		    "unexpected character 'h' where a value was expected");
+	check_error("[\x01]", 3, GV_EPARSE, 1, 2, "unexpected byte 0x01");
+}
+
+static void test_duplicates(void **state)
+{
+	const char *text = "{\"a\":1,\n \"a\":2}";
+	json_t *v = NULL;
+	gv_error_t err = GV_ERROR_INIT;
+
+	(void)state;
+	/* by default the last wins, as in Go and jansson */
+	assert_int_equal(
+	    pol_json_parse(text, strlen(text), "t", 64, 0, &v, &err), GV_OK);
+	assert_int_equal(json_integer_value(json_object_get(v, "a")), 2);
+	json_decref(v);
+	v = NULL;
+	assert_int_equal(pol_json_parse(text, strlen(text), "t", 64,
+					POL_JSON_REJECT_DUPLICATES, &v, &err),
+			 GV_EPARSE);
+	assert_null(v);
+	assert_non_null(strstr(err.text, "duplicate key \"a\""));
+	assert_int_equal(err.line, 2);
+	assert_int_equal(err.column, 2);
 }
 
 static void test_depth_limit(void **state)
@@ -110,11 +137,11 @@ static void test_depth_limit(void **state)
 	memset(deep, '[', 65);
 	memset(deep + 65, ']', 65);
 	/* 64 levels pass, 65 do not */
-	assert_int_equal(pol_json_parse(deep + 1, 128, "t", 64, &v, &err),
+	assert_int_equal(pol_json_parse(deep + 1, 128, "t", 64, 0, &v, &err),
 			 GV_OK);
 	json_decref(v);
 	v = NULL;
-	assert_int_equal(pol_json_parse(deep, 130, "t", 64, &v, &err),
+	assert_int_equal(pol_json_parse(deep, 130, "t", 64, 0, &v, &err),
 			 GV_ETOODEEP);
 	assert_null(v);
 	assert_int_equal(err.column, 65);
@@ -126,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_large_body),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_depth_limit),
 	};
 

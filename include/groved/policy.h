@@ -53,14 +53,18 @@ int pol_read_documents(const char *data, size_t len, const char *source,
  * times faster than json_loadb: it scans the buffer in place and copies
  * each string once. Numbers without fraction or exponent are integers (an
  * integer beyond int64 is an error), others reals; strings must be valid
- * UTF-8 (\u0000 allowed); the last of duplicate keys wins; nesting deeper
- * than max_depth is refused. data need not be NUL-terminated.
+ * UTF-8 without NUL (\u0000 is refused, as jansson does by default: C
+ * reads a string up to its first NUL); the last of duplicate keys wins unless flags
+ * has POL_JSON_REJECT_DUPLICATES; nesting deeper than max_depth is
+ * refused. data need not be NUL-terminated.
  * On success *out is a new reference. On failure returns GV_EPARSE,
  * GV_ETOODEEP or GV_ENOMEM with err naming source, line, column and byte
  * offset, and leaves *out untouched. (pol_json.c)
  */
+#define POL_JSON_REJECT_DUPLICATES 0x1u
 int pol_json_parse(const char *data, size_t len, const char *source,
-		   size_t max_depth, json_t **out, gv_error_t *err);
+		   size_t max_depth, unsigned flags, json_t **out,
+		   gv_error_t *err);
 
 /* ---------------------------------------------------------------------
  * JSON Patch, RFC 6902 (pol_patch.c)
