@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git
   libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev
-  libmicrohttpd-dev libgnutls28-dev libcmocka-dev
+  libmicrohttpd-dev libgnutls28-dev libcmocka-dev libmimalloc-dev
   clang libclang-rt-dev clang-format
   openssl curl python3 python3-yaml
 )
