@@ -1,5 +1,7 @@
-/* gv_error.c: the project-wide result table and the error struct. */
+/* gv_error.c: the project-wide result table, the error struct, and the
+ * UTF-8 check every writer of JSON and every parser shares. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,4 +71,38 @@ char *gv_error_format(const gv_error_t *err, char *buf, size_t size)
 		snprintf(buf + used, size - used, "%s%s", used ? " " : "",
 			 err->text);
 	return buf;
+}
+
+size_t gv_utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp = 0;
+	size_t len = 0;
+	size_t i = 0;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
 }

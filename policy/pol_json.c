@@ -82,42 +82,6 @@ static void skip_ws(parser *ps)
 		ps->p++;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned char c = p[0];
-	size_t n = 0;
-	size_t i = 0;
-	uint32_t cp = 0;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and beyond U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /*
  * The first byte at or after q that is not plain printable ASCII (a quote,
  * a backslash, a control byte or a byte >= 0x80), eight bytes a step: most
@@ -230,7 +194,7 @@ static int parse_string(parser *ps, const char **s, size_t *n)
 			continue;
 		}
 		{
-			size_t l = utf8_len(q, ps->end);
+			size_t l = gv_utf8_len(q, (size_t)(ps->end - q));
 
 			if (!l)
 				return fail(ps, q, GV_EPARSE,
@@ -257,7 +221,7 @@ static int parse_string(parser *ps, const char **s, size_t *n)
 			return fail(ps, q, GV_EPARSE,
 				    "control character in string");
 		if (*q >= 0x80) {
-			size_t l = utf8_len(q, ps->end);
+			size_t l = gv_utf8_len(q, (size_t)(ps->end - q));
 
 			if (!l)
 				return fail(ps, q, GV_EPARSE,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The main job, as far as groved goes today: build it, then run the
-# reference workload (a router, a prefill pool on B200 and a decode pool
-# on H200, one PodCliqueSet) through `groved validate`, then a broken
-# variant of it, showing both outcomes. Later issues turn this into the
-# full demo on kube-sim (webhook and worker).
+# The main job, as far as groved goes today: build it, run the reference
+# workload (a router, a prefill pool on B200 and a decode pool on H200, one
+# PodCliqueSet) and a broken variant through `groved validate`, then start
+# `groved serve` and send it what kube-apiserver sent for the same objects.
+# Later issues turn this into the full demo on kube-sim (webhook and worker).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -36,3 +36,33 @@ run validate -o json -f examples/invalid/startup-cycle.yaml
 echo
 echo "== upstream Grove's own sample manifests (template form)"
 run validate -f tests/fixtures/upstream-samples/
+
+echo
+echo "== groved serve: the admission webhooks over HTTPS (self-signed, loopback)"
+certs=$(mktemp -d /tmp/groved-demo.XXXXXX)
+"$groved" serve --self-signed "$certs" --webhook-addr 127.0.0.1:0 \
+  --health-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 2>"$certs/serve.log" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null; rm -rf "$certs"' EXIT
+port_of() {
+  sed -n "s/.*\"server\":\"$1\".*\"port\":\([0-9]*\).*/\1/p" "$certs/serve.log" | tail -1
+}
+for _ in $(seq 100); do [ -n "$(port_of metrics)" ] && break; sleep 0.05; done
+wh=$(port_of webhooks)
+post() { # post HOOK FILE: what kube-apiserver would send, and the answer
+  printf '\n$ curl https://127.0.0.1:%s/webhooks/%s  < %s\n' "$wh" "$1" "${2#"$top"/}"
+  curl -sS --cacert "$certs/ca.crt" -H 'Content-Type: application/json' \
+    --data-binary @"$2" "https://127.0.0.1:$wh/webhooks/$1?timeout=10s" |
+    python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["response"], indent=2))'
+}
+echo "(the router made to start after decode, as kube-apiserver sent it)"
+post validate-podcliqueset "$top/tests/fixtures/captured/pcs-create-cycle.json"
+echo "(the reference workload: allowed; the mutating webhook adds the defaults)"
+post validate-podcliqueset "$top/tests/fixtures/captured/pcs-create.json"
+post default-podcliqueset "$top/tests/fixtures/captured/pcs-create-mutating.json"
+printf '\n$ curl http://127.0.0.1:%s/metrics | grep requests_total\n' "$(port_of metrics)"
+curl -s "http://127.0.0.1:$(port_of metrics)/metrics" | grep '^groved_admission_requests_total' | grep -v ' 0$'
+kill -TERM "$serve_pid"
+wait "$serve_pid" && echo "(groved serve stopped cleanly on SIGTERM)"
+printf '\nlast log lines:\n'
+tail -n 3 "$certs/serve.log"

@@ -333,40 +333,6 @@ static void ob_printf(obuf *b, const char *fmt, ...)
 	ob_put(b, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = 0;
-	uint32_t cp = 0;
-	size_t i = 0;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /* s[0..n) as a JSON string, quotes included. */
 static void ob_json_strn(obuf *b, const char *s, size_t n)
 {
@@ -385,7 +351,7 @@ static void ob_json_strn(obuf *b, const char *s, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			l = utf8_len(u + i, n - i);
+			l = gv_utf8_len(u + i, n - i);
 			if (l) {
 				i += l;
 				continue;
@@ -661,10 +627,10 @@ static int parse_review(const char *body, size_t len, srv_review *r, char *err,
 		goto out;
 	rc = GV_EPARSE;
 	if (!doc) {
-		snprintf(
-		    err, size,
-		    "request body is not valid JSON: %.400s (line %d, column %d)",
-		    perr.text, perr.line, perr.column);
+		snprintf(err, size,
+			 "request body is not valid JSON: %.400s (line %d, "
+			 "column %d)",
+			 perr.text, perr.line, perr.column);
 		goto out;
 	}
 	if (!json_is_object(doc)) {

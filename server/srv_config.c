@@ -128,8 +128,9 @@ static const cfg_row rows[] = {
 	  F_RESTART },
 	{ "request-timeout", T_DURATION, OFF(request_timeout_ms), "10s",
 	  check_nonzero_duration, "DURATION", NULL,
-	  "absolute deadline of one request, from its first byte to the "
-	  "answer; slower clients are cut off",
+	  "absolute deadline of one request, from its headers to the answer; "
+	  "slower clients are cut off (headers that trickle in are bounded "
+	  "by the idle timeout, counted from the connection's last answer)",
 	  F_RESTART },
 	{ "shutdown-timeout", T_DURATION, OFF(shutdown_timeout_ms), "15s", NULL,
 	  "DURATION", NULL,

@@ -84,41 +84,6 @@ static bool puts_(line *l, const char *s)
 	return put(l, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (of at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t cp = 0;
-	size_t len = 0;
-	size_t i = 0;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong, surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /*
  * Appends s as a JSON string. When it does not all fit, as much as fits
  * is kept (never half an escape or half a character), the string is
@@ -170,7 +135,7 @@ static void put_string(line *l, const char *s)
 				snprintf(esc, sizeof(esc), "\\u%04x", *p);
 				out_len = 6;
 			} else {
-				step = utf8_len(p, n);
+				step = gv_utf8_len(p, n);
 				if (step == 0) {
 					step = 1;
 					out = "\\ufffd";

@@ -71,4 +71,10 @@ int gv_error_set(gv_error_t *err, int rc, const char *source, int line,
  * buf, always NUL-terminated. Returns buf. */
 char *gv_error_format(const gv_error_t *err, char *buf, size_t size);
 
+/* Length (1 to 4) of the valid UTF-8 sequence at s, of which at most n
+ * bytes may be read; 0 when it is not valid UTF-8 (bad lead or
+ * continuation byte, truncated, overlong, a surrogate, or beyond U+10FFFF).
+ * n must be at least 1. */
+size_t gv_utf8_len(const unsigned char *s, size_t n);
+
 #endif
