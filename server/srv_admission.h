@@ -17,24 +17,24 @@
 #include "srv_cache.h"
 
 /* The webhooks of API.md section 8, one per path. */
-#define SRV_HOOK_TABLE(X)                                                     \
-	X(SRV_HOOK_DEFAULT_PCS, "/webhooks/default-podcliqueset",             \
-	  "default-podcliqueset")                                             \
-	X(SRV_HOOK_VALIDATE_PCS, "/webhooks/validate-podcliqueset",           \
-	  "validate-podcliqueset")                                            \
-	X(SRV_HOOK_VALIDATE_SCALE, "/webhooks/validate-scale",                \
-	  "validate-scale")                                                   \
-	X(SRV_HOOK_MUTATE_POD, "/webhooks/mutate-pod", "mutate-pod")          \
-	X(SRV_HOOK_VALIDATE_CTB, "/webhooks/validate-clustertopology",        \
-	  "validate-clustertopology")                                         \
-	X(SRV_HOOK_AUTHORIZER, "/webhooks/authorizer-webhook",                \
+#define SRV_HOOK_TABLE(X)                                              \
+	X(SRV_HOOK_DEFAULT_PCS, "/webhooks/default-podcliqueset",      \
+	  "default-podcliqueset")                                      \
+	X(SRV_HOOK_VALIDATE_PCS, "/webhooks/validate-podcliqueset",    \
+	  "validate-podcliqueset")                                     \
+	X(SRV_HOOK_VALIDATE_SCALE, "/webhooks/validate-scale",         \
+	  "validate-scale")                                            \
+	X(SRV_HOOK_MUTATE_POD, "/webhooks/mutate-pod", "mutate-pod")   \
+	X(SRV_HOOK_VALIDATE_CTB, "/webhooks/validate-clustertopology", \
+	  "validate-clustertopology")                                  \
+	X(SRV_HOOK_AUTHORIZER, "/webhooks/authorizer-webhook",         \
 	  "authorizer-webhook")
 
 typedef enum {
 #define SRV_HOOK_X_ENUM(id, path, name) id,
 	SRV_HOOK_TABLE(SRV_HOOK_X_ENUM)
 #undef SRV_HOOK_X_ENUM
-	SRV_HOOK_COUNT
+	    SRV_HOOK_COUNT
 } srv_hook;
 
 /* The hook served at path (the query string already cut off), or -1. */
@@ -53,19 +53,19 @@ const char *srv_hook_name(srv_hook hook);
  * absent or null objects are NULL.
  */
 typedef struct srv_review {
-	json_t *doc;             /* owned: the whole AdmissionReview */
+	json_t *doc; /* owned: the whole AdmissionReview */
 	const char *api_version; /* of the review: admission.k8s.io/v1 */
 	const char *uid;
-	const char *operation;   /* CREATE, UPDATE, DELETE, CONNECT */
-	const char *group;       /* request.kind.group ("" for core) */
-	const char *version;     /* request.kind.version */
-	const char *kind;        /* request.kind.kind */
-	const char *resource;    /* request.resource.resource */
+	const char *operation; /* CREATE, UPDATE, DELETE, CONNECT */
+	const char *group; /* request.kind.group ("" for core) */
+	const char *version; /* request.kind.version */
+	const char *kind; /* request.kind.kind */
+	const char *resource; /* request.resource.resource */
 	const char *sub_resource; /* request.subResource, "" for none */
 	const char *namespace;
 	const char *name;
-	const char *user;        /* request.userInfo.username */
-	const json_t *groups;    /* request.userInfo.groups, or NULL */
+	const char *user; /* request.userInfo.username */
+	const json_t *groups; /* request.userInfo.groups, or NULL */
 	const json_t *object;
 	const json_t *old_object;
 	bool dry_run;
@@ -79,12 +79,12 @@ typedef struct srv_review {
  */
 typedef struct srv_answer {
 	bool allowed;
-	int code;           /* denial status code; 0 means 403 */
+	int code; /* denial status code; 0 means 403 */
 	const char *reason; /* static; NULL means "Forbidden" */
-	char *message;      /* denial message (malloc'd), or NULL */
-	json_t *causes;     /* details.causes, or NULL */
-	json_t *warnings;   /* array of strings, or NULL */
-	json_t *patch;      /* JSON Patch array; NULL or [] sends none */
+	char *message; /* denial message (malloc'd), or NULL */
+	json_t *causes; /* details.causes, or NULL */
+	json_t *warnings; /* array of strings, or NULL */
+	json_t *patch; /* JSON Patch array; NULL or [] sends none */
 } srv_answer;
 
 void srv_answer_init(srv_answer *a);
@@ -98,8 +98,8 @@ int srv_answer_from_verdict(srv_answer *a, const pol_verdict *v);
 typedef struct srv_hook_env {
 	const srv_cache *cache;
 	const char *default_scheduler; /* "kai-scheduler" */
-	const char *initc_image;       /* image of the grove-initc container */
-	const char *self_user;         /* groved's own service account user */
+	const char *initc_image; /* image of the grove-initc container */
+	const char *self_user; /* groved's own service account user */
 	const char *const *exempt_users; /* NULL-terminated; the authorizer's
 					    exempt list */
 } srv_hook_env;
@@ -115,21 +115,21 @@ typedef int (*srv_hook_fn)(const srv_review *r, const srv_hook_env *env,
 
 /* The hooks, each in its own file. */
 int srv_hook_default_pcs(const srv_review *r, const srv_hook_env *env,
-			 srv_answer *out);   /* srv_hook_pcs.c */
+			 srv_answer *out); /* srv_hook_pcs.c */
 int srv_hook_validate_pcs(const srv_review *r, const srv_hook_env *env,
-			  srv_answer *out);  /* srv_hook_pcs.c */
+			  srv_answer *out); /* srv_hook_pcs.c */
 int srv_hook_validate_scale(const srv_review *r, const srv_hook_env *env,
 			    srv_answer *out); /* srv_hook_scale.c */
 int srv_hook_validate_ctb(const srv_review *r, const srv_hook_env *env,
-			  srv_answer *out);  /* srv_hook_pcs.c */
+			  srv_answer *out); /* srv_hook_pcs.c */
 int srv_hook_mutate_pod(const srv_review *r, const srv_hook_env *env,
-			srv_answer *out);    /* srv_hook_pod.c */
+			srv_answer *out); /* srv_hook_pod.c */
 int srv_hook_authorize(const srv_review *r, const srv_hook_env *env,
-		       srv_answer *out);     /* srv_hook_authz.c */
+		       srv_answer *out); /* srv_hook_authz.c */
 
 /* The HTTP answer to one request: status and body (malloc'd). */
 typedef struct srv_reply {
-	int status;         /* 200, or 400 for a malformed review */
+	int status; /* 200, or 400 for a malformed review */
 	const char *content_type; /* static */
 	char *body;
 	size_t len;

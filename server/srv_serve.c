@@ -297,8 +297,8 @@ static generation *load_generation(serve *s, gv_error_t *err)
 	g->env.initc_image = g->cfg.initc_image;
 	g->env.self_user = g->cfg.self_user;
 	g->env.exempt_users = g->cfg.exempt_users[0]
-				      ? (const char *const *)g->cfg.exempt_users
-				      : NULL;
+				  ? (const char *const *)g->cfg.exempt_users
+				  : NULL;
 	return g;
 }
 
@@ -313,8 +313,9 @@ static void reload(serve *s)
 
 	g = load_generation(s, &err);
 	if (!g) {
-		LOG_ERROR(&s->log, "cannot reload the configuration; keeping "
-				   "the running one",
+		LOG_ERROR(&s->log,
+			  "cannot reload the configuration; keeping "
+			  "the running one",
 			  LOG_STR("error", err.text));
 		return;
 	}
@@ -364,8 +365,8 @@ static void wait_for_stop(serve *s, const sigset_t *set)
 
 		if (sig == SIGTERM || sig == SIGINT) {
 			LOG_INFO(&s->log, "stopping",
-				 LOG_STR("signal",
-					 sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+				 LOG_STR("signal", sig == SIGTERM ? "SIGTERM"
+								  : "SIGINT"));
 			return;
 		}
 		if (sig == SIGHUP)
@@ -483,8 +484,9 @@ int srv_cmd_serve(int argc, char **argv)
 		goto fail;
 	wait_for_stop(&s, &set);
 	/* stop taking requests, finish the ones in flight (bounded) */
-	srv_http_stop(s.webhooks,
-		      seconds_up(atomic_load(&s.current)->cfg.shutdown_timeout_ms));
+	srv_http_stop(
+	    s.webhooks,
+	    seconds_up(atomic_load(&s.current)->cfg.shutdown_timeout_ms));
 	s.webhooks = NULL;
 	LOG_INFO(&s.log, "stopped");
 	exit_code = 0;
