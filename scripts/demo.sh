@@ -53,7 +53,12 @@ post() { # post HOOK FILE: what kube-apiserver would send, and the answer
   printf '\n$ curl https://127.0.0.1:%s/webhooks/%s  < %s\n' "$wh" "$1" "${2#"$top"/}"
   curl -sS --cacert "$certs/ca.crt" -H 'Content-Type: application/json' \
     --data-binary @"$2" "https://127.0.0.1:$wh/webhooks/$1?timeout=10s" |
-    python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["response"], indent=2))'
+    python3 -c '
+import base64, json, sys
+r = json.load(sys.stdin)["response"]
+if "patch" in r:  # show the JSON Patch kube-apiserver will apply
+    r["patch"] = json.loads(base64.b64decode(r["patch"]))
+print(json.dumps(r, indent=2))'
 }
 echo "(the router made to start after decode, as kube-apiserver sent it)"
 post validate-podcliqueset "$top/tests/fixtures/captured/pcs-create-cycle.json"
