@@ -121,6 +121,7 @@ m=$(curl -s "http://127.0.0.1:$mp/metrics")
 check "metrics count the denial" sh -c "echo '$m' | grep -q 'groved_admission_requests_total{webhook=\"validate-podcliqueset\",outcome=\"denied\"} 1'"
 check "metrics count malformed reviews" sh -c "echo '$m' | grep -Eq 'groved_admission_requests_total\\{webhook=\"validate-podcliqueset\",outcome=\"malformed\"\\} [1-9]'"
 check "build info" sh -c "echo '$m' | grep -q 'groved_build_info{version='"
+check "TLS garbage counted as handshake failures" sh -c "echo '$m' | grep -Eq '^groved_tls_handshake_failures_total [1-9]'"
 check "logs are JSON lines" python3 -c "
 import json
 for l in open('$tmp/serve.log'):
