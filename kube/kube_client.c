@@ -1,0 +1,1 @@
+/* kube_client.c: being written (issue 4). */

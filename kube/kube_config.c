@@ -1,0 +1,1 @@
+/* kube_config.c: being written (issue 4). */

@@ -1,0 +1,1 @@
+/* kube_queue.c: being written (issue 4). */

@@ -1,0 +1,1 @@
+/* kube_store.c: being written (issue 4). */

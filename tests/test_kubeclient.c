@@ -1,0 +1,5 @@
+/* test_kubeclient.c: being written (issue 4). */
+int main(void)
+{
+	return 0;
+}

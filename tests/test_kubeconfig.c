@@ -1,0 +1,5 @@
+/* test_kubeconfig.c: being written (issue 4). */
+int main(void)
+{
+	return 0;
+}

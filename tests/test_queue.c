@@ -1,0 +1,5 @@
+/* test_queue.c: being written (issue 4). */
+int main(void)
+{
+	return 0;
+}
