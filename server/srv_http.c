@@ -415,42 +415,21 @@ static int resolve(const srv_http_opts *o, struct sockaddr_storage *ss,
 	return GV_OK;
 }
 
-int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
+/* libmicrohttpd with h's options, on ss (NULL: every interface). */
+static struct MHD_Daemon *start_daemon(srv_http *h, unsigned flags,
+				       struct sockaddr_storage *ss)
 {
-	srv_http *h = NULL;
-	struct sockaddr_storage ss;
-	const union MHD_DaemonInfo *di = NULL;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	const srv_http_opts *o = &h->o;
 	struct MHD_OptionItem opt[16];
 	size_t n = 0;
-	int rc = GV_OK;
 
-	if (!o->route || !o->handler || o->threads < 1)
-		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
-				    "http server needs a route, a handler and "
-				    "at least one thread");
-	rc = resolve(o, &ss, err);
-	if (rc != GV_OK)
-		return rc;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
-				    "out of memory");
-	h->o = *o;
-	atomic_init(&h->in_flight, 0);
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_mutex_init(&h->stop_lock, NULL);
-	pthread_cond_init(&h->stop_cond, NULL);
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (o->tls_cert_callback)
-		flags |= MHD_USE_TLS;
 	/* the logger first, so that libmicrohttpd's own warnings about the
 	 * options that follow reach it too */
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
 					    (intptr_t)mhd_log, h };
-	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	if (ss)
+		opt[n++] =
+		    (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, ss };
 	/* a pool of one is one polling thread, which is the default */
 	if (o->threads > 1)
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
@@ -473,9 +452,52 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 					     o->tls_cert_callback };
 	}
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	h->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL,
-				     access_handler, h, MHD_OPTION_ARRAY, opt,
-				     MHD_OPTION_END);
+	return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL,
+				access_handler, h, MHD_OPTION_ARRAY, opt,
+				MHD_OPTION_END);
+}
+
+int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
+{
+	srv_http *h = NULL;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *di = NULL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	int rc = GV_OK;
+
+	if (!o->route || !o->handler || o->threads < 1)
+		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				    "http server needs a route, a handler and "
+				    "at least one thread");
+	memset(&ss, 0, sizeof(ss));
+	if (o->host && o->host[0]) {
+		rc = resolve(o, &ss, err);
+		if (rc != GV_OK)
+			return rc;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+				    "out of memory");
+	h->o = *o;
+	atomic_init(&h->in_flight, 0);
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->stop_lock, NULL);
+	pthread_cond_init(&h->stop_cond, NULL);
+	if (o->tls_cert_callback)
+		flags |= MHD_USE_TLS;
+	if (!o->host || !o->host[0]) {
+		/* every interface: IPv6 and IPv4 on one socket, or IPv4
+		 * alone where the kernel has no IPv6 */
+		h->daemon = start_daemon(h, flags | MHD_USE_DUAL_STACK, NULL);
+		if (!h->daemon)
+			h->daemon = start_daemon(h, flags, NULL);
+	} else {
+		if (ss.ss_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+		h->daemon = start_daemon(h, flags, &ss);
+	}
 	if (!h->daemon) {
 		rc = gv_error_set(
 		    err, GV_EIO, o->host, 0, 0, "cannot listen on %s:%u: %s",

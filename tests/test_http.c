@@ -50,14 +50,15 @@ static void handler(void *ctx, const srv_http_request *rq,
 	rs->content_type = "text/plain";
 }
 
-static int start(void **state, unsigned idle, unsigned deadline)
+static int start_on(void **state, const char *host, unsigned idle,
+		    unsigned deadline)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	srv_http_opts o;
 	gv_error_t err = GV_ERROR_INIT;
 
 	memset(&o, 0, sizeof(o));
-	o.host = "127.0.0.1";
+	o.host = host;
 	o.port = 0;
 	o.kind = SRV_HTTP_JSON_POST;
 	o.threads = 2;
@@ -80,12 +81,18 @@ static int start(void **state, unsigned idle, unsigned deadline)
 
 static int setup(void **state)
 {
-	return start(state, 120, 10);
+	return start_on(state, "127.0.0.1", 120, 10);
 }
 
 static int setup_short(void **state)
 {
-	return start(state, 2, 1);
+	return start_on(state, "127.0.0.1", 2, 1);
+}
+
+/* ":PORT": every interface (IPv4 reached through 127.0.0.1) */
+static int setup_any(void **state)
+{
+	return start_on(state, "", 120, 10);
 }
 
 static int teardown(void **state)
@@ -416,6 +423,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_json_answered, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_json_answered,
+						setup_any, teardown),
 		cmocka_unit_test_setup_teardown(test_too_large_answered_unread,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_large_chunked, setup,
