@@ -1,1 +1,1213 @@
-/* kube_client.c: being written (issue 4). */
+/*
+ * kube_client.c: the Kubernetes REST client (see kube_client.h).
+ *
+ * One request is kube_do(): for each attempt, take a rate-limit token, take
+ * an easy handle from the pool, set every option afresh (handles are reset
+ * when they go back), perform, classify the outcome, and either finish or
+ * sleep a backoff and go again.
+ */
+#include "kube_client.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "groved/policy.h"
+
+#define KUBE_DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define KUBE_DEFAULT_TIMEOUT_MS 30000L
+#define KUBE_DEFAULT_MAX_ATTEMPTS 5u
+#define KUBE_DEFAULT_BACKOFF_BASE_MS 100L
+#define KUBE_DEFAULT_BACKOFF_CAP_MS 10000L
+#define KUBE_DEFAULT_RETRY_AFTER_MAX_S 60L
+#define KUBE_DEFAULT_QPS 50.0
+#define KUBE_DEFAULT_BURST 100u
+#define KUBE_DEFAULT_MAX_RESPONSE ((size_t)64 << 20)
+#define KUBE_JSON_MAX_DEPTH 512
+#define KUBE_TOKEN_MAX 16384
+#define KUBE_PATH_MAX 8192
+#define KUBE_USER_AGENT "groved/" GROVED_VERSION
+
+/* ---------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------- */
+
+static const char *const kube_err_text[] = {
+#define KUBE_X_TEXT(name, msg) [name] = msg,
+	KUBE_ERR_TABLE(KUBE_X_TEXT)
+#undef KUBE_X_TEXT
+};
+
+const char *kube_strerror(int kind)
+{
+	if (kind < 0 || kind >= KUBE_ERR_COUNT)
+		return "unknown error";
+	return kube_err_text[kind];
+}
+
+/* ---------------------------------------------------------------------
+ * A bounded growing buffer (after curl's dynbuf)
+ * ------------------------------------------------------------------- */
+
+typedef struct kube_buf {
+	char *p; /* NUL-terminated when not NULL */
+	size_t len;
+	size_t cap;
+	size_t max; /* len never exceeds this */
+	bool toobig;
+} kube_buf;
+
+static void kube_buf_release(kube_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+static int kube_buf_add(kube_buf *b, const char *data, size_t n)
+{
+	char *np = NULL;
+	size_t ncap = 0;
+
+	if (n > b->max - b->len) {
+		b->toobig = true;
+		return GV_ETOOBIG;
+	}
+	if (b->len + n + 1 > b->cap) {
+		ncap = b->cap ? b->cap : 256;
+		while (ncap < b->len + n + 1)
+			ncap = ncap > SIZE_MAX / 2 ? b->len + n + 1 : ncap * 2;
+		np = realloc(b->p, ncap);
+		if (!np)
+			return GV_ENOMEM;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return GV_OK;
+}
+
+static int kube_buf_str(kube_buf *b, const char *s)
+{
+	return kube_buf_add(b, s, strlen(s));
+}
+
+/* Appends s percent-escaped: everything but RFC 3986 unreserved
+ * characters, as curl_easy_escape does (without needing a handle). */
+static int kube_buf_esc(kube_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = GV_OK;
+
+	for (; *s && rc == GV_OK; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char enc[3];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
+		    ch == '_' || ch == '~') {
+			rc = kube_buf_add(b, s, 1);
+			continue;
+		}
+		enc[0] = '%';
+		enc[1] = hex[ch >> 4];
+		enc[2] = hex[ch & 15];
+		rc = kube_buf_add(b, enc, 3);
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Paths
+ * ------------------------------------------------------------------- */
+
+static bool kube_empty(const char *s)
+{
+	return !s || !*s;
+}
+
+static int kube_query_add(kube_buf *b, bool *first, const char *key,
+			  const char *value)
+{
+	int rc = GV_OK;
+
+	if (kube_empty(value))
+		return GV_OK;
+	rc = kube_buf_str(b, *first ? "?" : "&");
+	if (rc == GV_OK)
+		rc = kube_buf_str(b, key);
+	if (rc == GV_OK)
+		rc = kube_buf_str(b, "=");
+	if (rc == GV_OK)
+		rc = kube_buf_esc(b, value);
+	*first = false;
+	return rc;
+}
+
+int kube_url_path(const kube_gvr *gvr, const char *ns, const char *name,
+		  const char *subresource, const kube_query *q, char **out,
+		  gv_error_t *err)
+{
+	kube_buf b = { .max = KUBE_PATH_MAX };
+	bool first = true;
+	char limit[32];
+	int rc = GV_OK;
+
+	if (!gvr || kube_empty(gvr->version) || kube_empty(gvr->resource)) {
+		rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				  "cannot build path: no version or resource");
+		goto out;
+	}
+	if ((ns && !*ns) || (name && !*name) ||
+	    (subresource && !*subresource)) {
+		rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				  "cannot build path for '%s': empty segment",
+				  gvr->resource);
+		goto out;
+	}
+	if (subresource && !name) {
+		rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				  "cannot build path for '%s/%s': no name",
+				  gvr->resource, subresource);
+		goto out;
+	}
+	if (gvr->namespaced && !ns && name) {
+		rc = gv_error_set(
+		    err, GV_EINVAL, NULL, 0, 0,
+		    "cannot build path for '%s' '%s': no namespace",
+		    gvr->resource, name);
+		goto out;
+	}
+	if (kube_empty(gvr->group)) {
+		rc = kube_buf_str(&b, "/api/");
+	} else {
+		rc = kube_buf_str(&b, "/apis/");
+		if (rc == GV_OK)
+			rc = kube_buf_esc(&b, gvr->group);
+		if (rc == GV_OK)
+			rc = kube_buf_str(&b, "/");
+	}
+	if (rc == GV_OK)
+		rc = kube_buf_esc(&b, gvr->version);
+	if (rc == GV_OK && gvr->namespaced && ns) {
+		rc = kube_buf_str(&b, "/namespaces/");
+		if (rc == GV_OK)
+			rc = kube_buf_esc(&b, ns);
+	}
+	if (rc == GV_OK)
+		rc = kube_buf_str(&b, "/");
+	if (rc == GV_OK)
+		rc = kube_buf_esc(&b, gvr->resource);
+	if (rc == GV_OK && name) {
+		rc = kube_buf_str(&b, "/");
+		if (rc == GV_OK)
+			rc = kube_buf_esc(&b, name);
+	}
+	if (rc == GV_OK && subresource) {
+		rc = kube_buf_str(&b, "/");
+		if (rc == GV_OK)
+			rc = kube_buf_esc(&b, subresource);
+	}
+	if (rc == GV_OK && q) {
+		rc = kube_query_add(&b, &first, "labelSelector",
+				    q->label_selector);
+		if (rc == GV_OK)
+			rc = kube_query_add(&b, &first, "fieldSelector",
+					    q->field_selector);
+		if (rc == GV_OK && q->limit > 0) {
+			snprintf(limit, sizeof(limit), "%ld", q->limit);
+			rc = kube_query_add(&b, &first, "limit", limit);
+		}
+		if (rc == GV_OK)
+			rc = kube_query_add(&b, &first, "continue",
+					    q->continue_token);
+		if (rc == GV_OK)
+			rc = kube_query_add(&b, &first, "resourceVersion",
+					    q->resource_version);
+		if (rc == GV_OK)
+			rc = kube_query_add(&b, &first, "propagationPolicy",
+					    q->propagation_policy);
+	}
+	if (rc != GV_OK) {
+		gv_error_set(err, rc, NULL, 0, 0, "cannot build path for '%s'",
+			     gvr->resource);
+		goto out;
+	}
+	*out = b.p;
+	b.p = NULL;
+out:
+	kube_buf_release(&b);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Rate limit and backoff
+ * ------------------------------------------------------------------- */
+
+static uint64_t kube_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void kube_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000u),
+		.tv_nsec = (long)(ns % 1000000000u),
+	};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void kube_ratelimit_init(kube_ratelimit *rl, double qps, unsigned burst,
+			 uint64_t now_ns)
+{
+	pthread_mutex_init(&rl->lock, NULL);
+	rl->qps = qps;
+	rl->burst = burst ? (double)burst : 1.0;
+	rl->tokens = rl->burst;
+	rl->last_ns = now_ns;
+}
+
+void kube_ratelimit_release(kube_ratelimit *rl)
+{
+	pthread_mutex_destroy(&rl->lock);
+}
+
+uint64_t kube_ratelimit_reserve(kube_ratelimit *rl, uint64_t now_ns)
+{
+	uint64_t wait = 0;
+
+	pthread_mutex_lock(&rl->lock);
+	if (rl->qps > 0) {
+		if (now_ns > rl->last_ns) {
+			rl->tokens +=
+			    (double)(now_ns - rl->last_ns) / 1e9 * rl->qps;
+			if (rl->tokens > rl->burst)
+				rl->tokens = rl->burst;
+			rl->last_ns = now_ns;
+		}
+		rl->tokens -= 1.0;
+		if (rl->tokens < 0)
+			wait = (uint64_t)(-rl->tokens / rl->qps * 1e9 + 0.5);
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return wait;
+}
+
+void kube_ratelimit_wait(kube_ratelimit *rl)
+{
+	uint64_t wait = kube_ratelimit_reserve(rl, kube_now_ns());
+
+	if (wait)
+		kube_sleep_ns(wait);
+}
+
+uint64_t kube_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
+			 long retry_after_s, uint64_t rnd)
+{
+	uint64_t ceiling = cap_ms;
+	uint64_t d = 0;
+	unsigned shift = attempt ? attempt - 1 : 0;
+
+	if (shift < 63 && base_ms <= (cap_ms >> shift))
+		ceiling = base_ms << shift;
+	d = rnd % (ceiling + 1);
+	if (retry_after_s > 0 && (uint64_t)retry_after_s * 1000u > d)
+		d = (uint64_t)retry_after_s * 1000u;
+	return d;
+}
+
+/* ---------------------------------------------------------------------
+ * The client
+ * ------------------------------------------------------------------- */
+
+const char *kube_token_static(void *ctx)
+{
+	return ctx;
+}
+
+static void kube_share_lock(CURL *h, curl_lock_data data,
+			    curl_lock_access access, void *ctx)
+{
+	kube_client *c = ctx;
+
+	(void)h;
+	(void)access;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void kube_share_unlock(CURL *h, curl_lock_data data, void *ctx)
+{
+	kube_client *c = ctx;
+
+	(void)h;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+static char *kube_strdup_opt(const char *s, int *rc)
+{
+	char *d = NULL;
+
+	if (!s || *rc != GV_OK)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*rc = GV_ENOMEM;
+	return d;
+}
+
+/* The base URL (no trailing '/') and, with tls_server_name, the
+ * CONNECT_TO entry. */
+static int kube_client_url(kube_client *c, const kube_client_opts *o,
+			   gv_error_t *err)
+{
+	CURLU *u = NULL;
+	char *scheme = NULL;
+	char *host = NULL;
+	char *port = NULL;
+	char *url = NULL;
+	char *entry = NULL;
+	struct curl_slist *list = NULL;
+	size_t n = 0;
+	int rc = GV_OK;
+
+	u = curl_url();
+	if (!u) {
+		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_URL, o->server, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
+		rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				  "invalid server URL '%s'", o->server);
+		goto out;
+	}
+	curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+	curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+	if (!kube_empty(o->tls_server_name)) {
+		if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_PORT, &port,
+				 CURLU_DEFAULT_PORT) != CURLUE_OK ||
+		    curl_url_set(u, CURLUPART_HOST, o->tls_server_name, 0) !=
+			CURLUE_OK) {
+			rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+					  "invalid tls server name '%s'",
+					  o->tls_server_name);
+			goto out;
+		}
+		n = strlen(o->tls_server_name) + strlen(host) +
+		    2 * strlen(port) + 4;
+		entry = malloc(n);
+		if (!entry) {
+			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+		snprintf(entry, n, "%s:%s:%s:%s", o->tls_server_name, port,
+			 host, port);
+		list = curl_slist_append(NULL, entry);
+		if (!list) {
+			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+	}
+	if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+		rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				  "invalid server URL '%s'", o->server);
+		goto out;
+	}
+	c->base_url = strdup(url);
+	if (!c->base_url) {
+		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	n = strlen(c->base_url);
+	while (n > 0 && c->base_url[n - 1] == '/')
+		c->base_url[--n] = '\0';
+	c->connect_to = list;
+	list = NULL;
+out:
+	curl_slist_free_all(list);
+	free(entry);
+	curl_free(url);
+	curl_free(port);
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int kube_client_init(kube_client *c, const kube_client_opts *o, gv_error_t *err)
+{
+	int rc = GV_OK;
+	int i = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!o || kube_empty(o->server)) {
+		rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				  "cannot make kube client: no server");
+		return rc;
+	}
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	pthread_mutex_init(&c->pool_lock, NULL);
+	kube_ratelimit_init(&c->rl, o->qps ? o->qps : KUBE_DEFAULT_QPS,
+			    o->burst ? o->burst : KUBE_DEFAULT_BURST,
+			    kube_now_ns());
+	c->rng = kube_now_ns() ^ (uint64_t)(uintptr_t)c;
+
+	rc = kube_client_url(c, o, err);
+	if (rc != GV_OK)
+		goto out;
+	c->ca_pem = kube_strdup_opt(o->ca_pem, &rc);
+	c->cert_pem = kube_strdup_opt(o->client_cert_pem, &rc);
+	c->key_pem = kube_strdup_opt(o->client_key_pem, &rc);
+	if (rc != GV_OK) {
+		gv_error_set(err, rc, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	c->insecure = o->insecure;
+	c->token = o->token;
+	c->token_ctx = o->token_ctx;
+	c->connect_timeout_ms = o->connect_timeout_ms > 0
+				    ? o->connect_timeout_ms
+				    : KUBE_DEFAULT_CONNECT_TIMEOUT_MS;
+	c->timeout_ms =
+	    o->timeout_ms > 0 ? o->timeout_ms : KUBE_DEFAULT_TIMEOUT_MS;
+	c->max_attempts =
+	    o->max_attempts ? o->max_attempts : KUBE_DEFAULT_MAX_ATTEMPTS;
+	c->backoff_base_ms = o->backoff_base_ms > 0
+				 ? o->backoff_base_ms
+				 : KUBE_DEFAULT_BACKOFF_BASE_MS;
+	c->backoff_cap_ms = o->backoff_cap_ms > 0 ? o->backoff_cap_ms
+						  : KUBE_DEFAULT_BACKOFF_CAP_MS;
+	c->retry_after_max_s = o->retry_after_max_s > 0
+				   ? o->retry_after_max_s
+				   : KUBE_DEFAULT_RETRY_AFTER_MAX_S;
+	c->max_response =
+	    o->max_response ? o->max_response : KUBE_DEFAULT_MAX_RESPONSE;
+
+	c->share = curl_share_init();
+	if (!c->share) {
+		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	if (curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, kube_share_lock) ||
+	    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC,
+			      kube_share_unlock) ||
+	    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE,
+			      CURL_LOCK_DATA_CONNECT) ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE,
+			      CURL_LOCK_DATA_SSL_SESSION) ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)) {
+		rc = gv_error_set(err, GV_EIO, NULL, 0, 0,
+				  "cannot share curl caches");
+		goto out;
+	}
+out:
+	if (rc != GV_OK)
+		kube_client_release(c);
+	return rc;
+}
+
+void kube_client_release(kube_client *c)
+{
+	size_t i = 0;
+
+	if (!c)
+		return;
+	/* Easy handles first: they may hold connections of the share. */
+	for (i = 0; i < c->n_pool; i++)
+		curl_easy_cleanup(c->pool[i]);
+	c->n_pool = 0;
+	if (c->share)
+		curl_share_cleanup(c->share);
+	c->share = NULL;
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->share_locks[i]);
+	pthread_mutex_destroy(&c->pool_lock);
+	kube_ratelimit_release(&c->rl);
+	curl_slist_free_all(c->connect_to);
+	free(c->base_url);
+	free(c->ca_pem);
+	free(c->cert_pem);
+	free(c->key_pem);
+	memset(c, 0, sizeof(*c));
+}
+
+/* An idle easy handle, or a new one; NULL when out of memory. */
+static CURL *kube_handle_get(kube_client *c)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool > 0)
+		h = c->pool[--c->n_pool];
+	pthread_mutex_unlock(&c->pool_lock);
+	if (!h)
+		h = curl_easy_init();
+	return h;
+}
+
+static void kube_handle_put(kube_client *c, CURL *h)
+{
+	if (!h)
+		return;
+	curl_easy_reset(h);
+	pthread_mutex_lock(&c->pool_lock);
+	if (c->n_pool < KUBE_POOL_MAX) {
+		c->pool[c->n_pool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&c->pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static uint64_t kube_random(kube_client *c)
+{
+	uint64_t z = 0;
+
+	/* splitmix64 */
+	pthread_mutex_lock(&c->pool_lock);
+	c->rng += 0x9E3779B97F4A7C15u;
+	z = c->rng;
+	pthread_mutex_unlock(&c->pool_lock);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+	return z ^ (z >> 31);
+}
+
+/* ---------------------------------------------------------------------
+ * One request
+ * ------------------------------------------------------------------- */
+
+typedef struct kube_call {
+	const char *method;
+	const char *path; /* request target, from kube_url_path */
+	const char *content_type; /* NULL: no body */
+	const char *body;
+	size_t body_len;
+	bool idempotent;
+} kube_call;
+
+/* What one attempt brought back. */
+typedef struct kube_attempt {
+	kube_buf body;
+	long retry_after;
+	long retry_after_max;
+} kube_attempt;
+
+static size_t kube_on_body(char *data, size_t size, size_t n, void *ctx)
+{
+	kube_attempt *a = ctx;
+
+	if (kube_buf_add(&a->body, data, size * n) != GV_OK)
+		return 0; /* CURLE_WRITE_ERROR */
+	return size * n;
+}
+
+static size_t kube_on_header(char *data, size_t size, size_t n, void *ctx)
+{
+	static const char name[] = "retry-after:";
+	kube_attempt *a = ctx;
+	size_t len = size * n;
+	size_t i = sizeof(name) - 1;
+	long v = 0;
+
+	if (len < i || strncasecmp(data, name, i) != 0)
+		return len;
+	while (i < len && (data[i] == ' ' || data[i] == '\t'))
+		i++;
+	if (i >= len || data[i] < '0' || data[i] > '9')
+		return len; /* an HTTP-date: not honoured */
+	for (; i < len && data[i] >= '0' && data[i] <= '9'; i++) {
+		v = v * 10 + (data[i] - '0');
+		if (v > a->retry_after_max)
+			v = a->retry_after_max;
+	}
+	a->retry_after = v;
+	return len;
+}
+
+static void kube_copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* The kind of an HTTP failure, from status and Status.reason. */
+static kube_err kube_classify(long status, const char *reason)
+{
+	switch (status) {
+	case 400:
+		return KUBE_ERR_BAD_REQUEST;
+	case 401:
+		return KUBE_ERR_UNAUTHORIZED;
+	case 403:
+		return KUBE_ERR_FORBIDDEN;
+	case 404:
+		return KUBE_ERR_NOT_FOUND;
+	case 409:
+		return strcmp(reason, "AlreadyExists") == 0
+			   ? KUBE_ERR_ALREADY_EXISTS
+			   : KUBE_ERR_CONFLICT;
+	case 410:
+		return KUBE_ERR_GONE;
+	case 422:
+		return KUBE_ERR_INVALID;
+	case 429:
+		return KUBE_ERR_TOO_MANY_REQUESTS;
+	default:
+		break;
+	}
+	if (status >= 500 && status <= 599)
+		return KUBE_ERR_SERVER;
+	return KUBE_ERR_OTHER;
+}
+
+static int kube_err_rc(kube_err kind)
+{
+	switch (kind) {
+	case KUBE_ERR_NONE:
+		return GV_OK;
+	case KUBE_ERR_NOT_FOUND:
+		return GV_ENOTFOUND;
+	case KUBE_ERR_ALREADY_EXISTS:
+		return GV_EEXIST;
+	case KUBE_ERR_CONFLICT:
+		return GV_ECONFLICT;
+	case KUBE_ERR_PROTOCOL:
+		return GV_EPARSE;
+	default:
+		return GV_EIO;
+	}
+}
+
+/* Reads reason and message of a Status body (best effort). */
+static void kube_status_body(const kube_buf *body, kube_result *res)
+{
+	json_t *doc = NULL;
+	gv_error_t perr = GV_ERROR_INIT;
+	const char *s = NULL;
+
+	if (!body->p || body->len == 0 ||
+	    pol_json_parse(body->p, body->len, "response", KUBE_JSON_MAX_DEPTH,
+			   0, &doc, &perr) != GV_OK)
+		return;
+	if (json_is_object(doc)) {
+		s = json_string_value(json_object_get(doc, "reason"));
+		kube_copy(res->reason, sizeof(res->reason), s);
+		s = json_string_value(json_object_get(doc, "message"));
+		kube_copy(res->message, sizeof(res->message), s);
+	}
+	json_decref(doc);
+}
+
+static bool kube_connect_failed(CURLcode cc)
+{
+	return cc == CURLE_COULDNT_CONNECT ||
+	       cc == CURLE_COULDNT_RESOLVE_HOST ||
+	       cc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+/* Sets every option of h for one attempt. */
+static int kube_setup(kube_client *c, CURL *h, const kube_call *k,
+		      const char *url, struct curl_slist *headers,
+		      kube_attempt *a, char *errbuf)
+{
+	struct curl_blob blob;
+	CURLcode cc = CURLE_OK;
+
+#define KUBE_SET(opt, val)                                  \
+	do {                                                \
+		if (cc == CURLE_OK)                         \
+			cc = curl_easy_setopt(h, opt, val); \
+	} while (0)
+	KUBE_SET(CURLOPT_SHARE, c->share);
+	KUBE_SET(CURLOPT_URL, url);
+	KUBE_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	KUBE_SET(CURLOPT_NOSIGNAL, 1L);
+	KUBE_SET(CURLOPT_ERRORBUFFER, errbuf);
+	KUBE_SET(CURLOPT_HTTPHEADER, headers);
+	KUBE_SET(CURLOPT_USERAGENT, KUBE_USER_AGENT);
+	KUBE_SET(CURLOPT_ACCEPT_ENCODING, "");
+	KUBE_SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	KUBE_SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	KUBE_SET(CURLOPT_WRITEFUNCTION, kube_on_body);
+	KUBE_SET(CURLOPT_WRITEDATA, a);
+	KUBE_SET(CURLOPT_HEADERFUNCTION, kube_on_header);
+	KUBE_SET(CURLOPT_HEADERDATA, a);
+	KUBE_SET(CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+	KUBE_SET(CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+	if (c->connect_to)
+		KUBE_SET(CURLOPT_CONNECT_TO, c->connect_to);
+	if (c->ca_pem) {
+		blob = (struct curl_blob){ c->ca_pem, strlen(c->ca_pem),
+					   CURL_BLOB_NOCOPY };
+		KUBE_SET(CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (c->cert_pem) {
+		blob = (struct curl_blob){ c->cert_pem, strlen(c->cert_pem),
+					   CURL_BLOB_NOCOPY };
+		KUBE_SET(CURLOPT_SSLCERTTYPE, "PEM");
+		KUBE_SET(CURLOPT_SSLCERT_BLOB, &blob);
+	}
+	if (c->key_pem) {
+		blob = (struct curl_blob){ c->key_pem, strlen(c->key_pem),
+					   CURL_BLOB_NOCOPY };
+		KUBE_SET(CURLOPT_SSLKEYTYPE, "PEM");
+		KUBE_SET(CURLOPT_SSLKEY_BLOB, &blob);
+	}
+	if (strcmp(k->method, "GET") == 0) {
+		KUBE_SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		KUBE_SET(CURLOPT_CUSTOMREQUEST, k->method);
+		if (k->content_type) {
+			KUBE_SET(CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)k->body_len);
+			KUBE_SET(CURLOPT_POSTFIELDS, k->body);
+		}
+	}
+#undef KUBE_SET
+	/* HTTP/2 over TLS when the server offers it; best effort. */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	return cc == CURLE_OK ? GV_OK : GV_EINVAL;
+}
+
+/* The request headers for one attempt (the token is asked for anew). */
+static int kube_headers(kube_client *c, const kube_call *k,
+			struct curl_slist **out)
+{
+	struct curl_slist *list = NULL;
+	struct curl_slist *t = NULL;
+	kube_buf line = { .max = KUBE_TOKEN_MAX + 64 };
+	const char *token = c->token ? c->token(c->token_ctx) : NULL;
+	int rc = GV_OK;
+
+	if (token && *token) {
+		if (strpbrk(token, "\r\n")) {
+			rc = GV_EINVAL;
+			goto out;
+		}
+		rc = kube_buf_str(&line, "Authorization: Bearer ");
+		if (rc == GV_OK)
+			rc = kube_buf_str(&line, token);
+		if (rc != GV_OK)
+			goto out;
+	}
+	t = curl_slist_append(list, "Accept: application/json");
+	if (t)
+		list = t;
+	if (t && k->content_type) {
+		kube_buf ct = { .max = 256 };
+
+		rc = kube_buf_str(&ct, "Content-Type: ");
+		if (rc == GV_OK)
+			rc = kube_buf_str(&ct, k->content_type);
+		t = rc == GV_OK ? curl_slist_append(list, ct.p) : NULL;
+		kube_buf_release(&ct);
+	}
+	if (t)
+		t = curl_slist_append(list, "Expect:");
+	if (t && line.p)
+		t = curl_slist_append(list, line.p);
+	if (!t) {
+		rc = rc == GV_OK ? GV_ENOMEM : rc;
+		goto out;
+	}
+	*out = list;
+	list = NULL;
+out:
+	curl_slist_free_all(list);
+	if (line.p)
+		memset(line.p, 0, line.len); /* the token */
+	kube_buf_release(&line);
+	return rc;
+}
+
+/*
+ * Sends k until it succeeds or may not be retried. On success *out (may
+ * be NULL) is the response object, a new reference.
+ */
+static int kube_do(kube_client *c, const kube_call *k, json_t **out,
+		   kube_result *res, gv_error_t *err)
+{
+	kube_buf url = { .max = KUBE_PATH_MAX * 2 };
+	kube_attempt a = { .body = { .max = c->max_response } };
+	struct curl_slist *headers = NULL;
+	char errbuf[CURL_ERROR_SIZE];
+	json_t *doc = NULL;
+	gv_error_t perr = GV_ERROR_INIT;
+	CURL *h = NULL;
+	CURLcode cc = CURLE_OK;
+	bool retry = false;
+	int rc = GV_OK;
+
+	memset(res, 0, sizeof(*res));
+	rc = kube_buf_str(&url, c->base_url);
+	if (rc == GV_OK)
+		rc = kube_buf_str(&url, k->path);
+	if (rc != GV_OK) {
+		rc = gv_error_set(err, rc, NULL, 0, 0, "%s %s: URL too long",
+				  k->method, k->path);
+		goto out;
+	}
+	for (;;) {
+		unsigned attempts = res->attempts;
+
+		retry = false;
+		memset(res, 0, sizeof(*res));
+		res->attempts = attempts;
+		kube_buf_release(&a.body);
+		a.body.toobig = false;
+		a.retry_after = 0;
+		a.retry_after_max = c->retry_after_max_s;
+		errbuf[0] = '\0';
+		curl_slist_free_all(headers);
+		headers = NULL;
+
+		kube_ratelimit_wait(&c->rl);
+		rc = kube_headers(c, k, &headers);
+		if (rc != GV_OK) {
+			gv_error_set(err, rc, NULL, 0, 0,
+				     "%s %s: cannot build headers%s", k->method,
+				     k->path,
+				     rc == GV_EINVAL ? ": bad token" : "");
+			goto out;
+		}
+		h = kube_handle_get(c);
+		if (!h) {
+			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+					  "%s %s: out of memory", k->method,
+					  k->path);
+			goto out;
+		}
+		rc = kube_setup(c, h, k, url.p, headers, &a, errbuf);
+		if (rc != GV_OK) {
+			gv_error_set(err, rc, NULL, 0, 0,
+				     "%s %s: cannot set curl options",
+				     k->method, url.p);
+			goto out;
+		}
+		res->attempts++;
+		cc = curl_easy_perform(h);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+		res->retry_after = a.retry_after;
+		kube_handle_put(c, h);
+		h = NULL;
+
+		if (cc != CURLE_OK && a.body.toobig) {
+			res->kind = KUBE_ERR_PROTOCOL;
+			kube_copy(res->message, sizeof(res->message),
+				  "response too large");
+			rc = gv_error_set(err, GV_ETOOBIG, NULL, 0, 0,
+					  "%s %s: response larger than %zu "
+					  "bytes",
+					  k->method, k->path, c->max_response);
+			goto out;
+		}
+		if (cc != CURLE_OK) {
+			res->kind = KUBE_ERR_TRANSPORT;
+			snprintf(res->message, sizeof(res->message),
+				 "%s (curl %d)%s%s", curl_easy_strerror(cc),
+				 (int)cc, errbuf[0] ? ": " : "", errbuf);
+			rc = GV_EIO;
+			retry = k->idempotent || kube_connect_failed(cc);
+		} else if (res->status >= 200 && res->status <= 299) {
+			rc = pol_json_parse(
+			    a.body.p ? a.body.p : "", a.body.len, url.p,
+			    KUBE_JSON_MAX_DEPTH, 0, &doc, &perr);
+			if (rc == GV_OK && !json_is_object(doc))
+				rc = GV_EPARSE;
+			if (rc != GV_OK) {
+				res->kind = KUBE_ERR_PROTOCOL;
+				kube_copy(res->message, sizeof(res->message),
+					  rc == GV_EPARSE && perr.text[0]
+					      ? perr.text
+					      : "not a JSON object");
+				rc = gv_error_set(
+				    err, rc, NULL, 0, 0, "%s %s: %s: %s",
+				    k->method, k->path,
+				    kube_strerror(res->kind), res->message);
+				goto out;
+			}
+			break;
+		} else {
+			kube_status_body(&a.body, res);
+			res->kind = kube_classify(res->status, res->reason);
+			if (!res->message[0])
+				snprintf(res->message, sizeof(res->message),
+					 "HTTP status %ld", res->status);
+			rc = kube_err_rc(res->kind);
+			retry = res->kind == KUBE_ERR_TOO_MANY_REQUESTS ||
+				(res->kind == KUBE_ERR_SERVER &&
+				 res->status != 501 && k->idempotent);
+		}
+		if (!retry || res->attempts >= c->max_attempts)
+			break;
+		kube_sleep_ns(
+		    kube_backoff_ms(res->attempts, (uint64_t)c->backoff_base_ms,
+				    (uint64_t)c->backoff_cap_ms,
+				    res->retry_after, kube_random(c)) *
+		    1000000u);
+	}
+	if (rc != GV_OK) {
+		/* Transport errors name the whole URL; HTTP ones the path. */
+		gv_error_set(err, rc, NULL, 0, 0, "%s %s: %s: %s", k->method,
+			     res->kind == KUBE_ERR_TRANSPORT ? url.p : k->path,
+			     kube_strerror(res->kind), res->message);
+		goto out;
+	}
+	if (out) {
+		*out = doc;
+		doc = NULL;
+	}
+out:
+	json_decref(doc);
+	curl_slist_free_all(headers);
+	kube_handle_put(c, h);
+	kube_buf_release(&a.body);
+	kube_buf_release(&url);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Verbs
+ * ------------------------------------------------------------------- */
+
+/* Fills res for a failure before any request was sent. */
+static int kube_fail_early(kube_result *res, int rc)
+{
+	memset(res, 0, sizeof(*res));
+	res->kind = KUBE_ERR_OTHER;
+	kube_copy(res->message, sizeof(res->message), gv_strerror(rc));
+	return rc;
+}
+
+int kube_get(kube_client *c, const kube_gvr *gvr, const char *ns,
+	     const char *name, const char *subresource, json_t **out,
+	     kube_result *res, gv_error_t *err)
+{
+	char *path = NULL;
+	int rc = kube_url_path(gvr, ns, name, subresource, NULL, &path, err);
+
+	if (rc != GV_OK) {
+		kube_fail_early(res, rc);
+		goto out;
+	}
+	rc = kube_do(
+	    c,
+	    &(kube_call){ .method = "GET", .path = path, .idempotent = true },
+	    out, res, err);
+out:
+	free(path);
+	return rc;
+}
+
+void kube_list_page_release(kube_list_page *p)
+{
+	if (!p)
+		return;
+	json_decref(p->list);
+	memset(p, 0, sizeof(*p));
+}
+
+int kube_list(kube_client *c, const kube_gvr *gvr, const char *ns,
+	      const kube_query *q, kube_list_page *out, kube_result *res,
+	      gv_error_t *err)
+{
+	char *path = NULL;
+	json_t *list = NULL;
+	json_t *items = NULL;
+	json_t *meta = NULL;
+	const char *cont = NULL;
+	int rc = kube_url_path(gvr, ns, NULL, NULL, q, &path, err);
+
+	if (rc != GV_OK) {
+		kube_fail_early(res, rc);
+		goto out;
+	}
+	rc = kube_do(
+	    c,
+	    &(kube_call){ .method = "GET", .path = path, .idempotent = true },
+	    &list, res, err);
+	if (rc != GV_OK)
+		goto out;
+	items = json_object_get(list, "items");
+	if (!json_is_array(items)) {
+		res->kind = KUBE_ERR_PROTOCOL;
+		kube_copy(res->message, sizeof(res->message),
+			  "list without items");
+		rc = gv_error_set(err, GV_EPARSE, NULL, 0, 0,
+				  "GET %s: malformed response: list without "
+				  "items",
+				  path);
+		goto out;
+	}
+	meta = json_object_get(list, "metadata");
+	cont = json_string_value(json_object_get(meta, "continue"));
+	out->list = list;
+	out->items = items;
+	out->continue_token = kube_empty(cont) ? NULL : cont;
+	out->resource_version =
+	    json_string_value(json_object_get(meta, "resourceVersion"));
+	list = NULL;
+out:
+	json_decref(list);
+	free(path);
+	return rc;
+}
+
+/* Sends obj (JSON) with method to its collection or its name. */
+static int kube_send(kube_client *c, const char *method, const kube_gvr *gvr,
+		     const char *ns, const char *name, const char *subresource,
+		     const char *content_type, const json_t *obj,
+		     bool idempotent, json_t **out, kube_result *res,
+		     gv_error_t *err)
+{
+	char *path = NULL;
+	char *body = NULL;
+	int rc = kube_url_path(gvr, ns, name, subresource, NULL, &path, err);
+
+	if (rc != GV_OK) {
+		kube_fail_early(res, rc);
+		goto out;
+	}
+	body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	if (obj && !body) {
+		rc = kube_fail_early(res, GV_ENOMEM);
+		gv_error_set(err, rc, NULL, 0, 0,
+			     "%s %s: cannot encode the body", method, path);
+		goto out;
+	}
+	rc = kube_do(c,
+		     &(kube_call){ .method = method,
+				   .path = path,
+				   .content_type = body ? content_type : NULL,
+				   .body = body,
+				   .body_len = body ? strlen(body) : 0,
+				   .idempotent = idempotent },
+		     out, res, err);
+out:
+	free(body);
+	free(path);
+	return rc;
+}
+
+/* ns, or the object's metadata.namespace when ns is NULL (borrowed). */
+static const char *kube_obj_ns(const json_t *obj, const char *ns)
+{
+	if (ns)
+		return ns;
+	return json_string_value(
+	    json_object_get(json_object_get(obj, "metadata"), "namespace"));
+}
+
+int kube_create(kube_client *c, const kube_gvr *gvr, const char *ns,
+		const json_t *obj, json_t **out, kube_result *res,
+		gv_error_t *err)
+{
+	return kube_send(c, "POST", gvr, kube_obj_ns(obj, ns), NULL, NULL,
+			 "application/json", obj, false, out, res, err);
+}
+
+int kube_update(kube_client *c, const kube_gvr *gvr, const char *ns,
+		const char *subresource, const json_t *obj, json_t **out,
+		kube_result *res, gv_error_t *err)
+{
+	const char *name = json_string_value(
+	    json_object_get(json_object_get(obj, "metadata"), "name"));
+
+	if (kube_empty(name)) {
+		kube_fail_early(res, GV_EINVAL);
+		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				    "cannot update '%s': no metadata.name",
+				    gvr ? gvr->resource : "?");
+	}
+	return kube_send(c, "PUT", gvr, kube_obj_ns(obj, ns), name, subresource,
+			 "application/json", obj, true, out, res, err);
+}
+
+int kube_patch(kube_client *c, const kube_gvr *gvr, const char *ns,
+	       const char *name, const char *subresource, kube_patch_type type,
+	       const json_t *patch, json_t **out, kube_result *res,
+	       gv_error_t *err)
+{
+	const char *ct = type == KUBE_PATCH_JSON
+			     ? "application/json-patch+json"
+			     : "application/merge-patch+json";
+
+	if (!patch) {
+		kube_fail_early(res, GV_EINVAL);
+		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				    "cannot patch '%s': no patch",
+				    gvr ? gvr->resource : "?");
+	}
+	return kube_send(c, "PATCH", gvr, ns, name, subresource, ct, patch,
+			 false, out, res, err);
+}
+
+int kube_delete(kube_client *c, const kube_gvr *gvr, const char *ns,
+		const char *name, const kube_delete_opts *o, json_t **out,
+		kube_result *res, gv_error_t *err)
+{
+	json_t *body = NULL;
+	json_t *pre = NULL;
+	int rc = GV_OK;
+
+	if (o && (o->propagation_policy || o->precondition_uid ||
+		  o->precondition_resource_version)) {
+		body = json_pack("{s:s, s:s}", "kind", "DeleteOptions",
+				 "apiVersion", "v1");
+		pre = json_object();
+		if (!body || !pre ||
+		    (o->propagation_policy &&
+		     json_object_set_new(body, "propagationPolicy",
+					 json_string(o->propagation_policy))) ||
+		    (o->precondition_uid &&
+		     json_object_set_new(pre, "uid",
+					 json_string(o->precondition_uid))) ||
+		    (o->precondition_resource_version &&
+		     json_object_set_new(
+			 pre, "resourceVersion",
+			 json_string(o->precondition_resource_version)))) {
+			rc = kube_fail_early(res, GV_ENOMEM);
+			gv_error_set(err, rc, NULL, 0, 0,
+				     "cannot delete: cannot build options");
+			goto out;
+		}
+		if (json_object_size(pre) > 0) {
+			if (json_object_set_new(body, "preconditions", pre)) {
+				pre = NULL;
+				rc = kube_fail_early(res, GV_ENOMEM);
+				gv_error_set(err, rc, NULL, 0, 0,
+					     "cannot delete: out of memory");
+				goto out;
+			}
+			pre = NULL;
+		}
+	}
+	rc = kube_send(c, "DELETE", gvr, ns, name, NULL, "application/json",
+		       body, true, out, res, err);
+out:
+	json_decref(pre);
+	json_decref(body);
+	return rc;
+}
