@@ -2,6 +2,8 @@
  * main.c: groved's subcommands. Each lives in its own file and returns the
  * process exit status.
  */
+#include <curl/curl.h>
+
 #include "groved/server.h"
 
 #ifndef GROVED_VERSION
@@ -26,6 +28,11 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
+		return 2;
+	}
+	/* libcurl's process-wide set-up, once, before any thread starts */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fputs("groved: cannot initialise libcurl\n", stderr);
 		return 2;
 	}
 	if (strcmp(argv[1], "validate") == 0)

@@ -1,0 +1,175 @@
+/*
+ * kube_connect.c: a kube_conn (configuration and client) and the cluster
+ * lookups that V14 and V20 make when `groved validate --kubeconfig` runs.
+ */
+#include "kube_connect.h"
+
+/* Versions of resource.k8s.io that serve ResourceClaimTemplates, newest
+ * first: which one a cluster serves depends on its Kubernetes version. */
+static const char *const claim_versions[] = { "v1", "v1beta2", "v1beta1",
+					      NULL };
+
+int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
+		 gv_error_t *err)
+{
+	kube_client_opts o;
+	char token[KUBE_TOKEN_MAX + 1];
+	int rc = GV_OK;
+
+	memset(kc, 0, sizeof(*kc));
+	kube_config_init(&kc->cfg);
+	rc = kube_config_load(&kc->cfg, kubeconfig, context, err);
+	if (rc == GV_ENOTFOUND && !kubeconfig)
+		rc = kube_config_in_cluster(&kc->cfg, "", err);
+	if (rc != GV_OK)
+		goto out;
+	if (kc->cfg.token || kc->cfg.token_file) {
+		rc = kube_config_token(&kc->cfg, token, sizeof(token), err);
+		if (rc != GV_OK)
+			goto out;
+		kc->token = strdup(token);
+		if (!kc->token) {
+			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	o.server = kc->cfg.server;
+	o.ca_pem = kc->cfg.ca_pem;
+	o.insecure = kc->cfg.insecure;
+	o.tls_server_name = kc->cfg.tls_server_name;
+	o.client_cert_pem = kc->cfg.client_cert_pem;
+	o.client_key_pem = kc->cfg.client_key_pem;
+	o.token = kc->token ? kube_token_static : NULL;
+	o.token_ctx = kc->token;
+	/* a command waits for no one: fail fast when the server is away */
+	o.connect_timeout_ms = 3000;
+	o.timeout_ms = 10000;
+	o.max_attempts = 2;
+	rc = kube_client_init(&kc->client, &o, err);
+out:
+	if (rc != GV_OK) {
+		kube_config_release(&kc->cfg);
+		free(kc->token);
+		memset(kc, 0, sizeof(*kc));
+	}
+	return rc;
+}
+
+void kube_conn_release(kube_conn *kc)
+{
+	if (!kc)
+		return;
+	kube_client_release(&kc->client);
+	kube_config_release(&kc->cfg);
+	free(kc->token);
+	memset(kc, 0, sizeof(*kc));
+}
+
+/* Why a request got no answer, for a "not checked" warning. */
+static void unreachable(const kube_result *res, char *why, size_t size)
+{
+	snprintf(why, size, "cannot ask the API server (%s%s%s)",
+		 kube_strerror(res->kind), res->message[0] ? ": " : "",
+		 res->message);
+}
+
+/* The first claim-template version the cluster serves: a list of one
+ * item answers 404 when the version is not served. */
+static pol_lookup_result claim_version(kube_conn *kc, const char *ns, char *why,
+				       size_t size)
+{
+	size_t i = 0;
+
+	if (kc->claim_version_known)
+		return kc->claim_version[0] ? POL_LOOKUP_FOUND
+					    : POL_LOOKUP_MISSING;
+	for (i = 0; claim_versions[i]; i++) {
+		kube_gvr gvr = { "resource.k8s.io", claim_versions[i],
+				 "resourceclaimtemplates", true };
+		kube_query q = { NULL, NULL, 1, NULL, NULL, NULL };
+		kube_list_page page;
+		kube_result res;
+		gv_error_t err = GV_ERROR_INIT;
+		int rc = GV_OK;
+
+		memset(&page, 0, sizeof(page));
+		rc = kube_list(&kc->client, &gvr, ns, &q, &page, &res, &err);
+		kube_list_page_release(&page);
+		if (rc == GV_OK) {
+			snprintf(kc->claim_version, sizeof(kc->claim_version),
+				 "%s", claim_versions[i]);
+			kc->claim_version_known = true;
+			return POL_LOOKUP_FOUND;
+		}
+		if (res.kind != KUBE_ERR_NOT_FOUND) {
+			unreachable(&res, why, size);
+			return POL_LOOKUP_UNKNOWN;
+		}
+	}
+	kc->claim_version_known = true;
+	return POL_LOOKUP_MISSING;
+}
+
+pol_lookup_result kube_lookup_claim_template(void *ctx, const char *ns,
+					     const char *name, char *why,
+					     size_t why_size)
+{
+	kube_conn *kc = ctx;
+	kube_gvr gvr = { "resource.k8s.io", NULL, "resourceclaimtemplates",
+			 true };
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *obj = NULL;
+	int rc = GV_OK;
+
+	switch (claim_version(kc, ns, why, why_size)) {
+	case POL_LOOKUP_FOUND:
+		break;
+	case POL_LOOKUP_MISSING:
+		snprintf(why, why_size,
+			 "the cluster serves no ResourceClaimTemplates "
+			 "(resource.k8s.io v1, v1beta2 or v1beta1)");
+		return POL_LOOKUP_UNKNOWN;
+	default:
+		return POL_LOOKUP_UNKNOWN;
+	}
+	gvr.version = kc->claim_version;
+	rc = kube_get(&kc->client, &gvr, ns, name, NULL, &obj, &res, &err);
+	json_decref(obj);
+	if (rc == GV_OK)
+		return POL_LOOKUP_FOUND;
+	if (res.kind == KUBE_ERR_NOT_FOUND)
+		return POL_LOOKUP_MISSING;
+	unreachable(&res, why, why_size);
+	return POL_LOOKUP_UNKNOWN;
+}
+
+pol_lookup_result kube_lookup_topology(void *ctx, const char *name,
+				       json_t **levels, char *why,
+				       size_t why_size)
+{
+	kube_conn *kc = ctx;
+	kube_gvr gvr = { "grove.io", "v1alpha1", "clustertopologybindings",
+			 false };
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *obj = NULL;
+	int rc =
+	    kube_get(&kc->client, &gvr, NULL, name, NULL, &obj, &res, &err);
+
+	if (rc == GV_OK) {
+		json_t *l =
+		    json_object_get(json_object_get(obj, "spec"), "levels");
+
+		*levels = l ? json_incref(l) : json_array();
+		json_decref(obj);
+		return *levels ? POL_LOOKUP_FOUND : POL_LOOKUP_UNKNOWN;
+	}
+	/* the CRD missing is also "no such binding" to the user */
+	if (res.kind == KUBE_ERR_NOT_FOUND)
+		return POL_LOOKUP_MISSING;
+	unreachable(&res, why, why_size);
+	return POL_LOOKUP_UNKNOWN;
+}
