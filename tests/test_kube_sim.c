@@ -1,0 +1,307 @@
+/*
+ * test_kube_sim.c: the kube client against kube-sim, a real HTTP API
+ * server on loopback: CRUD on pods and on a PodCliqueSet (its CRD loaded
+ * from deploy/crds), Conflict on a stale resourceVersion, AlreadyExists,
+ * paging with limit/continue, the scale subresource, retries through
+ * injected 500s, and the cluster lookups of `groved validate`.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+
+#include <curl/curl.h>
+
+#include "kube_connect.h"
+
+typedef struct fixture {
+	pid_t pid;
+	char dir[64];
+	char kubeconfig[128];
+	kube_conn kc;
+} fixture;
+
+static const kube_gvr pods = { "", "v1", "pods", true };
+static const kube_gvr pcs = { "grove.io", "v1alpha1", "podcliquesets", true };
+
+/* Starts kube-sim on an ephemeral port with the CRDs and claim templates
+ * loaded; waits for its "listening" line. */
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	int out[2];
+	char line[256];
+	FILE *in = NULL;
+	char sim[512];
+	char crds[512];
+	char claims[512];
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gv-kubesim.XXXXXX");
+	if (!mkdtemp(f->dir) || pipe(out) != 0)
+		return -1;
+	snprintf(f->kubeconfig, sizeof(f->kubeconfig), "%s/kubeconfig", f->dir);
+	snprintf(sim, sizeof(sim), "%s/tests/kube-sim/kube-sim", GV_SOURCE_DIR);
+	snprintf(crds, sizeof(crds),
+		 "%s/deploy/crds/grove.io_podcliquesets.yaml", GV_SOURCE_DIR);
+	snprintf(claims, sizeof(claims), "%s/examples/claim-templates.yaml",
+		 GV_SOURCE_DIR);
+	f->pid = fork();
+	if (f->pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		execlp("python3", "python3", sim, "--addr", "127.0.0.1:0",
+		       "--kubeconfig-out", f->kubeconfig, "--load", crds,
+		       "--load", claims, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	in = fdopen(out[0], "r");
+	if (!in || !fgets(line, sizeof(line), in) ||
+	    !strstr(line, "listening")) {
+		print_error("kube-sim did not start\n");
+		return -1;
+	}
+	fclose(in);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[128];
+
+	kube_conn_release(&f->kc);
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		print_error("cannot remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void connect_sim(fixture *f)
+{
+	gv_error_t err = GV_ERROR_INIT;
+	int rc = kube_connect(&f->kc, f->kubeconfig, NULL, &err);
+
+	if (rc != GV_OK)
+		print_error("connect: %s\n", err.text);
+	assert_int_equal(rc, GV_OK);
+}
+
+/* The admin endpoint's answer is of no interest. */
+static size_t discard(char *data, size_t size, size_t n, void *ctx)
+{
+	(void)data;
+	(void)ctx;
+	return size * n;
+}
+
+static json_t *pod(const char *name)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
+			 "apiVersion", "v1", "kind", "Pod", "metadata", "name",
+			 name, "labels", "app", "demo", "spec", "containers",
+			 "name", "c", "image", "i");
+}
+
+static void test_pod_crud_and_conflict(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *p = pod("p1");
+	json_t *created = NULL;
+	json_t *got = NULL;
+	json_t *stale = NULL;
+	json_t *updated = NULL;
+
+	connect_sim(f);
+	assert_int_equal(kube_create(&f->kc.client, &pods, "default", p,
+				     &created, &res, &err),
+			 GV_OK);
+	assert_non_null(json_object_get(json_object_get(created, "metadata"),
+					"resourceVersion"));
+	/* a second create is AlreadyExists */
+	assert_int_equal(
+	    kube_create(&f->kc.client, &pods, "default", p, &got, &res, &err),
+	    GV_EEXIST);
+	assert_int_equal(res.kind, KUBE_ERR_ALREADY_EXISTS);
+	assert_int_equal(kube_get(&f->kc.client, &pods, "default", "p1", NULL,
+				  &got, &res, &err),
+			 GV_OK);
+	/* an update from the fresh copy passes, from the stale one not */
+	stale = json_deep_copy(got);
+	json_object_set_new(
+	    json_object_get(json_object_get(got, "metadata"), "labels"), "tier",
+	    json_string("a"));
+	assert_int_equal(kube_update(&f->kc.client, &pods, "default", NULL, got,
+				     &updated, &res, &err),
+			 GV_OK);
+	json_decref(updated);
+	updated = NULL;
+	assert_int_equal(kube_update(&f->kc.client, &pods, "default", NULL,
+				     stale, &updated, &res, &err),
+			 GV_ECONFLICT);
+	assert_int_equal(res.kind, KUBE_ERR_CONFLICT);
+	assert_int_equal(kube_delete(&f->kc.client, &pods, "default", "p1",
+				     NULL, NULL, &res, &err),
+			 GV_OK);
+	json_decref(got);
+	got = NULL;
+	assert_int_equal(kube_get(&f->kc.client, &pods, "default", "p1", NULL,
+				  &got, &res, &err),
+			 GV_ENOTFOUND);
+	json_decref(stale);
+	json_decref(created);
+	json_decref(p);
+}
+
+static void test_paging(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	char name[16];
+	char *cont = NULL;
+	size_t seen = 0;
+	int pages = 0;
+	int i = 0;
+
+	connect_sim(f);
+	for (i = 0; i < 25; i++) {
+		json_t *p = NULL;
+
+		snprintf(name, sizeof(name), "page-%02d", i);
+		p = pod(name);
+		assert_int_equal(kube_create(&f->kc.client, &pods, "paging", p,
+					     NULL, &res, &err),
+				 GV_OK);
+		json_decref(p);
+	}
+	do {
+		kube_query q = { "app=demo", NULL, 10, cont, NULL, NULL };
+		kube_list_page page;
+
+		memset(&page, 0, sizeof(page));
+		assert_int_equal(kube_list(&f->kc.client, &pods, "paging", &q,
+					   &page, &res, &err),
+				 GV_OK);
+		seen += json_array_size(page.items);
+		free(cont);
+		cont = page.continue_token ? strdup(page.continue_token) : NULL;
+		kube_list_page_release(&page);
+		pages++;
+	} while (cont && pages < 10);
+	assert_int_equal(seen, 25);
+	assert_int_equal(pages, 3);
+}
+
+static void test_custom_resource_and_scale(void **state)
+{
+	fixture *f = *state;
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	json_t *obj = tu_doc(text);
+	json_t *scale = NULL;
+	json_t *out = NULL;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+
+	connect_sim(f);
+	assert_int_equal(kube_create(&f->kc.client, &pcs, "inference", obj,
+				     &out, &res, &err),
+			 GV_OK);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(kube_get(&f->kc.client, &pcs, "inference",
+				  "vllm-disaggregated", "scale", &scale, &res,
+				  &err),
+			 GV_OK);
+	json_object_set_new(json_object_get(scale, "spec"), "replicas",
+			    json_integer(3));
+	assert_int_equal(kube_update(&f->kc.client, &pcs, "inference", "scale",
+				     scale, &out, &res, &err),
+			 GV_OK);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(kube_get(&f->kc.client, &pcs, "inference",
+				  "vllm-disaggregated", NULL, &out, &res, &err),
+			 GV_OK);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(out, "spec"), "replicas")),
+			 3);
+	json_decref(out);
+	json_decref(scale);
+	json_decref(obj);
+	free(text);
+}
+
+static void test_retries_through_failures(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *out = NULL;
+	char url[256];
+	CURL *h = curl_easy_init();
+
+	connect_sim(f);
+	/* the next request fails with 500: kube_connect allows 2 attempts */
+	snprintf(url, sizeof(url), "%s/__sim/fail?count=1&code=500",
+		 f->kc.cfg.server);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_cleanup(h);
+	assert_int_equal(kube_get(&f->kc.client, &pods, "default", "none", NULL,
+				  &out, &res, &err),
+			 GV_ENOTFOUND);
+	assert_int_equal(res.attempts, 2);
+}
+
+static void test_validate_lookups(void **state)
+{
+	fixture *f = *state;
+	char why[256];
+	json_t *levels = NULL;
+
+	connect_sim(f);
+	assert_int_equal(kube_lookup_claim_template(&f->kc, "inference",
+						    "b200-prefill-claim", why,
+						    sizeof(why)),
+			 POL_LOOKUP_FOUND);
+	assert_int_equal(kube_lookup_claim_template(&f->kc, "inference",
+						    "h100-claim", why,
+						    sizeof(why)),
+			 POL_LOOKUP_MISSING);
+	/* no ClusterTopologyBinding CRD loaded: no such binding */
+	assert_int_equal(kube_lookup_topology(&f->kc, "grove-topology", &levels,
+					      why, sizeof(why)),
+			 POL_LOOKUP_MISSING);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pod_crud_and_conflict,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_custom_resource_and_scale,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retries_through_failures,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_validate_lookups, setup,
+						teardown),
+	};
+	int rc = 0;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests_name("kube-sim", tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
