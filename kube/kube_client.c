@@ -1211,3 +1211,221 @@ out:
 	json_decref(body);
 	return rc;
 }
+
+/* ---------------------------------------------------------------------
+ * Watch
+ * ------------------------------------------------------------------- */
+
+/* The state of one watch stream while curl feeds it. */
+typedef struct kube_stream {
+	kube_attempt a; /* a.body holds the partial line */
+	CURL *h;
+	kube_watch_fn fn;
+	void *ctx;
+	const atomic_bool *stop;
+	kube_result *res;
+	bool ended; /* fn asked to stop, or an ERROR event came */
+	size_t events;
+} kube_stream;
+
+static const struct {
+	const char *name;
+	kube_event_type type;
+} kube_event_names[] = {
+	{ "ADDED", KUBE_EVENT_ADDED },
+	{ "MODIFIED", KUBE_EVENT_MODIFIED },
+	{ "DELETED", KUBE_EVENT_DELETED },
+	{ "BOOKMARK", KUBE_EVENT_BOOKMARK },
+};
+
+/* One event line; false stops the stream. */
+static bool kube_stream_line(kube_stream *s, const char *line, size_t len)
+{
+	json_t *ev = NULL;
+	const char *type = NULL;
+	const json_t *obj = NULL;
+	gv_error_t perr = GV_ERROR_INIT;
+	size_t i = 0;
+	bool go_on = false;
+
+	if (len == 0)
+		return true;
+	if (pol_json_parse(line, len, "watch event", KUBE_JSON_MAX_DEPTH, 0,
+			   &ev, &perr) != GV_OK) {
+		s->res->kind = KUBE_ERR_PROTOCOL;
+		kube_copy(s->res->message, sizeof(s->res->message), perr.text);
+		return false;
+	}
+	type = json_string_value(json_object_get(ev, "type"));
+	obj = json_object_get(ev, "object");
+	if (type && strcmp(type, "ERROR") == 0) {
+		/* a Status: 410 Gone means relist */
+		json_int_t code =
+		    json_integer_value(json_object_get(obj, "code"));
+
+		s->res->status = (long)code;
+		s->res->kind =
+		    code == 410 ? KUBE_ERR_GONE : kube_classify((long)code, "");
+		kube_copy(s->res->message, sizeof(s->res->message),
+			  json_string_value(json_object_get(obj, "message")));
+		json_decref(ev);
+		return false;
+	}
+	for (i = 0; type && json_is_object(obj) &&
+		    i < sizeof(kube_event_names) / sizeof(kube_event_names[0]);
+	     i++) {
+		if (strcmp(type, kube_event_names[i].name) == 0) {
+			s->events++;
+			go_on = s->fn(s->ctx, kube_event_names[i].type, obj);
+			json_decref(ev);
+			return go_on;
+		}
+	}
+	s->res->kind = KUBE_ERR_PROTOCOL;
+	snprintf(s->res->message, sizeof(s->res->message),
+		 "watch event of unknown type \"%s\"", type ? type : "");
+	json_decref(ev);
+	return false;
+}
+
+/* curl's write callback: splits the stream into event lines. */
+static size_t kube_on_stream(char *data, size_t size, size_t n, void *ctx)
+{
+	kube_stream *s = ctx;
+	size_t len = size * n;
+	size_t i = 0;
+	long code = 0;
+
+	/* an error answer is a Status, kept whole for the message */
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code > 299)
+		return kube_buf_add(&s->a.body, data, len) == GV_OK ? len : 0;
+	for (i = 0; i < len; i++) {
+		size_t start = i;
+
+		while (i < len && data[i] != '\n')
+			i++;
+		if (kube_buf_add(&s->a.body, data + start, i - start) != GV_OK)
+			return 0; /* a line over the limit */
+		if (i == len)
+			break; /* the line goes on in the next chunk */
+		if (!kube_stream_line(s, s->a.body.p ? s->a.body.p : "",
+				      s->a.body.len)) {
+			s->ended = true;
+			return 0;
+		}
+		kube_buf_release(&s->a.body);
+	}
+	return len;
+}
+
+/* Progress: lets a stop request end the transfer. */
+static int kube_on_progress(void *ctx, curl_off_t dt, curl_off_t dn,
+			    curl_off_t ut, curl_off_t un)
+{
+	kube_stream *s = ctx;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return s->stop && atomic_load(s->stop) ? 1 : 0;
+}
+
+int kube_watch(kube_client *c, const kube_gvr *gvr, const char *ns,
+	       const kube_watch_opts *o, kube_watch_fn fn, void *ctx,
+	       kube_result *res, gv_error_t *err)
+{
+	kube_query q = { o->label_selector,
+			 o->field_selector,
+			 0,
+			 NULL,
+			 o->resource_version,
+			 NULL };
+	kube_call k = { "GET", NULL, NULL, NULL, 0, true };
+	kube_stream s;
+	kube_buf url = { .max = KUBE_PATH_MAX * 2 };
+	struct curl_slist *headers = NULL;
+	char errbuf[CURL_ERROR_SIZE];
+	char extra[96];
+	char *path = NULL;
+	CURL *h = NULL;
+	CURLcode cc = CURLE_OK;
+	int rc = GV_OK;
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	s.a.body.max = c->max_response;
+	s.fn = fn;
+	s.ctx = ctx;
+	s.stop = o->stop;
+	s.res = res;
+	rc = kube_url_path(gvr, ns, NULL, NULL, &q, &path, err);
+	if (rc != GV_OK)
+		return kube_fail_early(res, rc);
+	snprintf(extra, sizeof(extra),
+		 "%cwatch=1&allowWatchBookmarks=true&timeoutSeconds=%ld",
+		 strchr(path, '?') ? '&' : '?',
+		 o->timeout_seconds > 0 ? o->timeout_seconds : 300L);
+	rc = kube_buf_str(&url, c->base_url);
+	if (rc == GV_OK)
+		rc = kube_buf_str(&url, path);
+	if (rc == GV_OK)
+		rc = kube_buf_str(&url, extra);
+	k.path = path;
+	if (rc == GV_OK)
+		rc = kube_headers(c, &k, &headers);
+	h = rc == GV_OK ? kube_handle_get(c) : NULL;
+	if (!h) {
+		rc = gv_error_set(err, rc == GV_OK ? GV_ENOMEM : rc, NULL, 0, 0,
+				  "WATCH %s: cannot set up the request", path);
+		kube_fail_early(res, rc);
+		goto out;
+	}
+	kube_ratelimit_wait(&c->rl);
+	s.h = h;
+	rc = kube_setup(c, h, &k, url.p, headers, &s.a, errbuf);
+	/* a stream: no overall timeout, but a silent one is noticed */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+			 o->idle_seconds > 0 ? o->idle_seconds : 90L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kube_on_stream);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, kube_on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &s);
+	errbuf[0] = '\0';
+	res->attempts = 1;
+	cc = rc == GV_OK ? curl_easy_perform(h) : CURLE_FAILED_INIT;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	if (s.ended && res->kind == KUBE_ERR_NONE) {
+		rc = GV_OK; /* the callback asked to stop */
+	} else if (s.ended) {
+		rc = kube_err_rc(res->kind);
+	} else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		rc = GV_OK; /* stopped */
+	} else if (cc == CURLE_OK && res->status >= 200 && res->status <= 299) {
+		rc = GV_OK; /* the server ended the watch */
+	} else if (cc == CURLE_OK) {
+		kube_status_body(&s.a.body, res);
+		res->kind = kube_classify(res->status, res->reason);
+		rc = kube_err_rc(res->kind);
+	} else {
+		res->kind = KUBE_ERR_TRANSPORT;
+		snprintf(res->message, sizeof(res->message), "%s (curl %d)%s%s",
+			 curl_easy_strerror(cc), (int)cc, errbuf[0] ? ": " : "",
+			 errbuf);
+		rc = GV_EIO;
+	}
+	if (rc != GV_OK)
+		gv_error_set(err, rc, NULL, 0, 0, "WATCH %s: %s: %s", path,
+			     kube_strerror(res->kind), res->message);
+out:
+	kube_handle_put(c, h);
+	curl_slist_free_all(headers);
+	kube_buf_release(&s.a.body);
+	kube_buf_release(&url);
+	free(path);
+	return rc;
+}

@@ -23,6 +23,7 @@
 #define GROVED_KUBE_CLIENT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -320,5 +321,44 @@ typedef struct kube_delete_opts {
 int kube_delete(kube_client *c, const kube_gvr *gvr, const char *ns,
 		const char *name, const kube_delete_opts *o, json_t **out,
 		kube_result *res, gv_error_t *err);
+
+/* ---------------------------------------------------------------------
+ * Watch
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+	KUBE_EVENT_ADDED,
+	KUBE_EVENT_MODIFIED,
+	KUBE_EVENT_DELETED,
+	KUBE_EVENT_BOOKMARK, /* obj carries only the resourceVersion */
+} kube_event_type;
+
+/* One event; obj is borrowed for the call. Return false to end the
+ * watch (kube_watch then returns GV_OK). */
+typedef bool (*kube_watch_fn)(void *ctx, kube_event_type type,
+			      const json_t *obj);
+
+typedef struct kube_watch_opts {
+	const char *resource_version; /* resume after it; NULL: from now */
+	const char *label_selector;
+	const char *field_selector;
+	long timeout_seconds; /* server ends the watch after; 0: 300 */
+	long idle_seconds; /* no byte for this long: the connection is
+				 dead; 0: 90 (bookmarks keep it busy) */
+	const atomic_bool *stop; /* set from another thread to end it */
+} kube_watch_opts;
+
+/*
+ * Streams the events of gvr in ns (NULL: every namespace) with
+ * allowWatchBookmarks, calling fn for each, until the server ends the
+ * watch (GV_OK), fn returns false or *stop is set (GV_OK), or it fails:
+ * GV_EIO with res->kind KUBE_ERR_GONE when the resourceVersion is too old
+ * (relist), KUBE_ERR_TRANSPORT when the connection broke or went silent,
+ * or the kind of an HTTP error. Not retried: the caller (an informer)
+ * resumes from the last resourceVersion it saw.
+ */
+int kube_watch(kube_client *c, const kube_gvr *gvr, const char *ns,
+	       const kube_watch_opts *o, kube_watch_fn fn, void *ctx,
+	       kube_result *res, gv_error_t *err);
 
 #endif

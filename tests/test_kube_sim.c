@@ -101,6 +101,20 @@ static size_t discard(char *data, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* Posts to kube-sim's admin endpoint (fault injection). */
+static void sim_admin(const fixture *f, const char *what)
+{
+	char url[256];
+	CURL *h = curl_easy_init();
+
+	snprintf(url, sizeof(url), "%s/__sim/%s", f->kc.cfg.server, what);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_cleanup(h);
+}
+
 static json_t *pod(const char *name)
 {
 	return json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
@@ -246,22 +260,101 @@ static void test_retries_through_failures(void **state)
 	kube_result res;
 	gv_error_t err = GV_ERROR_INIT;
 	json_t *out = NULL;
-	char url[256];
-	CURL *h = curl_easy_init();
 
 	connect_sim(f);
 	/* the next request fails with 500: kube_connect allows 2 attempts */
-	snprintf(url, sizeof(url), "%s/__sim/fail?count=1&code=500",
-		 f->kc.cfg.server);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	curl_easy_cleanup(h);
+	sim_admin(f, "fail?count=1&code=500");
 	assert_int_equal(kube_get(&f->kc.client, &pods, "default", "none", NULL,
 				  &out, &res, &err),
 			 GV_ENOTFOUND);
 	assert_int_equal(res.attempts, 2);
+}
+
+typedef struct seen_events {
+	char log[512];
+	size_t n;
+	size_t want;
+} seen_events;
+
+static bool record(void *ctx, kube_event_type type, const json_t *obj)
+{
+	static const char *const names[] = { "ADDED", "MODIFIED", "DELETED",
+					     "BOOKMARK" };
+	seen_events *e = ctx;
+	size_t used = strlen(e->log);
+
+	if (type == KUBE_EVENT_BOOKMARK)
+		return true;
+	snprintf(e->log + used, sizeof(e->log) - used, "%s%s %s",
+		 used ? ", " : "", names[type],
+		 json_string_value(json_object_get(
+		     json_object_get(obj, "metadata"), "name")));
+	return ++e->n < e->want;
+}
+
+static void test_watch_resume_and_gone(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	kube_query q = { NULL, NULL, 0, NULL, NULL, NULL };
+	kube_list_page page;
+	kube_watch_opts wo;
+	seen_events e;
+	char *rv = NULL;
+	json_t *p = NULL;
+	json_t *got = NULL;
+
+	connect_sim(f);
+	memset(&page, 0, sizeof(page));
+	assert_int_equal(
+	    kube_list(&f->kc.client, &pods, "watch", &q, &page, &res, &err),
+	    GV_OK);
+	rv = strdup(page.resource_version);
+	kube_list_page_release(&page);
+	p = pod("w1");
+	assert_int_equal(
+	    kube_create(&f->kc.client, &pods, "watch", p, NULL, &res, &err),
+	    GV_OK);
+	json_decref(p);
+	p = pod("w2");
+	assert_int_equal(
+	    kube_create(&f->kc.client, &pods, "watch", p, NULL, &res, &err),
+	    GV_OK);
+	json_decref(p);
+	assert_int_equal(kube_get(&f->kc.client, &pods, "watch", "w1", NULL,
+				  &got, &res, &err),
+			 GV_OK);
+	json_object_set_new(
+	    json_object_get(json_object_get(got, "metadata"), "labels"), "x",
+	    json_string("y"));
+	assert_int_equal(kube_update(&f->kc.client, &pods, "watch", NULL, got,
+				     NULL, &res, &err),
+			 GV_OK);
+	json_decref(got);
+	assert_int_equal(kube_delete(&f->kc.client, &pods, "watch", "w2", NULL,
+				     NULL, &res, &err),
+			 GV_OK);
+	/* from the list's resourceVersion: exactly the later events */
+	memset(&e, 0, sizeof(e));
+	e.want = 4;
+	memset(&wo, 0, sizeof(wo));
+	wo.resource_version = rv;
+	wo.timeout_seconds = 5;
+	assert_int_equal(kube_watch(&f->kc.client, &pods, "watch", &wo, record,
+				    &e, &res, &err),
+			 GV_OK);
+	assert_string_equal(e.log, "ADDED w1, ADDED w2, MODIFIED w1, "
+				   "DELETED w2");
+	/* history dropped: resuming from an old resourceVersion is 410 */
+	sim_admin(f, "compact");
+	memset(&e, 0, sizeof(e));
+	e.want = 4;
+	assert_int_equal(kube_watch(&f->kc.client, &pods, "watch", &wo, record,
+				    &e, &res, &err),
+			 GV_EIO);
+	assert_int_equal(res.kind, KUBE_ERR_GONE);
+	free(rv);
 }
 
 static void test_validate_lookups(void **state)
@@ -294,6 +387,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_custom_resource_and_scale,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retries_through_failures,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_resume_and_gone,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_lookups, setup,
 						teardown),
