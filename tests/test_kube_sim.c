@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "kube_connect.h"
+#include "kube_lease.h"
 
 typedef struct fixture {
 	pid_t pid;
@@ -357,6 +358,102 @@ static void test_watch_resume_and_gone(void **state)
 	free(rv);
 }
 
+/* A replica: a child process that runs the elector until killed. */
+static pid_t spawn_elector(const fixture *f, const char *identity)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		kube_conn kc;
+		kube_elector e;
+		kube_elector_opts o;
+		gv_error_t err = GV_ERROR_INIT;
+		atomic_bool stop;
+
+		if (kube_connect(&kc, f->kubeconfig, NULL, &err) != GV_OK)
+			_exit(3);
+		memset(&o, 0, sizeof(o));
+		o.namespace = "default";
+		o.name = "groved-leader";
+		o.identity = identity;
+		o.lease_ms = 2000;
+		o.renew_deadline_ms = 1500;
+		o.retry_ms = 200;
+		atomic_init(&stop, false);
+		kube_elector_init(&e, &kc.client, &o);
+		kube_elector_run(&e, &stop);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* The lease's holder now ("" when none). */
+static void holder_of(fixture *f, char *buf, size_t size)
+{
+	static const kube_gvr leases = { "coordination.k8s.io", "v1", "leases",
+					 true };
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *lease = NULL;
+	const char *h = NULL;
+
+	buf[0] = '\0';
+	if (kube_get(&f->kc.client, &leases, "default", "groved-leader", NULL,
+		     &lease, &res, &err) == GV_OK)
+		h = json_string_value(json_object_get(
+		    json_object_get(lease, "spec"), "holderIdentity"));
+	snprintf(buf, size, "%s", h ? h : "");
+	json_decref(lease);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void test_leader_election(void **state)
+{
+	fixture *f = *state;
+	pid_t a = 0;
+	pid_t b = 0;
+	char first[64] = "";
+	char now[64] = "";
+	int i = 0;
+
+	connect_sim(f);
+	a = spawn_elector(f, "replica-a");
+	b = spawn_elector(f, "replica-b");
+	for (i = 0; i < 50 && !first[0]; i++) {
+		sleep_ms(100);
+		holder_of(f, first, sizeof(first));
+	}
+	assert_true(strcmp(first, "replica-a") == 0 ||
+		    strcmp(first, "replica-b") == 0);
+	/* exactly one leader, and it stays while it renews */
+	for (i = 0; i < 10; i++) {
+		sleep_ms(100);
+		holder_of(f, now, sizeof(now));
+		assert_string_equal(now, first);
+	}
+	/* the leader dies without a word; the other takes over once the
+	 * lease (2 s) runs out on its clock */
+	kill(strcmp(first, "replica-a") == 0 ? a : b, SIGKILL);
+	for (i = 0; i < 60; i++) {
+		sleep_ms(100);
+		holder_of(f, now, sizeof(now));
+		if (now[0] && strcmp(now, first) != 0)
+			break;
+	}
+	assert_string_equal(now, strcmp(first, "replica-a") == 0 ? "replica-b"
+								 : "replica-a");
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+}
+
 static void test_validate_lookups(void **state)
 {
 	fixture *f = *state;
@@ -390,6 +487,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_resume_and_gone,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leader_election, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_validate_lookups, setup,
 						teardown),
 	};
