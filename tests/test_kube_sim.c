@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "kube_connect.h"
+#include "kube_informer.h"
 #include "kube_lease.h"
 
 typedef struct fixture {
@@ -89,9 +90,21 @@ static void connect_sim(fixture *f)
 	gv_error_t err = GV_ERROR_INIT;
 	int rc = kube_connect(&f->kc, f->kubeconfig, NULL, &err);
 
+	kube_client_opts o;
+
 	if (rc != GV_OK)
 		print_error("connect: %s\n", err.text);
 	assert_int_equal(rc, GV_OK);
+	/* the same client without the client-side rate limit (50/s), which
+	 * would make the churn test a minute long */
+	kube_client_release(&f->kc.client);
+	memset(&o, 0, sizeof(o));
+	o.server = f->kc.cfg.server;
+	o.token = kube_token_static;
+	o.token_ctx = f->kc.token;
+	o.max_attempts = 2;
+	o.qps = -1;
+	assert_int_equal(kube_client_init(&f->kc.client, &o, &err), GV_OK);
 }
 
 /* The admin endpoint's answer is of no interest. */
@@ -454,6 +467,128 @@ static void test_leader_election(void **state)
 	waitpid(b, NULL, 0);
 }
 
+/* The store's keys and resourceVersions against a fresh list: equal when
+ * the informer lost nothing and duplicated nothing. */
+static bool store_matches(fixture *f, kube_store *store)
+{
+	kube_query q = { NULL, NULL, 0, NULL, NULL, NULL };
+	kube_list_page page;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	const json_t *item = NULL;
+	size_t i = 0;
+	bool same = true;
+
+	memset(&page, 0, sizeof(page));
+	if (kube_list(&f->kc.client, &pods, "churn", &q, &page, &res, &err) !=
+	    GV_OK)
+		return false;
+	same = json_array_size(page.items) == kube_store_len(store);
+	json_array_foreach(page.items, i, item)
+	{
+		const json_t *md = json_object_get(item, "metadata");
+		json_t *mine = kube_store_get(
+		    store, "churn",
+		    json_string_value(json_object_get(md, "name")));
+		const char *rv =
+		    json_string_value(json_object_get(md, "resourceVersion"));
+		const char *myrv = json_string_value(json_object_get(
+		    json_object_get(mine, "metadata"), "resourceVersion"));
+
+		if (!mine || !rv || !myrv || strcmp(rv, myrv) != 0)
+			same = false;
+		json_decref(mine);
+	}
+	kube_list_page_release(&page);
+	return same;
+}
+
+static void test_informer_churn(void **state)
+{
+	fixture *f = *state;
+	kube_store store;
+	kube_informer inf;
+	kube_informer_opts o;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	uint64_t seed = 42;
+	char name[32];
+	bool matches = false;
+	unsigned lists = 0;
+	unsigned watches = 0;
+	int i = 0;
+
+	connect_sim(f);
+	assert_int_equal(kube_store_init(&store, NULL), GV_OK);
+	memset(&o, 0, sizeof(o));
+	o.gvr = pods;
+	o.namespace = "churn";
+	o.page_size = 50;
+	o.watch_timeout_s = 2; /* the server ends watches often: resumes */
+	assert_int_equal(
+	    kube_informer_start(&inf, &f->kc.client, &store, &o, &err), GV_OK);
+	for (i = 0; i < 50 && !kube_store_synced(&store); i++)
+		sleep_ms(100);
+	if (!kube_store_synced(&store)) {
+		kube_informer_stop(&inf);
+		kube_store_release(&store);
+		fail_msg("the informer never synced");
+	}
+	/* 2,000 writes over 100 names, with dropped watches and a compacted
+	 * history along the way (an informer that is up to date resumes
+	 * even then; the 410 path itself is test_watch_resume_and_gone's) */
+	for (i = 0; i < 2000; i++) {
+		json_t *p = NULL;
+		json_t *got = NULL;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		snprintf(name, sizeof(name), "c-%02u",
+			 (unsigned)((seed >> 33) % 100));
+		switch ((seed >> 20) % 3) {
+		case 0:
+			p = pod(name);
+			(void)kube_create(&f->kc.client, &pods, "churn", p,
+					  NULL, &res, &err);
+			json_decref(p);
+			break;
+		case 1:
+			if (kube_get(&f->kc.client, &pods, "churn", name, NULL,
+				     &got, &res, &err) == GV_OK) {
+				json_object_set_new(
+				    json_object_get(
+					json_object_get(got, "metadata"),
+					"labels"),
+				    "n", json_integer(i));
+				(void)kube_update(&f->kc.client, &pods, "churn",
+						  NULL, got, NULL, &res, &err);
+			}
+			json_decref(got);
+			break;
+		default:
+			(void)kube_delete(&f->kc.client, &pods, "churn", name,
+					  NULL, NULL, &res, &err);
+		}
+		if (i == 700 || i == 1300)
+			sim_admin(f, "drop-watches");
+		if (i == 1000) {
+			sim_admin(f, "compact");
+			sim_admin(f, "drop-watches");
+		}
+	}
+	for (i = 0; i < 100 && !store_matches(f, &store); i++)
+		sleep_ms(100);
+	matches = store_matches(f, &store);
+	lists = atomic_load(&inf.lists);
+	watches = atomic_load(&inf.watches);
+	/* stopped before asserting: a failed assertion leaves the test */
+	kube_informer_stop(&inf);
+	kube_store_release(&store);
+	assert_true(matches);
+	assert_true(lists >= 1);
+	/* the dropped watches and the 2 s server timeouts were resumed */
+	assert_true(watches >= 4);
+}
+
 static void test_validate_lookups(void **state)
 {
 	fixture *f = *state;
@@ -488,6 +623,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch_resume_and_gone,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leader_election, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_informer_churn, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_validate_lookups, setup,
 						teardown),
