@@ -77,8 +77,8 @@ static void unreachable(const kube_result *res, char *why, size_t size)
 
 /* The first claim-template version the cluster serves: a list of one
  * item answers 404 when the version is not served. */
-static pol_lookup_result claim_version(kube_conn *kc, const char *ns, char *why,
-				       size_t size)
+pol_lookup_result kube_conn_claim_version(kube_conn *kc, const char *ns,
+					  char *why, size_t size)
 {
 	size_t i = 0;
 
@@ -124,7 +124,7 @@ pol_lookup_result kube_lookup_claim_template(void *ctx, const char *ns,
 	json_t *obj = NULL;
 	int rc = GV_OK;
 
-	switch (claim_version(kc, ns, why, why_size)) {
+	switch (kube_conn_claim_version(kc, ns, why, why_size)) {
 	case POL_LOOKUP_FOUND:
 		break;
 	case POL_LOOKUP_MISSING:

@@ -30,6 +30,15 @@ int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 		 gv_error_t *err);
 void kube_conn_release(kube_conn *kc);
 
+/*
+ * The version of resource.k8s.io that serves ResourceClaimTemplates
+ * (v1, v1beta2 or v1beta1), found once by listing one item in ns (NULL:
+ * every namespace) and kept in kc->claim_version: FOUND, MISSING (none
+ * served) or UNKNOWN (why says what failed).
+ */
+pol_lookup_result kube_conn_claim_version(kube_conn *kc, const char *ns,
+					  char *why, size_t size);
+
 /* pol_lookup functions over a kube_conn (ctx): found, missing, or
  * unknown with why (API server unreachable, API not served). */
 pol_lookup_result kube_lookup_claim_template(void *ctx, const char *ns,

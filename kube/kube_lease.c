@@ -32,7 +32,8 @@ static void micro_time(char *buf, size_t size)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%.20s.%06dZ", base, (int)(ts.tv_nsec / 1000) % 1000000);
+	snprintf(buf, size, "%.20s.%06dZ", base,
+		 (int)(ts.tv_nsec / 1000) % 1000000);
 }
 
 void kube_elector_init(kube_elector *e, kube_client *client,

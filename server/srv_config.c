@@ -157,7 +157,9 @@ static const cfg_row rows[] = {
 	  "serve the webhooks only, without the reconciler", F_RESTART },
 	{ "kubeconfig", T_PATH, OFF(kubeconfig), NULL, NULL, "FILE",
 	  "in-cluster configuration",
-	  "kubeconfig of the API server to watch (not used yet)", F_RESTART },
+	  "kubeconfig of the API server to watch (informers fill the webhooks' "
+	  "caches; in a pod the in-cluster configuration is used without it)",
+	  F_RESTART },
 	{ "help", T_BOOL, OFF(help), "false", NULL, NULL, NULL,
 	  "print this help and exit", F_FLAG_ONLY | F_NO_DUMP },
 };

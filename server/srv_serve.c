@@ -19,6 +19,7 @@
 #include "srv_admission.h"
 #include "srv_config.h"
 #include "srv_http.h"
+#include "srv_kcache.h"
 #include "srv_log.h"
 #include "srv_metrics.h"
 
@@ -44,6 +45,8 @@ typedef struct serve {
 	cert_store certs;
 	bool certs_ready;
 	srv_cache cache;
+	srv_kcache kcache; /* the cluster's informers, when connected */
+	bool kcache_running;
 	_Atomic(generation *) current;
 	srv_http *webhooks;
 	srv_http *health;
@@ -169,9 +172,7 @@ static bool is_ready(serve *s, char *why, size_t size)
 		snprintf(why, size, "serving certificate not loaded");
 		return false;
 	}
-	if (s->cache.ops && s->cache.ops->synced &&
-	    !s->cache.ops->synced(s->cache.ctx) &&
-	    atomic_load(&s->current)->cfg.kubeconfig) {
+	if (s->kcache_running && !s->cache.ops->synced(s->cache.ctx)) {
 		snprintf(why, size, "caches not synced");
 		return false;
 	}
@@ -424,9 +425,24 @@ int srv_cmd_serve(int argc, char **argv)
 	if (!g->cfg.no_reconcile)
 		LOG_INFO(&s.log, "the reconcile worker is not in this build; "
 				 "serving the webhooks alone");
-	/* caches come with the kube client (issue 4): until then nothing is
-	 * synced, and checks that need the cluster warn instead of deny */
+	/* with a cluster (--kubeconfig, or in a pod), informers fill the
+	 * caches; without one nothing is ever synced, and checks that need
+	 * the cluster warn instead of deny */
 	s.cache = srv_cache_unsynced();
+	if (g->cfg.kubeconfig || getenv("KUBERNETES_SERVICE_HOST")) {
+		if (srv_kcache_start(&s.kcache, g->cfg.kubeconfig, &err) !=
+		    GV_OK) {
+			LOG_ERROR(&s.log, "cannot connect to the API server",
+				  LOG_STR("error", err.text));
+			exit_code = 2;
+			goto out;
+		}
+		s.kcache_running = true;
+		s.cache = srv_kcache_cache(&s.kcache);
+		LOG_INFO(&s.log, "watching the cluster",
+			 LOG_STR("server", s.kcache.kc.cfg.server),
+			 LOG_BOOL("claim_templates", s.kcache.claims_served));
+	}
 	for (i = 0; i < SRV_HOOK_COUNT; i++)
 		hooks[i] = srv_hook_name((srv_hook)i);
 	memset(&mo, 0, sizeof(mo));
@@ -502,6 +518,8 @@ out:
 		cert_store_bind(NULL);
 		cert_store_release(&s.certs);
 	}
+	if (s.kcache_running)
+		srv_kcache_stop(&s.kcache);
 	met_free(s.met);
 	free_generations(atomic_load(&s.current));
 	log_release(&s.log);

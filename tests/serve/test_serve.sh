@@ -164,6 +164,36 @@ sleep 0.5
 check "SIGHUP reloads the configuration" grep -q '"msg":"configuration reloaded"' "$tmp/serve.log"
 check "SIGTERM exits 0" stop
 
+# ---- with a cluster: kube-sim behind, the caches filled by informers -----
+sim_log="$tmp/kube-sim.log"
+python3 "$src/tests/kube-sim/kube-sim" --addr 127.0.0.1:0 --kubeconfig-out "$tmp/kubeconfig" \
+  --load "$src/deploy/crds/grove.io_podcliquesets.yaml" --load "$src/deploy/crds/grove.io_podcliques.yaml" \
+  --load "$src/deploy/crds/grove.io_clustertopologybindings.yaml" \
+  --load "$src/examples/claim-templates.yaml" --load "$src/examples/vllm-disaggregated.yaml" \
+  >"$sim_log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 100); do grep -q listening "$sim_log" && break; sleep 0.05; done
+check "serve starts against kube-sim" start --self-signed "$tmp/certs" --kubeconfig "$tmp/kubeconfig"
+for _ in $(seq 100); do [ "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok ] && break; sleep 0.05; done
+check "readyz once the informers have synced" test "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok
+python3 - "$fx/captured/pcs-create.json" "$tmp/missing-claim.json" "$tmp/with-claim.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+spec = r["request"]["object"]["spec"]
+spec["podCliques"][2]["resourceClaims"] = [{"name": "gpu", "resourceClaimTemplateName": "h100-claim"}]
+json.dump(r, open(sys.argv[2], "w"))
+spec["podCliques"][2]["resourceClaims"][0]["resourceClaimTemplateName"] = "h200-decode-claim"
+json.dump(r, open(sys.argv[3], "w"))
+PY
+r=$(post validate-podcliqueset "$tmp/missing-claim.json")
+check "a missing claim template is denied from the cluster's state" test "$(echo "${r#* }" | json_get 'not r["response"]["allowed"] and "Not found" in r["response"]["status"]["message"] and "h100-claim" in r["response"]["status"]["message"]')" = True
+r=$(post validate-podcliqueset "$tmp/with-claim.json")
+check "an existing claim template is found" test "$(echo "${r#* }" | json_get 'r["response"]["allowed"]')" = True
+r=$(post mutate-pod "$fx/captured/pod-create.json")
+check "the pod webhook shapes a pod of a cached PodCliqueSet" test "$(echo "${r#* }" | json_get 'r["response"].get("patchType")')" = JSONPatch
+check "SIGTERM exits 0 with informers running" stop
+kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null
+
 # ---- bad configurations fail clearly -------------------------------------
 "$groved" serve --webhook-addr nonsense --self-signed "$tmp/certs" 2>"$tmp/err.log"
 check "bad address exits 2" test $? = 2

@@ -1,0 +1,140 @@
+/*
+ * srv_kcache.c: srv_cache over the informers' stores.
+ *
+ * A store that has not finished its first list answers "not synced", so
+ * the webhooks warn instead of deny while groved starts. A claim template
+ * missing from the cache is asked for once, live, before the answer is
+ * "missing": it may have been created a moment ago (API.md section 4).
+ */
+#include "srv_kcache.h"
+
+static const kube_gvr gvrs[SRV_KC_COUNT] = {
+	[SRV_KC_PCS] = { "grove.io", "v1alpha1", "podcliquesets", true },
+	[SRV_KC_PCLQ] = { "grove.io", "v1alpha1", "podcliques", true },
+	[SRV_KC_CTB] = { "grove.io", "v1alpha1", "clustertopologybindings",
+			 false },
+	[SRV_KC_CLAIMS] = { "resource.k8s.io", NULL, "resourceclaimtemplates",
+			    true },
+};
+
+static int store_of(const char *kind)
+{
+	if (strcmp(kind, SRV_KIND_PCS) == 0)
+		return SRV_KC_PCS;
+	if (strcmp(kind, SRV_KIND_PCLQ) == 0)
+		return SRV_KC_PCLQ;
+	if (strcmp(kind, SRV_KIND_CTB) == 0)
+		return SRV_KC_CTB;
+	if (strcmp(kind, SRV_KIND_CLAIM_TEMPLATE) == 0)
+		return SRV_KC_CLAIMS;
+	return -1;
+}
+
+static srv_cache_result kc_get(void *ctx, const char *kind, const char *ns,
+			       const char *name, json_t **obj)
+{
+	srv_kcache *k = ctx;
+	int i = store_of(kind);
+	json_t *found = NULL;
+	char why[256];
+
+	if (i < 0 || !k->started[i] || !kube_store_synced(&k->stores[i]))
+		return SRV_CACHE_NOT_SYNCED;
+	found =
+	    kube_store_get(&k->stores[i], i == SRV_KC_CTB ? NULL : ns, name);
+	if (found) {
+		*obj = found;
+		return SRV_CACHE_FOUND;
+	}
+	/* a template created a moment ago: ask once before "missing" */
+	if (i == SRV_KC_CLAIMS) {
+		switch (kube_lookup_claim_template(&k->kc, ns, name, why,
+						   sizeof(why))) {
+		case POL_LOOKUP_FOUND:
+			*obj = json_pack("{s:s, s:{s:s, s:s}}", "kind",
+					 SRV_KIND_CLAIM_TEMPLATE, "metadata",
+					 "name", name, "namespace", ns);
+			return *obj ? SRV_CACHE_FOUND : SRV_CACHE_NOT_SYNCED;
+		case POL_LOOKUP_MISSING:
+			return SRV_CACHE_MISSING;
+		default:
+			return SRV_CACHE_NOT_SYNCED;
+		}
+	}
+	return SRV_CACHE_MISSING;
+}
+
+static bool kc_synced(void *ctx)
+{
+	srv_kcache *k = ctx;
+	int i = 0;
+
+	for (i = 0; i < SRV_KC_COUNT; i++) {
+		if (k->started[i] && !kube_store_synced(&k->stores[i]))
+			return false;
+	}
+	return true;
+}
+
+static const srv_cache_ops kc_ops = { kc_get, kc_synced };
+
+srv_cache srv_kcache_cache(srv_kcache *k)
+{
+	srv_cache c = { &kc_ops, k };
+
+	return c;
+}
+
+int srv_kcache_start(srv_kcache *k, const char *kubeconfig, gv_error_t *err)
+{
+	char why[256];
+	int rc = GV_OK;
+	int i = 0;
+
+	memset(k, 0, sizeof(*k));
+	rc = kube_connect(&k->kc, kubeconfig, NULL, err);
+	if (rc != GV_OK)
+		return rc;
+	/* which resource.k8s.io version serves claim templates; none is a
+	 * cluster without DRA: V14 then warns that it was not checked */
+	k->claims_served =
+	    kube_conn_claim_version(&k->kc, NULL, why, sizeof(why)) ==
+	    POL_LOOKUP_FOUND;
+	for (i = 0; i < SRV_KC_COUNT; i++) {
+		kube_informer_opts o;
+
+		if (i == SRV_KC_CLAIMS && !k->claims_served)
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.gvr = gvrs[i];
+		if (i == SRV_KC_CLAIMS)
+			o.gvr.version = k->kc.claim_version;
+		rc = kube_store_init(&k->stores[i], NULL);
+		if (rc != GV_OK)
+			break;
+		rc = kube_informer_start(&k->informers[i], &k->kc.client,
+					 &k->stores[i], &o, err);
+		if (rc != GV_OK) {
+			kube_store_release(&k->stores[i]);
+			break;
+		}
+		k->started[i] = true;
+	}
+	if (rc != GV_OK)
+		srv_kcache_stop(k);
+	return rc;
+}
+
+void srv_kcache_stop(srv_kcache *k)
+{
+	int i = 0;
+
+	for (i = 0; i < SRV_KC_COUNT; i++) {
+		if (!k->started[i])
+			continue;
+		kube_informer_stop(&k->informers[i]);
+		kube_store_release(&k->stores[i]);
+		k->started[i] = false;
+	}
+	kube_conn_release(&k->kc);
+}
