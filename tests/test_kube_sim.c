@@ -27,8 +27,9 @@ static const kube_gvr pods = { "", "v1", "pods", true };
 static const kube_gvr pcs = { "grove.io", "v1alpha1", "podcliquesets", true };
 
 /* Starts kube-sim on an ephemeral port with the CRDs and claim templates
- * loaded; waits for its "listening" line. */
-static int setup(void **state)
+ * loaded (over HTTPS with a CA of its own when tls); waits for its
+ * "listening" line. */
+static int start_sim(void **state, bool tls)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	int out[2];
@@ -53,6 +54,14 @@ static int setup(void **state)
 	if (f->pid == 0) {
 		dup2(out[1], STDOUT_FILENO);
 		close(out[0]);
+		char tls_dir[96];
+
+		snprintf(tls_dir, sizeof(tls_dir), "%s/tls", f->dir);
+		if (tls)
+			execlp("python3", "python3", sim, "--addr",
+			       "127.0.0.1:0", "--tls-dir", tls_dir,
+			       "--kubeconfig-out", f->kubeconfig, "--load",
+			       crds, "--load", claims, (char *)NULL);
 		execlp("python3", "python3", sim, "--addr", "127.0.0.1:0",
 		       "--kubeconfig-out", f->kubeconfig, "--load", crds,
 		       "--load", claims, (char *)NULL);
@@ -68,6 +77,16 @@ static int setup(void **state)
 	fclose(in);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return start_sim(state, false);
+}
+
+static int setup_tls(void **state)
+{
+	return start_sim(state, true);
 }
 
 static int teardown(void **state)
@@ -127,6 +146,31 @@ static void sim_admin(const fixture *f, const char *what)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	assert_int_equal(curl_easy_perform(h), CURLE_OK);
 	curl_easy_cleanup(h);
+}
+
+/* The server of the kubeconfig kube-sim wrote (a static buffer). */
+static const char *read_server(const fixture *f)
+{
+	static char server[256];
+	FILE *in = fopen(f->kubeconfig, "r");
+	char line[512];
+
+	server[0] = '\0';
+	while (in && fgets(line, sizeof(line), in)) {
+		char *at = strstr(line, "server:");
+
+		if (at) {
+			at += 7;
+			while (*at == ' ' || *at == '"')
+				at++;
+			snprintf(server, sizeof(server), "%.*s",
+				 (int)strcspn(at, "\"\n"), at);
+			break;
+		}
+	}
+	if (in)
+		fclose(in);
+	return server;
 }
 
 static json_t *pod(const char *name)
@@ -589,6 +633,25 @@ static void test_informer_churn(void **state)
 	assert_true(watches >= 4);
 }
 
+/* Over HTTPS: the kubeconfig's CA data verifies kube-sim's certificate
+ * (kube_connect keeps verification on and the rate limit as configured). */
+static void test_tls(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *out = NULL;
+	kube_conn kc;
+
+	assert_int_equal(strncmp(read_server(f), "https://", 8), 0);
+	assert_int_equal(kube_connect(&kc, f->kubeconfig, NULL, &err), GV_OK);
+	assert_non_null(kc.cfg.ca_pem);
+	assert_int_equal(kube_get(&kc.client, &pods, "default", "none", NULL,
+				  &out, &res, &err),
+			 GV_ENOTFOUND);
+	kube_conn_release(&kc);
+}
+
 static void test_validate_lookups(void **state)
 {
 	fixture *f = *state;
@@ -628,6 +691,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_validate_lookups, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_tls, setup_tls, teardown),
 	};
 	int rc = 0;
 
