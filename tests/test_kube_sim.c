@@ -578,9 +578,10 @@ static void test_informer_churn(void **state)
 		kube_store_release(&store);
 		fail_msg("the informer never synced");
 	}
-	/* 2,000 writes over 100 names, with dropped watches and a compacted
-	 * history along the way (an informer that is up to date resumes
-	 * even then; the 410 path itself is test_watch_resume_and_gone's) */
+	/* 2,000 writes over 100 names, with dropped watches, a compacted
+	 * history (an informer that is up to date resumes even then), a 410
+	 * on resuming (it relists) and an API server restart with its state
+	 * kept along the way */
 	for (i = 0; i < 2000; i++) {
 		json_t *p = NULL;
 		json_t *got = NULL;
@@ -612,12 +613,19 @@ static void test_informer_churn(void **state)
 			(void)kube_delete(&f->kc.client, &pods, "churn", name,
 					  NULL, NULL, &res, &err);
 		}
-		if (i == 700 || i == 1300)
+		if (i == 700)
 			sim_admin(f, "drop-watches");
 		if (i == 1000) {
 			sim_admin(f, "compact");
 			sim_admin(f, "drop-watches");
 		}
+		if (i == 1300) {
+			/* the resumed watch is told 410: the informer relists */
+			sim_admin(f, "gone-next");
+			sim_admin(f, "drop-watches");
+		}
+		if (i == 1600)
+			sim_admin(f, "restart?ms=300"); /* state kept */
 	}
 	for (i = 0; i < 100 && !store_matches(f, &store); i++)
 		sleep_ms(100);
@@ -628,9 +636,10 @@ static void test_informer_churn(void **state)
 	kube_informer_stop(&inf);
 	kube_store_release(&store);
 	assert_true(matches);
-	assert_true(lists >= 1);
-	/* the dropped watches and the 2 s server timeouts were resumed */
-	assert_true(watches >= 4);
+	/* the 410 forced a relist; drops, timeouts and the restart were
+	 * resumed from the last resourceVersion */
+	assert_true(lists >= 2);
+	assert_true(watches >= 5);
 }
 
 /* Over HTTPS: the kubeconfig's CA data verifies kube-sim's certificate
