@@ -43,7 +43,7 @@ certs=$(mktemp -d /tmp/groved-demo.XXXXXX)
 "$groved" serve --self-signed "$certs" --webhook-addr 127.0.0.1:0 \
   --health-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 2>"$certs/serve.log" &
 serve_pid=$!
-trap 'kill "$serve_pid" 2>/dev/null; rm -rf "$certs"' EXIT
+trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$certs"' EXIT
 port_of() {
   sed -n "s/.*\"server\":\"$1\".*\"port\":\([0-9]*\).*/\1/p" "$certs/serve.log" | tail -1
 }
