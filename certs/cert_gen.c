@@ -18,13 +18,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "groved/certs.h"
+#include "cert_int.h"
 
 #define CERT_DNS_MAX 253
 
 /* err's text: what OpenSSL says last, or fallback. Clears its queue. */
-static int cert_ossl_error(gv_error_t *err, const char *source,
-			   const char *what)
+int cert_ossl_error(gv_error_t *err, const char *source, const char *what)
 {
 	char reason[256] = "unknown OpenSSL error";
 	unsigned long e = 0;
@@ -82,7 +81,7 @@ static size_t cert_count(const char *const *list)
 }
 
 /* Checks the names of o. */
-static int cert_check_names(const cert_gen_opts *o, gv_error_t *err)
+int cert_check_names(const cert_gen_opts *o, gv_error_t *err)
 {
 	size_t ndns = cert_count(o->dns);
 	size_t nips = cert_count(o->ips);
@@ -116,7 +115,7 @@ static int cert_check_names(const cert_gen_opts *o, gv_error_t *err)
 }
 
 /* A new ECDSA P-256 key, or NULL. */
-static EVP_PKEY *cert_new_key(void)
+EVP_PKEY *cert_new_key(void)
 {
 	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 }
@@ -200,14 +199,10 @@ out:
 	return ok;
 }
 
-/*
- * A new certificate for key with subject CN cn, valid [now - backdate,
- * now + seconds], signed by issuer/issuer_key (NULL, NULL: self-signed).
- * Returns a new X509 or NULL (OpenSSL's queue says why).
- */
-static X509 *cert_build(EVP_PKEY *key, const char *cn, time_t now, long seconds,
-			X509 *issuer, EVP_PKEY *issuer_key,
-			const cert_gen_opts *leaf_of)
+/* See cert_int.h. */
+X509 *cert_build(EVP_PKEY *key, const char *cn, time_t now, long seconds,
+		 X509 *issuer, EVP_PKEY *issuer_key,
+		 const cert_gen_opts *leaf_of)
 {
 	X509 *x = X509_new();
 	X509 *result = NULL;
@@ -262,7 +257,7 @@ out:
 }
 
 /* PEM of x (and of key, when not NULL) into p's fresh buffers. */
-static int cert_to_pem(X509 *x, EVP_PKEY *key, cert_pem *p)
+int cert_to_pem(X509 *x, EVP_PKEY *key, cert_pem *p)
 {
 	BIO *bio = NULL;
 	char *data = NULL;
@@ -484,8 +479,7 @@ static EVP_PKEY *cert_read_key(const char *dir)
 	return key;
 }
 
-/* t as seconds since the epoch. */
-static bool cert_asn1_epoch(const ASN1_TIME *t, int64_t *out)
+bool cert_asn1_epoch(const ASN1_TIME *t, int64_t *out)
 {
 	ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
 	int days = 0;
@@ -500,8 +494,7 @@ static bool cert_asn1_epoch(const ASN1_TIME *t, int64_t *out)
 	return ok;
 }
 
-/* x is valid at now and not within the last third of its life. */
-static bool cert_fresh(X509 *x, time_t now)
+bool cert_fresh(X509 *x, time_t now)
 {
 	int64_t nb = 0;
 	int64_t na = 0;
@@ -511,11 +504,14 @@ static bool cert_fresh(X509 *x, time_t now)
 		return false;
 	if (now < nb || now >= na)
 		return false;
+	/* our certificates are backdated for clock skew; their lifetime,
+	 * the one two thirds are taken of, starts when they were made */
+	if (nb + CERT_BACKDATE_SECONDS < na)
+		nb += CERT_BACKDATE_SECONDS;
 	return (na - now) * 3 > (na - nb);
 }
 
-/* x's SANs include every name of o. */
-static bool cert_covers(X509 *x, const cert_gen_opts *o)
+bool cert_covers(X509 *x, const cert_gen_opts *o)
 {
 	GENERAL_NAMES *gens =
 	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
@@ -561,8 +557,7 @@ static bool cert_covers(X509 *x, const cert_gen_opts *o)
 	return ok;
 }
 
-/* leaf verifies against ca as a TLS server certificate at now. */
-static bool cert_chain_ok(X509 *ca, X509 *leaf, time_t now)
+bool cert_chain_ok(X509 *ca, X509 *leaf, time_t now)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();

@@ -431,6 +431,28 @@ static void cert_store_publish(cert_store *s, cert_creds *c)
 	cert_store_reap(s);
 }
 
+/* Makes the pair in cf/kf (contents NUL-terminated; borrowed) current,
+ * unless only_if_new and it is the current one. Under s->lock. */
+static int cert_store_take_locked(cert_store *s, const cert_fbuf *cf,
+				  const cert_fbuf *kf, bool only_if_new,
+				  bool *changed, gv_error_t *err)
+{
+	cert_creds *cur = atomic_load(&s->current);
+	cert_creds *c = NULL;
+	unsigned char hash[CERT_HASH_LEN];
+	int rc = GV_OK;
+
+	if (only_if_new && cur && cert_hash_pair(cf, kf, hash) == 0 &&
+	    memcmp(hash, cur->hash, sizeof(hash)) == 0)
+		return GV_OK;
+	rc = cert_creds_build(s, cf, kf, &c, err);
+	if (rc != GV_OK)
+		return rc;
+	cert_store_publish(s, c);
+	*changed = true;
+	return GV_OK;
+}
+
 /* Reads both files; loads them unless only_if_new and their hash is the
  * current set's. Under s->lock. */
 static int cert_store_load_locked(cert_store *s, bool only_if_new,
@@ -439,9 +461,6 @@ static int cert_store_load_locked(cert_store *s, bool only_if_new,
 	cert_fbuf cf = { NULL, 0, { 0 } };
 	cert_fbuf kf = { NULL, 0, { 0 } };
 	cert_store_stamp stamp = { .valid = false };
-	cert_creds *cur = atomic_load(&s->current);
-	cert_creds *c = NULL;
-	unsigned char hash[CERT_HASH_LEN];
 	gv_error_t local = GV_ERROR_INIT;
 	int rc = GV_OK;
 
@@ -453,27 +472,43 @@ static int cert_store_load_locked(cert_store *s, bool only_if_new,
 	cert_stamp_set(&stamp, 0, &cf.st);
 	cert_stamp_set(&stamp, 1, &kf.st);
 	stamp.valid = true;
-	if (only_if_new && cur && cert_hash_pair(&cf, &kf, hash) == 0 &&
-	    memcmp(hash, cur->hash, sizeof(hash)) == 0) {
-		s->seen = stamp;
-		s->seen_rc = GV_OK;
-		gv_error_clear(&s->seen_err);
-		goto out;
-	}
-	rc = cert_creds_build(s, &cf, &kf, &c, &local);
+	rc = cert_store_take_locked(s, &cf, &kf, only_if_new, changed, &local);
 	s->seen = stamp;
 	s->seen_rc = rc;
 	s->seen_err = local;
-	if (rc != GV_OK)
-		goto out;
-	cert_store_publish(s, c);
-	c = NULL;
-	*changed = true;
 out:
 	if (rc != GV_OK && err)
 		*err = local;
 	cert_fbuf_release(&cf, false);
 	cert_fbuf_release(&kf, true);
+	return rc;
+}
+
+int cert_store_load_pem(cert_store *s, const char *cert, size_t cert_len,
+			const char *key, size_t key_len, bool *changed,
+			gv_error_t *err)
+{
+	/* borrowed views: nothing here frees or wipes them */
+	cert_fbuf cf = { (char *)cert, cert_len, { 0 } };
+	cert_fbuf kf = { (char *)key, key_len, { 0 } };
+	bool ch = false;
+	int rc = GV_OK;
+
+	if (!cert || !key || cert[cert_len] || key[key_len])
+		return gv_error_set(err, GV_EINVAL, s->cert_file, 0, 0,
+				    "cannot load certificate '%s': nothing "
+				    "to load",
+				    s->cert_file);
+	if (cert_len > CERT_STORE_MAX_FILE || key_len > CERT_STORE_MAX_FILE)
+		return gv_error_set(err, GV_ETOOBIG, s->cert_file, 0, 0,
+				    "cannot load certificate '%s': larger than "
+				    "%zu bytes",
+				    s->cert_file, CERT_STORE_MAX_FILE);
+	pthread_mutex_lock(&s->lock);
+	rc = cert_store_take_locked(s, &cf, &kf, true, &ch, err);
+	pthread_mutex_unlock(&s->lock);
+	if (changed)
+		*changed = ch;
 	return rc;
 }
 

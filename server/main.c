@@ -18,6 +18,7 @@ static void usage(FILE *to)
 	      "  serve      run the admission webhooks over HTTPS\n"
 	      "  validate   check PodCliqueSet manifests offline, with the "
 	      "webhook's rules\n"
+	      "  certs      generate the webhook's CA and serving certificate\n"
 	      "  version    print the version\n"
 	      "\n"
 	      "Run 'groved COMMAND --help' for a command's options.\n",
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
 		return srv_cmd_validate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return srv_cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "certs") == 0)
+		return srv_cmd_certs(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0) {
 		printf("groved %s\n", GROVED_VERSION);

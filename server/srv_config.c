@@ -87,6 +87,17 @@ static bool check_nonzero_duration(const void *field, char *why, size_t size)
 	return false;
 }
 
+/* Certificate lifetimes are whole seconds, one second or more. */
+static bool check_validity(const void *field, char *why, size_t size)
+{
+	uint64_t ms = *(const uint64_t *)field;
+
+	if (ms >= 1000 && ms % 1000 == 0 && ms / 1000 <= (uint64_t)LONG_MAX)
+		return true;
+	snprintf(why, size, "must be whole seconds, at least 1s");
+	return false;
+}
+
 #define OFF(f) offsetof(cfg_serve, f)
 
 static const cfg_row rows[] = {
@@ -159,6 +170,48 @@ static const cfg_row rows[] = {
 	  "in-cluster configuration",
 	  "kubeconfig of the API server to watch (informers fill the webhooks' "
 	  "caches; in a pod the in-cluster configuration is used without it)",
+	  F_RESTART },
+	{ "namespace", T_STR, OFF(namespace), NULL, NULL, "NS",
+	  "$POD_NAMESPACE, else the pod's own, else groved-system",
+	  "groved's namespace: of its Lease and its certificate Secret",
+	  F_RESTART },
+	{ "leader-elect", T_BOOL, OFF(leader_elect), "false", NULL, NULL, NULL,
+	  "elect one leader among the replicas on a Lease; only the leader "
+	  "writes (certificates, the reconcile worker). Off: this process "
+	  "leads",
+	  F_RESTART },
+	{ "leader-election-id", T_STR, OFF(leader_election_id), "groved-leader",
+	  NULL, "NAME", NULL, "name of the Lease in --namespace", F_RESTART },
+	{ "cert-secret", T_STR, OFF(cert_secret), NULL, NULL, "NAME", NULL,
+	  "self-managed certificates: the leader keeps a CA and the serving "
+	  "certificate in this Secret of --namespace and renews them; every "
+	  "replica serves what it holds. Needs the cluster; exclusive with "
+	  "--tls-cert-file and --self-signed",
+	  F_RESTART },
+	{ "cert-service", T_STR, OFF(cert_service), "groved-webhook", NULL,
+	  "NAME", NULL,
+	  "the webhook Service: the serving certificate is for NAME, "
+	  "NAME.NS, NAME.NS.svc and NAME.NS.svc.cluster.local",
+	  F_RESTART },
+	{ "cert-validity", T_DURATION, OFF(cert_validity_ms), "8760h",
+	  check_validity, "DURATION", NULL,
+	  "lifetime of a self-managed serving certificate; renewed after "
+	  "two thirds of it",
+	  F_RESTART },
+	{ "ca-validity", T_DURATION, OFF(ca_validity_ms), "87600h",
+	  check_validity, "DURATION", NULL,
+	  "lifetime of the self-managed CA; a new one after two thirds",
+	  F_RESTART },
+	{ "cert-propagation", T_DURATION, OFF(cert_propagation_ms), "60s",
+	  check_validity, "DURATION", NULL,
+	  "how long a new CA is in the webhook configurations before a "
+	  "serving certificate it signed is used (API servers re-read them)",
+	  F_RESTART },
+	{ "inject-ca-into", T_LIST, OFF(inject_ca_into), "", NULL,
+	  "KIND/NAME,...", "none",
+	  "webhook configurations whose caBundle the leader keeps equal to "
+	  "the self-managed CA, as mutatingwebhookconfigurations/NAME or "
+	  "validatingwebhookconfigurations/NAME",
 	  F_RESTART },
 	{ "help", T_BOOL, OFF(help), "false", NULL, NULL, NULL,
 	  "print this help and exit", F_FLAG_ONLY | F_NO_DUMP },
@@ -913,6 +966,8 @@ static int scan_flags(int argc, char **argv, flag_value *out, size_t *n,
 /* Checks that span options. */
 static int check_all(const cfg_serve *c, gv_error_t *err)
 {
+	size_t i = 0;
+
 	if (c->self_signed && (c->tls_cert_file || c->tls_key_file))
 		return fail(err, GV_EINVAL,
 			    "self-signed cannot be combined with tls-cert-file "
@@ -923,10 +978,33 @@ static int check_all(const cfg_serve *c, gv_error_t *err)
 		    err, GV_EINVAL, "%s is set without %s: give both files",
 		    c->tls_cert_file ? "tls-cert-file" : "tls-key-file",
 		    c->tls_cert_file ? "tls-key-file" : "tls-cert-file");
-	if (!c->self_signed && !c->tls_cert_file)
+	if (c->cert_secret && (c->self_signed || c->tls_cert_file))
+		return fail(err, GV_EINVAL,
+			    "cert-secret cannot be combined with %s: "
+			    "certificates come from one place",
+			    c->self_signed ? "self-signed" : "tls-cert-file");
+	if (!c->self_signed && !c->tls_cert_file && !c->cert_secret)
 		return fail(err, GV_EINVAL,
 			    "no serving certificate: give --tls-cert-file and "
-			    "--tls-key-file, or --self-signed DIR");
+			    "--tls-key-file, --self-signed DIR or "
+			    "--cert-secret NAME");
+	for (i = 0; c->inject_ca_into[i]; i++) {
+		const char *ref = c->inject_ca_into[i];
+		const char *slash = strchr(ref, '/');
+
+		if (!slash || !slash[1] || strchr(slash + 1, '/') ||
+		    (strncmp(ref, "mutatingwebhookconfigurations/", 30) != 0 &&
+		     strncmp(ref, "validatingwebhookconfigurations/", 32) != 0))
+			return fail(err, GV_EINVAL,
+				    "inject-ca-into: \"%s\" is not "
+				    "mutatingwebhookconfigurations/NAME or "
+				    "validatingwebhookconfigurations/NAME",
+				    ref);
+	}
+	if (c->inject_ca_into[0] && !c->cert_secret)
+		return fail(err, GV_EINVAL,
+			    "inject-ca-into needs cert-secret: only "
+			    "self-managed certificates are injected");
 	return GV_OK;
 }
 

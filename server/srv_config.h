@@ -51,7 +51,16 @@ typedef struct cfg_serve {
 				    initialised; empty means the
 				    authorizer's built-in list */
 	bool no_reconcile;
-	char *kubeconfig; /* not used yet */
+	char *kubeconfig; /* NULL: in-cluster when in a pod */
+	char *namespace; /* NULL: found at start (srv_serve.c) */
+	bool leader_elect;
+	char *leader_election_id;
+	char *cert_secret; /* self-managed mode when set */
+	char *cert_service;
+	uint64_t cert_validity_ms; /* whole seconds */
+	uint64_t ca_validity_ms;
+	uint64_t cert_propagation_ms;
+	char **inject_ca_into; /* NULL-terminated, never NULL */
 	bool help; /* --help or -h was given: print
 				    cfg_serve_help(stdout), exit 0 */
 } cfg_serve;

@@ -11,6 +11,8 @@
 static const kube_gvr gvrs[SRV_KC_COUNT] = {
 	[SRV_KC_PCS] = { "grove.io", "v1alpha1", "podcliquesets", true },
 	[SRV_KC_PCLQ] = { "grove.io", "v1alpha1", "podcliques", true },
+	[SRV_KC_PCSG] = { "grove.io", "v1alpha1", "podcliquescalinggroups",
+			  true },
 	[SRV_KC_CTB] = { "grove.io", "v1alpha1", "clustertopologybindings",
 			 false },
 	[SRV_KC_CLAIMS] = { "resource.k8s.io", NULL, "resourceclaimtemplates",
@@ -23,6 +25,8 @@ static int store_of(const char *kind)
 		return SRV_KC_PCS;
 	if (strcmp(kind, SRV_KIND_PCLQ) == 0)
 		return SRV_KC_PCLQ;
+	if (strcmp(kind, SRV_KIND_PCSG) == 0)
+		return SRV_KC_PCSG;
 	if (strcmp(kind, SRV_KIND_CTB) == 0)
 		return SRV_KC_CTB;
 	if (strcmp(kind, SRV_KIND_CLAIM_TEMPLATE) == 0)

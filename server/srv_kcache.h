@@ -10,7 +10,14 @@
 #include "kube_informer.h"
 #include "srv_cache.h"
 
-enum { SRV_KC_PCS, SRV_KC_PCLQ, SRV_KC_CTB, SRV_KC_CLAIMS, SRV_KC_COUNT };
+enum {
+	SRV_KC_PCS,
+	SRV_KC_PCLQ,
+	SRV_KC_PCSG,
+	SRV_KC_CTB,
+	SRV_KC_CLAIMS,
+	SRV_KC_COUNT
+};
 
 typedef struct srv_kcache {
 	kube_conn kc;

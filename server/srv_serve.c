@@ -17,6 +17,7 @@
 #include "groved/certs.h"
 #include "groved/server.h"
 #include "srv_admission.h"
+#include "srv_certsync.h"
 #include "srv_config.h"
 #include "srv_http.h"
 #include "srv_kcache.h"
@@ -43,7 +44,13 @@ typedef struct serve {
 	log_ctx log;
 	met_registry *met;
 	cert_store certs;
-	bool certs_ready;
+	bool certs_init; /* certs needs cert_store_release */
+	atomic_bool certs_loaded; /* a pair is served */
+	bool secret_mode; /* --cert-secret: certsync loads certs */
+	srv_leader leader;
+	bool leader_running;
+	srv_certsync certsync;
+	atomic_bool certsync_running;
 	srv_cache cache;
 	srv_kcache kcache; /* the cluster's informers, when connected */
 	bool kcache_running;
@@ -168,7 +175,7 @@ static void text_answer(srv_http_response *rs, int status, const char *text)
  * caches have synced. */
 static bool is_ready(serve *s, char *why, size_t size)
 {
-	if (!s->certs_ready) {
+	if (!atomic_load(&s->certs_loaded)) {
 		snprintf(why, size, "serving certificate not loaded");
 		return false;
 	}
@@ -270,11 +277,69 @@ static int load_certificates(serve *s, const cfg_serve *c, gv_error_t *err)
 	if (rc != GV_OK)
 		return gv_error_set(err, rc, NULL, 0, 0,
 				    "cannot set up the certificate store");
+	s->certs_init = true;
 	rc = cert_store_load(&s->certs, err);
 	if (rc != GV_OK)
 		return rc;
 	cert_store_bind(&s->certs);
-	s->certs_ready = true;
+	atomic_store(&s->certs_loaded, true);
+	return GV_OK;
+}
+
+/* Leadership changed: certificates are the leader's to renew. */
+static void leader_changed(void *ctx)
+{
+	serve *s = ctx;
+
+	if (atomic_load(&s->certsync_running))
+		srv_certsync_kick(&s->certsync);
+}
+
+/* --leader-elect and --cert-secret: both need the cluster. The webhook
+ * server starts before a certificate is loaded (handshakes fail and
+ * /readyz says why until one is); the certificate thread loads it. */
+static int start_cluster_writers(serve *s, const cfg_serve *c, gv_error_t *err)
+{
+	const char *ns = NULL;
+	char crt[512];
+	char key[512];
+	int rc = GV_OK;
+
+	if (!c->leader_elect && !c->cert_secret)
+		return GV_OK;
+	if (!s->kcache_running)
+		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				    "%s needs the cluster: give --kubeconfig "
+				    "or run in a pod",
+				    c->cert_secret ? "--cert-secret"
+						   : "--leader-elect");
+	ns = srv_own_namespace(c, s->kcache.kc.cfg.namespace);
+	rc = srv_leader_start(&s->leader, &s->kcache.kc.client, c, ns, &s->log,
+			      leader_changed, s, err);
+	if (rc != GV_OK)
+		return rc;
+	s->leader_running = true;
+	if (!c->cert_secret)
+		return GV_OK;
+	/* the names only label messages: the pair comes from the Secret */
+	snprintf(crt, sizeof(crt), "secret %s/%s: tls.crt", ns, c->cert_secret);
+	snprintf(key, sizeof(key), "secret %s/%s: tls.key", ns, c->cert_secret);
+	rc = cert_store_init(&s->certs, crt, key);
+	if (rc != GV_OK)
+		return gv_error_set(err, rc, NULL, 0, 0,
+				    "cannot set up the certificate store");
+	s->certs_init = true;
+	s->secret_mode = true;
+	cert_store_bind(&s->certs);
+	rc = srv_certsync_start(&s->certsync, &s->kcache.kc.client, c, ns,
+				&s->certs, &s->leader, &s->log,
+				&s->certs_loaded, err);
+	if (rc != GV_OK)
+		return rc;
+	atomic_store(&s->certsync_running, true);
+	LOG_INFO(&s->log, "self-managed certificates", LOG_STR("namespace", ns),
+		 LOG_STR("secret", c->cert_secret),
+		 LOG_BOOL("leader_elect", c->leader_elect));
 	return GV_OK;
 }
 
@@ -328,6 +393,8 @@ static void reload(serve *s)
 	log_set_level(&s->log, g->cfg.log_level);
 	atomic_store(&s->current, g);
 	LOG_INFO(&s->log, "configuration reloaded");
+	if (s->secret_mode)
+		return; /* the certificate thread follows the Secret */
 	if (cert_store_reload_if_changed(&s->certs, &changed, &err) != GV_OK)
 		LOG_ERROR(&s->log, "cannot reload the certificate",
 			  LOG_STR("error", err.text));
@@ -372,7 +439,7 @@ static void wait_for_stop(serve *s, const sigset_t *set)
 		}
 		if (sig == SIGHUP)
 			reload(s);
-		else
+		else if (!s->secret_mode)
 			check_certificates(s, &reported);
 	}
 }
@@ -454,9 +521,15 @@ int srv_cmd_serve(int argc, char **argv)
 		LOG_ERROR(&s.log, "out of memory");
 		goto out;
 	}
-	if (load_certificates(&s, &g->cfg, &err) != GV_OK) {
+	if (!g->cfg.cert_secret &&
+	    load_certificates(&s, &g->cfg, &err) != GV_OK) {
 		LOG_ERROR(&s.log, "cannot load the serving certificate",
 			  LOG_STR("error", err.text));
+		exit_code = 2;
+		goto out;
+	}
+	if (start_cluster_writers(&s, &g->cfg, &err) != GV_OK) {
+		LOG_ERROR(&s.log, "cannot start", LOG_STR("error", err.text));
 		exit_code = 2;
 		goto out;
 	}
@@ -514,7 +587,11 @@ out:
 	srv_http_stop(s.webhooks, 0);
 	srv_http_stop(s.health, 0);
 	srv_http_stop(s.metrics, 0);
-	if (s.certs_ready) {
+	if (atomic_load(&s.certsync_running))
+		srv_certsync_stop(&s.certsync);
+	if (s.leader_running)
+		srv_leader_stop(&s.leader); /* releases the Lease */
+	if (s.certs_init) {
 		cert_store_bind(NULL);
 		cert_store_release(&s.certs);
 	}

@@ -1101,6 +1101,412 @@ static void test_handshake_during_reloads(void **state)
 	pair_release(&pairs[1]);
 }
 
+/* ---- self-managed rotation (cert_rotate) ------------------------------ */
+
+static const char *const svc_dns[] = { "groved-webhook",
+				       "groved-webhook.groved-system",
+				       "groved-webhook.groved-system.svc",
+				       "groved-webhook.groved-system.svc."
+				       "cluster.local",
+				       NULL };
+
+#define T0 ((time_t)1800000000) /* 2027-01-15 */
+#define CA_LIFE 3000L
+#define LEAF_LIFE 300L
+
+static cert_rotate_opts rot_opts(time_t now, bool trusted)
+{
+	cert_rotate_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.dns = svc_dns;
+	o.ca_seconds = CA_LIFE;
+	o.leaf_seconds = LEAF_LIFE;
+	o.now = now;
+	o.signer_trusted = trusted;
+	return o;
+}
+
+/* One rotation from cur; returns what changed and, when something did,
+ * replaces *cur with the result. */
+static unsigned rotate(cert_material *cur, time_t now, bool trusted)
+{
+	cert_rotate_opts o = rot_opts(now, trusted);
+	cert_material next = CERT_MATERIAL_INIT;
+	gv_error_t err = GV_ERROR_INIT;
+	unsigned what = 99;
+	char why[160];
+	int rc = cert_rotate(cur, &o, &next, &what, why, sizeof(why), &err);
+
+	assert_int_equal(rc, GV_OK);
+	assert_int_not_equal(what, 99);
+	if (what) {
+		assert_true(why[0] != '\0');
+		assert_non_null(next.ca_bundle);
+		assert_non_null(next.ca_key);
+		assert_non_null(next.tls_crt);
+		assert_non_null(next.tls_key);
+		cert_material_release(cur);
+		*cur = next;
+	} else {
+		assert_null(next.ca_bundle);
+	}
+	return what;
+}
+
+/* The number of certificates in a PEM bundle. */
+static int bundle_len(const char *pem)
+{
+	int n = 0;
+	const char *p = pem;
+
+	while ((p = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* The i-th certificate of a bundle (new reference). */
+static X509 *bundle_at(const char *pem, int i)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = NULL;
+	int k = 0;
+
+	for (k = 0; k <= i; k++) {
+		X509_free(x);
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		assert_non_null(x);
+	}
+	BIO_free(bio);
+	return x;
+}
+
+/* The leaf of m verifies against the bundle at now, for every service
+ * name, and its key matches; returns the index of its issuer. */
+static int leaf_issuer(const cert_material *m, time_t now)
+{
+	X509 *leaf = pem_x509(m->tls_crt);
+	EVP_PKEY *key = pem_key(m->tls_key);
+	int n = bundle_len(m->ca_bundle);
+	int found = -1;
+	int i = 0;
+
+	assert_int_equal(X509_check_private_key(leaf, key), 1);
+	for (i = 0; svc_dns[i]; i++)
+		assert_int_equal(X509_check_host(leaf, svc_dns[i], 0, 0, NULL),
+				 1);
+	for (i = 0; i < n && found < 0; i++) {
+		X509 *ca = bundle_at(m->ca_bundle, i);
+		X509_STORE *st = X509_STORE_new();
+		X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+
+		assert_int_equal(X509_STORE_add_cert(st, ca), 1);
+		assert_int_equal(X509_STORE_CTX_init(ctx, st, leaf, NULL), 1);
+		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+		X509_STORE_CTX_set_time(ctx, 0, now);
+		if (X509_verify_cert(ctx) == 1)
+			found = i;
+		X509_STORE_CTX_free(ctx);
+		X509_STORE_free(st);
+		X509_free(ca);
+	}
+	X509_free(leaf);
+	EVP_PKEY_free(key);
+	assert_true(found >= 0);
+	return found;
+}
+
+/* The ca.key of m belongs to the bundle's first CA. */
+static void assert_signer_key(const cert_material *m)
+{
+	X509 *ca = bundle_at(m->ca_bundle, 0);
+	EVP_PKEY *key = pem_key(m->ca_key);
+
+	assert_int_equal(X509_check_private_key(ca, key), 1);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+}
+
+static void test_rotate_from_nothing(void **state)
+{
+	cert_material m = CERT_MATERIAL_INIT;
+	X509 *leaf = NULL;
+	X509 *ca = NULL;
+
+	(void)state;
+	assert_int_equal(rotate(&m, T0, false), CERT_NEW_CA | CERT_NEW_LEAF);
+	assert_int_equal(bundle_len(m.ca_bundle), 1);
+	assert_int_equal(leaf_issuer(&m, T0), 0);
+	assert_signer_key(&m);
+	leaf = pem_x509(m.tls_crt);
+	ca = pem_x509(m.ca_bundle);
+	assert_true(asn1_epoch(X509_get0_notAfter(leaf)) == T0 + LEAF_LIFE);
+	assert_true(asn1_epoch(X509_get0_notAfter(ca)) == T0 + CA_LIFE);
+	assert_int_equal(X509_check_ca(ca), 1);
+	X509_free(leaf);
+	X509_free(ca);
+	/* a fresh pair is left alone, trusted or not */
+	assert_int_equal(rotate(&m, T0 + 1, false), 0);
+	assert_int_equal(rotate(&m, T0 + 1, true), 0);
+	cert_material_release(&m);
+}
+
+static void test_rotate_leaf_at_two_thirds(void **state)
+{
+	cert_material m = CERT_MATERIAL_INIT;
+	char *ca_before = NULL;
+	char *leaf_before = NULL;
+
+	(void)state;
+	rotate(&m, T0, false);
+	ca_before = strdup(m.ca_bundle);
+	leaf_before = strdup(m.tls_crt);
+	/* just before two thirds: kept */
+	assert_int_equal(rotate(&m, T0 + LEAF_LIFE * 2 / 3 - 1, true), 0);
+	/* after: a new leaf from the same CA, the CA untouched */
+	assert_int_equal(rotate(&m, T0 + LEAF_LIFE * 2 / 3 + 1, true),
+			 CERT_NEW_LEAF);
+	assert_string_equal(m.ca_bundle, ca_before);
+	assert_string_not_equal(m.tls_crt, leaf_before);
+	assert_int_equal(leaf_issuer(&m, T0 + LEAF_LIFE), 0);
+	free(ca_before);
+	free(leaf_before);
+	cert_material_release(&m);
+}
+
+static void test_rotate_ca_in_two_steps(void **state)
+{
+	cert_material m = CERT_MATERIAL_INIT;
+	time_t t = T0 + CA_LIFE * 2 / 3 + 1;
+	char *leaf_before = NULL;
+	X509 *old_ca = NULL;
+	X509 *second = NULL;
+
+	(void)state;
+	rotate(&m, T0, false);
+	old_ca = pem_x509(m.ca_bundle);
+	/* keep the leaf current up to the CA's two thirds */
+	assert_int_equal(rotate(&m, t - LEAF_LIFE / 2, true), CERT_NEW_LEAF);
+	leaf_before = strdup(m.tls_crt);
+	/* step 1: a new CA joins ca.crt first; the leaf stays, still
+	 * signed by the old CA, which stays in the bundle */
+	assert_int_equal(rotate(&m, t, true), CERT_NEW_CA);
+	assert_int_equal(bundle_len(m.ca_bundle), 2);
+	second = bundle_at(m.ca_bundle, 1);
+	assert_int_equal(X509_cmp(second, old_ca), 0);
+	assert_string_equal(m.tls_crt, leaf_before);
+	assert_int_equal(leaf_issuer(&m, t), 1);
+	assert_signer_key(&m);
+	/* while the new CA is not trusted yet, nothing moves */
+	assert_int_equal(rotate(&m, t + 1, false), 0);
+	/* step 2: trusted, the leaf moves to the new CA */
+	assert_int_equal(rotate(&m, t + 2, true), CERT_NEW_LEAF);
+	assert_int_equal(leaf_issuer(&m, t + 2), 0);
+	assert_int_equal(bundle_len(m.ca_bundle), 2);
+	/* the old CA leaves ca.crt once expired */
+	assert_int_equal(rotate(&m, T0 + CA_LIFE + 1, true) & CERT_PRUNED_CA,
+			 CERT_PRUNED_CA);
+	assert_int_equal(bundle_len(m.ca_bundle), 1);
+	X509_free(old_ca);
+	X509_free(second);
+	free(leaf_before);
+	cert_material_release(&m);
+}
+
+static void test_rotate_leaf_never_outlives_ca(void **state)
+{
+	cert_rotate_opts o = rot_opts(T0, false);
+	cert_material cur = CERT_MATERIAL_INIT;
+	cert_material m = CERT_MATERIAL_INIT;
+	gv_error_t err = GV_ERROR_INIT;
+	unsigned what = 0;
+	X509 *leaf = NULL;
+
+	(void)state;
+	o.leaf_seconds = CA_LIFE * 10;
+	assert_int_equal(cert_rotate(&cur, &o, &m, &what, NULL, 0, &err),
+			 GV_OK);
+	leaf = pem_x509(m.tls_crt);
+	assert_true(asn1_epoch(X509_get0_notAfter(leaf)) == T0 + CA_LIFE);
+	X509_free(leaf);
+	cert_material_release(&m);
+}
+
+static void test_rotate_replaces_unusable_at_once(void **state)
+{
+	static const char *const other_dns[] = { "other.example", NULL };
+	cert_material m = CERT_MATERIAL_INIT;
+	cert_material n = CERT_MATERIAL_INIT;
+	cert_rotate_opts o = rot_opts(T0, false);
+	gv_error_t err = GV_ERROR_INIT;
+	char *ca_before = NULL;
+	unsigned what = 0;
+
+	(void)state;
+	rotate(&m, T0, false);
+	ca_before = strdup(m.ca_bundle);
+	/* a name missing: a new leaf now, even though the CA is untrusted
+	 * (nothing served can be kept) */
+	o.dns = other_dns;
+	assert_int_equal(cert_rotate(&m, &o, &n, &what, NULL, 0, &err), GV_OK);
+	assert_int_equal(what, CERT_NEW_LEAF);
+	assert_string_equal(n.ca_bundle, ca_before);
+	cert_material_release(&n);
+	/* the leaf's key swapped for another: new leaf */
+	free(m.tls_key);
+	m.tls_key = strdup(m.ca_key);
+	assert_int_equal(rotate(&m, T0 + 1, false), CERT_NEW_LEAF);
+	assert_int_equal(leaf_issuer(&m, T0 + 1), 0);
+	/* an expired leaf: new leaf */
+	assert_int_equal(rotate(&m, T0 + LEAF_LIFE + 10, false), CERT_NEW_LEAF);
+	/* the CA key lost: a new CA and, the old leaf still good, no new
+	 * leaf until the new CA is trusted */
+	free(m.ca_key);
+	m.ca_key = NULL;
+	assert_int_equal(rotate(&m, T0 + LEAF_LIFE + 11, false), CERT_NEW_CA);
+	assert_int_equal(bundle_len(m.ca_bundle), 2);
+	assert_signer_key(&m);
+	free(ca_before);
+	cert_material_release(&m);
+}
+
+static void test_rotate_garbage(void **state)
+{
+	cert_material m = CERT_MATERIAL_INIT;
+
+	(void)state;
+	m.ca_bundle = strdup("-----BEGIN CERTIFICATE-----\nnot base64!\n"
+			     "-----END CERTIFICATE-----\n");
+	m.ca_key = strdup("garbage");
+	m.tls_crt = strdup("");
+	m.tls_key = strdup("-----BEGIN PRIVATE KEY-----\n");
+	assert_int_equal(rotate(&m, T0, false), CERT_NEW_CA | CERT_NEW_LEAF);
+	assert_int_equal(bundle_len(m.ca_bundle), 1);
+	assert_int_equal(leaf_issuer(&m, T0), 0);
+	cert_material_release(&m);
+}
+
+static void test_rotate_bad_names(void **state)
+{
+	static const char *const bad[] = { "bad name", NULL };
+	cert_rotate_opts o = rot_opts(T0, false);
+	cert_material cur = CERT_MATERIAL_INIT;
+	cert_material next = CERT_MATERIAL_INIT;
+	gv_error_t err = GV_ERROR_INIT;
+	unsigned what = 7;
+
+	(void)state;
+	o.dns = bad;
+	assert_int_equal(cert_rotate(&cur, &o, &next, &what, NULL, 0, &err),
+			 GV_EINVAL);
+	assert_int_equal(what, 7); /* untouched on failure */
+	assert_null(next.ca_bundle);
+	assert_non_null(strstr(err.text, "bad name"));
+}
+
+static void test_base64(void **state)
+{
+	static const struct {
+		const char *plain;
+		const char *b64;
+	} cases[] = {
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	static const char *const bad[] = { "Zg=", "Z===", "Zm9v!A==",
+					   "Zg==Zg==x" };
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *enc = cert_base64(cases[i].plain, strlen(cases[i].plain));
+		char *dec = NULL;
+		size_t n = 99;
+
+		assert_non_null(enc);
+		assert_string_equal(enc, cases[i].b64);
+		assert_int_equal(cert_unbase64(enc, strlen(enc), &dec, &n),
+				 GV_OK);
+		assert_int_equal(n, strlen(cases[i].plain));
+		assert_memory_equal(dec, cases[i].plain, n);
+		assert_int_equal(dec[n], '\0');
+		free(enc);
+		free(dec);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *dec = NULL;
+		size_t n = 0;
+
+		assert_int_equal(
+		    cert_unbase64(bad[i], strlen(bad[i]), &dec, &n), GV_EPARSE);
+		assert_null(dec);
+	}
+}
+
+static void test_store_load_pem(void **state)
+{
+	cert_material m = CERT_MATERIAL_INIT;
+	cert_material other = CERT_MATERIAL_INIT;
+	cert_store s;
+	cert_store_info info;
+	gv_error_t err = GV_ERROR_INIT;
+	bool changed = false;
+	time_t now = time(NULL);
+
+	(void)state;
+	rotate(&m, now, false);
+	rotate(&other, now, false);
+	assert_int_equal(
+	    cert_store_init(&s, "secret ns/x: tls.crt", "secret ns/x: tls.key"),
+	    GV_OK);
+	assert_int_equal(cert_store_info_get(&s, &info), GV_ENOTFOUND);
+	assert_int_equal(cert_store_load_pem(&s, m.tls_crt, strlen(m.tls_crt),
+					     m.tls_key, strlen(m.tls_key),
+					     &changed, &err),
+			 GV_OK);
+	assert_true(changed);
+	assert_int_equal(cert_store_info_get(&s, &info), GV_OK);
+	assert_int_equal(info.generation, 1);
+	/* the same pair again: nothing to do */
+	assert_int_equal(cert_store_load_pem(&s, m.tls_crt, strlen(m.tls_crt),
+					     m.tls_key, strlen(m.tls_key),
+					     &changed, &err),
+			 GV_OK);
+	assert_false(changed);
+	/* a key of another certificate: refused, named, the old one stays */
+	assert_int_equal(
+	    cert_store_load_pem(&s, m.tls_crt, strlen(m.tls_crt), other.tls_key,
+				strlen(other.tls_key), &changed, &err),
+	    GV_ECONFLICT);
+	assert_false(changed);
+	assert_non_null(strstr(err.text, "secret ns/x: tls.key"));
+	assert_int_equal(cert_store_info_get(&s, &info), GV_OK);
+	assert_int_equal(info.generation, 1);
+	/* a length that is not the text's: refused, not read past */
+	assert_int_equal(cert_store_load_pem(&s, m.tls_crt, 10, m.tls_key,
+					     strlen(m.tls_key), &changed, &err),
+			 GV_EINVAL);
+	/* another good pair: swapped in */
+	assert_int_equal(
+	    cert_store_load_pem(&s, other.tls_crt, strlen(other.tls_crt),
+				other.tls_key, strlen(other.tls_key), &changed,
+				&err),
+	    GV_OK);
+	assert_true(changed);
+	assert_int_equal(cert_store_info_get(&s, &info), GV_OK);
+	assert_int_equal(info.generation, 2);
+	cert_store_release(&s);
+	cert_material_release(&m);
+	cert_material_release(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1133,6 +1539,15 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_during_reloads,
 						setup, teardown),
+		cmocka_unit_test(test_rotate_from_nothing),
+		cmocka_unit_test(test_rotate_leaf_at_two_thirds),
+		cmocka_unit_test(test_rotate_ca_in_two_steps),
+		cmocka_unit_test(test_rotate_leaf_never_outlives_ca),
+		cmocka_unit_test(test_rotate_replaces_unusable_at_once),
+		cmocka_unit_test(test_rotate_garbage),
+		cmocka_unit_test(test_rotate_bad_names),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_store_load_pem),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

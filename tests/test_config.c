@@ -300,7 +300,40 @@ static const bad_case bad_cases[] = {
 	  { "--log-level=info" },
 	  "no serving certificate: give "
 	  "--tls-cert-file and --tls-key-file, "
-	  "or --self-signed DIR" },
+	  "--self-signed DIR or --cert-secret NAME" },
+	{ NULL,
+	  { "--tls-cert-file=/c", "--tls-key-file=/k", "--cert-secret=s" },
+	  "cert-secret cannot be combined with "
+	  "tls-cert-file: certificates come from one place" },
+	{ NULL,
+	  { "--self-signed=/d", "--cert-secret=s" },
+	  "cert-secret cannot be combined with "
+	  "self-signed: certificates come from one place" },
+	{ NULL,
+	  { "--cert-secret=s",
+	    "--inject-ca-into=validatingwebhookconfigurations" },
+	  "inject-ca-into: \"validatingwebhookconfigurations\" is not "
+	  "mutatingwebhookconfigurations/NAME or "
+	  "validatingwebhookconfigurations/NAME" },
+	{ NULL,
+	  { "--cert-secret=s", "--inject-ca-into=secrets/x" },
+	  "inject-ca-into: \"secrets/x\" is not "
+	  "mutatingwebhookconfigurations/NAME or "
+	  "validatingwebhookconfigurations/NAME" },
+	{ NULL,
+	  { TLS, "--inject-ca-into=mutatingwebhookconfigurations/m" },
+	  "inject-ca-into needs cert-secret: only "
+	  "self-managed certificates are injected" },
+	{ NULL,
+	  { "--cert-secret=s", "--cert-validity=1500ms" },
+	  "flag --cert-validity: \"1500ms\" must be whole seconds, at "
+	  "least 1s" },
+	{ NULL,
+	  { "--cert-secret=s",
+	    "--inject-ca-into=mutatingwebhookconfigurations/m,"
+	    "validatingwebhookconfigurations/v",
+	    "--cert-validity=720h", "--leader-elect" },
+	  NULL },
 	{ NULL,
 	  { TLS, "--default-scheduler=" },
 	  "flag --default-scheduler: "
@@ -590,7 +623,7 @@ static void test_dump(void **state)
 	assert_null(strchr(dump, '\n'));
 	v = json_loads(dump, 0, &jerr);
 	assert_non_null(v);
-	assert_int_equal(json_object_size(v), 19); /* every option but help */
+	assert_int_equal(json_object_size(v), 28); /* every option but help */
 	assert_string_equal(
 	    json_string_value(json_object_get(v, "webhook-addr")), ":9443");
 	assert_string_equal(

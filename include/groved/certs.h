@@ -271,4 +271,165 @@ int cert_store_retrieve(gnutls_session_t session,
 			unsigned int *pcert_length, gnutls_privkey_t *pkey);
 void cert_store_bind(cert_store *s);
 
+/* ---------------------------------------------------------------------
+ * Self-managed mode: rotation (cert_rotate.c, OpenSSL, pure) and the
+ * Secret and caBundle I/O (cert_secret.c, the kube client)
+ *
+ * The material lives in one kubernetes.io/tls Secret:
+ *   ca.crt  the CAs the webhook configurations trust: the signing CA
+ *           first, then older CAs that are still valid (a certificate
+ *           one of them signed may still be served somewhere)
+ *   ca.key  the signing CA's private key (PKCS#8), so that a serving
+ *           certificate can be renewed without a new CA
+ *   tls.crt, tls.key  the serving certificate and its key
+ * Why two steps for a new CA: kube-apiserver checks the serving
+ * certificate against the caBundle it last read, so a certificate signed
+ * by a new CA may be served only once that CA is in every caBundle and
+ * the API servers have had time to read it (propagation). A new CA is
+ * therefore first added to ca.crt (and injected), and the serving
+ * certificate moves to it in a later round. Every certificate served at
+ * any time verifies against the caBundle the API server holds: renewal
+ * fails no request.
+ * ------------------------------------------------------------------- */
+
+/* PEM text of the four keys of the Secret; each malloc'd, NUL-terminated
+ * and owned by the struct (cert_material_release). NULL: absent. */
+typedef struct cert_material {
+	char *ca_bundle; /* ca.crt */
+	char *ca_key; /* ca.key */
+	char *tls_crt;
+	char *tls_key;
+} cert_material;
+
+#define CERT_MATERIAL_INIT             \
+	{                              \
+		NULL, NULL, NULL, NULL \
+	}
+
+/* Frees what m holds (m may be NULL) and resets it; keys are wiped. */
+void cert_material_release(cert_material *m);
+
+/* What cert_rotate() changed (bits of *what). */
+#define CERT_NEW_CA 1u /* a new signing CA was added to ca.crt */
+#define CERT_NEW_LEAF 2u /* a new serving certificate */
+#define CERT_PRUNED_CA 4u /* expired CAs left ca.crt */
+
+typedef struct cert_rotate_opts {
+	const char *const *dns; /* the serving certificate's names, as in */
+	const char *const *ips; /* cert_gen_opts */
+	long ca_seconds; /* a new CA's lifetime; 0: CERT_DEFAULT_CA_DAYS */
+	long leaf_seconds; /* a new leaf's; 0: CERT_DEFAULT_DAYS */
+	time_t now; /* 0: time(NULL) */
+	/* The signing CA (first of ca.crt) has been in every caBundle for
+	 * longer than the propagation time: a serving certificate that
+	 * another CA signed may now move to it. */
+	bool signer_trusted;
+} cert_rotate_opts;
+
+#define CERT_DEFAULT_CA_DAYS 3650 /* self-managed CA: its key is kept */
+
+/*
+ * Decides and makes the next material from cur (borrowed; any field may
+ * be NULL or garbage): a new CA when there is no usable signing CA (none,
+ * its key missing or not its own, expired, or in the last third of its
+ * life); a new serving certificate, signed by the signing CA and never
+ * outliving it, when the current one is missing, unusable (key mismatch,
+ * does not verify against ca.crt, lacks a name) or in the last third of
+ * its life while the signing CA is trusted, or was signed by another CA
+ * and the signing CA is trusted; an unusable one is replaced at once.
+ * Expired CAs are dropped from ca.crt.
+ * On success *what says what changed; when nothing did it is 0 and next
+ * is untouched, else *next (caller's, empty) holds the whole new material
+ * and why (may be NULL) says in words why ("serving certificate in the
+ * last third of its life"). Returns GV_OK, GV_EINVAL (bad names) or
+ * GV_EIO/GV_ENOMEM (OpenSSL failed; err says why).
+ */
+int cert_rotate(const cert_material *cur, const cert_rotate_opts *o,
+		cert_material *next, unsigned *what, char *why, size_t why_size,
+		gv_error_t *err);
+
+/* The earliest notAfter of the serving certificate in pem, seconds since
+ * the epoch, or -1 when it cannot be read. For logs and metrics. */
+int64_t cert_not_after(const char *pem);
+
+struct kube_client;
+
+typedef struct cert_secret_opts {
+	const char *namespace; /* of the Secret (groved's own) */
+	const char *name; /* of the Secret */
+	const char *const *dns; /* the serving certificate's DNS names */
+	long ca_seconds; /* 0: CERT_DEFAULT_CA_DAYS */
+	long leaf_seconds; /* 0: CERT_DEFAULT_DAYS */
+	long propagation_seconds; /* see above; 0: 60 */
+	/* NULL-terminated "mutatingwebhookconfigurations/NAME" and
+	 * "validatingwebhookconfigurations/NAME": every webhook of each
+	 * gets ca.crt as its clientConfig.caBundle */
+	const char *const *inject;
+} cert_secret_opts;
+
+/* One replica's self-managed certificates; fields private to
+ * cert_secret.c. Strings of o and the client are borrowed. */
+typedef struct cert_secret {
+	cert_secret_opts o;
+	struct kube_client *client;
+	char *trusted_bundle; /* ca.crt last seen in every caBundle */
+	time_t trusted_since; /* since when */
+} cert_secret;
+
+/* What one leader round did, for the log. */
+typedef struct cert_secret_report {
+	unsigned what; /* CERT_NEW_CA | CERT_NEW_LEAF | CERT_PRUNED_CA */
+	bool created; /* the Secret did not exist */
+	char why[160];
+	unsigned injected; /* configurations whose caBundle was written */
+} cert_secret_report;
+
+void cert_secret_init(cert_secret *cs, struct kube_client *client,
+		      const cert_secret_opts *o);
+void cert_secret_release(cert_secret *cs);
+
+/*
+ * The leader's round at time now (0: time(NULL)): reads the Secret,
+ * cert_rotate()s it, writes it back (create, or update with its
+ * resourceVersion, so two would-be leaders cannot both win), then writes
+ * ca.crt into every caBundle of the configurations of o->inject that
+ * differ. *rep (caller's) says what was done, also on failure. Returns
+ * GV_OK, or the first failure (GV_ECONFLICT / GV_EEXIST: another writer
+ * won; read again next round), with err naming the object.
+ */
+int cert_secret_rotate(cert_secret *cs, time_t now, cert_secret_report *rep,
+		       gv_error_t *err);
+
+/*
+ * Any replica: reads the Secret into *out (caller's, empty; filled only
+ * on success). GV_ENOTFOUND when it does not exist yet, GV_EPARSE when a
+ * key is not base64, else a kube error.
+ */
+int cert_secret_read(cert_secret *cs, cert_material *out, gv_error_t *err);
+
+/* Base64 (standard alphabet, padded, no line breaks) of data: a new
+ * malloc'd NUL-terminated string, or NULL when out of memory. */
+char *cert_base64(const void *data, size_t len);
+
+/* Decodes standard padded base64 text of length len into a new malloc'd
+ * buffer, NUL-terminated (*out_len excludes the NUL). Returns GV_OK,
+ * GV_EPARSE (not base64: a bad byte or length) or GV_ENOMEM. */
+int cert_unbase64(const char *text, size_t len, char **out, size_t *out_len);
+
+/* ---------------------------------------------------------------------
+ * Memory-loaded serving material
+ * ------------------------------------------------------------------- */
+
+/*
+ * As cert_store_reload_if_changed() but from PEM in memory (borrowed;
+ * cert[cert_len] and key[key_len] must be '\0'):
+ * makes the pair current unless it is the current one already (*changed
+ * false). For the self-managed mode, whose files are a Secret's keys;
+ * messages name the store's cert_file/key_file as given to
+ * cert_store_init() (for example "secret groved-system/x: tls.crt").
+ */
+int cert_store_load_pem(cert_store *s, const char *cert, size_t cert_len,
+			const char *key, size_t key_len, bool *changed,
+			gv_error_t *err);
+
 #endif

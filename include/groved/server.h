@@ -41,6 +41,10 @@ void srv_inputs_release(srv_inputs *list);
 /* `groved validate`: returns the process exit code (0, 1 or 2). */
 int srv_cmd_validate(int argc, char **argv);
 
+/* `groved certs generate`: a CA and serving certificate for the webhook's
+ * Service; returns the exit code (0, 1 or 2). */
+int srv_cmd_certs(int argc, char **argv);
+
 /* `groved serve`: runs until SIGTERM or SIGINT; returns the exit code
  * (0 after a clean stop, 2 when it cannot start). */
 int srv_cmd_serve(int argc, char **argv);

@@ -168,7 +168,7 @@ check "SIGTERM exits 0" stop
 sim_log="$tmp/kube-sim.log"
 python3 "$src/tests/kube-sim/kube-sim" --addr 127.0.0.1:0 --kubeconfig-out "$tmp/kubeconfig" \
   --load "$src/deploy/crds/grove.io_podcliquesets.yaml" --load "$src/deploy/crds/grove.io_podcliques.yaml" \
-  --load "$src/deploy/crds/grove.io_clustertopologybindings.yaml" \
+  --load "$src/deploy/crds/grove.io_clustertopologybindings.yaml" --load "$src/deploy/crds/grove.io_podcliquescalinggroups.yaml" \
   --load "$src/examples/claim-templates.yaml" --load "$src/examples/vllm-disaggregated.yaml" \
   >"$sim_log" 2>&1 &
 sim_pid=$!

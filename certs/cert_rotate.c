@@ -1,0 +1,342 @@
+/*
+ * cert_rotate.c: the self-managed mode's decision, what the next CA and
+ * serving certificate are, as a pure function of the current material,
+ * the clock and whether the signing CA is trusted yet (certs.h says why
+ * a new CA takes two steps).
+ */
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "cert_int.h"
+
+#define CERT_MAX_BUNDLE 8 /* CAs kept in ca.crt; more is garbage */
+
+/* The current material, parsed. */
+typedef struct cert_parsed {
+	X509 *cas[CERT_MAX_BUNDLE]; /* ca.crt in order; [0] signs */
+	int n_cas;
+	EVP_PKEY *ca_key;
+	X509 *leaf;
+	EVP_PKEY *leaf_key;
+} cert_parsed;
+
+static void cert_parsed_release(cert_parsed *p)
+{
+	int i = 0;
+
+	for (i = 0; i < p->n_cas; i++)
+		X509_free(p->cas[i]);
+	EVP_PKEY_free(p->ca_key);
+	X509_free(p->leaf);
+	EVP_PKEY_free(p->leaf_key);
+	memset(p, 0, sizeof(*p));
+}
+
+void cert_material_release(cert_material *m)
+{
+	if (!m)
+		return;
+	free(m->ca_bundle);
+	if (m->ca_key)
+		OPENSSL_cleanse(m->ca_key, strlen(m->ca_key));
+	free(m->ca_key);
+	free(m->tls_crt);
+	if (m->tls_key)
+		OPENSSL_cleanse(m->tls_key, strlen(m->tls_key));
+	free(m->tls_key);
+	*m = (cert_material)CERT_MATERIAL_INIT;
+}
+
+static BIO *cert_mem_bio(const char *pem)
+{
+	return pem ? BIO_new_mem_buf(pem, -1) : NULL;
+}
+
+/* The certificates of pem in order, at most max; returns how many. */
+static int cert_read_all(const char *pem, X509 **out, int max)
+{
+	BIO *bio = cert_mem_bio(pem);
+	X509 *x = NULL;
+	int n = 0;
+
+	while (bio && n < max &&
+	       (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		out[n++] = x;
+	BIO_free(bio);
+	ERR_clear_error(); /* the end of the text reads as an error */
+	return n;
+}
+
+static EVP_PKEY *cert_read_key_pem(const char *pem)
+{
+	BIO *bio = cert_mem_bio(pem);
+	EVP_PKEY *k = NULL;
+
+	if (bio)
+		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	ERR_clear_error();
+	return k;
+}
+
+static void cert_parse(const cert_material *m, cert_parsed *p)
+{
+	X509 *leaf[1] = { NULL };
+
+	memset(p, 0, sizeof(*p));
+	p->n_cas = cert_read_all(m->ca_bundle, p->cas, CERT_MAX_BUNDLE);
+	p->ca_key = cert_read_key_pem(m->ca_key);
+	if (cert_read_all(m->tls_crt, leaf, 1) == 1)
+		p->leaf = leaf[0];
+	p->leaf_key = cert_read_key_pem(m->tls_key);
+}
+
+static int64_t cert_end(X509 *x)
+{
+	int64_t t = -1;
+
+	if (!x || !cert_asn1_epoch(X509_get0_notAfter(x), &t))
+		return -1;
+	return t;
+}
+
+int64_t cert_not_after(const char *pem)
+{
+	X509 *x[1] = { NULL };
+	int64_t t = -1;
+
+	if (cert_read_all(pem, x, 1) == 1) {
+		t = cert_end(x[0]);
+		X509_free(x[0]);
+	}
+	return t;
+}
+
+/* ca can sign: a CA certificate whose key is key, valid and not in the
+ * last third of its life at now. */
+static bool cert_signer_ok(X509 *ca, EVP_PKEY *key, time_t now)
+{
+	bool ok = ca && key && X509_check_ca(ca) >= 1 &&
+		  X509_check_private_key(ca, key) == 1 && cert_fresh(ca, now);
+
+	ERR_clear_error();
+	return ok;
+}
+
+/* The CA of p that issued p->leaf and verifies it at now, or -1. */
+static int cert_issuer_of(const cert_parsed *p, time_t now)
+{
+	int i = 0;
+
+	for (i = 0; p->leaf && i < p->n_cas; i++) {
+		if (X509_check_issued(p->cas[i], p->leaf) == X509_V_OK &&
+		    cert_chain_ok(p->cas[i], p->leaf, now))
+			return i;
+	}
+	ERR_clear_error();
+	return -1;
+}
+
+/* Appends the PEM of x to *buf (malloc'd; may start NULL). 1 or 0. */
+static int cert_append_pem(char **buf, X509 *x)
+{
+	cert_pem pem = CERT_PEM_INIT;
+	size_t have = *buf ? strlen(*buf) : 0;
+	char *grown = NULL;
+
+	if (!cert_to_pem(x, NULL, &pem))
+		return 0;
+	grown = realloc(*buf, have + pem.cert_len + 1);
+	if (grown) {
+		memcpy(grown + have, pem.cert, pem.cert_len + 1);
+		*buf = grown;
+	}
+	cert_pem_release(&pem);
+	return grown != NULL;
+}
+
+static char *cert_dup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void cert_say(char *why, size_t size, const char *text)
+{
+	size_t used = why ? strlen(why) : 0;
+
+	if (why && used + 1 < size)
+		snprintf(why + used, size - used, "%s%s", used ? "; " : "",
+			 text);
+}
+
+int cert_rotate(const cert_material *cur, const cert_rotate_opts *o,
+		cert_material *next, unsigned *what, char *why, size_t why_size,
+		gv_error_t *err)
+{
+	cert_parsed p;
+	cert_material m = CERT_MATERIAL_INIT;
+	cert_pem pem = CERT_PEM_INIT;
+	cert_gen_opts names;
+	EVP_PKEY *new_key = NULL;
+	X509 *new_ca = NULL;
+	X509 *new_leaf = NULL;
+	X509 *signer = NULL;
+	EVP_PKEY *signer_key = NULL;
+	time_t now = o->now ? o->now : time(NULL);
+	long ca_s =
+	    o->ca_seconds ? o->ca_seconds : CERT_DEFAULT_CA_DAYS * 86400L;
+	long leaf_s =
+	    o->leaf_seconds ? o->leaf_seconds : CERT_DEFAULT_DAYS * 86400L;
+	bool trusted = o->signer_trusted;
+	bool keep_leaf = true;
+	unsigned did = 0;
+	char ca_cn[64];
+	int issuer = -1;
+	int64_t end = 0;
+	int i = 0;
+	int rc = GV_OK;
+
+	if (why && why_size)
+		why[0] = '\0';
+	memset(&names, 0, sizeof(names));
+	names.dns = o->dns;
+	names.ips = o->ips;
+	rc = cert_check_names(&names, err);
+	if (rc != GV_OK)
+		return rc;
+	cert_parse(cur, &p);
+	ERR_clear_error();
+
+	/* 1. a signing CA */
+	if (p.n_cas > 0 && cert_signer_ok(p.cas[0], p.ca_key, now)) {
+		signer = p.cas[0];
+		signer_key = p.ca_key;
+	} else {
+		snprintf(ca_cn, sizeof(ca_cn), "groved-ca@%lld",
+			 (long long)now);
+		new_key = cert_new_key();
+		new_ca = new_key ? cert_build(new_key, ca_cn, now, ca_s, NULL,
+					      NULL, NULL)
+				 : NULL;
+		if (!new_ca) {
+			rc = cert_ossl_error(err, NULL, "cannot generate CA");
+			goto out;
+		}
+		signer = new_ca;
+		signer_key = new_key;
+		trusted = false; /* no caBundle holds it yet */
+		did |= CERT_NEW_CA;
+		cert_say(why, why_size,
+			 p.n_cas == 0 ? "no CA"
+			 : !p.ca_key  ? "CA key missing"
+				      : "CA in the last third of its life "
+					"or unusable");
+	}
+
+	/* 2. the serving certificate */
+	issuer = cert_issuer_of(&p, now);
+	if (!p.leaf || !p.leaf_key ||
+	    X509_check_private_key(p.leaf, p.leaf_key) != 1 || issuer < 0 ||
+	    !cert_covers(p.leaf, &names)) {
+		/* nothing to keep serving: replace at once, whatever the
+		 * trust in the signer */
+		keep_leaf = false;
+		cert_say(why, why_size,
+			 !p.leaf ? "no serving certificate"
+			 : issuer < 0
+			     ? "serving certificate expired or not signed "
+			       "by a CA of ca.crt"
+			     : "serving certificate unusable or missing a "
+			       "name");
+	} else if (trusted && !cert_fresh(p.leaf, now)) {
+		keep_leaf = false;
+		cert_say(why, why_size,
+			 "serving certificate in the last third of its life");
+	} else if (trusted && p.cas[issuer] != signer) {
+		keep_leaf = false;
+		cert_say(why, why_size,
+			 "serving certificate moves to the new CA");
+	}
+	ERR_clear_error();
+	if (!keep_leaf) {
+		EVP_PKEY *leaf_key = cert_new_key();
+		long life = leaf_s;
+
+		/* never outlive the CA: verification would fail first */
+		end = cert_end(signer);
+		if (end > 0 && (int64_t)now + life > end)
+			life = (long)(end - (int64_t)now);
+		new_leaf =
+		    leaf_key && life > 0
+			? cert_build(leaf_key,
+				     o->dns && o->dns[0] ? o->dns[0]
+							 : o->ips[0],
+				     now, life, signer, signer_key, &names)
+			: NULL;
+		if (!new_leaf || !cert_to_pem(new_leaf, leaf_key, &pem)) {
+			EVP_PKEY_free(leaf_key);
+			rc = cert_ossl_error(err, NULL,
+					     "cannot generate certificate");
+			goto out;
+		}
+		EVP_PKEY_free(leaf_key);
+		m.tls_crt = pem.cert;
+		m.tls_key = pem.key;
+		pem = (cert_pem)CERT_PEM_INIT;
+		did |= CERT_NEW_LEAF;
+	}
+
+	/* 3. ca.crt: the signer first, then every other CA still valid */
+	if (!cert_append_pem(&m.ca_bundle, signer))
+		goto oom;
+	for (i = 0; i < p.n_cas; i++) {
+		if (p.cas[i] == signer)
+			continue;
+		if (cert_end(p.cas[i]) <= (int64_t)now ||
+		    (new_ca && i >= CERT_MAX_BUNDLE - 1)) {
+			did |= CERT_PRUNED_CA;
+			continue;
+		}
+		if (!cert_append_pem(&m.ca_bundle, p.cas[i]))
+			goto oom;
+	}
+	if (did == 0)
+		goto out;
+	if (did & CERT_PRUNED_CA)
+		cert_say(why, why_size, "expired CA removed from ca.crt");
+	if (new_ca) {
+		if (!cert_to_pem(new_ca, new_key, &pem))
+			goto oom;
+		m.ca_key = pem.key;
+		pem.key = NULL;
+		cert_pem_release(&pem);
+	} else {
+		m.ca_key = cert_dup(cur->ca_key);
+		if (!m.ca_key)
+			goto oom;
+	}
+	if (keep_leaf) {
+		m.tls_crt = cert_dup(cur->tls_crt);
+		m.tls_key = cert_dup(cur->tls_key);
+		if (!m.tls_crt || !m.tls_key)
+			goto oom;
+	}
+	*next = m;
+	m = (cert_material)CERT_MATERIAL_INIT;
+	*what = did;
+	goto out;
+oom:
+	rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
+out:
+	if (rc == GV_OK && did == 0)
+		*what = 0;
+	cert_material_release(&m);
+	cert_pem_release(&pem);
+	X509_free(new_ca);
+	X509_free(new_leaf);
+	EVP_PKEY_free(new_key);
+	cert_parsed_release(&p);
+	return rc;
+}

@@ -1,0 +1,351 @@
+/*
+ * cert_secret.c: the self-managed mode's I/O. The leader keeps the CA and
+ * the serving certificate in a Secret and the CA bundle in the webhook
+ * configurations; every replica reads the Secret (certs.h has the
+ * scheme). Only GET, POST and PUT by name, so RBAC can name each object.
+ */
+#include <errno.h>
+
+#include <openssl/evp.h>
+
+#include "cert_int.h"
+#include "kube_client.h"
+
+#define CERT_DEFAULT_PROPAGATION 60 /* seconds */
+#define CERT_MAX_B64 ((size_t)4 << 20) /* a key of the Secret, encoded */
+
+static const kube_gvr secrets_gvr = { "", "v1", "secrets", true };
+
+/* The Secret's keys, in cert_material's order. */
+static const char *const secret_keys[4] = { CERT_CA_FILE, "ca.key",
+					    CERT_CERT_FILE, CERT_KEY_FILE };
+
+static char **material_field(cert_material *m, int i)
+{
+	char **fields[4] = { &m->ca_bundle, &m->ca_key, &m->tls_crt,
+			     &m->tls_key };
+
+	return fields[i];
+}
+
+char *cert_base64(const void *data, size_t len)
+{
+	size_t n = 4 * ((len + 2) / 3);
+	char *out = NULL;
+
+	if (len > (size_t)INT32_MAX / 2)
+		return NULL;
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	/* EVP_EncodeBlock: no line breaks, NUL-terminated */
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+int cert_unbase64(const char *text, size_t len, char **out, size_t *out_len)
+{
+	unsigned char *buf = NULL;
+	size_t pad = 0;
+	size_t i = 0;
+	int n = 0;
+
+	if (len % 4 != 0 || len > CERT_MAX_B64)
+		return GV_EPARSE;
+	while (pad < 2 && pad < len && text[len - 1 - pad] == '=')
+		pad++;
+	/* EVP_DecodeBlock is lenient (it skips blanks, takes '=' inside):
+	 * only the alphabet, then at most two '=' at the end */
+	for (i = 0; i < len - pad; i++) {
+		char c = text[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return GV_EPARSE;
+	}
+	buf = malloc(len / 4 * 3 + 1);
+	if (!buf)
+		return GV_ENOMEM;
+	n = len ? EVP_DecodeBlock(buf, (const unsigned char *)text, (int)len)
+		: 0;
+	if (n < 0 || (size_t)n < pad) {
+		free(buf);
+		return GV_EPARSE;
+	}
+	n -= (int)pad;
+	buf[n] = '\0';
+	*out = (char *)buf;
+	*out_len = (size_t)n;
+	return GV_OK;
+}
+
+void cert_secret_init(cert_secret *cs, struct kube_client *client,
+		      const cert_secret_opts *o)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->o = *o;
+	if (!cs->o.propagation_seconds)
+		cs->o.propagation_seconds = CERT_DEFAULT_PROPAGATION;
+	cs->client = client;
+}
+
+void cert_secret_release(cert_secret *cs)
+{
+	free(cs->trusted_bundle);
+	cs->trusted_bundle = NULL;
+}
+
+/* The material in the Secret obj (borrowed) into *out. */
+static int material_from_secret(const cert_secret *cs, const json_t *obj,
+				cert_material *out, gv_error_t *err)
+{
+	cert_material m = CERT_MATERIAL_INIT;
+	const json_t *data = json_object_get(obj, "data");
+	size_t len = 0;
+	int rc = GV_OK;
+	int i = 0;
+
+	for (i = 0; i < 4; i++) {
+		const json_t *v = json_object_get(data, secret_keys[i]);
+
+		if (!json_is_string(v))
+			continue; /* absent: rotation fills it */
+		rc = cert_unbase64(json_string_value(v), json_string_length(v),
+				   material_field(&m, i), &len);
+		if (rc != GV_OK) {
+			rc = gv_error_set(
+			    err, rc, cs->o.name, 0, 0,
+			    "cannot read secret '%s/%s': key '%s' %s",
+			    cs->o.namespace, cs->o.name, secret_keys[i],
+			    rc == GV_ENOMEM ? "out of memory"
+					    : "is not base64");
+			goto out;
+		}
+		/* a PEM with a NUL inside would be cut short by every
+		 * parser: treat it as garbage, which rotation replaces */
+		if (strlen(*material_field(&m, i)) != len) {
+			free(*material_field(&m, i));
+			*material_field(&m, i) = NULL;
+		}
+	}
+	*out = m;
+	m = (cert_material)CERT_MATERIAL_INIT;
+out:
+	cert_material_release(&m);
+	return rc;
+}
+
+int cert_secret_read(cert_secret *cs, cert_material *out, gv_error_t *err)
+{
+	kube_result res;
+	json_t *obj = NULL;
+	int rc = GV_OK;
+
+	rc = kube_get(cs->client, &secrets_gvr, cs->o.namespace, cs->o.name,
+		      NULL, &obj, &res, err);
+	if (rc == GV_OK)
+		rc = material_from_secret(cs, obj, out, err);
+	json_decref(obj);
+	return rc;
+}
+
+/* A Secret object holding m, or NULL (out of memory). New reference. */
+static json_t *secret_object(const cert_secret *cs, const cert_material *m,
+			     const json_t *old)
+{
+	json_t *obj =
+	    old ? json_deep_copy(old)
+		: json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, "
+			    "s:s}",
+			    "apiVersion", "v1", "kind", "Secret", "metadata",
+			    "name", cs->o.name, "namespace", cs->o.namespace,
+			    "labels", "app.kubernetes.io/name", "groved",
+			    "app.kubernetes.io/component",
+			    "webhook-certificate", "type", "kubernetes.io/tls");
+	json_t *data = json_object();
+	cert_material copy = *m;
+	int i = 0;
+
+	if (!obj || !data)
+		goto fail;
+	for (i = 0; i < 4; i++) {
+		const char *pem = *material_field(&copy, i);
+		char *b64 = pem ? cert_base64(pem, strlen(pem)) : NULL;
+
+		if (!pem)
+			continue;
+		if (!b64 || json_object_set_new(data, secret_keys[i],
+						json_string(b64)) != 0) {
+			free(b64);
+			goto fail;
+		}
+		free(b64);
+	}
+	if (json_object_set_new(obj, "data", data) != 0) {
+		data = NULL;
+		goto fail;
+	}
+	return obj;
+fail:
+	json_decref(data);
+	json_decref(obj);
+	return NULL;
+}
+
+/* Writes bundle (PEM) into every webhook of the configuration ref
+ * ("mutatingwebhookconfigurations/NAME"). *wrote: it changed. */
+static int inject_one(cert_secret *cs, const char *ref, const char *b64,
+		      bool *wrote, gv_error_t *err)
+{
+	kube_gvr gvr = { "admissionregistration.k8s.io", "v1", NULL, false };
+	char resource[64];
+	const char *slash = strchr(ref, '/');
+	kube_result res;
+	json_t *obj = NULL;
+	json_t *hooks = NULL;
+	json_t *hook = NULL;
+	size_t i = 0;
+	bool changed = false;
+	int rc = GV_OK;
+
+	if (!slash || (size_t)(slash - ref) >= sizeof(resource) || !slash[1])
+		return gv_error_set(err, GV_EINVAL, ref, 0, 0,
+				    "bad webhook configuration '%s'", ref);
+	memcpy(resource, ref, (size_t)(slash - ref));
+	resource[slash - ref] = '\0';
+	gvr.resource = resource;
+	rc = kube_get(cs->client, &gvr, NULL, slash + 1, NULL, &obj, &res, err);
+	if (rc != GV_OK)
+		goto out;
+	hooks = json_object_get(obj, "webhooks");
+	json_array_foreach(hooks, i, hook)
+	{
+		json_t *cc = json_object_get(hook, "clientConfig");
+		const char *have =
+		    json_string_value(json_object_get(cc, "caBundle"));
+
+		if (!json_is_object(cc) || (have && strcmp(have, b64) == 0))
+			continue;
+		if (json_object_set_new(cc, "caBundle", json_string(b64)) !=
+		    0) {
+			rc = gv_error_set(err, GV_ENOMEM, ref, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+		changed = true;
+	}
+	if (changed) {
+		/* the GET's resourceVersion is the precondition: a change
+		 * made meanwhile (kubectl apply) wins; next round retries */
+		rc = kube_update(cs->client, &gvr, NULL, NULL, obj, NULL, &res,
+				 err);
+		if (rc != GV_OK)
+			goto out;
+	}
+	*wrote = changed;
+out:
+	json_decref(obj);
+	return rc;
+}
+
+int cert_secret_rotate(cert_secret *cs, time_t now, cert_secret_report *rep,
+		       gv_error_t *err)
+{
+	cert_material cur = CERT_MATERIAL_INIT;
+	cert_material next = CERT_MATERIAL_INIT;
+	cert_rotate_opts ro;
+	kube_result res;
+	json_t *old = NULL;
+	json_t *obj = NULL;
+	const char *bundle = NULL;
+	char *b64 = NULL;
+	bool all = true;
+	size_t i = 0;
+	int rc = GV_OK;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!now)
+		now = time(NULL);
+	rc = kube_get(cs->client, &secrets_gvr, cs->o.namespace, cs->o.name,
+		      NULL, &old, &res, err);
+	if (rc == GV_ENOTFOUND) {
+		rep->created = true;
+		rc = GV_OK;
+	} else if (rc == GV_OK) {
+		rc = material_from_secret(cs, old, &cur, err);
+		if (rc == GV_EPARSE) /* garbage: start again */
+			rc = GV_OK;
+	}
+	if (rc != GV_OK)
+		goto out;
+	memset(&ro, 0, sizeof(ro));
+	ro.dns = cs->o.dns;
+	ro.ca_seconds = cs->o.ca_seconds;
+	ro.leaf_seconds = cs->o.leaf_seconds;
+	ro.now = now;
+	ro.signer_trusted =
+	    cs->trusted_bundle && cur.ca_bundle &&
+	    strcmp(cs->trusted_bundle, cur.ca_bundle) == 0 &&
+	    now - cs->trusted_since >= cs->o.propagation_seconds;
+	rc = cert_rotate(&cur, &ro, &next, &rep->what, rep->why,
+			 sizeof(rep->why), err);
+	if (rc != GV_OK)
+		goto out;
+	if (rep->what) {
+		obj = secret_object(cs, &next, old);
+		if (!obj) {
+			rc = gv_error_set(err, GV_ENOMEM, cs->o.name, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+		/* create, or update under the read resourceVersion: of two
+		 * replicas that both think they lead, one write fails */
+		rc =
+		    old ? kube_update(cs->client, &secrets_gvr, cs->o.namespace,
+				      NULL, obj, NULL, &res, err)
+			: kube_create(cs->client, &secrets_gvr, cs->o.namespace,
+				      obj, NULL, &res, err);
+		if (rc != GV_OK)
+			goto out;
+	}
+	bundle = rep->what ? next.ca_bundle : cur.ca_bundle;
+	b64 = cert_base64(bundle, strlen(bundle));
+	if (!b64) {
+		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
+		goto out;
+	}
+	for (i = 0; cs->o.inject && cs->o.inject[i]; i++) {
+		bool wrote = false;
+		gv_error_t one = GV_ERROR_INIT;
+		int r = inject_one(cs, cs->o.inject[i], b64, &wrote, &one);
+
+		if (r != GV_OK) {
+			all = false;
+			if (rc == GV_OK) {
+				rc = r;
+				if (err)
+					*err = one;
+			}
+			continue;
+		}
+		rep->injected += wrote;
+	}
+	/* trust starts when every caBundle holds this ca.crt */
+	if (all &&
+	    (!cs->trusted_bundle || strcmp(cs->trusted_bundle, bundle) != 0)) {
+		char *copy = strdup(bundle);
+
+		if (copy) {
+			free(cs->trusted_bundle);
+			cs->trusted_bundle = copy;
+			cs->trusted_since = now;
+		}
+	}
+out:
+	free(b64);
+	json_decref(old);
+	json_decref(obj);
+	cert_material_release(&cur);
+	cert_material_release(&next);
+	return rc;
+}

@@ -1,0 +1,214 @@
+/*
+ * srv_certsync.c: the self-managed certificates' thread (srv_certsync.h).
+ */
+#include <time.h>
+
+#include "srv_certsync.h"
+
+#define CERTSYNC_MIN_MS 200
+#define CERTSYNC_MAX_MS 10000
+
+/* Logs err once until its text changes: a missing RBAC rule would
+ * otherwise log every period. */
+static void report_error(srv_certsync *s, log_level level, const char *what,
+			 const gv_error_t *err)
+{
+	if (strcmp(s->last_error, err->text) == 0)
+		return;
+	snprintf(s->last_error, sizeof(s->last_error), "%s", err->text);
+	LOG_AT(s->log, level, what, LOG_STR("secret", s->cs.o.name),
+	       LOG_STR("error", err->text));
+}
+
+static void leader_round(srv_certsync *s)
+{
+	cert_secret_report rep;
+	gv_error_t err = GV_ERROR_INIT;
+	int rc = cert_secret_rotate(&s->cs, 0, &rep, &err);
+
+	if (rep.what)
+		LOG_INFO(s->log,
+			 rep.created ? "certificate secret created"
+				     : "certificate secret renewed",
+			 LOG_STR("secret", s->cs.o.name),
+			 LOG_BOOL("new_ca", (rep.what & CERT_NEW_CA) != 0),
+			 LOG_BOOL("new_certificate",
+				  (rep.what & CERT_NEW_LEAF) != 0),
+			 LOG_STR("why", rep.why));
+	if (rep.injected)
+		LOG_INFO(s->log, "CA bundle injected",
+			 LOG_INT("configurations", rep.injected));
+	/* another replica that wrote first (a conflict) is no failure:
+	 * the next round reads what it wrote */
+	if (rc != GV_OK && rc != GV_ECONFLICT && rc != GV_EEXIST)
+		report_error(s, LOG_LVL_WARN, "cannot renew the certificate",
+			     &err);
+}
+
+/* Every replica: serve what the Secret holds. */
+static void load_round(srv_certsync *s)
+{
+	cert_material m = CERT_MATERIAL_INIT;
+	gv_error_t err = GV_ERROR_INIT;
+	bool changed = false;
+	int rc = cert_secret_read(&s->cs, &m, &err);
+
+	if (rc == GV_OK && (!m.tls_crt || !m.tls_key)) {
+		rc = gv_error_set(&err, GV_EPARSE, NULL, 0, 0,
+				  "secret '%s/%s' has no tls.crt or tls.key",
+				  s->namespace, s->cs.o.name);
+	}
+	if (rc == GV_OK)
+		rc = cert_store_load_pem(s->store, m.tls_crt, strlen(m.tls_crt),
+					 m.tls_key, strlen(m.tls_key), &changed,
+					 &err);
+	if (rc != GV_OK) {
+		/* no Secret yet is how every install starts */
+		if (rc == GV_ENOTFOUND)
+			report_error(s, LOG_LVL_INFO,
+				     "waiting for the leader to create the "
+				     "certificate secret",
+				     &err);
+		else
+			report_error(s, LOG_LVL_WARN,
+				     "cannot load the certificate secret",
+				     &err);
+		goto out;
+	}
+	s->last_error[0] = '\0';
+	if (changed) {
+		cert_store_info info;
+
+		if (cert_store_info_get(s->store, &info) == GV_OK)
+			LOG_INFO(s->log, "certificate loaded",
+				 LOG_STR("secret", s->cs.o.name),
+				 LOG_INT("generation", info.generation),
+				 LOG_INT("not_after", info.not_after));
+		atomic_store(s->loaded, true);
+	}
+out:
+	cert_material_release(&m);
+}
+
+static void *certsync_main(void *arg)
+{
+	srv_certsync *s = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		s->kicked = false;
+		pthread_mutex_unlock(&s->lock);
+		if (srv_leader_leading(s->leader))
+			leader_round(s);
+		load_round(s);
+		pthread_mutex_lock(&s->lock);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += s->period_ms / 1000;
+		until.tv_nsec += (s->period_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!s->stop && !s->kicked &&
+		       pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
+		       const char *ns, cert_store *store, srv_leader *leader,
+		       log_ctx *log, atomic_bool *loaded, gv_error_t *err)
+{
+	static const char *const forms[4] = { "%s", "%s.%s", "%s.%s.svc",
+					      "%s.%s.svc.cluster.local" };
+	pthread_condattr_t ca;
+	cert_secret_opts o;
+	size_t i = 0;
+	long leaf_ms = 0;
+	int rc = GV_OK;
+
+	memset(s, 0, sizeof(*s));
+	s->store = store;
+	s->leader = leader;
+	s->log = log;
+	s->loaded = loaded;
+	snprintf(s->namespace, sizeof(s->namespace), "%s", ns);
+	for (i = 0; i < 4; i++) {
+		char name[512];
+
+		/* the forms take the service, then the namespace */
+		snprintf(name, sizeof(name), forms[i], c->cert_service, ns);
+		s->names[i] = strdup(name);
+		if (!s->names[i]) {
+			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+					  "out of memory");
+			goto fail;
+		}
+	}
+	memset(&o, 0, sizeof(o));
+	o.namespace = s->namespace;
+	o.name = c->cert_secret;
+	o.dns = (const char *const *)s->names;
+	o.ca_seconds = (long)(c->ca_validity_ms / 1000);
+	o.leaf_seconds = (long)(c->cert_validity_ms / 1000);
+	o.propagation_seconds = (long)(c->cert_propagation_ms / 1000);
+	if (!o.propagation_seconds)
+		o.propagation_seconds = 1; /* 0 would mean the default */
+	o.inject = (const char *const *)c->inject_ca_into;
+	cert_secret_init(&s->cs, client, &o);
+	leaf_ms = (long)(c->cert_validity_ms / 20);
+	s->period_ms = leaf_ms < CERTSYNC_MIN_MS   ? CERTSYNC_MIN_MS
+		       : leaf_ms > CERTSYNC_MAX_MS ? CERTSYNC_MAX_MS
+						   : leaf_ms;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, certsync_main, s) != 0) {
+		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+				  "cannot start the certificate thread");
+		pthread_cond_destroy(&s->wake);
+		pthread_mutex_destroy(&s->lock);
+		cert_secret_release(&s->cs);
+		goto fail;
+	}
+	s->running = true;
+	return GV_OK;
+fail:
+	for (i = 0; i < 4; i++)
+		free(s->names[i]);
+	memset(s->names, 0, sizeof(s->names));
+	return rc;
+}
+
+void srv_certsync_kick(srv_certsync *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->kicked = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void srv_certsync_stop(srv_certsync *s)
+{
+	size_t i = 0;
+
+	if (!s->running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	cert_secret_release(&s->cs);
+	for (i = 0; i < 4; i++)
+		free(s->names[i]);
+	memset(s->names, 0, sizeof(s->names));
+	s->running = false;
+}

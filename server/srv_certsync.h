@@ -1,0 +1,90 @@
+/*
+ * srv_certsync.h: self-managed certificates in `groved serve`
+ * (--cert-secret), and the leader election that decides who renews them.
+ *
+ * One thread per process: when this replica leads, a round of
+ * cert_secret_rotate() (create or renew the Secret, inject the CA
+ * bundle); on every replica, a GET of the Secret and, when its serving
+ * pair changed, cert_store_load_pem(), so a renewal reaches every replica
+ * without a restart. The period follows the certificate's lifetime (a
+ * twentieth, between 200 ms and 10 s).
+ *
+ * With --leader-elect a second thread runs kube_elector on the Lease
+ * --leader-election-id; without, this process always leads.
+ */
+#ifndef GROVED_SRV_CERTSYNC_H
+#define GROVED_SRV_CERTSYNC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "groved/certs.h"
+#include "kube_lease.h"
+#include "srv_config.h"
+#include "srv_log.h"
+
+/* Who leads; the elector's thread when elected. */
+typedef struct srv_leader {
+	atomic_bool leading;
+	bool electing; /* the elector thread runs */
+	kube_elector elector;
+	char identity[256];
+	char namespace[254];
+	char lease[254];
+	atomic_bool stop;
+	pthread_t thread;
+	log_ctx *log; /* borrowed */
+	void (*on_change)(void *ctx); /* borrowed; after every change */
+	void *ctx;
+} srv_leader;
+
+/*
+ * Starts leader election on client (borrowed) when c->leader_elect, in
+ * namespace ns (copied); else marks this process the leader at once.
+ * on_change (may be NULL) is called, on the elector's thread, after
+ * leadership starts or ends. Returns GV_OK or GV_ENOMEM (err).
+ */
+int srv_leader_start(srv_leader *l, kube_client *client, const cfg_serve *c,
+		     const char *ns, log_ctx *log, void (*on_change)(void *),
+		     void *ctx, gv_error_t *err);
+/* Stops the elector (releasing the Lease when held) and waits for it. */
+void srv_leader_stop(srv_leader *l);
+bool srv_leader_leading(srv_leader *l);
+
+typedef struct srv_certsync {
+	cert_secret cs;
+	cert_store *store; /* borrowed */
+	srv_leader *leader; /* borrowed */
+	log_ctx *log; /* borrowed */
+	atomic_bool *loaded; /* borrowed: set once a pair is served */
+	char *names[5]; /* the Service's DNS names, NULL-terminated */
+	char namespace[254];
+	long period_ms;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool kicked; /* under lock */
+	bool stop; /* under lock */
+	pthread_t thread;
+	bool running;
+	char last_error[GV_ERROR_TEXT_MAX]; /* logged once per text */
+} srv_certsync;
+
+/*
+ * Starts the thread for c->cert_secret in ns. store must have been
+ * cert_store_init()ed; loaded is set when the first pair is current.
+ * All pointers are borrowed and must outlive srv_certsync_stop().
+ * Returns GV_OK, GV_EINVAL (a bad name: err) or GV_ENOMEM.
+ */
+int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
+		       const char *ns, cert_store *store, srv_leader *leader,
+		       log_ctx *log, atomic_bool *loaded, gv_error_t *err);
+/* Runs a round now (leadership changed). Any thread. */
+void srv_certsync_kick(srv_certsync *s);
+void srv_certsync_stop(srv_certsync *s);
+
+/* groved's namespace: flag, $POD_NAMESPACE, the in-cluster one
+ * (in_cluster_ns, may be NULL), else "groved-system". Borrowed result. */
+const char *srv_own_namespace(const cfg_serve *c, const char *in_cluster_ns);
+
+#endif
