@@ -169,6 +169,9 @@ def container_args(objs):
 
 
 def main():
+    if not shutil.which("kubectl"):
+        print("# SKIP: kubectl is not installed (it renders deploy/ and is the client)")
+        sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="gv-e2e-")
     env = Env(tmp)
     try:
