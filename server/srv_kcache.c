@@ -2,7 +2,7 @@
  * srv_kcache.c: srv_cache over the informers' stores.
  *
  * A store that has not finished its first list answers "not synced", so
- * the webhooks warn instead of deny while groved starts. A claim template
+ * the webhooks warn instead of deny while groved starts. An object
  * missing from the cache is asked for once, live, before the answer is
  * "missing": it may have been created a moment ago (API.md section 4).
  */
@@ -34,6 +34,28 @@ static int store_of(const char *kind)
 	return -1;
 }
 
+/* A miss may be an object created a moment ago whose watch event has not
+ * arrived (`kubectl apply` then `kubectl scale` at once): one live GET
+ * before "missing", so the answer is never a false allow or deny. An
+ * unreachable API server answers "not synced": the hooks then warn. */
+static srv_cache_result live_get(srv_kcache *k, int i, const char *ns,
+				 const char *name, json_t **obj)
+{
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *found = NULL;
+	int rc =
+	    kube_get(&k->kc.client, &gvrs[i], gvrs[i].namespaced ? ns : NULL,
+		     name, NULL, &found, &res, &err);
+
+	if (rc == GV_OK) {
+		*obj = found;
+		return SRV_CACHE_FOUND;
+	}
+	return res.kind == KUBE_ERR_NOT_FOUND ? SRV_CACHE_MISSING
+					      : SRV_CACHE_NOT_SYNCED;
+}
+
 static srv_cache_result kc_get(void *ctx, const char *kind, const char *ns,
 			       const char *name, json_t **obj)
 {
@@ -50,22 +72,21 @@ static srv_cache_result kc_get(void *ctx, const char *kind, const char *ns,
 		*obj = found;
 		return SRV_CACHE_FOUND;
 	}
-	/* a template created a moment ago: ask once before "missing" */
-	if (i == SRV_KC_CLAIMS) {
-		switch (kube_lookup_claim_template(&k->kc, ns, name, why,
-						   sizeof(why))) {
-		case POL_LOOKUP_FOUND:
-			*obj = json_pack("{s:s, s:{s:s, s:s}}", "kind",
-					 SRV_KIND_CLAIM_TEMPLATE, "metadata",
-					 "name", name, "namespace", ns);
-			return *obj ? SRV_CACHE_FOUND : SRV_CACHE_NOT_SYNCED;
-		case POL_LOOKUP_MISSING:
-			return SRV_CACHE_MISSING;
-		default:
-			return SRV_CACHE_NOT_SYNCED;
-		}
+	if (i != SRV_KC_CLAIMS)
+		return live_get(k, i, ns, name, obj);
+	/* templates: through the served resource.k8s.io version */
+	switch (
+	    kube_lookup_claim_template(&k->kc, ns, name, why, sizeof(why))) {
+	case POL_LOOKUP_FOUND:
+		*obj = json_pack("{s:s, s:{s:s, s:s}}", "kind",
+				 SRV_KIND_CLAIM_TEMPLATE, "metadata", "name",
+				 name, "namespace", ns);
+		return *obj ? SRV_CACHE_FOUND : SRV_CACHE_NOT_SYNCED;
+	case POL_LOOKUP_MISSING:
+		return SRV_CACHE_MISSING;
+	default:
+		return SRV_CACHE_NOT_SYNCED;
 	}
-	return SRV_CACHE_MISSING;
 }
 
 static bool kc_synced(void *ctx)

@@ -153,7 +153,7 @@ BASE_RULES = {
     ("ClusterRole", "", "groved"): {
         rule(["grove.io"], ["podcliquesets", "podcliques",
                             "podcliquescalinggroups",
-                            "clustertopologybindings"], ["list", "watch"]),
+                            "clustertopologybindings"], ["get", "list", "watch"]),
         rule(["resource.k8s.io"], ["resourceclaimtemplates"],
              ["get", "list", "watch"]),
     },
@@ -792,7 +792,7 @@ MUTATIONS = [
          "resourceNames", ["*"]), "wildcard"),
     ("default", "an extra verb",
      lambda d: find(d, "ClusterRole", "groved")["rules"][0]["verbs"].append(
-         "get"), "ClusterRole groved: rules"),
+         "update"), "ClusterRole groved: rules"),
     ("default", "secret rule without resourceNames",
      lambda d: find(d, "Role", "groved-webhook-cert", NS)["rules"][1].pop(
          "resourceNames"), "Role groved-webhook-cert: rules"),

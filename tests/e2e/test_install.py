@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -76,7 +77,10 @@ class Env:
         log = open(os.path.join(self.tmp, "kube-sim.log"), "w")
         self.kc = os.path.join(self.tmp, "kubeconfig")
         p = subprocess.Popen(
+            # HTTPS: kubectl sends bearer tokens (so users differ) only
+            # over TLS
             [sys.executable, SIM, "--addr", "127.0.0.1:0", "--kubeconfig-out", self.kc,
+             "--tls-dir", os.path.join(self.tmp, "sim-tls"),
              "--token", "%s=%s:system:serviceaccounts,system:authenticated" % (SA_TOKEN, SA_USER),
              "--load", install, os.path.join(ROOT, "examples", "claim-templates.yaml")],
             stdout=subprocess.PIPE, stderr=log, text=True)
@@ -87,6 +91,7 @@ class Env:
             raise SystemExit("kube-sim did not start: %r" % line)
         self.sim_url = m.group(1)
         self.sim = p
+        self.tls = ssl.create_default_context(cafile=os.path.join(self.tmp, "sim-tls", "ca.crt"))
         # groved's own kubeconfig: the service account's token
         kc = yaml.safe_load(open(self.kc))
         kc["users"][0]["user"] = {"token": SA_TOKEN}
@@ -94,8 +99,11 @@ class Env:
         with open(self.groved_kc, "w") as f:
             yaml.safe_dump(kc, f)
 
+    def open(self, req, timeout):
+        return urllib.request.urlopen(req, timeout=timeout, context=self.tls)
+
     def admin(self, path):
-        with urllib.request.urlopen(self.sim_url + path, data=b"", timeout=5) as r:
+        with self.open(urllib.request.Request(self.sim_url + path, data=b""), 5) as r:
             return json.loads(r.read() or b"{}")
 
     def kubectl(self, *args, stdin=None):
@@ -255,7 +263,7 @@ def run(env):
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "router", "namespace": "inference",
                      "labels": {"grove.io/podcliquesets": "vllm-disaggregated",
-                                "grove.io/podclique": "vllm-disaggregated-0-router-clique"}},
+                                "grove.io/podcliquesets-clique": "router-clique"}},
         "spec": {"containers": [{"name": "r", "image": "busybox"}],
                  "schedulerName": "default-scheduler"}}
     plain_pod = {"apiVersion": "v1", "kind": "Pod",
@@ -277,6 +285,19 @@ def run(env):
           and "schedulingGates" not in pod["spec"]
           and pod["spec"].get("schedulerName") == "default-scheduler", err)
 
+    # the authorizer: a managed PodClique is groved's to write, not a user's
+    pclq = {"apiVersion": "grove.io/v1alpha1", "kind": "PodClique",
+            "metadata": {"name": "vllm-disaggregated-0-router-clique", "namespace": "inference",
+                         "labels": {"app.kubernetes.io/managed-by": "grove-operator"}},
+            "spec": {"roleName": "router-clique", "replicas": 1,
+                     "podSpec": {"containers": [{"name": "r", "image": "busybox"}]}}}
+    rc, out, err = env.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(pclq))
+    check("a user cannot create a managed PodClique (authorizer webhook)",
+          rc != 0 and 'admission webhook "authorizer.grove.webhooks.grove.io" denied' in err, err)
+    rc, out, err = env.kubectl("--token", SA_TOKEN, "create", "--validate=false", "-f", "-",
+                               stdin=json.dumps(pclq))
+    check("groved's service account can", rc == 0, err)
+
     # groved stopped: other pods are still admitted, Grove objects are not
     check("groved stops on SIGTERM with status 0", a.stop() == 0)
     lease = env.kget("lease", "-n", NS, "groved-leader") or {}
@@ -289,6 +310,12 @@ def run(env):
     rc, out, err = env.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(grove_pod))
     check("with groved stopped, a Grove pod is refused (failurePolicy Fail)",
           rc != 0 and 'failed calling webhook "pod.mutating.webhooks.grove.io"' in err, err)
+    rc, out, err = env.kubectl("create", "--validate=false", "-f", "-",
+                               stdin=json.dumps(dict(yaml.safe_load(open(example)),
+                                                     metadata={"name": "second",
+                                                               "namespace": "inference"})))
+    check("with groved stopped, a PodCliqueSet is refused (failurePolicy Fail)",
+          rc != 0 and 'failed calling webhook "pcs.defaulting.webhooks.grove.io"' in err, err)
 
     rotation_under_load(env, args)
 
@@ -299,8 +326,8 @@ def dry_run_create(env, body):
     req = urllib.request.Request(
         env.sim_url + "/apis/grove.io/v1alpha1/namespaces/inference/podcliquesets?dryRun=All",
         data=body, method="POST",
-        headers={"Content-Type": "application/json", "Authorization": "Bearer admin"})
-    with urllib.request.urlopen(req, timeout=15) as r:
+        headers={"Content-Type": "application/json", "Authorization": "Bearer kube-sim-token"})
+    with env.open(req, 15) as r:
         return r.status
 
 

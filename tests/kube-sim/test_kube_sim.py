@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""Tests for tests/kube-sim.  Usage: python3 tests/kube-sim/test_kube_sim.py <repo-root>
+"""Tests for tests/kube-sim.
+
+Usage: python3 tests/kube-sim/test_kube_sim.py <repo-root> [test names...]
 
 Starts kube-sim on 127.0.0.1 with an ephemeral port (plain HTTP, then once
 with --tls-dir) and drives it with urllib (and kubectl when it is on PATH).
+The admission tests (t_adm_*) run against a second kube-sim and a scripted
+HTTPS webhook (webhook_server.py next to this file).
 The last line printed is "N passed, N failed"; the exit status is non-zero
 when anything failed.
 """
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -27,6 +33,10 @@ ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
 SIM = os.path.join(ROOT, "tests", "kube-sim", "kube-sim")
 CRDS = os.path.join(ROOT, "deploy", "crds")
 EXAMPLE = os.path.join(ROOT, "examples", "vllm-disaggregated.yaml")
+CAPTURED = os.path.join(ROOT, "tests", "fixtures", "captured")
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "kube-sim"))
+from webhook_server import ScriptedWebhook  # noqa: E402
 
 
 class Sim:
@@ -53,12 +63,13 @@ class Sim:
         shutil.rmtree(self.tmp, ignore_errors=True)
         return rc
 
-    def req(self, method, path, body=None, ctype="application/json", headers=None):
+    def req(self, method, path, body=None, ctype="application/json", headers=None,
+            token="test-token"):
         data = None
         if body is not None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
         r = urllib.request.Request(self.url + path, data=data, method=method)
-        r.add_header("Authorization", "Bearer test-token")
+        r.add_header("Authorization", "Bearer " + token)
         if data is not None:
             r.add_header("Content-Type", ctype)
         for k, v in (headers or {}).items():
@@ -69,8 +80,9 @@ class Sim:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null"), e.headers
 
-    def ok(self, method, path, body=None, ctype="application/json", want=(200, 201)):
-        code, obj, _ = self.req(method, path, body, ctype)
+    def ok(self, method, path, body=None, ctype="application/json", want=(200, 201),
+           token="test-token"):
+        code, obj, _ = self.req(method, path, body, ctype, token=token)
         assert code in want, "%s %s -> %d %s" % (method, path, code, obj)
         return obj
 
@@ -511,30 +523,696 @@ def t_tls(_):
         assert s.stop() == 0, "kube-sim did not exit cleanly on SIGTERM"
 
 
+def t_install_kinds(s):
+    """What a rendered install holds can be created (kubectl apply), and a
+    Deployment has a scale subresource."""
+    docs = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "inst"}},
+        {"apiVersion": "v1", "kind": "ServiceAccount",
+         "metadata": {"name": "groved", "namespace": "inst"}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": "inst-groved"},
+         "rules": [{"apiGroups": ["grove.io"], "resources": ["*"], "verbs": ["*"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "inst-groved"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                     "name": "inst-groved"},
+         "subjects": [{"kind": "ServiceAccount", "name": "groved", "namespace": "inst"}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": "groved", "namespace": "inst"},
+         "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": "groved", "namespace": "inst"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "groved"},
+         "subjects": [{"kind": "ServiceAccount", "name": "groved", "namespace": "inst"}]},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "groved", "namespace": "inst"},
+         "spec": {"replicas": 2, "selector": {"matchLabels": {"app.kubernetes.io/name": "groved"}},
+                  "template": {"metadata": {"labels": {"app.kubernetes.io/name": "groved"}},
+                               "spec": {"containers": [{"name": "groved", "image": "g"}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "groved", "namespace": "inst"},
+         "spec": {"selector": {"app.kubernetes.io/name": "groved"},
+                  "ports": [{"port": 443, "targetPort": 9443}]}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+         "metadata": {"name": "groved", "namespace": "inst"},
+         "spec": {"minAvailable": 1,
+                  "selector": {"matchLabels": {"app.kubernetes.io/name": "groved"}}}},
+        {"apiVersion": "v1", "kind": "ResourceQuota",
+         "metadata": {"name": "critical-pods", "namespace": "inst"},
+         "spec": {"hard": {"pods": "4"}, "scopeSelector": {"matchExpressions": [
+             {"operator": "In", "scopeName": "PriorityClass",
+              "values": ["system-cluster-critical"]}]}}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "groved-tls",
+                                                            "namespace": "inst"},
+         "type": "kubernetes.io/tls", "data": {"tls.crt": "", "tls.key": ""}},
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+         "metadata": {"name": "inst-groved"}, "webhooks": []},
+        {"apiVersion": "admissionregistration.k8s.io/v1",
+         "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "inst-groved"},
+         "webhooks": [wh("inst.example.invalid", "/never", [rule(["example.invalid"], ["*"])],
+                         failurePolicy="Ignore")]},
+    ]
+    path = os.path.join(s.tmp, "install.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump_all(docs, f)
+    if shutil.which("kubectl"):
+        r = kubectl(s, "apply", "--validate=false", "-f", path)
+        assert r.returncode == 0 and r.stdout.count(" created") == len(docs), r
+        # again: nothing to create (kubectl always sends a PDB's selector,
+        # so that one says "configured", against a real server too)
+        r = kubectl(s, "apply", "--validate=false", "-f", path)
+        assert r.returncode == 0 and r.stdout.count(" unchanged") == len(docs) - 1, r
+        r = kubectl(s, "scale", "deployment", "groved", "-n", "inst", "--replicas=3")
+        assert r.returncode == 0, r
+    else:
+        for d in docs:
+            gv = d["apiVersion"]
+            plural = {"PodDisruptionBudget": "poddisruptionbudgets",
+                      "ResourceQuota": "resourcequotas"}.get(d["kind"], d["kind"].lower() + "s")
+            base = ("/api/" if "/" not in gv else "/apis/") + gv
+            if d["metadata"].get("namespace"):
+                base += "/namespaces/" + d["metadata"]["namespace"]
+            s.ok("POST", base + "/" + plural, d)
+        s.ok("PATCH", "/apis/apps/v1/namespaces/inst/deployments/groved/scale",
+             {"spec": {"replicas": 3}}, "application/merge-patch+json")
+    sc = s.ok("GET", "/apis/apps/v1/namespaces/inst/deployments/groved/scale")
+    assert sc["spec"]["replicas"] == 3, sc
+    assert sc["status"] == {"replicas": 0, "selector": "app.kubernetes.io/name=groved"}, sc
+    d = s.ok("GET", "/apis/apps/v1/namespaces/inst/deployments/groved")
+    assert d["metadata"]["generation"] == 2
+    ns = s.ok("GET", "/api/v1/namespaces/inst")
+    assert ns["metadata"]["labels"] == {"kubernetes.io/metadata.name": "inst"}, ns
+    assert s.ok("GET", "/apis/policy/v1/namespaces/inst/poddisruptionbudgets/groved")[
+        "spec"]["minAvailable"] == 1
+
+
+# --------------------------------------------------------------------------
+# Admission webhooks: a second kube-sim and a scripted HTTPS webhook
+
+
+SA_USER = "system:serviceaccount:groved-system:groved"
+
+
+class Adm:
+    """The admission tests' kube-sim, with users and the webhook's service."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="kube-sim-adm-")
+        self.hook = ScriptedWebhook(os.path.join(self.tmp, "hook"))
+        self.sim = Sim(extra=["--resolve-service", "test-ns/hook:443=127.0.0.1:%d"
+                              % self.hook.port,
+                              "--token", "sa-token=" + SA_USER,
+                              "--token", "alice-token=alice:devs,qa"])
+
+    def stop(self):
+        self.hook.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return self.sim.stop()
+
+
+ADM = None
+
+
+def rule(groups, resources, ops=("*",), versions=("*",), scope=None):
+    r = {"apiGroups": list(groups), "apiVersions": list(versions), "operations": list(ops),
+         "resources": list(resources)}
+    if scope:
+        r["scope"] = scope
+    return r
+
+
+def wh(name, path, rules, service="hook", ca=None, **extra):
+    """A webhook served by the scripted webhook through service test-ns/<service>."""
+    h = {"name": name,
+         "clientConfig": {"service": {"namespace": "test-ns", "name": service, "path": path},
+                          "caBundle": ADM.hook.ca_bundle if ca is None and ADM else ca},
+         "rules": rules, "sideEffects": "None", "admissionReviewVersions": ["v1"]}
+    if h["clientConfig"]["caBundle"] is None:
+        del h["clientConfig"]["caBundle"]
+    h.update(extra)
+    return h
+
+
+def whc(kind, name, hooks):
+    return {"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": kind + "WebhookConfiguration", "metadata": {"name": name},
+            "webhooks": hooks}
+
+
+def cfg_path(c):
+    return "/apis/admissionregistration.k8s.io/v1/%swebhookconfigurations" % (
+        c["kind"][:-len("WebhookConfiguration")].lower())
+
+
+@contextlib.contextmanager
+def configs(s, *cfgs):
+    """Webhook configurations that exist for the duration of a with block."""
+    made = []
+    try:
+        for c in cfgs:
+            s.ok("POST", cfg_path(c), c)
+            made.append(c)
+        yield
+    finally:
+        for c in made:
+            s.ok("DELETE", cfg_path(c) + "/" + c["metadata"]["name"])
+
+
+def namespace(s, name, labels=None):
+    s.ok("POST", "/api/v1/namespaces", {"metadata": {"name": name, "labels": labels or {}}},
+         want=(201, 409))
+
+
+def captured_answer(name):
+    """A denial or warning answer exactly as the capture webhook sent it."""
+    with open(os.path.join(CAPTURED, "responses", name + ".json")) as f:
+        r = json.load(f)["response"]
+    return {k: r[k] for k in ("allowed", "status", "warnings") if k in r}
+
+
+def kubectl(s, *args, cwd=None):
+    return subprocess.run(["kubectl", "--kubeconfig", s.kubeconfig,
+                           "--cache-dir", os.path.join(s.tmp, "cache")] + list(args),
+                          capture_output=True, text=True, timeout=60, cwd=cwd,
+                          env=dict(os.environ, HOME=s.tmp))
+
+
+def rendering(name):
+    with open(os.path.join(CAPTURED, "renderings", name)) as f:
+        return f.read()
+
+
+def t_adm_rules(s):
+    """Rules: operations, groups, resources, subresources, scope; the review
+    as the real server builds it."""
+    hook = ADM.hook
+    namespace(s, "rules")
+    cfg = whc("Validating", "rules", [
+        wh("pcs.rules.test", "/r-pcs", [rule(["grove.io"], ["podcliquesets"],
+                                             ["CREATE", "UPDATE"], ["v1alpha1"])]),
+        wh("scale.rules.test", "/r-scale", [rule(["grove.io"], ["podcliquesets/scale"],
+                                                 ["UPDATE"])]),
+        wh("anyscale.rules.test", "/r-anyscale", [rule(["*"], ["*/scale"])]),
+        wh("apps.rules.test", "/r-apps", [rule(["apps"], ["deployments"])]),
+        wh("pods.rules.test", "/r-pods", [rule([""], ["pods"], ["CREATE"], ["v1"])]),
+        wh("cluster.rules.test", "/r-cluster", [rule(["*"], ["*"], ["CREATE"], scope="Cluster")]),
+        wh("nsd.rules.test", "/r-nsd", [rule([""], ["*"], ["CREATE"], scope="Namespaced")]),
+        wh("status.rules.test", "/r-status", [rule(["grove.io"], ["podcliquesets/status"])]),
+        # resource.k8s.io is served as v1, v1beta2 and v1beta1: matchPolicy
+        # Equivalent (the default) matches a rule on another version
+        wh("equiv.rules.test", "/r-equiv", [rule(["resource.k8s.io"], ["resourceclaimtemplates"],
+                                                 ["CREATE"], ["v1beta1"])]),
+        wh("exact.rules.test", "/r-exact", [rule(["resource.k8s.io"], ["resourceclaimtemplates"],
+                                                 ["CREATE"], ["v1beta1"])], matchPolicy="Exact"),
+    ])
+    pcs = load_example()
+    pcs["metadata"]["namespace"] = "rules"
+    pcs["spec"].pop("replicas", None)
+    base = "/apis/grove.io/v1alpha1/namespaces/rules/podcliquesets"
+    hook.clear()
+    with configs(s, cfg):
+        created = s.ok("POST", base + "?fieldManager=kubectl-create&fieldValidation=Strict", pcs)
+        s.ok("PATCH", base + "/vllm-disaggregated/scale", {"spec": {"replicas": 3}},
+             "application/merge-patch+json")
+        s.ok("POST", "/api/v1/namespaces/rules/pods", pod("rp"))
+        s.ok("DELETE", "/api/v1/namespaces/rules/pods/rp")
+        s.ok("POST", "/api/v1/namespaces", {"metadata": {"name": "rules-2"}})
+        s.ok("PATCH", base + "/vllm-disaggregated/status", {"status": {"replicas": 1}},
+             "application/merge-patch+json")
+        s.ok("POST", "/apis/resource.k8s.io/v1/namespaces/rules/resourceclaimtemplates",
+             {"metadata": {"name": "gpu"}, "spec": {"spec": {}}})
+
+    def ops(path):
+        return [(r["operation"], r.get("subResource", ""), r.get("name")) for r in hook.calls(
+            path)]
+    assert ops("/r-pcs") == [("CREATE", "", "vllm-disaggregated")], ops("/r-pcs")
+    assert ops("/r-scale") == [("UPDATE", "scale", "vllm-disaggregated")], ops("/r-scale")
+    assert ops("/r-anyscale") == ops("/r-scale")
+    assert ops("/r-apps") == []
+    assert ops("/r-pods") == [("CREATE", "", "rp")], ops("/r-pods")
+    assert ops("/r-cluster") == [("CREATE", "", "rules-2")], ops("/r-cluster")
+    assert ops("/r-nsd") == [("CREATE", "", "rp")], ops("/r-nsd")
+    assert ops("/r-status") == [("UPDATE", "status", "vllm-disaggregated")], ops("/r-status")
+    st = hook.calls("/r-status")[0]
+    assert st["kind"]["kind"] == "PodCliqueSet" and st["object"]["status"] == {"replicas": 1}
+    assert ops("/r-exact") == []
+    eq = hook.calls("/r-equiv")
+    assert [(r["kind"]["version"], r["requestKind"]["version"], r["object"]["apiVersion"])
+            for r in eq] == [("v1beta1", "v1", "resource.k8s.io/v1beta1")], eq
+
+    r = hook.calls("/r-pcs")[0]
+    gvk = {"group": "grove.io", "version": "v1alpha1", "kind": "PodCliqueSet"}
+    gvr = {"group": "grove.io", "version": "v1alpha1", "resource": "podcliquesets"}
+    assert list(r) == ["uid", "kind", "resource", "requestKind", "requestResource", "name",
+                       "namespace", "operation", "userInfo", "object", "oldObject", "dryRun",
+                       "options"], list(r)
+    assert (r["kind"], r["resource"], r["requestKind"], r["requestResource"]) == (
+        gvk, gvr, gvk, gvr), r
+    assert r["namespace"] == "rules" and r["oldObject"] is None and r["dryRun"] is False
+    assert r["options"] == {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1",
+                            "fieldManager": "kubectl-create", "fieldValidation": "Strict"}, r
+    assert r["userInfo"] == {"username": "admin",
+                             "groups": ["system:masters", "system:authenticated"]}
+    # a validating webhook sees the object as it will be stored
+    m = r["object"]["metadata"]
+    assert m["uid"] == created["metadata"]["uid"] and m["generation"] == 1, m
+    assert m["creationTimestamp"] and "resourceVersion" not in m, m
+    assert r["object"]["apiVersion"] == "grove.io/v1alpha1"
+
+    sc = hook.calls("/r-scale")[0]
+    assert sc["kind"] == {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+    assert sc["requestKind"] == sc["kind"] and sc["resource"] == gvr, sc
+    assert sc["requestResource"] == gvr and sc["requestSubResource"] == "scale"
+    assert sc["options"] == {"kind": "UpdateOptions", "apiVersion": "meta.k8s.io/v1"}
+    assert sc["object"]["spec"] == {"replicas": 3} and sc["oldObject"]["spec"] == {}, sc
+    assert sc["object"]["kind"] == "Scale" and sc["oldObject"]["status"] == {"replicas": 0}
+    assert sc["object"]["metadata"]["resourceVersion"] == \
+        sc["oldObject"]["metadata"]["resourceVersion"]
+
+    query, headers, _ = hook.raw_calls("/r-pcs")[0]
+    assert query == "timeout=10s", query
+    assert headers["User-Agent"] == "kube-apiserver-admission"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Accept"] == "application/json, */*"
+    log = s.ok("GET", "/__sim/admission-log?n=50")["items"]
+    assert any(e["webhook"] == "scale.rules.test" and e["resource"] == "podcliquesets/scale"
+               and e["outcome"] == "allowed" for e in log), log
+    s.ok("DELETE", base + "/vllm-disaggregated")
+
+
+def t_adm_mutating(s):
+    """JSON patches applied in order and stored; mutating webhooks see a
+    CREATE before uid/creationTimestamp/generation; IfNeeded reinvocation."""
+    hook = ADM.hook
+    namespace(s, "mut")
+
+    def a(req):            # IfNeeded: labels the pod once
+        if "a" in req["object"]["metadata"].get("labels", {}):
+            return {}
+        return {"patch": [{"op": "add", "path": "/metadata/labels/a", "value": "1"}]}
+
+    def b(req):            # Never: annotates it, which makes a run again
+        if req["object"]["metadata"].get("annotations"):
+            return {}
+        return {"patch": [{"op": "add", "path": "/metadata/annotations", "value": {"b": "1"}},
+                          {"op": "replace", "path": "/spec/containers/0/image", "value": "b:1"}]}
+    hook.script("/m-a", a)
+    hook.script("/m-b", b)
+    hook.script("/m-bad", {"patch": [{"op": "remove", "path": "/metadata/nope"}]})
+    pods = [rule([""], ["pods"], ["CREATE"])]
+    # created in reverse order: configurations run sorted by name
+    second = whc("Mutating", "b-second", [wh("b.mut.test", "/m-b", pods)])
+    first = whc("Mutating", "a-first", [
+        wh("a.mut.test", "/m-a", pods, reinvocationPolicy="IfNeeded"),
+        wh("c.mut.test", "/m-c", pods, reinvocationPolicy="Never")])
+    bad = whc("Mutating", "z-bad", [wh("bad.mut.test", "/m-bad", pods,
+                                       objectSelector={"matchLabels": {"bad": "1"}})])
+    check = whc("Validating", "mut-check", [wh("v.mut.test", "/m-v", pods)])
+    hook.clear()
+    with configs(s, second, first, bad, check):
+        stored = s.ok("POST", "/api/v1/namespaces/mut/pods", pod("mp"))
+        code, st, _ = s.req("POST", "/api/v1/namespaces/mut/pods", pod("mbad", {"bad": "1"}))
+    order = [(p, r["object"]["metadata"].get("labels"), bool(r["object"]["metadata"].get(
+        "annotations"))) for p, _, _, rv in hook.received for r in [rv["request"]]]
+    assert order[:5] == [("/m-a", {}, False), ("/m-c", {"a": "1"}, False),
+                         ("/m-b", {"a": "1"}, False), ("/m-a", {"a": "1"}, True),
+                         ("/m-v", {"a": "1"}, True)], order
+    first_a = hook.calls("/m-a")[0]["object"]["metadata"]
+    assert not {"uid", "creationTimestamp", "generation"} & set(first_a), first_a
+    v = hook.calls("/m-v")[0]["object"]
+    assert v["metadata"]["uid"] and v["spec"]["containers"][0]["image"] == "b:1", v
+    assert stored["metadata"]["labels"] == {"a": "1"} and stored["metadata"]["annotations"] == \
+        {"b": "1"} and stored["spec"]["containers"][0]["image"] == "b:1", stored
+    assert stored["metadata"]["uid"] == v["metadata"]["uid"]
+    log = [(e["webhook"], e["round"], e["outcome"])
+           for e in s.ok("GET", "/__sim/admission-log?n=20")["items"]
+           if e["name"] == "mp"]
+    assert log == [("a.mut.test", 0, "patched"), ("c.mut.test", 0, "allowed"),
+                   ("b.mut.test", 0, "patched"), ("a.mut.test", 1, "allowed"),
+                   ("v.mut.test", 0, "allowed")], log
+    # a patch that does not apply is an internal error, whatever the policy
+    assert code == 500 and st["reason"] == "InternalError", (code, st)
+    assert s.req("GET", "/api/v1/namespaces/mut/pods/mbad")[0] == 404
+
+
+def t_adm_selectors(s):
+    """namespaceSelector (the namespace's labels, including the automatic
+    kubernetes.io/metadata.name) and objectSelector (object or oldObject)."""
+    hook = ADM.hook
+    namespace(s, "sel-in", {"team": "a"})
+    namespace(s, "sel-out", {"team": "b"})
+    assert s.ok("GET", "/api/v1/namespaces/sel-out")["metadata"]["labels"] == {
+        "team": "b", "kubernetes.io/metadata.name": "sel-out"}
+    pods = [rule([""], ["pods"], ["CREATE", "UPDATE"])]
+    cfg = whc("Validating", "sel", [
+        wh("name.sel.test", "/s-name", pods, namespaceSelector={"matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+             "values": ["sel-out", "kube-system"]}]}),
+        wh("team.sel.test", "/s-team", pods, namespaceSelector={
+            "matchLabels": {"team": "a"},
+            "matchExpressions": [{"key": "absent", "operator": "DoesNotExist"}]}),
+        wh("obj.sel.test", "/s-obj", pods, objectSelector={"matchExpressions": [
+            {"key": "grove.io/podcliquesets", "operator": "Exists"}]}),
+        wh("in.sel.test", "/s-in", pods, objectSelector={"matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["fe", "be"]}]}),
+        wh("cluster.sel.test", "/s-cluster", [rule(["rbac.authorization.k8s.io"],
+                                                   ["clusterroles"], ["CREATE"])],
+           namespaceSelector={"matchLabels": {"team": "nobody"}}),
+    ])
+    hook.clear()
+    lab = {"grove.io/podcliquesets": "x"}
+    with configs(s, cfg):
+        s.ok("POST", "/api/v1/namespaces/sel-in/pods", pod("plain", {"tier": "fe"}))
+        s.ok("POST", "/api/v1/namespaces/sel-in/pods", pod("lab", lab))
+        s.ok("POST", "/api/v1/namespaces/sel-out/pods", pod("lab", lab))
+        s.ok("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+             {"metadata": {"name": "sel-cr"}, "rules": []})
+        hook.script("/s-obj", {})
+        s.ok("PATCH", "/api/v1/namespaces/sel-in/pods/lab",
+             {"metadata": {"labels": {"grove.io/podcliquesets": None}}},
+             "application/merge-patch+json")
+
+    def seen(path):
+        return [(r["operation"], r.get("namespace"), r["name"]) for r in hook.calls(path)]
+    both_in = [("CREATE", "sel-in", "plain"), ("CREATE", "sel-in", "lab"),
+               ("UPDATE", "sel-in", "lab")]
+    assert seen("/s-name") == both_in, seen("/s-name")
+    assert seen("/s-team") == both_in, seen("/s-team")
+    assert seen("/s-obj") == [("CREATE", "sel-in", "lab"), ("CREATE", "sel-out", "lab"),
+                              ("UPDATE", "sel-in", "lab")], seen("/s-obj")
+    upd = hook.calls("/s-obj")[-1]
+    assert "grove.io/podcliquesets" not in upd["object"]["metadata"]["labels"]
+    assert upd["oldObject"]["metadata"]["labels"] == lab
+    assert seen("/s-in") == [("CREATE", "sel-in", "plain")], seen("/s-in")
+    assert seen("/s-cluster") == [("CREATE", None, "sel-cr")], seen("/s-cluster")
+
+
+def fails_with(s, hook_spec, path="/api/v1/namespaces/fail/pods", name="fp"):
+    """Creates a pod under one validating webhook; returns (code, Status)."""
+    namespace(s, "fail")
+    with configs(s, whc("Validating", "fail", [hook_spec])):
+        code, st, _ = s.req("POST", path, pod(name))
+    if code == 201:
+        s.ok("DELETE", path + "/" + name)
+    return code, st
+
+
+def t_adm_call_failures(s):
+    """failurePolicy with connection, TLS and answer errors; the messages
+    are kube-apiserver's; a caBundle written into a configuration is used by
+    the next request; configurations themselves never go through webhooks."""
+    hook = ADM.hook
+    pods = [rule([""], ["pods"], ["CREATE"])]
+    url = "https://hook.test-ns.svc:443/f?timeout=10s"
+    code, st = fails_with(s, wh("ca.fail.test", "/f", pods, ca=hook.other_ca_bundle))
+    text = ('failed calling webhook "ca.fail.test": failed to call webhook: Post "%s": tls: '
+            'failed to verify certificate: x509: certificate signed by unknown authority' % url)
+    assert code == 500 and st == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "Internal error occurred: " + text, "reason": "InternalError",
+        "details": {"causes": [{"message": text}]}, "code": 500}, st
+    code, _ = fails_with(s, wh("ca.fail.test", "/f", pods, ca=hook.other_ca_bundle,
+                               failurePolicy="Ignore"))
+    assert code == 201, code
+    code, st = fails_with(s, wh("noca.fail.test", "/f", pods, ca=""))
+    assert code == 500 and "x509: certificate signed by unknown authority" in st["message"], st
+    # the certificate is for hook.test-ns.svc, not other.test-ns.svc
+    s.ok("POST", "/__sim/resolve-service?service=test-ns/other:443&addr=127.0.0.1:%d"
+         % hook.port)
+    code, st = fails_with(s, wh("name.fail.test", "/f", pods, service="other"))
+    assert code == 500 and 'Post "https://other.test-ns.svc:443/f?timeout=10s": tls: ' \
+        'failed to verify certificate: x509: ' in st["message"], st
+    code, st = fails_with(s, wh("svc.fail.test", "/f", pods, service="nohook"))
+    assert code == 500 and st["message"].endswith(
+        'Post "https://nohook.test-ns.svc:443/f?timeout=10s": service "nohook" not found'), st
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    dead = wh("dead.fail.test", "/f", pods)
+    dead["clientConfig"] = {"url": "https://127.0.0.1:%d/dead" % port,
+                            "caBundle": hook.ca_bundle}
+    code, st = fails_with(s, dead)
+    assert code == 500 and st["message"].endswith(
+        'failed calling webhook "dead.fail.test": failed to call webhook: Post '
+        '"https://127.0.0.1:%d/dead?timeout=10s": dial tcp 127.0.0.1:%d: connect: '
+        'connection refused' % (port, port)), st
+    hook.script("/f-uid", {"uid": "not-the-uid"})
+    code, st = fails_with(s, wh("uid.fail.test", "/f-uid", pods))
+    assert code == 500 and 'failed calling webhook "uid.fail.test": received invalid webhook ' \
+        'response: expected response.uid="' in st["message"], st
+    hook.script("/f-500", {"http_status": 500})
+    code, st = fails_with(s, wh("http.fail.test", "/f-500", pods))
+    assert code == 500 and 'failed calling webhook "http.fail.test": failed to call webhook: ' \
+        'an error on the server' in st["message"], st
+    code, _ = fails_with(s, wh("http.fail.test", "/f-500", pods, failurePolicy="Ignore"))
+    assert code == 201
+    # clientConfig.url: verified against the URL's host (here an IP SAN)
+    direct = wh("url.fail.test", "/f", pods)
+    direct["clientConfig"] = {"url": hook.url("/f"), "caBundle": hook.ca_bundle}
+    hook.clear()
+    assert fails_with(s, direct)[0] == 201
+    assert [q for q, _, _ in hook.raw_calls("/f")] == ["timeout=10s"]
+
+    # a caBundle patched into the stored configuration counts at once
+    namespace(s, "fail")
+    broken = whc("Validating", "ca-later", [wh("later.fail.test", "/f", pods, ca="")])
+    base = "/api/v1/namespaces/fail/pods"
+    with configs(s, broken):
+        assert s.req("POST", base, pod("later"))[0] == 500
+        s.ok("PATCH", cfg_path(broken) + "/ca-later",
+             [{"op": "replace", "path": "/webhooks/0/clientConfig/caBundle",
+               "value": hook.ca_bundle}], "application/json-patch+json")
+        assert s.req("POST", base, pod("later"))[0] == 201
+        # a webhook on everything that cannot be called does not block
+        # writes of the webhook configurations (the cleanup deletes it)
+        everything = whc("Mutating", "fail-all", [wh("all.fail.test", "/f", [
+            rule(["*"], ["*/*"])], service="nohook")])
+        s.ok("POST", cfg_path(everything), everything)
+        assert s.req("DELETE", base + "/later")[0] == 500
+        s.ok("DELETE", cfg_path(everything) + "/fail-all")
+    s.ok("DELETE", base + "/later")
+
+
+def t_adm_timeout(s):
+    """timeoutSeconds is honoured: a webhook that answers too late fails the call."""
+    hook = ADM.hook
+    hook.script("/slow", {"sleep": 3})
+    hook.clear()
+    t = time.monotonic()
+    code, st = fails_with(s, wh("slow.fail.test", "/slow", [rule([""], ["pods"], ["CREATE"])],
+                                timeoutSeconds=1))
+    took = time.monotonic() - t
+    assert code == 500 and st["message"].endswith(
+        'failed calling webhook "slow.fail.test": failed to call webhook: Post '
+        '"https://hook.test-ns.svc:443/slow?timeout=1s": context deadline exceeded'), st
+    assert 0.9 < took < 2.6, took       # the call gave up; it did not wait 3 s
+    assert hook.raw_calls("/slow")[0][0] == "timeout=1s"
+
+
+def t_adm_kubectl(s):
+    """kubectl renders denials and warnings exactly as it did against a real
+    kube-apiserver (tests/fixtures/captured/renderings)."""
+    hook = ADM.hook
+    namespace(s, "inference")
+    cfg = whc("Validating", "render", [
+        wh("pcs.validating.webhooks.grove.io", "/render-pcs",
+           [rule(["grove.io"], ["podcliquesets"], ["CREATE", "UPDATE"], ["v1alpha1"],
+                 "Namespaced")], timeoutSeconds=10, failurePolicy="Fail"),
+        wh("scale.validating.webhooks.grove.io", "/render-scale",
+           [rule(["grove.io"], ["podcliquesets/scale"], ["UPDATE"], ["v1alpha1"],
+                 "Namespaced")])])
+    work = os.path.join(ADM.tmp, "inputs")
+    os.makedirs(work, exist_ok=True)
+    for f in ("bad.yaml", "vllm-disaggregated.yaml"):
+        shutil.copy(os.path.join(CAPTURED, "inputs", f), work)
+    pcs = "/apis/grove.io/v1alpha1/namespaces/inference/podcliquesets"
+    with configs(s, cfg):
+        # the Status body, byte for byte as the real server sent it
+        hook.script("/render-pcs", captured_answer("deny-one"))
+        with open(os.path.join(work, "bad.yaml")) as f:
+            bad = yaml.safe_load(f)
+        code, st, _ = s.req("POST", pcs, bad)
+        assert code == 403, code
+        want = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":'
+                '"admission webhook \\"pcs.validating.webhooks.grove.io\\" denied the request: '
+                'spec.podCliques[2].startsAfter: Invalid value: \\"prefill-clique\\": '
+                'startsAfter cycle: decode-clique -> prefill-clique -> router-clique -> '
+                'decode-clique","reason":"Forbidden","details":{"causes":[{"reason":'
+                '"FieldValueInvalid","message":"Invalid value: \\"prefill-clique\\": startsAfter '
+                'cycle: decode-clique -> prefill-clique -> router-clique -> decode-clique",'
+                '"field":"spec.podCliques[2].startsAfter"}]},"code":403}')
+        assert json.dumps(st, separators=(",", ":")) == want, st
+        # no code in the answer: 400, as ToStatusErr makes it
+        hook.script("/render-pcs", {"allowed": False, "status": {"message": "no"}})
+        code, st, _ = s.req("POST", pcs, bad)
+        assert code == 400 and st["message"] == 'admission webhook ' \
+            '"pcs.validating.webhooks.grove.io" denied the request: no' and "reason" not in st
+
+        if not shutil.which("kubectl"):
+            print("  note: kubectl not on PATH, renderings not checked")
+            return
+        cases = [("deny-one", ["apply", "--validate=false", "-f", "bad.yaml"],
+                  "deny-one-apply"),
+                 ("deny-one", ["create", "--validate=false", "-f", "bad.yaml"],
+                  "deny-one-create"),
+                 ("deny-many", ["create", "--validate=false", "-f", "bad.yaml"],
+                  "deny-many-create"),
+                 ("deny-422", ["apply", "--validate=false", "-f", "bad.yaml"],
+                  "deny-422-apply")]
+        for answer, args, want in cases:
+            hook.script("/render-pcs", captured_answer(answer))
+            r = kubectl(s, *args, cwd=work)
+            assert (r.returncode, r.stdout, r.stderr) == (1, "", rendering(want + ".stderr")), \
+                (want, r)
+        hook.script("/render-pcs", captured_answer("warn"))
+        r = kubectl(s, "create", "--validate=false", "-f", "vllm-disaggregated.yaml", cwd=work)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, rendering("warn-create.stdout"), rendering("warn-create.stderr")), r
+        s.ok("PATCH", pcs + "/vllm-disaggregated/scale", {"spec": {"replicas": 2}},
+             "application/merge-patch+json")
+        hook.script("/render-scale", captured_answer("deny-scale"))
+        r = kubectl(s, "scale", "pcs", "vllm-disaggregated", "-n", "inference", "--replicas=5")
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", rendering("deny-scale.stderr")), r
+        assert s.ok("GET", pcs + "/vllm-disaggregated")["spec"]["replicas"] == 2
+        s.ok("DELETE", pcs + "/vllm-disaggregated")
+
+
+def t_adm_delete_and_dry_run(s):
+    """DELETE reaches webhooks with the stored object as oldObject (one per
+    object for a deletecollection); dry runs only reach webhooks without side
+    effects."""
+    hook = ADM.hook
+    namespace(s, "del")
+    base = "/api/v1/namespaces/del/pods"
+    pods = [rule([""], ["pods"], ["CREATE", "DELETE"])]
+    cfgs = [whc("Validating", "del", [
+        wh("v.del.test", "/d-v", pods),
+        wh("some.del.test", "/d-some", [rule([""], ["pods"], ["CREATE"])], sideEffects="Some"),
+        wh("ondry.del.test", "/d-ondry", [rule([""], ["pods"], ["CREATE"])],
+           sideEffects="NoneOnDryRun")]),
+        whc("Mutating", "del", [wh("m.del.test", "/d-m", [rule([""], ["pods"], ["DELETE"])])])]
+    for n in ("d1", "d2", "d3", "d4", "d5"):
+        s.ok("POST", base, pod(n, {"grp": "x"} if n in ("d2", "d3") else {}))
+    hook.clear()
+    with configs(s, *cfgs):
+        stored = s.ok("GET", base + "/d1")
+        s.ok("DELETE", base + "/d1", {"propagationPolicy": "Background"})
+        v, m = hook.calls("/d-v")[0], hook.calls("/d-m")[0]
+        for r in (v, m):
+            assert r["operation"] == "DELETE" and r["object"] is None and r["name"] == "d1", r
+            assert r["oldObject"]["metadata"]["uid"] == stored["metadata"]["uid"]
+            assert r["options"] == {"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1",
+                                    "propagationPolicy": "Background"}, r["options"]
+        hook.clear()
+        s.ok("DELETE", base + "?labelSelector=grp%3Dx")
+        coll = hook.calls("/d-v")
+        assert sorted(r["oldObject"]["metadata"]["name"] for r in coll) == ["d2", "d3"], coll
+        assert all("name" not in r and r["namespace"] == "del" for r in coll), coll
+        hook.script("/d-v", lambda req: captured_answer("deny-one")
+                    if req.get("name") == "d4" else {})
+        code, st, _ = s.req("DELETE", base + "/d4")
+        assert code == 403 and st["message"].startswith(
+            'admission webhook "v.del.test" denied the request: '), st
+        assert s.req("GET", base + "/d4")[0] == 200
+        hook.script("/d-m", {"patch": [{"op": "add", "path": "/metadata/labels",
+                                        "value": {"x": "y"}}]})
+        code, st, _ = s.req("DELETE", base + "/d5")
+        assert code == 500 and st["message"] == 'Internal error occurred: admission webhook ' \
+            '"m.del.test" attempted to modify the object, which is not supported for this ' \
+            'operation', st
+        hook.script("/d-v", {})
+        hook.clear()
+        code, st, _ = s.req("POST", base + "?dryRun=All", pod("dry"))
+        assert code == 400 and st["reason"] == "BadRequest" and st["message"] == \
+            'admission webhook "some.del.test" does not support dry run', st
+        assert hook.calls("/d-some") == []
+    with configs(s, whc("Validating", "dry", [
+            wh("ondry.dry.test", "/d-ondry", [rule([""], ["pods"], ["CREATE"])],
+               sideEffects="NoneOnDryRun")])):
+        hook.clear()
+        dry = s.ok("POST", base + "?dryRun=All&fieldManager=t", pod("dry"))
+        r = hook.calls("/d-ondry")[0]
+        assert r["dryRun"] is True and r["options"] == {
+            "kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1", "dryRun": ["All"],
+            "fieldManager": "t"}, r
+        assert r["object"]["metadata"]["uid"] == dry["metadata"]["uid"]
+        assert s.req("GET", base + "/dry")[0] == 404
+    for n in ("d4", "d5"):
+        s.ok("DELETE", base + "/" + n)
+
+
+def t_adm_users(s):
+    """--token users (and /__sim/token) reach webhooks as userInfo."""
+    hook = ADM.hook
+    namespace(s, "users")
+    s.ok("POST", "/__sim/token?token=bob-token&user=bob&groups=g1")
+    base = "/api/v1/namespaces/users/configmaps"
+    with configs(s, whc("Validating", "users", [
+            wh("u.users.test", "/u", [rule([""], ["configmaps"], ["CREATE"])])])):
+        hook.clear()
+        for i, tok in enumerate(("sa-token", "alice-token", "kube-sim-token", "bob-token",
+                                 "unknown")):
+            s.ok("POST", base, {"metadata": {"name": "cm%d" % i}}, token=tok)
+    users = [r["userInfo"] for r in hook.calls("/u")]
+    assert users == [
+        {"username": SA_USER, "groups": ["system:serviceaccounts",
+                                         "system:serviceaccounts:groved-system",
+                                         "system:authenticated"]},
+        {"username": "alice", "groups": ["devs", "qa", "system:authenticated"]},
+        {"username": "admin", "groups": ["system:masters", "system:authenticated"]},
+        {"username": "bob", "groups": ["g1", "system:authenticated"]},
+        {"username": "admin", "groups": ["system:masters", "system:authenticated"]}], users
+
+
+ADM_TESTS = [t_adm_rules, t_adm_mutating, t_adm_selectors, t_adm_call_failures, t_adm_timeout,
+             t_adm_kubectl, t_adm_delete_and_dry_run, t_adm_users]
+
+
 TESTS = [t_pod_crud, t_already_exists_and_conflict, t_generate_name, t_label_selectors,
          t_paging, t_watch_resume, t_watch_gone_after_compact, t_drop_watches, t_patches,
          t_finalizers, t_gc, t_pcs, t_crd_lifecycle_and_versions, t_faults_and_token,
-         t_keepalive, t_kubectl, t_tls]
+         t_keepalive, t_kubectl, t_install_kinds, t_tls]
+
+
+def run(tests, s):
+    passed = failed = 0
+    for t in tests:
+        start = time.monotonic()
+        try:
+            t(s)
+            passed += 1
+            print("PASS %s (%.1fs)" % (t.__name__, time.monotonic() - start))
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__)
+            traceback.print_exc(file=sys.stdout)
+    return passed, failed
 
 
 def main():
+    global ADM
     passed = failed = 0
+    only = sys.argv[2:]          # optional test names, for debugging
     s = Sim(extra=[])
     try:
-        for t in TESTS:
-            try:
-                t(s)
-                passed += 1
-                print("PASS %s" % t.__name__)
-            except Exception:
-                failed += 1
-                print("FAIL %s" % t.__name__)
-                traceback.print_exc(file=sys.stdout)
+        p, f = run([t for t in TESTS if not only or t.__name__ in only], s)
+        passed, failed = passed + p, failed + f
     finally:
         rc = s.stop()
         if rc != 0:
             failed += 1
             print("FAIL kube-sim exit status %d on SIGTERM" % rc)
+    adm_tests = [t for t in ADM_TESTS if not only or t.__name__ in only]
+    if adm_tests:
+        ADM = Adm()
+        try:
+            p, f = run(adm_tests, ADM.sim)
+            passed, failed = passed + p, failed + f
+        finally:
+            rc = ADM.stop()
+            if rc != 0:
+                failed += 1
+                print("FAIL admission kube-sim exit status %d on SIGTERM" % rc)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 
