@@ -14,8 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const names[] = { "groved-webhook.groved-system.svc",
-				     NULL };
+static const char *const names[] = { "groved-webhook.groved-system.svc", NULL };
 
 /* The next part of the input, as a new NUL-terminated string. */
 static char *next_part(const char **p, const char *end)
@@ -86,9 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		/* a fresh leaf is valid now; the store checks with the real
 		 * clock, so only the shape is asserted for old ones */
-		(void)cert_store_load_pem(&s, next.tls_crt, strlen(next.tls_crt),
-					  next.tls_key, strlen(next.tls_key),
-					  &changed, &err);
+		(void)cert_store_load_pem(&s, next.tls_crt,
+					  strlen(next.tls_crt), next.tls_key,
+					  strlen(next.tls_key), &changed, &err);
 	}
 	cert_store_release(&s);
 	cert_material_release(&cur);
