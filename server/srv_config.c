@@ -126,8 +126,8 @@ static const cfg_row rows[] = {
 	  "valid). Exclusive with --tls-cert-file and --tls-key-file",
 	  F_RESTART },
 	{ "threads", T_INT, OFF(threads), NULL, check_threads, "N",
-	  "the number of online cores", "worker threads (1 to 1024)",
-	  F_RESTART },
+	  "the online cores, capped by the container's CPU limit (2 at least)",
+	  "worker threads (1 to 1024)", F_RESTART },
 	{ "max-connections", T_INT, OFF(max_connections), "1024",
 	  check_positive, "N", NULL,
 	  "most connections open at once on the webhook port", F_RESTART },
@@ -1074,10 +1074,40 @@ out:
 
 /* ---- init, release, dump, help ----------------------------------------- */
 
+long cfg_default_threads(long cores, const char *cpu_max)
+{
+	char text[64] = "";
+	FILE *f = cpu_max ? fopen(cpu_max, "r") : NULL;
+	unsigned long long quota = 0;
+	unsigned long long period = 0;
+	long limit = 0;
+
+	if (cores < 1)
+		cores = 1;
+	if (f) {
+		if (!fgets(text, sizeof(text), f))
+			text[0] = '\0';
+		fclose(f);
+	}
+	/* "max 100000": no limit; "150000 100000": 1.5 CPUs, so 2 */
+	if (sscanf(text, "%llu %llu", &quota, &period) == 2 && quota > 0 &&
+	    period > 0) {
+		limit = (long)((quota + period - 1) / period);
+		/* two at least: a live GET on a cache miss blocks its thread,
+		 * and one thread would stall every other review behind it */
+		if (limit < 2)
+			limit = 2;
+		if (limit < cores)
+			cores = limit;
+	}
+	return cores > 1024 ? 1024 : cores;
+}
+
 int cfg_serve_init(cfg_serve *c)
 {
 	char why[WHY_MAX];
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long cores = cfg_default_threads(sysconf(_SC_NPROCESSORS_ONLN),
+					 CFG_CPU_MAX_PATH);
 	size_t i = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -1088,7 +1118,7 @@ int cfg_serve_init(cfg_serve *c)
 			return GV_ENOMEM; /* the defaults are valid */
 		}
 	}
-	c->threads = cores < 1 ? 1 : cores > 1024 ? 1024 : cores;
+	c->threads = cores;
 	return GV_OK;
 }
 

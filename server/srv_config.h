@@ -65,6 +65,18 @@ typedef struct cfg_serve {
 				    cfg_serve_help(stdout), exit 0 */
 } cfg_serve;
 
+/* cgroup v2's CPU limit of this container ("max 100000" or "QUOTA
+ * PERIOD"). */
+#define CFG_CPU_MAX_PATH "/sys/fs/cgroup/cpu.max"
+
+/*
+ * The default of --threads: cores (online), capped by the CPU limit in
+ * the cgroup v2 file cpu_max (NULL, missing, unreadable or "max": no cap)
+ * rounded up and never below 2; between 1 and 1024. A pod limited to one
+ * CPU on a 128-core node then runs 2 threads, not 128.
+ */
+long cfg_default_threads(long cores, const char *cpu_max);
+
 /* Fills c with the defaults. Returns GV_OK or GV_ENOMEM (c is then
  * released, safe to pass to cfg_serve_release again). */
 int cfg_serve_init(cfg_serve *c);

@@ -592,7 +592,7 @@ static void test_help(void **state)
 	}
 	assert_non_null(strstr(text, "(default \":9443\")"));
 	assert_non_null(strstr(text, "(default 120s)"));
-	assert_non_null(strstr(text, "(default: the number of online "));
+	assert_non_null(strstr(text, "(default: the online cores, capped by "));
 	/* no line wider than 80 columns */
 	for (line = text; *line;) {
 		size_t len = strcspn(line, "\n");
@@ -702,6 +702,55 @@ static void test_reload(void **state)
 	cfg_serve_release(&b);
 }
 
+static void test_default_threads(void **state)
+{
+	static const struct {
+		const char *text; /* NULL: no file */
+		long cores;
+		long want;
+	} cases[] = {
+		{ NULL, 8, 8 },
+		{ "max 100000\n", 8, 8 },
+		{ "100000 100000\n", 64, 2 }, /* one CPU: still two */
+		{ "150000 100000\n", 64, 2 },
+		{ "250000 100000\n", 64, 3 },
+		{ "400000 100000\n", 2, 2 }, /* the cores are the cap */
+		{ "garbage\n", 4, 4 },
+		{ "", 4, 4 },
+		{ "0 100000\n", 4, 4 },
+		{ NULL, 0, 1 },
+		{ NULL, 5000, 1024 },
+	};
+	char path[] = "/tmp/gv-cpu-max-XXXXXX";
+	int fd = mkstemp(path);
+	size_t i = 0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = NULL;
+
+		if (cases[i].text) {
+			f = fopen(path, "w");
+			assert_non_null(f);
+			fputs(cases[i].text, f);
+			fclose(f);
+		}
+		if (cfg_default_threads(
+			cases[i].cores,
+			cases[i].text ? path : "/nonexistent/cpu.max") !=
+		    cases[i].want)
+			print_error("case %zu\n", i);
+		assert_int_equal(
+		    cfg_default_threads(cases[i].cores,
+					cases[i].text ? path
+						      : "/nonexistent/cpu.max"),
+		    cases[i].want);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_default_threads),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_reload),
