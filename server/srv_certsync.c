@@ -41,7 +41,8 @@ static void leader_round(srv_certsync *s)
 	/* another replica that wrote first (a conflict) is no failure:
 	 * the next round reads what it wrote */
 	if (rc != GV_OK && rc != GV_ECONFLICT && rc != GV_EEXIST)
-		report_error(s, LOG_LVL_WARN, "cannot renew the certificate",
+		report_error(s, LOG_LVL_WARN,
+			     "cannot renew the certificate or inject the CA",
 			     &err);
 }
 

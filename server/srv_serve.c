@@ -587,10 +587,11 @@ out:
 	srv_http_stop(s.webhooks, 0);
 	srv_http_stop(s.health, 0);
 	srv_http_stop(s.metrics, 0);
-	if (atomic_load(&s.certsync_running))
-		srv_certsync_stop(&s.certsync);
+	/* the elector first: its callbacks kick the certificate thread */
 	if (s.leader_running)
 		srv_leader_stop(&s.leader); /* releases the Lease */
+	if (atomic_exchange(&s.certsync_running, false))
+		srv_certsync_stop(&s.certsync);
 	if (s.certs_init) {
 		cert_store_bind(NULL);
 		cert_store_release(&s.certs);
