@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job, as far as groved goes today: build it, run the reference
 # workload (a router, a prefill pool on B200 and a decode pool on H200, one
-# PodCliqueSet) and a broken variant through `groved validate`, then start
-# `groved serve` and send it what kube-apiserver sent for the same objects.
-# Later issues turn this into the full demo on kube-sim (webhook and worker).
+# PodCliqueSet) and a broken variant through `groved validate`, then install
+# groved as a user would (`kubectl kustomize deploy/`) into kube-sim, the
+# simulated API server, and apply the workload with kubectl: kube-sim calls
+# groved's webhooks over HTTPS with the CA groved made and injected itself.
+# The reconcile worker (a later issue) will take it from there.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -38,36 +40,76 @@ echo "== upstream Grove's own sample manifests (template form)"
 run validate -f tests/fixtures/upstream-samples/
 
 echo
-echo "== groved serve: the admission webhooks over HTTPS (self-signed, loopback)"
-certs=$(mktemp -d /tmp/groved-demo.XXXXXX)
-"$groved" serve --self-signed "$certs" --webhook-addr 127.0.0.1:0 \
-  --health-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 2>"$certs/serve.log" &
-serve_pid=$!
-trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$certs"' EXIT
+echo "== the install: kubectl kustomize deploy/ into kube-sim, groved behind its webhooks"
+if ! command -v kubectl >/dev/null; then
+  echo "(kubectl is not installed: skipping the install; see docs/install.md)"
+  exit 0
+fi
+work=$(mktemp -d /tmp/groved-demo.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+kubectl kustomize deploy/ > "$work/install.yaml"
+printf '$ kubectl kustomize deploy/ | grep -c "^kind:"   # objects in the install\n'
+grep -c '^kind:' "$work/install.yaml"
+python3 tests/kube-sim/kube-sim --addr 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" \
+  --tls-dir "$work/sim-tls" \
+  --token groved-sa=system:serviceaccount:groved-system:groved \
+  --load "$work/install.yaml" examples/claim-templates.yaml >"$work/sim.out" 2>"$work/sim.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q listening "$work/sim.out" && break; sleep 0.05; done
+sim=$(sed -n 's/^listening //p' "$work/sim.out")
+# groved as the Deployment runs it (its own args), with the service
+# account's token and loopback ports
+sed 's/token: .*/token: groved-sa/' "$work/kubeconfig" > "$work/groved-kubeconfig"
+mapfile -t args < <(python3 -c '
+import sys, yaml
+for o in yaml.safe_load_all(open(sys.argv[1])):
+    if o and o["kind"] == "Deployment":
+        print("\n".join(o["spec"]["template"]["spec"]["containers"][0]["args"]))' "$work/install.yaml")
+printf '$ groved serve %s\n' "${args[*]}"
+POD_NAME=groved-demo POD_NAMESPACE=groved-system "$groved" serve "${args[@]}" \
+  --kubeconfig "$work/groved-kubeconfig" --webhook-addr 127.0.0.1:0 \
+  --health-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 2>"$work/serve.log" &
+pids+=($!)
 port_of() {
-  sed -n "s/.*\"server\":\"$1\".*\"port\":\([0-9]*\).*/\1/p" "$certs/serve.log" | tail -1
+  sed -n "s/.*\"server\":\"$1\".*\"port\":\([0-9]*\).*/\1/p" "$work/serve.log" | tail -1
 }
 for _ in $(seq 100); do [ -n "$(port_of metrics)" ] && break; sleep 0.05; done
-wh=$(port_of webhooks)
-post() { # post HOOK FILE: what kube-apiserver would send, and the answer
-  printf '\n$ curl https://127.0.0.1:%s/webhooks/%s  < %s\n' "$wh" "$1" "${2#"$top"/}"
-  curl -sS --cacert "$certs/ca.crt" -H 'Content-Type: application/json' \
-    --data-binary @"$2" "https://127.0.0.1:$wh/webhooks/$1?timeout=10s" |
-    python3 -c '
-import base64, json, sys
-r = json.load(sys.stdin)["response"]
-if "patch" in r:  # show the JSON Patch kube-apiserver will apply
-    r["patch"] = json.loads(base64.b64decode(r["patch"]))
-print(json.dumps(r, indent=2))'
-}
-echo "(the router made to start after decode, as kube-apiserver sent it)"
-post validate-podcliqueset "$top/tests/fixtures/captured/pcs-create-cycle.json"
-echo "(the reference workload: allowed; the mutating webhook adds the defaults)"
-post validate-podcliqueset "$top/tests/fixtures/captured/pcs-create.json"
-post default-podcliqueset "$top/tests/fixtures/captured/pcs-create-mutating.json"
+# no cluster DNS here: the Service's name resolves to groved's port
+curl -s --cacert "$work/sim-tls/ca.crt" -X POST \
+  "$sim/__sim/resolve-service?service=groved-system/groved-webhook:443&addr=127.0.0.1:$(port_of webhooks)" >/dev/null
+for _ in $(seq 200); do [ "$(curl -s "http://127.0.0.1:$(port_of health)/readyz")" = ok ] && break; sleep 0.05; done
+k() { printf '\n$ kubectl %s\n' "$*"; kubectl --kubeconfig "$work/kubeconfig" "$@" 2>&1 || true; }
+k -n groved-system get secret groved-webhook-cert
+printf '\n(the CA groved injected into its webhook configuration)\n'
+kubectl --kubeconfig "$work/kubeconfig" get validatingwebhookconfiguration groved-validating \
+  -o jsonpath='{.webhooks[0].clientConfig.caBundle}' | base64 -d | openssl x509 -noout -subject -enddate
+k apply --validate=false -f examples/invalid/startup-cycle.yaml
+k apply --validate=false -f examples/vllm-disaggregated.yaml
+k get pcs -n inference
+k scale pcs -n inference vllm-disaggregated --replicas=5
+k scale pcs -n inference vllm-disaggregated --replicas=2
+printf '\n(a pod of the router clique, as the worker or a user would create it)\n'
+cat > "$work/pod.yaml" <<'POD'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: router-demo
+  namespace: inference
+  labels: {grove.io/podcliquesets: vllm-disaggregated, grove.io/podcliquesets-clique: router-clique}
+spec:
+  containers: [{name: dynamo-router, image: nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.0.0}]
+POD
+k create --validate=false -f "$work/pod.yaml"
+k get pod -n inference router-demo -o 'jsonpath={.spec.schedulerName}{"  gates="}{.spec.schedulingGates[*].name}{"  labels="}{.metadata.labels}{"\n"}'
 printf '\n$ curl http://127.0.0.1:%s/metrics | grep requests_total\n' "$(port_of metrics)"
 curl -s "http://127.0.0.1:$(port_of metrics)/metrics" | grep '^groved_admission_requests_total' | grep -v ' 0$'
-kill -TERM "$serve_pid"
-wait "$serve_pid" && echo "(groved serve stopped cleanly on SIGTERM)"
-printf '\nlast log lines:\n'
-tail -n 3 "$certs/serve.log"
+kill -TERM "${pids[1]}"
+wait "${pids[1]}" && echo "(groved serve stopped cleanly on SIGTERM, releasing its Lease)"
+printf '\ngroved'"'"'s log, certificates and leadership:\n'
+grep -E '"msg":"(leading|certificate secret created|CA bundle injected|certificate loaded|stopped)"' "$work/serve.log" | cut -c1-200
