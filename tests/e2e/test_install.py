@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The rendered install, end to end, against kube-sim.
+"""The install, end to end, against kube-sim.
 
-`kubectl kustomize deploy/` is loaded into kube-sim (CRDs, namespace, RBAC,
-Deployment, Service, webhook configurations). groved runs here as the
+`kubectl apply --server-side -k deploy/` installs into kube-sim (CRDs,
+namespace, RBAC, Deployment, Service, webhook configurations). groved runs here as the
 Deployment would run it: the container's own args, plus a kubeconfig and
 loopback addresses. kube-sim calls groved's webhooks over HTTPS as
 kube-apiserver does, at the Service's DNS name (mapped to groved's local
@@ -73,7 +73,7 @@ class Env:
         self.tmp = tmp
         self.procs = []
 
-    def start_sim(self, install):
+    def start_sim(self):
         log = open(os.path.join(self.tmp, "kube-sim.log"), "w")
         self.kc = os.path.join(self.tmp, "kubeconfig")
         p = subprocess.Popen(
@@ -82,7 +82,7 @@ class Env:
             [sys.executable, SIM, "--addr", "127.0.0.1:0", "--kubeconfig-out", self.kc,
              "--tls-dir", os.path.join(self.tmp, "sim-tls"),
              "--token", "%s=%s:system:serviceaccounts,system:authenticated" % (SA_TOKEN, SA_USER),
-             "--load", install, os.path.join(ROOT, "examples", "claim-templates.yaml")],
+             "--load", os.path.join(ROOT, "examples", "claim-templates.yaml")],
             stdout=subprocess.PIPE, stderr=log, text=True)
         self.procs.append(p)
         line = p.stdout.readline()
@@ -203,10 +203,13 @@ def run(env):
     if not check("kubectl kustomize deploy/ renders", r.returncode == 0, r.stderr):
         return
     objs = [o for o in yaml.safe_load_all(r.stdout) if o]
-    install = os.path.join(env.tmp, "install.yaml")
-    with open(install, "w") as f:
-        f.write(r.stdout)
-    env.start_sim(install)
+    env.start_sim()
+    # the install command of README and docs/install.md, as the user types
+    # it (--validate=false: kube-sim serves no OpenAPI)
+    rc, out, err = env.kubectl("apply", "--server-side", "--validate=false", "-k",
+                               os.path.join(ROOT, "deploy"))
+    check("kubectl apply --server-side -k deploy/ installs every object (%d)" % len(objs),
+          rc == 0 and out.count("serverside-applied") == len(objs), err or out)
     args = container_args(objs)
     check("the Deployment runs groved with self-managed certificates",
           any(a.startswith("--cert-secret") for a in args), " ".join(args))
@@ -227,11 +230,22 @@ def run(env):
                    for w in cfg.get("webhooks", [])}
         check("every webhook of %s carries the CA" % name, bundles == {ca}, repr(bundles)[:200])
 
+    # README's verification: a dry run of the workload and of a broken one
+    example = os.path.join(ROOT, "examples", "vllm-disaggregated.yaml")
+    bad = os.path.join(ROOT, "examples", "invalid", "startup-cycle.yaml")
+    rc, out, err = env.kubectl("apply", "--dry-run=server", "--validate=false", "-f", example)
+    check("README's check: a server dry run of the workload is accepted",
+          rc == 0 and "(server dry run)" in out, err or out)
+    rc, out, err = env.kubectl("apply", "--dry-run=server", "--validate=false", "-f", bad)
+    check("README's check: a server dry run of the startup cycle is refused",
+          rc != 0 and "startsAfter cycle" in err, err)
+    listed = env.kget("pcs", "-n", "inference")
+    check("a dry run stores nothing", listed is not None and not listed.get("items"))
+
     # a valid PodCliqueSet is stored with its defaults; groved's cache is
     # made to lag (watch events held back) so the scale below finds the
     # parent only by its live GET
     env.admin("/__sim/hold-watches?ms=20000")
-    example = os.path.join(ROOT, "examples", "vllm-disaggregated.yaml")
     rc, out, err = env.kubectl("apply", "--validate=false", "-f", example)
     check("kubectl apply of the reference workload succeeds", rc == 0, err)
     pcs = env.kget("pcs", "-n", "inference", "vllm-disaggregated") or {}
@@ -242,7 +256,6 @@ def run(env):
           and cliques.get("router-clique", {}).get("minAvailable") == 1, json.dumps(spec)[:400])
 
     # a bad one is refused with the exact message
-    bad = os.path.join(ROOT, "examples", "invalid", "startup-cycle.yaml")
     rc, out, err = env.kubectl("create", "--validate=false", "-f", bad)
     want = ('Error from server (Forbidden): error when creating "%s": admission webhook '
             '"pcs.validating.webhooks.grove.io" denied the request: spec.podCliques[2].startsAfter: '
@@ -301,6 +314,21 @@ def run(env):
     rc, out, err = env.kubectl("--token", SA_TOKEN, "create", "--validate=false", "-f", "-",
                                stdin=json.dumps(pclq))
     check("groved's service account can", rc == 0, err)
+
+    # applying the install again may empty the caBundles (a client-side
+    # apply, or kube-sim's shortcut of server-side apply): groved puts the
+    # CA back within a period (10 s at most)
+    rc, out, err = env.kubectl("apply", "--server-side", "--validate=false", "-k",
+                               os.path.join(ROOT, "deploy"))
+    cfg = env.kget("validatingwebhookconfiguration", "groved-validating") or {}
+    emptied = not cfg.get("webhooks", [{}])[0].get("clientConfig", {}).get("caBundle")
+
+    def restored():
+        c = env.kget("validatingwebhookconfiguration", "groved-validating") or {}
+        return all(base64.b64decode(w["clientConfig"].get("caBundle", "")).decode() == ca
+                   for w in c.get("webhooks", []))
+    check("a re-applied install that emptied the caBundle is repaired by groved",
+          rc == 0 and emptied and wait_for(restored, 15, 0.2), err)
 
     # groved stopped: other pods are still admitted, Grove objects are not
     check("groved stops on SIGTERM with status 0", a.stop() == 0)

@@ -312,8 +312,18 @@ def t_patches(s):
     code, st, _ = s.req("PATCH", PODS + "/pt", {"metadata": {"resourceVersion": "1"}},
                         "application/merge-patch+json")
     assert code == 409 and st["reason"] == "Conflict"
-    code, _, _ = s.req("PATCH", PODS + "/pt", {}, "application/apply-patch+yaml")
+    code, _, _ = s.req("PATCH", PODS + "/pt", {}, "application/x-unknown-patch")
     assert code == 415
+    # server-side apply, the shortcut: merge into an existing object ...
+    code, p, _ = s.req("PATCH", PODS + "/pt?fieldManager=t",
+                       {"metadata": {"labels": {"ssa": "1"}}}, "application/apply-patch+yaml")
+    assert code == 200 and p["metadata"]["labels"]["ssa"] == "1", (code, p)
+    assert p["metadata"]["labels"]["b"] == "20"  # fields not applied stay
+    # ... and create a missing one
+    code, p, _ = s.req("PATCH", PODS + "/ssa-new?fieldManager=t", pod("ssa-new"),
+                       "application/apply-patch+yaml")
+    assert code == 201 and p["metadata"]["uid"], (code, p)
+    s.ok("GET", PODS + "/ssa-new")
 
 
 def t_finalizers(s):
