@@ -35,6 +35,10 @@ static void leader_round(srv_certsync *s)
 			 LOG_BOOL("new_certificate",
 				  (rep.what & CERT_NEW_LEAF) != 0),
 			 LOG_STR("why", rep.why));
+	if (rep.what & CERT_NEW_LEAF)
+		met_cert_renewed(s->met, false);
+	if (rep.what & CERT_NEW_CA)
+		met_cert_renewed(s->met, true);
 	if (rep.injected)
 		LOG_INFO(s->log, "CA bundle injected",
 			 LOG_INT("configurations", rep.injected));
@@ -80,11 +84,13 @@ static void load_round(srv_certsync *s)
 	if (changed) {
 		cert_store_info info;
 
-		if (cert_store_info_get(s->store, &info) == GV_OK)
+		if (cert_store_info_get(s->store, &info) == GV_OK) {
 			LOG_INFO(s->log, "certificate loaded",
 				 LOG_STR("secret", s->cs.o.name),
 				 LOG_INT("generation", info.generation),
 				 LOG_INT("not_after", info.not_after));
+			met_cert_loaded(s->met, info.not_after);
+		}
 		atomic_store(s->loaded, true);
 	}
 out:
@@ -121,7 +127,8 @@ static void *certsync_main(void *arg)
 
 int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 		       const char *ns, cert_store *store, srv_leader *leader,
-		       log_ctx *log, atomic_bool *loaded, gv_error_t *err)
+		       log_ctx *log, met_registry *met, atomic_bool *loaded,
+		       gv_error_t *err)
 {
 	static const char *const forms[4] = { "%s", "%s.%s", "%s.%s.svc",
 					      "%s.%s.svc.cluster.local" };
@@ -135,6 +142,7 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 	s->store = store;
 	s->leader = leader;
 	s->log = log;
+	s->met = met;
 	s->loaded = loaded;
 	snprintf(s->namespace, sizeof(s->namespace), "%s", ns);
 	for (i = 0; i < 4; i++) {

@@ -23,6 +23,7 @@
 #include "kube_lease.h"
 #include "srv_config.h"
 #include "srv_log.h"
+#include "srv_metrics.h"
 
 /* Who leads; the elector's thread when elected. */
 typedef struct srv_leader {
@@ -57,6 +58,7 @@ typedef struct srv_certsync {
 	cert_store *store; /* borrowed */
 	srv_leader *leader; /* borrowed */
 	log_ctx *log; /* borrowed */
+	met_registry *met; /* borrowed */
 	atomic_bool *loaded; /* borrowed: set once a pair is served */
 	char *names[5]; /* the Service's DNS names, NULL-terminated */
 	char namespace[254];
@@ -78,7 +80,8 @@ typedef struct srv_certsync {
  */
 int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 		       const char *ns, cert_store *store, srv_leader *leader,
-		       log_ctx *log, atomic_bool *loaded, gv_error_t *err);
+		       log_ctx *log, met_registry *met, atomic_bool *loaded,
+		       gv_error_t *err);
 /* Runs a round now (leadership changed). Any thread. */
 void srv_certsync_kick(srv_certsync *s);
 void srv_certsync_stop(srv_certsync *s);

@@ -52,6 +52,10 @@ struct met_registry {
 	double start_time; /* seconds since the epoch */
 	atomic_int_fast64_t in_flight;
 	met_counter tls_failures;
+	atomic_int_fast64_t cert_expiry; /* 0: no certificate served yet */
+	met_counter cert_loads;
+	met_counter renewals[2]; /* certificate, ca */
+	atomic_int leader; /* -1: no election (not rendered) */
 };
 
 static void add(met_counter *c, uint64_t n)
@@ -107,6 +111,8 @@ int met_new(const met_options *opts, met_registry **out)
 		}
 	}
 	atomic_init(&reg->in_flight, 0);
+	atomic_init(&reg->cert_expiry, 0);
+	atomic_init(&reg->leader, -1);
 	atomic_init(&reg->tls_failures, 0);
 	reg->process = opts->process;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -171,6 +177,24 @@ void met_observe(met_registry *reg, size_t webhook, met_outcome outcome,
 void met_tls_failure(met_registry *reg)
 {
 	add(&reg->tls_failures, 1);
+}
+
+void met_cert_loaded(met_registry *reg, int64_t not_after)
+{
+	add(&reg->cert_loads, 1);
+	atomic_store_explicit(&reg->cert_expiry, not_after,
+			      memory_order_relaxed);
+}
+
+void met_cert_renewed(met_registry *reg, bool ca)
+{
+	add(&reg->renewals[ca ? 1 : 0], 1);
+}
+
+void met_set_leader(met_registry *reg, bool leading)
+{
+	atomic_store_explicit(&reg->leader, leading ? 1 : 0,
+			      memory_order_relaxed);
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -327,6 +351,34 @@ int met_render(const met_registry *reg, char **text, size_t *len)
 		   "TLS handshakes that failed.");
 	fprintf(f, "groved_tls_handshake_failures_total %llu\n",
 		(unsigned long long)get(&reg->tls_failures));
+	put_header(f, "groved_serving_certificate_expiration_timestamp_seconds",
+		   "gauge",
+		   "When the served certificate expires (0: none loaded yet).");
+	fprintf(f,
+		"groved_serving_certificate_expiration_timestamp_seconds "
+		"%lld\n",
+		(long long)atomic_load_explicit(
+		    &((met_registry *)reg)->cert_expiry, memory_order_relaxed));
+	put_header(f, "groved_serving_certificate_loads_total", "counter",
+		   "Serving certificates loaded (the first, and every swap).");
+	fprintf(f, "groved_serving_certificate_loads_total %llu\n",
+		(unsigned long long)get(&reg->cert_loads));
+	put_header(f, "groved_certificate_renewals_total", "counter",
+		   "Self-managed renewals this replica made as leader.");
+	fprintf(f,
+		"groved_certificate_renewals_total{what=\"certificate\"} "
+		"%llu\n"
+		"groved_certificate_renewals_total{what=\"ca\"} %llu\n",
+		(unsigned long long)get(&reg->renewals[0]),
+		(unsigned long long)get(&reg->renewals[1]));
+	if (atomic_load_explicit(&((met_registry *)reg)->leader,
+				 memory_order_relaxed) >= 0) {
+		put_header(f, "groved_leader", "gauge",
+			   "1 while this replica holds the leader Lease.");
+		fprintf(f, "groved_leader %d\n",
+			atomic_load_explicit(&((met_registry *)reg)->leader,
+					     memory_order_relaxed));
+	}
 	put_header(f, "groved_build_info", "gauge",
 		   "Always 1; the version label says which groved runs.");
 	fputs("groved_build_info{version=\"", f);

@@ -7,6 +7,10 @@
  *   groved_admission_request_bytes{webhook}               histogram
  *   groved_admission_in_flight_requests                   gauge
  *   groved_tls_handshake_failures_total                   counter
+ *   groved_serving_certificate_expiration_timestamp_seconds gauge
+ *   groved_serving_certificate_loads_total                counter
+ *   groved_certificate_renewals_total{what}               counter
+ *   groved_leader (only once met_set_leader was called)   gauge
  *   groved_build_info{version} 1                          gauge
  *   process_resident_memory_bytes (/proc/self/statm),
  *   process_start_time_seconds (when the registry was made, at start),
@@ -77,6 +81,13 @@ void met_observe(met_registry *reg, size_t webhook, met_outcome outcome,
 
 /* Counts one failed TLS handshake. */
 void met_tls_failure(met_registry *reg);
+
+/* A serving certificate became current; not_after in epoch seconds. */
+void met_cert_loaded(met_registry *reg, int64_t not_after);
+/* The leader renewed the serving certificate (ca false) or the CA. */
+void met_cert_renewed(met_registry *reg, bool ca);
+/* Leadership, with --leader-elect or without (then always 1). */
+void met_set_leader(met_registry *reg, bool leading);
 
 /*
  * Renders every metric as exposition text (HELP and TYPE lines, escaped

@@ -245,6 +245,15 @@ static int start_server(serve *s, const char *what, const char *addr,
 	return rc;
 }
 
+/* A pair from the files became current: its expiry for /metrics. */
+static void certificate_loaded(serve *s)
+{
+	cert_store_info info;
+
+	if (cert_store_info_get(&s->certs, &info) == GV_OK)
+		met_cert_loaded(s->met, info.not_after);
+}
+
 static int load_certificates(serve *s, const cfg_serve *c, gv_error_t *err)
 {
 	const char *dns[] = { "localhost", NULL };
@@ -283,6 +292,7 @@ static int load_certificates(serve *s, const cfg_serve *c, gv_error_t *err)
 		return rc;
 	cert_store_bind(&s->certs);
 	atomic_store(&s->certs_loaded, true);
+	certificate_loaded(s);
 	return GV_OK;
 }
 
@@ -291,6 +301,7 @@ static void leader_changed(void *ctx)
 {
 	serve *s = ctx;
 
+	met_set_leader(s->met, srv_leader_leading(&s->leader));
 	if (atomic_load(&s->certsync_running))
 		srv_certsync_kick(&s->certsync);
 }
@@ -319,6 +330,8 @@ static int start_cluster_writers(serve *s, const cfg_serve *c, gv_error_t *err)
 	if (rc != GV_OK)
 		return rc;
 	s->leader_running = true;
+	/* a replica that never leads still says so */
+	met_set_leader(s->met, srv_leader_leading(&s->leader));
 	if (!c->cert_secret)
 		return GV_OK;
 	/* the names only label messages: the pair comes from the Secret */
@@ -332,7 +345,7 @@ static int start_cluster_writers(serve *s, const cfg_serve *c, gv_error_t *err)
 	s->secret_mode = true;
 	cert_store_bind(&s->certs);
 	rc = srv_certsync_start(&s->certsync, &s->kcache.kc.client, c, ns,
-				&s->certs, &s->leader, &s->log,
+				&s->certs, &s->leader, &s->log, s->met,
 				&s->certs_loaded, err);
 	if (rc != GV_OK)
 		return rc;
@@ -398,8 +411,10 @@ static void reload(serve *s)
 	if (cert_store_reload_if_changed(&s->certs, &changed, &err) != GV_OK)
 		LOG_ERROR(&s->log, "cannot reload the certificate",
 			  LOG_STR("error", err.text));
-	else if (changed)
+	else if (changed) {
 		LOG_INFO(&s->log, "certificate reloaded");
+		certificate_loaded(s);
+	}
 }
 
 /* Checks the certificate files; a refused pair is logged once per state. */
@@ -418,8 +433,10 @@ static void check_certificates(serve *s, bool *reported)
 		return;
 	}
 	*reported = false;
-	if (changed)
+	if (changed) {
 		LOG_INFO(&s->log, "certificate reloaded");
+		certificate_loaded(s);
+	}
 }
 
 /* Waits for SIGTERM or SIGINT; handles SIGHUP and the periodic checks. */

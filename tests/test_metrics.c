@@ -101,6 +101,19 @@ static const char golden[] =
     "# HELP groved_tls_handshake_failures_total TLS handshakes that failed.\n"
     "# TYPE groved_tls_handshake_failures_total counter\n"
     "groved_tls_handshake_failures_total 1\n"
+    "# HELP groved_serving_certificate_expiration_timestamp_seconds When the "
+    "served certificate expires (0: none loaded yet).\n"
+    "# TYPE groved_serving_certificate_expiration_timestamp_seconds gauge\n"
+    "groved_serving_certificate_expiration_timestamp_seconds 0\n"
+    "# HELP groved_serving_certificate_loads_total Serving certificates "
+    "loaded (the first, and every swap).\n"
+    "# TYPE groved_serving_certificate_loads_total counter\n"
+    "groved_serving_certificate_loads_total 0\n"
+    "# HELP groved_certificate_renewals_total Self-managed renewals this "
+    "replica made as leader.\n"
+    "# TYPE groved_certificate_renewals_total counter\n"
+    "groved_certificate_renewals_total{what=\"certificate\"} 0\n"
+    "groved_certificate_renewals_total{what=\"ca\"} 0\n"
     "# HELP groved_build_info Always 1; the version label says which groved "
     "runs.\n"
     "# TYPE groved_build_info gauge\n"
@@ -122,6 +135,39 @@ static void test_golden(void **state)
 	met_request_end(reg);
 	text = render(reg);
 	assert_line(text, "groved_admission_in_flight_requests 0");
+	free(text);
+	met_free(reg);
+}
+
+static void test_certificates_and_leader(void **state)
+{
+	static const char *const hooks[] = { "hook" };
+	met_registry *reg = make(hooks, 1, false);
+	char *text = NULL;
+
+	text = render(reg);
+	/* no election: no groved_leader series at all */
+	assert_null(strstr(text, "groved_leader"));
+	free(text);
+	met_cert_loaded(reg, 1795883895);
+	met_cert_loaded(reg, 1795883915);
+	met_cert_renewed(reg, false);
+	met_cert_renewed(reg, false);
+	met_cert_renewed(reg, true);
+	met_set_leader(reg, true);
+	text = render(reg);
+	assert_line(text, "groved_serving_certificate_expiration_timestamp_"
+			  "seconds 1795883915");
+	assert_line(text, "groved_serving_certificate_loads_total 2");
+	assert_line(
+	    text, "groved_certificate_renewals_total{what=\"certificate\"} 2");
+	assert_line(text, "groved_certificate_renewals_total{what=\"ca\"} 1");
+	assert_line(text, "# TYPE groved_leader gauge");
+	assert_line(text, "groved_leader 1");
+	free(text);
+	met_set_leader(reg, false);
+	text = render(reg);
+	assert_line(text, "groved_leader 0");
 	free(text);
 	met_free(reg);
 }
@@ -278,6 +324,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_certificates_and_leader),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_process),

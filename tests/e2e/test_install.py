@@ -158,6 +158,14 @@ class Groved:
         except (urllib.error.URLError, OSError):
             return False
 
+    def metrics(self):
+        """/metrics as {series: value}."""
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.ports["metrics"],
+                                    timeout=5) as r:
+            text = r.read().decode()
+        return {l.rsplit(" ", 1)[0]: float(l.rsplit(" ", 1)[1])
+                for l in text.splitlines() if l and not l.startswith("#")}
+
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
         try:
@@ -418,6 +426,19 @@ def rotation_under_load(env, args):
     check("zero failed requests during rotation (%d failed of %d)"
           % (stats["fail"], stats["ok"] + stats["fail"]), stats["fail"] == 0,
           "\n".join(stats["errors"]))
+    ma, mb = a.metrics(), b.metrics()
+    lead, other = (ma, mb) if leader is a else (mb, ma)
+    check("/metrics: groved_leader is 1 on the leader, 0 on the other",
+          lead.get("groved_leader") == 1 and other.get("groved_leader") == 0)
+    check("/metrics: the leader counts its renewals",
+          lead.get('groved_certificate_renewals_total{what="certificate"}', 0) >= 3
+          and lead.get('groved_certificate_renewals_total{what="ca"}', 0) >= 1
+          and other.get('groved_certificate_renewals_total{what="certificate"}') == 0,
+          json.dumps({k: v for k, v in lead.items() if "certificate" in k}))
+    expiry = mb.get("groved_serving_certificate_expiration_timestamp_seconds", 0)
+    check("/metrics: replica b serves a certificate that expires within 6 s",
+          time.time() < expiry <= time.time() + 7
+          and mb.get("groved_serving_certificate_loads_total", 0) >= 4, str(expiry))
     check("replica a stops with status 0", a.stop() == 0)
     check("replica b stops with status 0", b.stop() == 0)
 
