@@ -9,6 +9,57 @@
 static const char *const claim_versions[] = { "v1", "v1beta2", "v1beta1",
 					      NULL };
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* kube_client_opts.token for a token file (kube_connect.h). */
+static const char *file_token(void *ctx)
+{
+	kube_file_token *ft = ctx;
+	uint64_t now = mono_ms();
+	gv_error_t err = GV_ERROR_INIT;
+	char *buf = NULL;
+	const char *token = NULL;
+
+	pthread_mutex_lock(&ft->lock);
+	if (now - ft->read_at_ms >= ft->refresh_ms &&
+	    (buf = malloc(KUBE_TOKEN_MAX + 1)) != NULL) {
+		/* a file caught mid-rotation keeps the old token */
+		if (kube_config_token(ft->cfg, buf, KUBE_TOKEN_MAX + 1, &err) ==
+			GV_OK &&
+		    strcmp(buf, ft->current) != 0) {
+			char *fresh = strdup(buf);
+
+			if (fresh) {
+				free(ft->previous);
+				ft->previous = ft->current;
+				ft->current = fresh;
+			}
+		}
+		ft->read_at_ms = now;
+		memset(buf, 0, KUBE_TOKEN_MAX + 1);
+		free(buf);
+	}
+	token = ft->current;
+	pthread_mutex_unlock(&ft->lock);
+	return token;
+}
+
+static void file_token_free(kube_file_token *ft)
+{
+	if (!ft)
+		return;
+	pthread_mutex_destroy(&ft->lock);
+	free(ft->current);
+	free(ft->previous);
+	free(ft);
+}
+
 int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 		 gv_error_t *err)
 {
@@ -43,6 +94,28 @@ int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 	o.client_key_pem = kc->cfg.client_key_pem;
 	o.token = kc->token ? kube_token_static : NULL;
 	o.token_ctx = kc->token;
+	/* a token file (a pod's service account) is rotated under a running
+	 * process: read it again now and then */
+	if (!kc->cfg.token && kc->cfg.token_file) {
+		kc->file_token = calloc(1, sizeof(*kc->file_token));
+		if (!kc->file_token) {
+			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+		pthread_mutex_init(&kc->file_token->lock, NULL);
+		kc->file_token->cfg = &kc->cfg;
+		kc->file_token->read_at_ms = mono_ms();
+		kc->file_token->refresh_ms = 60000;
+		kc->file_token->current = strdup(kc->token);
+		if (!kc->file_token->current) {
+			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+		o.token = file_token;
+		o.token_ctx = kc->file_token;
+	}
 	/* a command waits for no one: fail fast when the server is away */
 	o.connect_timeout_ms = 3000;
 	o.timeout_ms = 10000;
@@ -50,6 +123,7 @@ int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 	rc = kube_client_init(&kc->client, &o, err);
 out:
 	if (rc != GV_OK) {
+		file_token_free(kc->file_token);
 		kube_config_release(&kc->cfg);
 		free(kc->token);
 		memset(kc, 0, sizeof(*kc));
@@ -62,6 +136,7 @@ void kube_conn_release(kube_conn *kc)
 	if (!kc)
 		return;
 	kube_client_release(&kc->client);
+	file_token_free(kc->file_token);
 	kube_config_release(&kc->cfg);
 	free(kc->token);
 	memset(kc, 0, sizeof(*kc));

@@ -5,14 +5,34 @@
 #ifndef GROVED_KUBE_CONNECT_H
 #define GROVED_KUBE_CONNECT_H
 
+#include <pthread.h>
+#include <stdint.h>
+
 #include "groved/policy.h"
 #include "kube_client.h"
 #include "kube_config.h"
 
+/* A token file re-read while a process runs (kubelet rotates a pod's
+ * service account token about hourly), as client-go's caching token
+ * source does: at most once a refresh_ms, and a read that fails keeps the
+ * token it has. The callback's string stays valid for two refreshes,
+ * far longer than the client takes to copy it. */
+typedef struct kube_file_token {
+	pthread_mutex_t lock;
+	const kube_config *cfg; /* borrowed: the conn's */
+	char *current; /* under lock */
+	char *previous; /* still valid for a caller that got it last time */
+	uint64_t read_at_ms; /* monotonic */
+	uint64_t refresh_ms; /* 60000; tests set it lower */
+} kube_file_token;
+
 typedef struct kube_conn {
 	kube_config cfg;
 	kube_client client;
-	char *token; /* read once at connect (a short-lived command) */
+	/* the token as read at connect: a kubeconfig's own token, or the
+	 * file's first reading */
+	char *token;
+	kube_file_token *file_token; /* when the token comes from a file */
 	/* the resource.k8s.io version that serves ResourceClaimTemplates,
 	 * found on first use: "v1", "v1beta2", "v1beta1"; "" when none */
 	char claim_version[16];

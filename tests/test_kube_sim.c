@@ -661,6 +661,90 @@ static void test_tls(void **state)
 	kube_conn_release(&kc);
 }
 
+/* The token kube-sim saw last (GET /__sim/last-token), into buf. */
+static void last_token(const char *server, char *buf, size_t size)
+{
+	char url[256];
+	char *body = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&body, &len);
+	CURL *h = curl_easy_init();
+	json_t *v = NULL;
+
+	snprintf(url, sizeof(url), "%s/__sim/last-token", server);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_cleanup(h);
+	fclose(mem);
+	v = json_loads(body, 0, NULL);
+	assert_non_null(v);
+	snprintf(buf, size, "%s",
+		 json_string_value(json_object_get(v, "token"))
+		     ? json_string_value(json_object_get(v, "token"))
+		     : "");
+	json_decref(v);
+	free(body);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *out = fopen(path, "w");
+
+	assert_non_null(out);
+	fputs(text, out);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* A kubeconfig with tokenFile: the rotated file is read again (a pod's
+ * service account token, which kubelet replaces about hourly). */
+static void test_token_file_rotation(void **state)
+{
+	fixture *f = *state;
+	char kubeconfig[256];
+	char token_file[256];
+	char text[1024];
+	char seen[128];
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *out = NULL;
+	kube_conn kc;
+
+	snprintf(token_file, sizeof(token_file), "%s/token", f->dir);
+	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kc-file", f->dir);
+	write_file(token_file, "first-token\n");
+	snprintf(text, sizeof(text),
+		 "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		 "clusters: [{name: s, cluster: {server: \"%s\"}}]\n"
+		 "users: [{name: u, user: {tokenFile: \"%s\"}}]\n"
+		 "contexts: [{name: c, context: {cluster: s, user: u}}]\n",
+		 read_server(f), token_file);
+	write_file(kubeconfig, text);
+	assert_int_equal(kube_connect(&kc, kubeconfig, NULL, &err), GV_OK);
+	assert_non_null(kc.file_token);
+	assert_int_equal(kube_get(&kc.client, &pods, "default", "none", NULL,
+				  &out, &res, &err),
+			 GV_ENOTFOUND);
+	last_token(read_server(f), seen, sizeof(seen));
+	assert_string_equal(seen, "first-token");
+	/* rotated: within the refresh period the old token is still sent */
+	write_file(token_file, "second-token\n");
+	kube_get(&kc.client, &pods, "default", "none", NULL, &out, &res, &err);
+	last_token(read_server(f), seen, sizeof(seen));
+	assert_string_equal(seen, "first-token");
+	/* after it, the new one */
+	kc.file_token->refresh_ms = 0;
+	kube_get(&kc.client, &pods, "default", "none", NULL, &out, &res, &err);
+	last_token(read_server(f), seen, sizeof(seen));
+	assert_string_equal(seen, "second-token");
+	/* a file caught empty mid-rotation keeps the last good token */
+	write_file(token_file, "");
+	kube_get(&kc.client, &pods, "default", "none", NULL, &out, &res, &err);
+	last_token(read_server(f), seen, sizeof(seen));
+	assert_string_equal(seen, "second-token");
+	kube_conn_release(&kc);
+}
+
 static void test_validate_lookups(void **state)
 {
 	fixture *f = *state;
@@ -688,6 +772,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pod_crud_and_conflict,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_file_rotation, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_custom_resource_and_scale,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retries_through_failures,
