@@ -34,8 +34,11 @@ step "build with ASan+UBSan and test"
 cmake -S . -B build/asan -DGROVED_WERROR=ON -DGROVED_ASAN=ON -DGROVED_UBSAN=ON \
   -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/asan -j"$jobs"
+# the tests that run no C code of ours (Python checks of YAML, kube-sim
+# alone, the Dockerfile's own build) ran in the step above already
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build/asan -j"$jobs" --output-on-failure
+  ctest --test-dir build/asan -j"$jobs" --output-on-failure \
+  -E '^(crds|kube-sim|deploy-install|deploy-dockerfile)$'
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   step "fuzz each parser for ${fuzz_seconds}s (libFuzzer)"
