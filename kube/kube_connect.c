@@ -60,6 +60,37 @@ static void file_token_free(kube_file_token *ft)
 	free(ft);
 }
 
+/* The connection and credentials of kc as client options. */
+static void conn_opts(const kube_conn *kc, kube_client_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->server = kc->cfg.server;
+	o->ca_pem = kc->cfg.ca_pem;
+	o->insecure = kc->cfg.insecure;
+	o->tls_server_name = kc->cfg.tls_server_name;
+	o->client_cert_pem = kc->cfg.client_cert_pem;
+	o->client_key_pem = kc->cfg.client_key_pem;
+	if (kc->file_token) {
+		o->token = file_token;
+		o->token_ctx = kc->file_token;
+	} else if (kc->token) {
+		o->token = kube_token_static;
+		o->token_ctx = kc->token;
+	}
+}
+
+int kube_conn_client(kube_conn *kc, long timeout_ms, unsigned max_attempts,
+		     kube_client *out, gv_error_t *err)
+{
+	kube_client_opts o;
+
+	conn_opts(kc, &o);
+	o.connect_timeout_ms = timeout_ms;
+	o.timeout_ms = timeout_ms;
+	o.max_attempts = max_attempts;
+	return kube_client_init(out, &o, err);
+}
+
 int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 		 gv_error_t *err)
 {
@@ -85,15 +116,6 @@ int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 			goto out;
 		}
 	}
-	memset(&o, 0, sizeof(o));
-	o.server = kc->cfg.server;
-	o.ca_pem = kc->cfg.ca_pem;
-	o.insecure = kc->cfg.insecure;
-	o.tls_server_name = kc->cfg.tls_server_name;
-	o.client_cert_pem = kc->cfg.client_cert_pem;
-	o.client_key_pem = kc->cfg.client_key_pem;
-	o.token = kc->token ? kube_token_static : NULL;
-	o.token_ctx = kc->token;
 	/* a token file (a pod's service account) is rotated under a running
 	 * process: read it again now and then */
 	if (!kc->cfg.token && kc->cfg.token_file) {
@@ -113,9 +135,8 @@ int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 					  "out of memory");
 			goto out;
 		}
-		o.token = file_token;
-		o.token_ctx = kc->file_token;
 	}
+	conn_opts(kc, &o);
 	/* a command waits for no one: fail fast when the server is away */
 	o.connect_timeout_ms = 3000;
 	o.timeout_ms = 10000;

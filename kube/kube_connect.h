@@ -51,6 +51,16 @@ int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 void kube_conn_release(kube_conn *kc);
 
 /*
+ * A second client on kc's server and credentials (the same token source)
+ * with its own budget: timeout_ms for connecting and for the whole
+ * request, max_attempts tries. For callers on a deadline: a webhook's
+ * live GET must answer within kube-apiserver's timeout. out is released
+ * with kube_client_release() before kc is. Returns as kube_client_init.
+ */
+int kube_conn_client(kube_conn *kc, long timeout_ms, unsigned max_attempts,
+		     kube_client *out, gv_error_t *err);
+
+/*
  * The version of resource.k8s.io that serves ResourceClaimTemplates
  * (v1, v1beta2 or v1beta1), found once by listing one item in ns (NULL:
  * every namespace) and kept in kc->claim_version: FOUND, MISSING (none

@@ -18,8 +18,8 @@
  *   before groved, or under older rules) does not block scaling, which
  *   cannot make it worse. The stored parent is validated only when the
  *   copy has such an error, so the common path validates once.
- * - A parent the cache does not have (not synced, or missing: it may be
- *   a moment old) is allowed with a warning. The API server has already
+ * - A parent that neither the cache nor one live GET finds (not synced,
+ *   the API server slow, or gone) is allowed with a warning. The API server has already
  *   checked the Scale against the object it stores; blocking every
  *   scale (and the HPA) during a cache outage would be worse than
  *   letting one through that the worker will clamp.
@@ -471,8 +471,9 @@ int srv_hook_validate_scale(const srv_review *r, const srv_hook_env *env,
 				 "\"%s/%s\": %s",
 				 kind, r->namespace, r->name,
 				 res == SRV_CACHE_MISSING
-				     ? "it is not in the cache yet"
-				     : "the cache has not synced");
+				     ? "it does not exist"
+				     : "the cache has not synced and the API "
+				       "server did not answer");
 		goto answer;
 	}
 	if (strcmp(kind, SRV_KIND_PCS) == 0)

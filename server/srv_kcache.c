@@ -5,6 +5,8 @@
  * the webhooks warn instead of deny while groved starts. An object
  * missing from the cache is asked for once, live, before the answer is
  * "missing": it may have been created a moment ago (API.md section 4).
+ * That GET has its own client with a short budget (SRV_KC_LOOKUP_MS, one
+ * attempt): a slow API server makes a warning, not a stuck webhook.
  */
 #include "srv_kcache.h"
 
@@ -44,9 +46,8 @@ static srv_cache_result live_get(srv_kcache *k, int i, const char *ns,
 	kube_result res;
 	gv_error_t err = GV_ERROR_INIT;
 	json_t *found = NULL;
-	int rc =
-	    kube_get(&k->kc.client, &gvrs[i], gvrs[i].namespaced ? ns : NULL,
-		     name, NULL, &found, &res, &err);
+	int rc = kube_get(&k->lookup, &gvrs[i], gvrs[i].namespaced ? ns : NULL,
+			  name, NULL, &found, &res, &err);
 
 	if (rc == GV_OK) {
 		*obj = found;
@@ -120,6 +121,12 @@ int srv_kcache_start(srv_kcache *k, const char *kubeconfig, gv_error_t *err)
 	rc = kube_connect(&k->kc, kubeconfig, NULL, err);
 	if (rc != GV_OK)
 		return rc;
+	rc = kube_conn_client(&k->kc, SRV_KC_LOOKUP_MS, 1, &k->lookup, err);
+	if (rc != GV_OK) {
+		kube_conn_release(&k->kc);
+		return rc;
+	}
+	k->lookup_ready = true;
 	/* which resource.k8s.io version serves claim templates; none is a
 	 * cluster without DRA: V14 then warns that it was not checked */
 	k->claims_served =
@@ -161,5 +168,8 @@ void srv_kcache_stop(srv_kcache *k)
 		kube_store_release(&k->stores[i]);
 		k->started[i] = false;
 	}
+	if (k->lookup_ready)
+		kube_client_release(&k->lookup);
+	k->lookup_ready = false;
 	kube_conn_release(&k->kc);
 }

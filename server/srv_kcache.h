@@ -25,7 +25,13 @@ typedef struct srv_kcache {
 	kube_informer informers[SRV_KC_COUNT];
 	bool started[SRV_KC_COUNT];
 	bool claims_served; /* the cluster serves ResourceClaimTemplates */
+	/* the live GET of a cache miss, on a webhook's thread: one attempt
+	 * of SRV_KC_LOOKUP_MS, well inside kube-apiserver's 10 s */
+	kube_client lookup;
+	bool lookup_ready;
 } srv_kcache;
+
+#define SRV_KC_LOOKUP_MS 2000
 
 /*
  * Connects with kubeconfig (NULL: $KUBECONFIG, ~/.kube/config, then the

@@ -819,7 +819,7 @@ static void test_scale_cache_unknown(void **state)
 	assert_string_equal(json_string_value(json_array_get(w, 0)),
 			    "spec.replicas: not checked against PodCliqueSet "
 			    "\"inference/vllm-disaggregated\": the cache has "
-			    "not synced");
+			    "not synced and the API server did not answer");
 	json_decref(reply);
 	reply = serve_file(SRV_HOOK_VALIDATE_SCALE,
 			   CAPTURED "pcs-scale-2-to-5.json", &f->empty_env,
@@ -827,7 +827,7 @@ static void test_scale_cache_unknown(void **state)
 	w = json_object_get(response(reply), "warnings");
 	assert_true(json_is_true(json_object_get(response(reply), "allowed")));
 	assert_contains(json_string_value(json_array_get(w, 0)),
-			"it is not in the cache yet");
+			"it does not exist");
 	json_decref(reply);
 }
 
