@@ -10,12 +10,12 @@
 
 /* Logs err once until its text changes: a missing RBAC rule would
  * otherwise log every period. */
-static void report_error(srv_certsync *s, log_level level, const char *what,
-			 const gv_error_t *err)
+static void report_error(srv_certsync *s, char *last, log_level level,
+			 const char *what, const gv_error_t *err)
 {
-	if (strcmp(s->last_error, err->text) == 0)
+	if (strcmp(last, err->text) == 0)
 		return;
-	snprintf(s->last_error, sizeof(s->last_error), "%s", err->text);
+	snprintf(last, sizeof(s->last_error), "%s", err->text);
 	LOG_AT(s->log, level, what, LOG_STR("secret", s->cs.o.name),
 	       LOG_STR("error", err->text));
 }
@@ -45,9 +45,11 @@ static void leader_round(srv_certsync *s)
 	/* another replica that wrote first (a conflict) is no failure:
 	 * the next round reads what it wrote */
 	if (rc != GV_OK && rc != GV_ECONFLICT && rc != GV_EEXIST)
-		report_error(s, LOG_LVL_WARN,
+		report_error(s, s->last_leader_error, LOG_LVL_WARN,
 			     "cannot renew the certificate or inject the CA",
 			     &err);
+	else
+		s->last_leader_error[0] = '\0';
 }
 
 /* Every replica: serve what the Secret holds. */
@@ -70,12 +72,12 @@ static void load_round(srv_certsync *s)
 	if (rc != GV_OK) {
 		/* no Secret yet is how every install starts */
 		if (rc == GV_ENOTFOUND)
-			report_error(s, LOG_LVL_INFO,
+			report_error(s, s->last_error, LOG_LVL_INFO,
 				     "waiting for the leader to create the "
 				     "certificate secret",
 				     &err);
 		else
-			report_error(s, LOG_LVL_WARN,
+			report_error(s, s->last_error, LOG_LVL_WARN,
 				     "cannot load the certificate secret",
 				     &err);
 		goto out;

@@ -69,7 +69,9 @@ typedef struct srv_certsync {
 	bool stop; /* under lock */
 	pthread_t thread;
 	bool running;
-	char last_error[GV_ERROR_TEXT_MAX]; /* logged once per text */
+	/* each logged once per text, until the next success */
+	char last_error[GV_ERROR_TEXT_MAX]; /* reading the Secret */
+	char last_leader_error[GV_ERROR_TEXT_MAX]; /* renewing, injecting */
 } srv_certsync;
 
 /*

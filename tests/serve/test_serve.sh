@@ -206,6 +206,19 @@ r=$(post validate-scale "$tmp/scale-unknown.json" --max-time 7)
 curl -s -X POST "$sim_url/__sim/latency?ms=0" >/dev/null
 check "a slow API server: the scale webhook answers in time, with a warning" test "$(echo "${r#* }" | json_get 'r["response"]["allowed"] and "did not answer" in r["response"]["warnings"][0]')" = True
 check "SIGTERM exits 0 with informers running" stop
+
+# self-managed certificates whose caBundle target is missing: the pair is
+# still made and served, and the failure is logged once, not every period
+# (a 4 s certificate makes the period 200 ms)
+check "serve starts with --cert-secret" start --kubeconfig "$tmp/kubeconfig" \
+  --namespace groved-system --cert-secret cert --cert-validity 4s \
+  --inject-ca-into validatingwebhookconfigurations/not-installed
+for _ in $(seq 100); do [ "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok ] && break; sleep 0.05; done
+check "ready on the pair from the Secret it made" test "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok
+sleep 2
+check "a missing webhook configuration is logged once" test "$(grep -c 'cannot renew the certificate or inject the CA' "$tmp/serve.log")" = 1
+check "and named" grep -q 'not-installed' "$tmp/serve.log"
+check "SIGTERM exits 0 with the certificate thread running" stop
 kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null
 
 # ---- bad configurations fail clearly -------------------------------------
