@@ -72,7 +72,7 @@ for o in yaml.safe_load_all(open(sys.argv[1])):
     if o and o["kind"] == "Deployment":
         print("\n".join(o["spec"]["template"]["spec"]["containers"][0]["args"]))' "$work/install.yaml")
 printf '$ groved serve %s\n' "${args[*]}"
-POD_NAME=groved-demo POD_NAMESPACE=groved-system "$groved" serve "${args[@]}" \
+POD_NAME=groved-demo POD_NAMESPACE=groved-system POD_SERVICE_ACCOUNT=groved "$groved" serve "${args[@]}" \
   --kubeconfig "$work/groved-kubeconfig" --webhook-addr 127.0.0.1:0 \
   --health-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 2>"$work/serve.log" &
 pids+=($!)

@@ -156,8 +156,9 @@ static const cfg_row rows[] = {
 	{ "initc-image", T_STR, OFF(initc_image), "ghcr.io/groved/groved:0.1.0",
 	  NULL, "IMAGE", NULL,
 	  "image of the grove-initc container the pod webhook adds", 0 },
-	{ "self-user", T_STR, OFF(self_user),
-	  "system:serviceaccount:groved-system:groved", NULL, "USER", NULL,
+	{ "self-user", T_STR, OFF(self_user), NULL, NULL, "USER",
+	  "system:serviceaccount:$POD_NAMESPACE:$POD_SERVICE_ACCOUNT, else "
+	  "system:serviceaccount:groved-system:groved",
 	  "groved's own user, which the authorizer webhook always allows", 0 },
 	{ "exempt-users", T_LIST, OFF(exempt_users), "", NULL, "USER,...",
 	  "empty: the built-in list",
@@ -1073,6 +1074,21 @@ out:
 }
 
 /* ---- init, release, dump, help ----------------------------------------- */
+
+const char *cfg_self_user(const cfg_serve *c, char *buf, size_t size)
+{
+	const char *ns = getenv("POD_NAMESPACE");
+	const char *sa = getenv("POD_SERVICE_ACCOUNT");
+
+	if (c->self_user && c->self_user[0])
+		return c->self_user;
+	/* in a pod the downward API says who we are, wherever installed */
+	if (ns && ns[0] && sa && sa[0] &&
+	    snprintf(buf, size, "system:serviceaccount:%s:%s", ns, sa) <
+		(int)size)
+		return buf;
+	return "system:serviceaccount:groved-system:groved";
+}
 
 long cfg_default_threads(long cores, const char *cpu_max)
 {

@@ -77,6 +77,15 @@ typedef struct cfg_serve {
  */
 long cfg_default_threads(long cores, const char *cpu_max);
 
+/*
+ * groved's own user for the authorizer: --self-user when given, else
+ * system:serviceaccount:$POD_NAMESPACE:$POD_SERVICE_ACCOUNT when both are
+ * set (the Deployment passes them from the downward API), else
+ * system:serviceaccount:groved-system:groved. Returns c's string, buf
+ * (size bytes) or a static string; borrowed.
+ */
+const char *cfg_self_user(const cfg_serve *c, char *buf, size_t size);
+
 /* Fills c with the defaults. Returns GV_OK or GV_ENOMEM (c is then
  * released, safe to pass to cfg_serve_release again). */
 int cfg_serve_init(cfg_serve *c);

@@ -36,6 +36,7 @@ typedef struct generation {
 	struct generation *older;
 	cfg_serve cfg;
 	srv_hook_env env;
+	char self_user[320]; /* when derived from the pod (cfg_self_user) */
 } generation;
 
 typedef struct serve {
@@ -374,7 +375,8 @@ static generation *load_generation(serve *s, gv_error_t *err)
 	g->env.cache = &s->cache;
 	g->env.default_scheduler = g->cfg.default_scheduler;
 	g->env.initc_image = g->cfg.initc_image;
-	g->env.self_user = g->cfg.self_user;
+	g->env.self_user =
+	    cfg_self_user(&g->cfg, g->self_user, sizeof(g->self_user));
 	g->env.exempt_users = g->cfg.exempt_users[0]
 				  ? (const char *const *)g->cfg.exempt_users
 				  : NULL;

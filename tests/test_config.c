@@ -67,8 +67,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_string_equal(c.default_scheduler, "kai-scheduler");
 	assert_string_equal(c.initc_image, "ghcr.io/groved/groved:0.1.0");
-	assert_string_equal(c.self_user,
-			    "system:serviceaccount:groved-system:groved");
+	assert_null(c.self_user); /* cfg_self_user() decides */
 	assert_non_null(c.exempt_users);
 	assert_null(c.exempt_users[0]);
 	assert_false(c.no_reconcile);
@@ -702,6 +701,36 @@ static void test_reload(void **state)
 	cfg_serve_release(&b);
 }
 
+static void test_self_user(void **state)
+{
+	cfg_serve c;
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(cfg_serve_init(&c), GV_OK);
+	unsetenv("POD_NAMESPACE");
+	unsetenv("POD_SERVICE_ACCOUNT");
+	assert_string_equal(cfg_self_user(&c, buf, sizeof(buf)),
+			    "system:serviceaccount:groved-system:groved");
+	/* in a pod, wherever it was installed */
+	setenv("POD_NAMESPACE", "platform", 1);
+	assert_string_equal(cfg_self_user(&c, buf, sizeof(buf)),
+			    "system:serviceaccount:groved-system:groved");
+	setenv("POD_SERVICE_ACCOUNT", "grove", 1);
+	assert_string_equal(cfg_self_user(&c, buf, sizeof(buf)),
+			    "system:serviceaccount:platform:grove");
+	/* too long for buf: the fixed default, never a cut name */
+	assert_string_equal(cfg_self_user(&c, buf, 20),
+			    "system:serviceaccount:groved-system:groved");
+	/* the flag wins */
+	c.self_user = strdup("system:serviceaccount:x:y");
+	assert_string_equal(cfg_self_user(&c, buf, sizeof(buf)),
+			    "system:serviceaccount:x:y");
+	unsetenv("POD_NAMESPACE");
+	unsetenv("POD_SERVICE_ACCOUNT");
+	cfg_serve_release(&c);
+}
+
 static void test_default_threads(void **state)
 {
 	static const struct {
@@ -761,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_default_threads),
+		cmocka_unit_test(test_self_user),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_reload),

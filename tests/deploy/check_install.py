@@ -577,7 +577,8 @@ class Checker:
         env = {e.get("name"): dig(e, "valueFrom", "fieldRef", "fieldPath")
                for e in c.get("env") or []}
         for n, fp in (("POD_NAME", "metadata.name"),
-                      ("POD_NAMESPACE", "metadata.namespace")):
+                      ("POD_NAMESPACE", "metadata.namespace"),
+                      ("POD_SERVICE_ACCOUNT", "spec.serviceAccountName")):
             if env.get(n) != fp:
                 self.err(f"{p}: env {n} is not the downward API {fp}")
         ports = {x.get("containerPort"): x.get("name")

@@ -122,7 +122,8 @@ class Groved:
     def __init__(self, env, name, args):
         self.log_path = os.path.join(env.tmp, "groved-%s.log" % name)
         self.log = open(self.log_path, "w")
-        e = dict(os.environ, POD_NAME=name, POD_NAMESPACE=NS)
+        # the downward API of the Deployment
+        e = dict(os.environ, POD_NAME=name, POD_NAMESPACE=NS, POD_SERVICE_ACCOUNT="groved")
         self.p = subprocess.Popen(
             [GROVED, "serve"] + args + ["--kubeconfig", env.groved_kc,
                                         "--webhook-addr", "127.0.0.1:0",
