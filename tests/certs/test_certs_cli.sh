@@ -17,8 +17,6 @@ src=$2
 fx="$src/tests/fixtures/captured"
 tmp=$(mktemp -d /tmp/gv-certs.XXXXXX)
 pid=""
-passed=0
-failed=0
 
 cleanup() {
   if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; fi
@@ -26,15 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # check NAME COMMAND...: one line per check, never exits
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok - $name"
-  else
-    failed=$((failed + 1)); echo "not ok - $name"
-  fi
-}
+# check NAME COMMAND... and summary
+. "$src/tests/lib/check.sh"
 
 svc=groved-webhook
 ns=grove-system
@@ -283,5 +274,4 @@ pid=""
 
 check "no sanitizer report from any 'groved certs generate' run" test ! -s "$tmp/sanitizer.log"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

@@ -46,23 +46,8 @@ import sys
 
 import yaml
 
-
-# ---------------------------------------------------------------------------
-# YAML loading: like sigs.k8s.io/yaml, timestamps stay strings.
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_all(path):
-    with open(path, encoding="utf-8") as f:
-        return [d for d in yaml.load_all(f, Loader=_Loader) if d is not None]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from k8s_yaml import Loader, load_all  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -1141,7 +1126,7 @@ def main():
             if r.returncode != 0:
                 errs.append(r.stderr.strip())
             else:
-                kinds = [d.get("kind") for d in yaml.load_all(r.stdout, Loader=_Loader) if d]
+                kinds = [d.get("kind") for d in yaml.load_all(r.stdout, Loader=Loader) if d]
                 if kinds.count("CustomResourceDefinition") != len(EXPECTED):
                     errs.append(f"rendered kinds {kinds}")
             check("kubectl kustomize deploy/crds renders the five CRDs", errs)
@@ -1167,7 +1152,7 @@ def main():
                 break
             errs = [] if r.returncode == 0 else [r.stderr.strip()]
             if not errs:
-                out = yaml.load(r.stdout, Loader=_Loader) or {}
+                out = yaml.load(r.stdout, Loader=Loader) or {}
                 if (out.get("metadata") or {}).get("name") != \
                         (crds.get(fname) or {}).get("metadata", {}).get("name"):
                     errs.append("kubectl output differs in metadata.name")

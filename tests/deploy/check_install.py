@@ -55,22 +55,8 @@ import subprocess
 import sys
 import tempfile
 
-import yaml
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-# like sigs.k8s.io/yaml: timestamps stay strings
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def load_all_text(text):
-    return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from k8s_yaml import load_all_text  # noqa: E402
 
 
 # byo-certs needs the user's CA in deploy/overlays/byo-certs/ca.crt, which

@@ -10,8 +10,6 @@ src=$2
 fx="$src/tests/fixtures"
 tmp=$(mktemp -d /tmp/gv-serve.XXXXXX)
 pid=""
-passed=0
-failed=0
 
 cleanup() {
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
@@ -19,15 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # check NAME CONDITION...
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok - $name"
-  else
-    failed=$((failed + 1)); echo "not ok - $name"
-  fi
-}
+# check NAME COMMAND... and summary
+. "$src/tests/lib/check.sh"
 
 # port SERVER: from the "listening" log line (ports are ephemeral)
 port_of() {
@@ -230,5 +221,4 @@ check "missing certificate exits 2 naming the file" sh -c "grep -q '/nonexistent
 "$groved" serve --help > "$tmp/help.txt"
 check "--help documents every address option" sh -c "grep -q webhook-addr '$tmp/help.txt' && grep -q health-addr '$tmp/help.txt' && grep -q metrics-addr '$tmp/help.txt' && grep -q no-reconcile '$tmp/help.txt'"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
