@@ -213,6 +213,15 @@ pol_lookup_result kube_lookup_claim_template(void *ctx, const char *ns,
 					     size_t why_size)
 {
 	kube_conn *kc = ctx;
+
+	return kube_conn_claim_template(kc, &kc->client, ns, name, why,
+					why_size);
+}
+
+pol_lookup_result kube_conn_claim_template(kube_conn *kc, kube_client *client,
+					   const char *ns, const char *name,
+					   char *why, size_t why_size)
+{
 	kube_gvr gvr = { "resource.k8s.io", NULL, "resourceclaimtemplates",
 			 true };
 	kube_result res;
@@ -232,7 +241,7 @@ pol_lookup_result kube_lookup_claim_template(void *ctx, const char *ns,
 		return POL_LOOKUP_UNKNOWN;
 	}
 	gvr.version = kc->claim_version;
-	rc = kube_get(&kc->client, &gvr, ns, name, NULL, &obj, &res, &err);
+	rc = kube_get(client, &gvr, ns, name, NULL, &obj, &res, &err);
 	json_decref(obj);
 	if (rc == GV_OK)
 		return POL_LOOKUP_FOUND;

@@ -69,6 +69,13 @@ int kube_conn_client(kube_conn *kc, long timeout_ms, unsigned max_attempts,
 pol_lookup_result kube_conn_claim_version(kube_conn *kc, const char *ns,
 					  char *why, size_t size);
 
+/* A claim template by name through client (kc's, or a kube_conn_client
+ * with its own budget): found, missing, or unknown with why. The
+ * resource.k8s.io version is found once with kc's own client. */
+pol_lookup_result kube_conn_claim_template(kube_conn *kc, kube_client *client,
+					   const char *ns, const char *name,
+					   char *why, size_t why_size);
+
 /* pol_lookup functions over a kube_conn (ctx): found, missing, or
  * unknown with why (API server unreachable, API not served). */
 pol_lookup_result kube_lookup_claim_template(void *ctx, const char *ns,

@@ -76,8 +76,8 @@ static srv_cache_result kc_get(void *ctx, const char *kind, const char *ns,
 	if (i != SRV_KC_CLAIMS)
 		return live_get(k, i, ns, name, obj);
 	/* templates: through the served resource.k8s.io version */
-	switch (
-	    kube_lookup_claim_template(&k->kc, ns, name, why, sizeof(why))) {
+	switch (kube_conn_claim_template(&k->kc, &k->lookup, ns, name, why,
+					 sizeof(why))) {
 	case POL_LOOKUP_FOUND:
 		*obj = json_pack("{s:s, s:{s:s, s:s}}", "kind",
 				 SRV_KIND_CLAIM_TEMPLATE, "metadata", "name",
