@@ -42,6 +42,7 @@ SIM = os.path.join(ROOT, "tests", "kube-sim", "kube-sim")
 NS = "groved-system"
 SA_USER = "system:serviceaccount:groved-system:groved"
 SA_TOKEN = "groved-sa-token"
+SA_MASTER_TOKEN = "groved-name-masters-token"
 
 passed = failed = 0
 
@@ -81,7 +82,14 @@ class Env:
             # over TLS
             [sys.executable, SIM, "--addr", "127.0.0.1:0", "--kubeconfig-out", self.kc,
              "--tls-dir", os.path.join(self.tmp, "sim-tls"),
+             # RBAC enforced for groved's service account: the install's
+             # roles must be enough for what groved does
+             "--authorize",
              "--token", "%s=%s:system:serviceaccounts,system:authenticated" % (SA_TOKEN, SA_USER),
+             # groved's name with RBAC's bypass: the authorizer webhook's
+             # decision alone (groved's own roles cannot write PodCliques
+             # until the worker lands)
+             "--token", "%s=%s:system:masters,system:authenticated" % (SA_MASTER_TOKEN, SA_USER),
              "--load", os.path.join(ROOT, "examples", "claim-templates.yaml")],
             stdout=subprocess.PIPE, stderr=log, text=True)
         self.procs.append(p)
@@ -320,9 +328,16 @@ def run(env):
     rc, out, err = env.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(pclq))
     check("a user cannot create a managed PodClique (authorizer webhook)",
           rc != 0 and 'admission webhook "authorizer.grove.webhooks.grove.io" denied' in err, err)
+    rc, out, err = env.kubectl("--token", SA_MASTER_TOKEN, "create", "--validate=false", "-f",
+                               "-", stdin=json.dumps(pclq))
+    check("groved's own user can (authorizer)", rc == 0, err)
     rc, out, err = env.kubectl("--token", SA_TOKEN, "create", "--validate=false", "-f", "-",
-                               stdin=json.dumps(pclq))
-    check("groved's service account can", rc == 0, err)
+                               stdin=json.dumps(dict(pclq, metadata=dict(pclq["metadata"],
+                                                                          name="x"))))
+    check("RBAC: groved's service account may not write PodCliques yet (no worker)",
+          rc != 0 and 'cannot create resource "podcliques"' in err, err)
+    rc, out, err = env.kubectl("--token", SA_TOKEN, "get", "secrets", "-n", "kube-system")
+    check("RBAC: nor read Secrets outside its own", rc != 0 and "forbidden" in err, err)
 
     # applying the install again may empty the caBundles (a client-side
     # apply, or kube-sim's shortcut of server-side apply): groved puts the
@@ -503,6 +518,15 @@ def rotation_under_load(env, args):
     check("/metrics: replica b serves a certificate that expires within 6 s",
           time.time() < expiry <= time.time() + 7
           and mb.get("groved_serving_certificate_loads_total", 0) >= 4, str(expiry))
+    # RBAC is enforced on groved: without the Secret's role binding the
+    # next round is refused (and said so once in the log)
+    rc, out, err = env.kubectl("delete", "rolebinding", "-n", NS, "groved-webhook-cert")
+
+    def refused():
+        return any("forbidden" in l.get("error", "") for l in b.lines()
+                   if l.get("msg") == "cannot load the certificate secret")
+    check("RBAC enforced: without its role binding groved may not read the Secret",
+          rc == 0 and wait_for(refused, 5, 0.1), err)
     check("replica a stops with status 0", a.stop() == 0)
     check("replica b stops with status 0", b.stop() == 0)
 

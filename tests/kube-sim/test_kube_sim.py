@@ -1174,6 +1174,62 @@ def t_adm_users(s):
         {"username": "admin", "groups": ["system:masters", "system:authenticated"]}], users
 
 
+def t_rbac(_):
+    """--authorize: RBAC from stored roles and bindings, for users outside
+    system:masters; resourceNames, a name field selector, cluster bindings,
+    the real 403 text."""
+    r = Sim(extra=["--authorize", "--token", "sa=system:serviceaccount:ns1:app",
+                   "--token", "dev=dev:devs"])
+    try:
+        rbac = "/apis/rbac.authorization.k8s.io/v1"
+        r.ok("POST", "/api/v1/namespaces", {"metadata": {"name": "ns1"}}, token="kube-sim-token")
+        secrets = "/api/v1/namespaces/ns1/secrets"
+        r.ok("POST", secrets, {"metadata": {"name": "mine"}})   # test-token: admin
+        r.ok("POST", secrets, {"metadata": {"name": "other"}})
+        # nothing bound yet: denied, in kube-apiserver's words
+        code, st, _ = r.req("GET", secrets + "/mine", token="sa")
+        assert code == 403 and st["reason"] == "Forbidden", (code, st)
+        assert st["message"] == ('secrets "mine" is forbidden: User '
+                                 '"system:serviceaccount:ns1:app" cannot get resource '
+                                 '"secrets" in API group "" in the namespace "ns1"'), st
+        r.ok("POST", rbac + "/namespaces/ns1/roles", {
+            "metadata": {"name": "r"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+                      {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"],
+                       "resourceNames": ["mine"]}]})
+        r.ok("POST", rbac + "/namespaces/ns1/rolebindings", {
+            "metadata": {"name": "rb"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+            "subjects": [{"kind": "ServiceAccount", "name": "app", "namespace": "ns1"}]})
+        r.ok("GET", secrets + "/mine", token="sa")
+        assert r.req("GET", secrets + "/other", token="sa")[0] == 403
+        assert r.req("GET", secrets, token="sa")[0] == 403       # a list is not by name
+        r.ok("GET", secrets + "?fieldSelector=metadata.name%3Dmine", token="sa")
+        r.ok("POST", secrets, {"metadata": {"name": "new"}}, token="sa")
+        assert r.req("DELETE", secrets + "/mine", token="sa")[0] == 403
+        # another namespace is not covered by a RoleBinding
+        assert r.req("GET", "/api/v1/namespaces/default/secrets/x", token="sa")[0] == 403
+        # a group through a ClusterRoleBinding, a subresource by its own name
+        assert r.req("GET", "/api/v1/namespaces/ns1/pods", token="dev")[0] == 403
+        r.ok("POST", rbac + "/clusterroles", {
+            "metadata": {"name": "pods-reader"},
+            "rules": [{"apiGroups": [""], "resources": ["pods", "pods/status"],
+                       "verbs": ["get", "list", "watch"]}]})
+        r.ok("POST", rbac + "/clusterrolebindings", {
+            "metadata": {"name": "devs"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "pods-reader"},
+            "subjects": [{"kind": "Group", "name": "devs"}]})
+        r.ok("GET", "/api/v1/namespaces/ns1/pods", token="dev")
+        code, st, _ = r.req("POST", "/api/v1/namespaces/ns1/pods",
+                            {"metadata": {"name": "p"}}, token="dev")
+        assert code == 403 and 'cannot create resource "pods"' in st["message"], st
+        # discovery is open to everyone
+        r.ok("GET", "/apis", token="dev")
+    finally:
+        assert r.stop() == 0
+
+
 ADM_TESTS = [t_adm_rules, t_adm_mutating, t_adm_selectors, t_adm_call_failures, t_adm_timeout,
              t_adm_kubectl, t_adm_delete_and_dry_run, t_adm_users]
 
@@ -1181,7 +1237,7 @@ ADM_TESTS = [t_adm_rules, t_adm_mutating, t_adm_selectors, t_adm_call_failures, 
 TESTS = [t_pod_crud, t_already_exists_and_conflict, t_generate_name, t_label_selectors,
          t_paging, t_watch_resume, t_watch_gone_after_compact, t_drop_watches, t_patches,
          t_finalizers, t_gc, t_pcs, t_crd_lifecycle_and_versions, t_faults_and_token,
-         t_keepalive, t_kubectl, t_install_kinds, t_tls]
+         t_keepalive, t_kubectl, t_install_kinds, t_tls, t_rbac]
 
 
 def run(tests, s):
