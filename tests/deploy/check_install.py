@@ -49,6 +49,7 @@ import base64
 import copy
 import difflib
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -997,6 +998,44 @@ def render(kubectl, root, d):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_other_namespace(kubectl, root):
+    """An overlay with `namespace: platform` over deploy/ moves the whole
+    install (docs/install.md): every namespaced object, the Namespace, the
+    RBAC subjects and the webhooks' Service. groved takes its namespace,
+    its SANs and its own user from the pod, so nothing else names
+    groved-system; the pod webhook's namespaceSelector still does, which
+    only keeps the (unlabelled) pods of a namespace of that name out of
+    the webhook. Returns the failures."""
+    tmp = tempfile.mkdtemp(prefix="groved-ns-")
+    try:
+        os.makedirs(os.path.join(tmp, "ov"))
+        shutil.copytree(os.path.join(root, "deploy"), os.path.join(tmp, "deploy"))
+        with open(os.path.join(tmp, "ov", "kustomization.yaml"), "w") as f:
+            f.write("namespace: platform\nresources:\n- ../deploy\n")
+        r = subprocess.run([kubectl, "kustomize", os.path.join(tmp, "ov")],
+                           capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if r.returncode != 0:
+        print("FAIL: namespace overlay: " + r.stderr)
+        return 1
+    errs = []
+    for o in load_all_text(r.stdout):
+        if o["kind"] == "MutatingWebhookConfiguration":
+            for w in o["webhooks"]:
+                w.pop("namespaceSelector", None)
+        text = json.dumps(o)
+        if "groved-system" in text:
+            errs.append("%s %s still names groved-system" % (o["kind"], o["metadata"]["name"]))
+        if o["kind"] == "Namespace" and o["metadata"]["name"] != "platform":
+            errs.append("the Namespace is %s" % o["metadata"]["name"])
+    for e in errs:
+        print("FAIL: namespace overlay: " + e)
+    if not errs:
+        print("ok   an overlay with namespace: platform moves the whole install")
+    return len(errs)
+
+
 def main(argv):
     args = argv[1:]
     update = "--update" in args
@@ -1058,6 +1097,8 @@ def main(argv):
             print(f"ok   {install}: {len(docs)} objects, every check holds")
     if len(rendered) == len(INSTALLS):
         failures += self_test(root, rendered)
+    if kubectl:
+        failures += check_other_namespace(kubectl, root)
     if failures:
         print(f"\n{failures} failure(s)")
         return 1
