@@ -6,13 +6,10 @@
  */
 #include <errno.h>
 
-#include <openssl/evp.h>
-
 #include "cert_int.h"
 #include "kube_client.h"
 
 #define CERT_DEFAULT_PROPAGATION 60 /* seconds */
-#define CERT_MAX_B64 ((size_t)4 << 20) /* a key of the Secret, encoded */
 
 static const kube_gvr secrets_gvr = { "", "v1", "secrets", true };
 
@@ -26,57 +23,6 @@ static char **material_field(cert_material *m, int i)
 			     &m->tls_key };
 
 	return fields[i];
-}
-
-char *cert_base64(const void *data, size_t len)
-{
-	size_t n = 4 * ((len + 2) / 3);
-	char *out = NULL;
-
-	if (len > (size_t)INT32_MAX / 2)
-		return NULL;
-	out = malloc(n + 1);
-	if (!out)
-		return NULL;
-	/* EVP_EncodeBlock: no line breaks, NUL-terminated */
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
-int cert_unbase64(const char *text, size_t len, char **out, size_t *out_len)
-{
-	unsigned char *buf = NULL;
-	size_t pad = 0;
-	size_t i = 0;
-	int n = 0;
-
-	if (len % 4 != 0 || len > CERT_MAX_B64)
-		return GV_EPARSE;
-	while (pad < 2 && pad < len && text[len - 1 - pad] == '=')
-		pad++;
-	/* EVP_DecodeBlock is lenient (it skips blanks, takes '=' inside):
-	 * only the alphabet, then at most two '=' at the end */
-	for (i = 0; i < len - pad; i++) {
-		char c = text[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return GV_EPARSE;
-	}
-	buf = malloc(len / 4 * 3 + 1);
-	if (!buf)
-		return GV_ENOMEM;
-	n = len ? EVP_DecodeBlock(buf, (const unsigned char *)text, (int)len)
-		: 0;
-	if (n < 0 || (size_t)n < pad) {
-		free(buf);
-		return GV_EPARSE;
-	}
-	n -= (int)pad;
-	buf[n] = '\0';
-	*out = (char *)buf;
-	*out_len = (size_t)n;
-	return GV_OK;
 }
 
 void cert_secret_init(cert_secret *cs, struct kube_client *client,
@@ -107,18 +53,34 @@ static int material_from_secret(const cert_secret *cs, const json_t *obj,
 
 	for (i = 0; i < 4; i++) {
 		const json_t *v = json_object_get(data, secret_keys[i]);
+		size_t bad = 0;
 
 		if (!json_is_string(v))
 			continue; /* absent: rotation fills it */
-		rc = cert_unbase64(json_string_value(v), json_string_length(v),
-				   material_field(&m, i), &len);
-		if (rc != GV_OK) {
+		if (json_string_length(v) > CERT_STORE_MAX_FILE * 2) {
 			rc = gv_error_set(
-			    err, rc, cs->o.name, 0, 0,
-			    "cannot read secret '%s/%s': key '%s' %s",
+			    err, GV_EPARSE, cs->o.name, 0, 0,
+			    "cannot read secret '%s/%s': key '%s' "
+			    "is larger than %zu bytes",
 			    cs->o.namespace, cs->o.name, secret_keys[i],
-			    rc == GV_ENOMEM ? "out of memory"
-					    : "is not base64");
+			    CERT_STORE_MAX_FILE * 2);
+			goto out;
+		}
+		rc = gv_base64_decode(json_string_value(v),
+				      json_string_length(v),
+				      material_field(&m, i), &len, &bad);
+		if (rc == GV_ENOMEM) {
+			rc = gv_error_set(err, rc, cs->o.name, 0, 0,
+					  "out of memory");
+			goto out;
+		}
+		if (rc != GV_OK) {
+			/* garbage in the Secret: rotation starts it again */
+			rc = gv_error_set(
+			    err, GV_EPARSE, cs->o.name, 0, 0,
+			    "cannot read secret '%s/%s': key '%s' "
+			    "is not base64 (at byte %zu)",
+			    cs->o.namespace, cs->o.name, secret_keys[i], bad);
 			goto out;
 		}
 		/* a PEM with a NUL inside would be cut short by every
@@ -170,7 +132,7 @@ static json_t *secret_object(const cert_secret *cs, const cert_material *m,
 		goto fail;
 	for (i = 0; i < 4; i++) {
 		const char *pem = *material_field(&copy, i);
-		char *b64 = pem ? cert_base64(pem, strlen(pem)) : NULL;
+		char *b64 = pem ? gv_base64_encode(pem, strlen(pem)) : NULL;
 
 		if (!pem)
 			continue;
@@ -309,7 +271,7 @@ int cert_secret_rotate(cert_secret *cs, time_t now, cert_secret_report *rep,
 			goto out;
 	}
 	bundle = rep->what ? next.ca_bundle : cur.ca_bundle;
-	b64 = cert_base64(bundle, strlen(bundle));
+	b64 = gv_base64_encode(bundle, strlen(bundle));
 	if (!b64) {
 		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;

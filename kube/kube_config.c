@@ -176,98 +176,6 @@ static const char *read_why(int rc, int errnum, char *buf, size_t size)
 }
 
 /* ---------------------------------------------------------------------
- * Base64 (RFC 4648 standard alphabet, padded; CR and LF are skipped, as
- * Go's decoder does for kubectl).
- * ------------------------------------------------------------------- */
-
-static int b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes in into a new NUL-terminated buffer (*out, caller frees).
- * Returns GV_EINVAL with *bad_at the offset of the first bad byte (the
- * length when the input is cut short), or GV_ENOMEM. */
-static int b64_decode(const char *in, char **out, size_t *out_len,
-		      size_t *bad_at)
-{
-	size_t inlen = strlen(in);
-	char *buf = NULL;
-	size_t o = 0;
-	uint32_t acc = 0;
-	int q = 0; /* characters of the current quartet seen */
-	int pad = 0;
-	bool ended = false;
-	size_t i = 0;
-	int rc = GV_OK;
-
-	buf = malloc(inlen / 4 * 3 + 4);
-	if (!buf) {
-		rc = GV_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < inlen; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		int v = 0;
-
-		if (ch == '\r' || ch == '\n')
-			continue;
-		if (ended)
-			goto bad;
-		if (ch == '=') {
-			if (q == 2 && pad == 0) {
-				buf[o++] = (char)(acc >> 4);
-				pad = 1;
-				q = 3;
-			} else if (q == 3 && pad == 0) {
-				buf[o++] = (char)(acc >> 10);
-				buf[o++] = (char)(acc >> 2);
-				ended = true;
-			} else if (q == 3 && pad == 1) {
-				ended = true;
-			} else {
-				goto bad;
-			}
-			continue;
-		}
-		v = b64_value(ch);
-		if (v < 0 || pad)
-			goto bad;
-		acc = (acc << 6) | (uint32_t)v;
-		if (++q == 4) {
-			buf[o++] = (char)(acc >> 16);
-			buf[o++] = (char)(acc >> 8);
-			buf[o++] = (char)acc;
-			acc = 0;
-			q = 0;
-		}
-	}
-	if (q != 0 && !ended)
-		goto bad; /* i == inlen: cut short */
-	buf[o] = '\0';
-	*out = buf;
-	*out_len = o;
-	buf = NULL;
-	goto out;
-bad:
-	*bad_at = i;
-	rc = GV_EINVAL;
-out:
-	free(buf);
-	return rc;
-}
-
-/* ---------------------------------------------------------------------
  * Reading and merging kubeconfig files
  * ------------------------------------------------------------------- */
 
@@ -568,7 +476,7 @@ static int pem_field(const json_t *obj, const kc_where *w, const char *file_key,
 		if (rc != GV_OK)
 			goto out;
 	} else if (data) {
-		rc = b64_decode(data, &text, &len, &bad);
+		rc = gv_base64_decode(data, strlen(data), &text, &len, &bad);
 		if (rc == GV_ENOMEM) {
 			fail(err, rc, w->path, w->entry, "out of memory");
 			goto out;

@@ -561,7 +561,7 @@ static int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 	/* before writing: no files without a caBundle to go with them */
-	b64 = cert_base64(ca.cert, ca.cert_len);
+	b64 = gv_base64_encode(ca.cert, ca.cert_len);
 	if (!b64) {
 		fputs(CMD ": out of memory\n", stderr);
 		goto out;

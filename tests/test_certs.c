@@ -1420,33 +1420,50 @@ static void test_base64(void **state)
 		{ "fooba", "Zm9vYmE=" },
 		{ "foobar", "Zm9vYmFy" },
 	};
-	static const char *const bad[] = { "Zg=", "Z===", "Zm9v!A==",
-					   "Zg==Zg==x" };
+	/* the bad byte's offset, as kubeconfig and Secret errors say it */
+	static const struct {
+		const char *text;
+		size_t bad_at;
+	} bad[] = {
+		{ "Zg=", 3 },	   { "Z===", 1 },  { "Zm9v!A==", 4 },
+		{ "Zg==Zg==", 4 }, { "Zm9vY", 5 },
+	};
+	char *dec = NULL;
+	size_t n = 99;
+	size_t at = 0;
 	size_t i = 0;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *enc = cert_base64(cases[i].plain, strlen(cases[i].plain));
-		char *dec = NULL;
-		size_t n = 99;
+		char *enc =
+		    gv_base64_encode(cases[i].plain, strlen(cases[i].plain));
 
 		assert_non_null(enc);
 		assert_string_equal(enc, cases[i].b64);
-		assert_int_equal(cert_unbase64(enc, strlen(enc), &dec, &n),
-				 GV_OK);
+		assert_int_equal(
+		    gv_base64_decode(enc, strlen(enc), &dec, &n, &at), GV_OK);
 		assert_int_equal(n, strlen(cases[i].plain));
 		assert_memory_equal(dec, cases[i].plain, n);
 		assert_int_equal(dec[n], '\0');
 		free(enc);
 		free(dec);
 	}
+	/* line breaks are skipped, as Go does (wrapped YAML blocks) */
+	assert_int_equal(gv_base64_decode("Zm9v\nYmFy\r\n", 11, &dec, &n, &at),
+			 GV_OK);
+	assert_string_equal(dec, "foobar");
+	free(dec);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *dec = NULL;
-		size_t n = 0;
-
-		assert_int_equal(
-		    cert_unbase64(bad[i], strlen(bad[i]), &dec, &n), GV_EPARSE);
+		dec = NULL;
+		at = 99;
+		assert_int_equal(gv_base64_decode(bad[i].text,
+						  strlen(bad[i].text), &dec, &n,
+						  &at),
+				 GV_EINVAL);
 		assert_null(dec);
+		if (at != bad[i].bad_at)
+			print_error("case %zu: bad at %zu\n", i, at);
+		assert_int_equal(at, bad[i].bad_at);
 	}
 }
 

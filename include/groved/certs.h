@@ -407,15 +407,6 @@ int cert_secret_rotate(cert_secret *cs, time_t now, cert_secret_report *rep,
  */
 int cert_secret_read(cert_secret *cs, cert_material *out, gv_error_t *err);
 
-/* Base64 (standard alphabet, padded, no line breaks) of data: a new
- * malloc'd NUL-terminated string, or NULL when out of memory. */
-char *cert_base64(const void *data, size_t len);
-
-/* Decodes standard padded base64 text of length len into a new malloc'd
- * buffer, NUL-terminated (*out_len excludes the NUL). Returns GV_OK,
- * GV_EPARSE (not base64: a bad byte or length) or GV_ENOMEM. */
-int cert_unbase64(const char *text, size_t len, char **out, size_t *out_len);
-
 /* ---------------------------------------------------------------------
  * Memory-loaded serving material
  * ------------------------------------------------------------------- */

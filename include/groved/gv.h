@@ -77,4 +77,18 @@ char *gv_error_format(const gv_error_t *err, char *buf, size_t size);
  * n must be at least 1. */
 size_t gv_utf8_len(const unsigned char *s, size_t n);
 
+/*
+ * Base64, RFC 4648 standard alphabet, padded (gv_base64.c).
+ * gv_base64_encode: a new malloc'd NUL-terminated string without line
+ * breaks, or NULL when out of memory.
+ * gv_base64_decode: decodes in[0..len) into a new malloc'd buffer, NUL-
+ * terminated (*out_len excludes the NUL); CR and LF are skipped, as Go's
+ * decoder does. Returns GV_OK, GV_EINVAL with *bad_at the offset of the
+ * first bad byte (len when the input is cut short), or GV_ENOMEM; the
+ * out-params are written only on success (bad_at only on GV_EINVAL).
+ */
+char *gv_base64_encode(const void *data, size_t len);
+int gv_base64_decode(const char *in, size_t len, char **out, size_t *out_len,
+		     size_t *bad_at);
+
 #endif

@@ -25,6 +25,7 @@ static char *next_part(const char **p, const char *end)
 	char *dec = NULL;
 	size_t n = 0;
 	size_t dec_len = 0;
+	size_t bad = 0;
 
 	if (q > end)
 		return NULL;
@@ -34,7 +35,7 @@ static char *next_part(const char **p, const char *end)
 		sep = end;
 	n = (size_t)(sep - q);
 	*p = sep + 4;
-	if (cert_unbase64(q, n, &dec, &dec_len) == GV_OK) {
+	if (gv_base64_decode(q, n, &dec, &dec_len, &bad) == GV_OK) {
 		if (strlen(dec) == dec_len)
 			return dec;
 		free(dec);
