@@ -1238,54 +1238,71 @@ static const struct {
 	{ "BOOKMARK", KUBE_EVENT_BOOKMARK },
 };
 
+int kube_watch_event_parse(const char *line, size_t len, json_t **event,
+			   kube_event_type *type, const json_t **obj,
+			   kube_result *res)
+{
+	json_t *ev = NULL;
+	const char *t = NULL;
+	const json_t *o = NULL;
+	gv_error_t perr = GV_ERROR_INIT;
+	size_t i = 0;
+
+	if (pol_json_parse(line, len, "watch event", KUBE_JSON_MAX_DEPTH, 0,
+			   &ev, &perr) != GV_OK) {
+		res->kind = KUBE_ERR_PROTOCOL;
+		kube_copy(res->message, sizeof(res->message), perr.text);
+		return GV_EPARSE;
+	}
+	t = json_string_value(json_object_get(ev, "type"));
+	o = json_object_get(ev, "object");
+	if (t && strcmp(t, "ERROR") == 0) {
+		/* a Status: 410 Gone means relist */
+		json_int_t code =
+		    json_integer_value(json_object_get(o, "code"));
+
+		res->status = (long)code;
+		res->kind =
+		    code == 410 ? KUBE_ERR_GONE : kube_classify((long)code, "");
+		kube_copy(res->message, sizeof(res->message),
+			  json_string_value(json_object_get(o, "message")));
+		json_decref(ev);
+		return GV_EIO;
+	}
+	for (i = 0; t && json_is_object(o) &&
+		    i < sizeof(kube_event_names) / sizeof(kube_event_names[0]);
+	     i++) {
+		if (strcmp(t, kube_event_names[i].name) == 0) {
+			*event = ev;
+			*type = kube_event_names[i].type;
+			*obj = o;
+			return GV_OK;
+		}
+	}
+	res->kind = KUBE_ERR_PROTOCOL;
+	snprintf(res->message, sizeof(res->message),
+		 "watch event of unknown type \"%s\"", t ? t : "");
+	json_decref(ev);
+	return GV_EPARSE;
+}
+
 /* One event line; false stops the stream. */
 static bool kube_stream_line(kube_stream *s, const char *line, size_t len)
 {
 	json_t *ev = NULL;
-	const char *type = NULL;
 	const json_t *obj = NULL;
-	gv_error_t perr = GV_ERROR_INIT;
-	size_t i = 0;
+	kube_event_type type = KUBE_EVENT_ADDED;
 	bool go_on = false;
 
 	if (len == 0)
 		return true;
-	if (pol_json_parse(line, len, "watch event", KUBE_JSON_MAX_DEPTH, 0,
-			   &ev, &perr) != GV_OK) {
-		s->res->kind = KUBE_ERR_PROTOCOL;
-		kube_copy(s->res->message, sizeof(s->res->message), perr.text);
+	if (kube_watch_event_parse(line, len, &ev, &type, &obj, s->res) !=
+	    GV_OK)
 		return false;
-	}
-	type = json_string_value(json_object_get(ev, "type"));
-	obj = json_object_get(ev, "object");
-	if (type && strcmp(type, "ERROR") == 0) {
-		/* a Status: 410 Gone means relist */
-		json_int_t code =
-		    json_integer_value(json_object_get(obj, "code"));
-
-		s->res->status = (long)code;
-		s->res->kind =
-		    code == 410 ? KUBE_ERR_GONE : kube_classify((long)code, "");
-		kube_copy(s->res->message, sizeof(s->res->message),
-			  json_string_value(json_object_get(obj, "message")));
-		json_decref(ev);
-		return false;
-	}
-	for (i = 0; type && json_is_object(obj) &&
-		    i < sizeof(kube_event_names) / sizeof(kube_event_names[0]);
-	     i++) {
-		if (strcmp(type, kube_event_names[i].name) == 0) {
-			s->events++;
-			go_on = s->fn(s->ctx, kube_event_names[i].type, obj);
-			json_decref(ev);
-			return go_on;
-		}
-	}
-	s->res->kind = KUBE_ERR_PROTOCOL;
-	snprintf(s->res->message, sizeof(s->res->message),
-		 "watch event of unknown type \"%s\"", type ? type : "");
+	s->events++;
+	go_on = s->fn(s->ctx, type, obj);
 	json_decref(ev);
-	return false;
+	return go_on;
 }
 
 /* curl's write callback: splits the stream into event lines. */

@@ -338,6 +338,19 @@ typedef enum {
 typedef bool (*kube_watch_fn)(void *ctx, kube_event_type type,
 			      const json_t *obj);
 
+/*
+ * One line of a watch stream (line[0..len), untrusted): on GV_OK *event
+ * is the parsed event (new reference; the caller decrefs it), *type its
+ * type and *obj its object (borrowed from *event). Otherwise nothing is
+ * returned and res says why: GV_EIO for an ERROR event (res->kind
+ * KUBE_ERR_GONE for 410: relist; status and message from the Status),
+ * GV_EPARSE with res->kind KUBE_ERR_PROTOCOL for a line that is not JSON,
+ * has no object or an unknown type (the message names it).
+ */
+int kube_watch_event_parse(const char *line, size_t len, json_t **event,
+			   kube_event_type *type, const json_t **obj,
+			   kube_result *res);
+
 typedef struct kube_watch_opts {
 	const char *resource_version; /* resume after it; NULL: from now */
 	const char *label_selector;
