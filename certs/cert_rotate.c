@@ -102,15 +102,6 @@ static int64_t cert_end(X509 *x)
 	return t;
 }
 
-int64_t cert_not_after(const char *pem)
-{
-	X509 *x[1] = { NULL };
-	int64_t t = -1;
-
-	if (cert_read_all(pem, x, 1) == 1) {
-		t = cert_end(x[0]);
-		X509_free(x[0]);
-	}
 	return t;
 }
 

@@ -348,10 +348,6 @@ int cert_rotate(const cert_material *cur, const cert_rotate_opts *o,
 		cert_material *next, unsigned *what, char *why, size_t why_size,
 		gv_error_t *err);
 
-/* The earliest notAfter of the serving certificate in pem, seconds since
- * the epoch, or -1 when it cannot be read. For logs and metrics. */
-int64_t cert_not_after(const char *pem);
-
 struct kube_client;
 
 typedef struct cert_secret_opts {
