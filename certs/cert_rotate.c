@@ -102,9 +102,6 @@ static int64_t cert_end(X509 *x)
 	return t;
 }
 
-	return t;
-}
-
 /* ca can sign: a CA certificate whose key is key, valid and not in the
  * last third of its life at now. */
 static bool cert_signer_ok(X509 *ca, EVP_PKEY *key, time_t now)
