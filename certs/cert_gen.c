@@ -349,6 +349,29 @@ out:
 	return rc;
 }
 
+int cert_service_names_fill(cert_service_names *out, const char *service,
+			    const char *ns)
+{
+	static const char *const forms[CERT_SERVICE_NAMES] = {
+		"%s", "%s.%s", "%s.%s.svc", "%s.%s.svc.cluster.local"
+	};
+	cert_service_names names;
+	size_t i = 0;
+
+	for (i = 0; i < CERT_SERVICE_NAMES; i++) {
+		/* every form takes the service, then the namespace */
+		int n = snprintf(names.name[i], sizeof(names.name[i]), forms[i],
+				 service, ns);
+
+		if (n < 0 || n > CERT_DNS_MAX)
+			return GV_EINVAL;
+		names.list[i] = out->name[i];
+	}
+	names.list[CERT_SERVICE_NAMES] = NULL;
+	*out = names;
+	return GV_OK;
+}
+
 /* ---- files ------------------------------------------------------------ */
 
 /* Writes data to dir/name atomically with mode. */

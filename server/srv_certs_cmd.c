@@ -45,14 +45,6 @@ typedef struct gen_args {
 	bool force;
 } gen_args;
 
-/* The four names a Service is reached by inside the cluster: a client
- * may use any of them, and kube-apiserver uses NAME.NS.svc. */
-typedef struct svc_names {
-	char ns_name[CERTS_LABEL_MAX * 2 + 2];
-	char svc[CERTS_LABEL_MAX * 2 + 6];
-	char fqdn[CERTS_LABEL_MAX * 2 + 20];
-} svc_names;
-
 static void usage_top(FILE *to)
 {
 	fputs("usage: groved certs COMMAND [options]\n"
@@ -269,34 +261,20 @@ static bool lifetime_parse(const char *s, long *seconds, char *why, size_t size)
 
 /* ---- the command ------------------------------------------------------ */
 
-/* Fills *names for a->service in a->ns (both checked labels, so the
- * buffers are large enough). */
-static void svc_names_fill(const gen_args *a, svc_names *names)
-{
-	snprintf(names->ns_name, sizeof(names->ns_name), "%s.%s", a->service,
-		 a->ns);
-	snprintf(names->svc, sizeof(names->svc), "%s.%s.svc", a->service,
-		 a->ns);
-	snprintf(names->fqdn, sizeof(names->fqdn), "%s.%s.svc.cluster.local",
-		 a->service, a->ns);
-}
-
 /*
  * The DNS names of the certificate: the Service's four, then --dns names
  * not already there (names compare without case, as DNS does), then NULL.
  * list has room for 4 + a->n_dns + 1. Returns how many names it holds.
  */
-static size_t dns_list_fill(const gen_args *a, const svc_names *names,
+static size_t dns_list_fill(const gen_args *a, const cert_service_names *names,
 			    const char **list)
 {
 	size_t n = 0;
 	size_t i = 0;
 	size_t k = 0;
 
-	list[n++] = a->service;
-	list[n++] = names->ns_name;
-	list[n++] = names->svc;
-	list[n++] = names->fqdn;
+	for (n = 0; n < CERT_SERVICE_NAMES; n++)
+		list[n] = names->name[n];
 	for (i = 0; i < a->n_dns; i++) {
 		for (k = 0; k < n; k++)
 			if (strcasecmp(list[k], a->extra_dns[i]) == 0)
@@ -471,7 +449,7 @@ static int cmd_generate(int argc, char **argv)
 		.leaf_seconds = CERT_DEFAULT_DAYS * 86400L,
 		.ca_seconds = CERT_DEFAULT_DAYS * 86400L,
 	};
-	svc_names names;
+	cert_service_names names;
 	cert_gen_opts o = { 0 };
 	cert_pem ca = CERT_PEM_INIT;
 	cert_pem leaf = CERT_PEM_INIT;
@@ -539,7 +517,8 @@ static int cmd_generate(int argc, char **argv)
 	}
 	if (!args_check(&a))
 		goto out; /* exit 2 */
-	svc_names_fill(&a, &names);
+	/* checked labels: the names always fit */
+	(void)cert_service_names_fill(&names, a.service, a.ns);
 	n_names = dns_list_fill(&a, &names, dns);
 
 	exit_code = out_dir_prepare(a.out, a.force);
@@ -585,8 +564,8 @@ static int cmd_generate(int argc, char **argv)
 	fprintf(stderr,
 		CMD ": wrote %s/{%s,%s,%s} for '%s' (%zu DNS name%s, %zu IP "
 		    "address%s), valid until %s\n",
-		a.out, CERT_CA_FILE, CERT_CERT_FILE, CERT_KEY_FILE, names.svc,
-		n_names, n_names == 1 ? "" : "s", a.n_ips,
+		a.out, CERT_CA_FILE, CERT_CERT_FILE, CERT_KEY_FILE,
+		names.name[2], n_names, n_names == 1 ? "" : "s", a.n_ips,
 		a.n_ips == 1 ? "" : "es", until);
 	exit_code = 0;
 out:

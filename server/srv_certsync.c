@@ -132,11 +132,8 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 		       log_ctx *log, met_registry *met, atomic_bool *loaded,
 		       gv_error_t *err)
 {
-	static const char *const forms[4] = { "%s", "%s.%s", "%s.%s.svc",
-					      "%s.%s.svc.cluster.local" };
 	pthread_condattr_t ca;
 	cert_secret_opts o;
-	size_t i = 0;
 	long leaf_ms = 0;
 	int rc = GV_OK;
 
@@ -147,22 +144,16 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 	s->met = met;
 	s->loaded = loaded;
 	snprintf(s->namespace, sizeof(s->namespace), "%s", ns);
-	for (i = 0; i < 4; i++) {
-		char name[512];
-
-		/* the forms take the service, then the namespace */
-		snprintf(name, sizeof(name), forms[i], c->cert_service, ns);
-		s->names[i] = strdup(name);
-		if (!s->names[i]) {
-			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
-					  "out of memory");
-			goto fail;
-		}
-	}
+	if (cert_service_names_fill(&s->names, c->cert_service, ns) != GV_OK)
+		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				    "cert-service \"%s\" in namespace \"%s\" "
+				    "makes DNS names longer than 253 "
+				    "characters",
+				    c->cert_service, ns);
 	memset(&o, 0, sizeof(o));
 	o.namespace = s->namespace;
 	o.name = c->cert_secret;
-	o.dns = (const char *const *)s->names;
+	o.dns = s->names.list;
 	o.ca_seconds = (long)(c->ca_validity_ms / 1000);
 	o.leaf_seconds = (long)(c->cert_validity_ms / 1000);
 	o.propagation_seconds = (long)(c->cert_propagation_ms / 1000);
@@ -185,15 +176,10 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 		pthread_cond_destroy(&s->wake);
 		pthread_mutex_destroy(&s->lock);
 		cert_secret_release(&s->cs);
-		goto fail;
+		return rc;
 	}
 	s->running = true;
 	return GV_OK;
-fail:
-	for (i = 0; i < 4; i++)
-		free(s->names[i]);
-	memset(s->names, 0, sizeof(s->names));
-	return rc;
 }
 
 void srv_certsync_kick(srv_certsync *s)
@@ -206,8 +192,6 @@ void srv_certsync_kick(srv_certsync *s)
 
 void srv_certsync_stop(srv_certsync *s)
 {
-	size_t i = 0;
-
 	if (!s->running)
 		return;
 	pthread_mutex_lock(&s->lock);
@@ -218,8 +202,5 @@ void srv_certsync_stop(srv_certsync *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	cert_secret_release(&s->cs);
-	for (i = 0; i < 4; i++)
-		free(s->names[i]);
-	memset(s->names, 0, sizeof(s->names));
 	s->running = false;
 }

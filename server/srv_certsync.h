@@ -60,7 +60,7 @@ typedef struct srv_certsync {
 	log_ctx *log; /* borrowed */
 	met_registry *met; /* borrowed */
 	atomic_bool *loaded; /* borrowed: set once a pair is served */
-	char *names[5]; /* the Service's DNS names, NULL-terminated */
+	cert_service_names names; /* of the serving certificate */
 	char namespace[254];
 	long period_ms;
 	pthread_mutex_t lock;

@@ -1406,6 +1406,31 @@ static void test_rotate_bad_names(void **state)
 	assert_non_null(strstr(err.text, "bad name"));
 }
 
+static void test_service_names(void **state)
+{
+	cert_service_names n;
+	char label[64];
+	char ns[200];
+
+	(void)state;
+	assert_int_equal(
+	    cert_service_names_fill(&n, "groved-webhook", "groved-system"),
+	    GV_OK);
+	assert_string_equal(n.list[0], "groved-webhook");
+	assert_string_equal(n.list[1], "groved-webhook.groved-system");
+	assert_string_equal(n.list[2], "groved-webhook.groved-system.svc");
+	assert_string_equal(n.list[3],
+			    "groved-webhook.groved-system.svc.cluster.local");
+	assert_null(n.list[4]);
+	/* a name longer than DNS allows: refused, n untouched */
+	memset(label, 'a', sizeof(label) - 1);
+	label[sizeof(label) - 1] = '\0';
+	memset(ns, 'b', sizeof(ns) - 1);
+	ns[sizeof(ns) - 1] = '\0';
+	assert_int_equal(cert_service_names_fill(&n, label, ns), GV_EINVAL);
+	assert_string_equal(n.list[0], "groved-webhook");
+}
+
 static void test_base64(void **state)
 {
 	static const struct {
@@ -1563,6 +1588,7 @@ int main(void)
 		cmocka_unit_test(test_rotate_replaces_unusable_at_once),
 		cmocka_unit_test(test_rotate_garbage),
 		cmocka_unit_test(test_rotate_bad_names),
+		cmocka_unit_test(test_service_names),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_store_load_pem),
 	};

@@ -114,6 +114,23 @@ void cert_pem_release(cert_pem *p);
 int cert_generate(const cert_gen_opts *o, cert_pem *ca_out, cert_pem *leaf_out,
 		  gv_error_t *err);
 
+/* The names a Service is reached by inside the cluster, and so the DNS
+ * names of its serving certificate: NAME, NAME.NS, NAME.NS.svc (the one
+ * kube-apiserver dials) and NAME.NS.svc.cluster.local. */
+#define CERT_SERVICE_NAMES 4
+#define CERT_SERVICE_NAME_MAX 254 /* a DNS name, NUL included */
+
+typedef struct cert_service_names {
+	char name[CERT_SERVICE_NAMES][CERT_SERVICE_NAME_MAX];
+	const char *list[CERT_SERVICE_NAMES + 1]; /* name[0..3], then NULL:
+						     for cert_gen_opts.dns */
+} cert_service_names;
+
+/* Fills *out (caller's) for service in ns. Returns GV_OK, or GV_EINVAL
+ * when a name would be longer than a DNS name may be (out untouched). */
+int cert_service_names_fill(cert_service_names *out, const char *service,
+			    const char *ns);
+
 /*
  * Writes dir/ca.crt (0644, from ca, borrowed), dir/tls.crt (0644) and
  * dir/tls.key (0600, from leaf, borrowed). Each file is written to a
