@@ -383,6 +383,31 @@ static generation *load_generation(serve *s, gv_error_t *err)
 	return g;
 }
 
+/* Checks the certificate files; a refused pair is logged once per state
+ * (*reported). The certificate thread follows a Secret instead. */
+static void check_certificates(serve *s, bool *reported)
+{
+	gv_error_t err = GV_ERROR_INIT;
+	bool changed = false;
+
+	if (s->secret_mode)
+		return;
+	if (cert_store_reload_if_changed(&s->certs, &changed, &err) != GV_OK) {
+		if (!*reported)
+			LOG_ERROR(&s->log,
+				  "cannot load the new certificate; still "
+				  "serving the old one",
+				  LOG_STR("error", err.text));
+		*reported = true;
+		return;
+	}
+	*reported = false;
+	if (changed) {
+		LOG_INFO(&s->log, "certificate reloaded");
+		certificate_loaded(s);
+	}
+}
+
 /* SIGHUP: a new configuration (its live parts) and the certificates. */
 static void reload(serve *s)
 {
@@ -390,7 +415,7 @@ static void reload(serve *s)
 	generation *g = NULL;
 	gv_error_t err = GV_ERROR_INIT;
 	const char *restart = NULL;
-	bool changed = false;
+	bool reported = false;
 
 	g = load_generation(s, &err);
 	if (!g) {
@@ -408,37 +433,7 @@ static void reload(serve *s)
 	log_set_level(&s->log, g->cfg.log_level);
 	atomic_store(&s->current, g);
 	LOG_INFO(&s->log, "configuration reloaded");
-	if (s->secret_mode)
-		return; /* the certificate thread follows the Secret */
-	if (cert_store_reload_if_changed(&s->certs, &changed, &err) != GV_OK)
-		LOG_ERROR(&s->log, "cannot reload the certificate",
-			  LOG_STR("error", err.text));
-	else if (changed) {
-		LOG_INFO(&s->log, "certificate reloaded");
-		certificate_loaded(s);
-	}
-}
-
-/* Checks the certificate files; a refused pair is logged once per state. */
-static void check_certificates(serve *s, bool *reported)
-{
-	gv_error_t err = GV_ERROR_INIT;
-	bool changed = false;
-
-	if (cert_store_reload_if_changed(&s->certs, &changed, &err) != GV_OK) {
-		if (!*reported)
-			LOG_ERROR(&s->log,
-				  "cannot load the new certificate; still "
-				  "serving the old one",
-				  LOG_STR("error", err.text));
-		*reported = true;
-		return;
-	}
-	*reported = false;
-	if (changed) {
-		LOG_INFO(&s->log, "certificate reloaded");
-		certificate_loaded(s);
-	}
+	check_certificates(s, &reported); /* a SIGHUP always reports */
 }
 
 /* Waits for SIGTERM or SIGINT; handles SIGHUP and the periodic checks. */
@@ -458,7 +453,7 @@ static void wait_for_stop(serve *s, const sigset_t *set)
 		}
 		if (sig == SIGHUP)
 			reload(s);
-		else if (!s->secret_mode)
+		else
 			check_certificates(s, &reported);
 	}
 }
