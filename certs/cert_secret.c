@@ -211,7 +211,7 @@ out:
 }
 
 int cert_secret_rotate(cert_secret *cs, time_t now, cert_secret_report *rep,
-		       gv_error_t *err)
+		       cert_material *held, gv_error_t *err)
 {
 	cert_material cur = CERT_MATERIAL_INIT;
 	cert_material next = CERT_MATERIAL_INIT;
@@ -271,6 +271,15 @@ int cert_secret_rotate(cert_secret *cs, time_t now, cert_secret_report *rep,
 			goto out;
 	}
 	bundle = rep->what ? next.ca_bundle : cur.ca_bundle;
+	if (held) {
+		/* what the Secret holds now: the caller need not GET it */
+		*held = rep->what ? next : cur;
+		if (rep->what)
+			next = (cert_material)CERT_MATERIAL_INIT;
+		else
+			cur = (cert_material)CERT_MATERIAL_INIT;
+		bundle = held->ca_bundle;
+	}
 	b64 = gv_base64_encode(bundle, strlen(bundle));
 	if (!b64) {
 		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");

@@ -20,11 +20,13 @@ static void report_error(srv_certsync *s, char *last, log_level level,
 	       LOG_STR("error", err->text));
 }
 
-static void leader_round(srv_certsync *s)
+/* The leader's round; *held (empty) gets what the Secret now holds,
+ * when the round learnt it. */
+static void leader_round(srv_certsync *s, cert_material *held)
 {
 	cert_secret_report rep;
 	gv_error_t err = GV_ERROR_INIT;
-	int rc = cert_secret_rotate(&s->cs, 0, &rep, &err);
+	int rc = cert_secret_rotate(&s->cs, 0, &rep, held, &err);
 
 	if (rep.what)
 		LOG_INFO(s->log,
@@ -52,13 +54,16 @@ static void leader_round(srv_certsync *s)
 		s->last_leader_error[0] = '\0';
 }
 
-/* Every replica: serve what the Secret holds. */
-static void load_round(srv_certsync *s)
+/* Every replica: serve what the Secret holds. *held is it when the leader's
+ * round just learnt it, else empty and the Secret is read; released. */
+static void load_round(srv_certsync *s, cert_material *held)
 {
-	cert_material m = CERT_MATERIAL_INIT;
+	cert_material m = *held;
 	gv_error_t err = GV_ERROR_INIT;
 	bool changed = false;
-	int rc = cert_secret_read(&s->cs, &m, &err);
+	int rc = m.ca_bundle ? GV_OK : cert_secret_read(&s->cs, &m, &err);
+
+	*held = (cert_material)CERT_MATERIAL_INIT;
 
 	if (rc == GV_OK && (!m.tls_crt || !m.tls_key)) {
 		rc = gv_error_set(&err, GV_EPARSE, NULL, 0, 0,
@@ -106,11 +111,14 @@ static void *certsync_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
+		cert_material held = CERT_MATERIAL_INIT;
+
 		s->kicked = false;
 		pthread_mutex_unlock(&s->lock);
+		/* the leader learns the Secret in its round: no second GET */
 		if (srv_leader_leading(s->leader))
-			leader_round(s);
-		load_round(s);
+			leader_round(s, &held);
+		load_round(s, &held);
 		pthread_mutex_lock(&s->lock);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += s->period_ms / 1000;

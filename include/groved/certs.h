@@ -406,12 +406,15 @@ void cert_secret_release(cert_secret *cs);
  * cert_rotate()s it, writes it back (create, or update with its
  * resourceVersion, so two would-be leaders cannot both win), then writes
  * ca.crt into every caBundle of the configurations of o->inject that
- * differ. *rep (caller's) says what was done, also on failure. Returns
- * GV_OK, or the first failure (GV_ECONFLICT / GV_EEXIST: another writer
- * won; read again next round), with err naming the object.
+ * differ. *rep (caller's) says what was done, also on failure. held (may
+ * be NULL; caller's, empty) gets what the Secret holds after the round as
+ * soon as that is known (read unchanged, or written by this round), even
+ * if injecting then fails; otherwise it stays empty. Returns GV_OK, or the
+ * first failure (GV_ECONFLICT / GV_EEXIST: another writer won; read again
+ * next round), with err naming the object.
  */
 int cert_secret_rotate(cert_secret *cs, time_t now, cert_secret_report *rep,
-		       gv_error_t *err);
+		       cert_material *held, gv_error_t *err);
 
 /*
  * Any replica: reads the Secret into *out (caller's, empty; filled only
