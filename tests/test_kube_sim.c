@@ -687,6 +687,21 @@ static void last_token(const char *server, char *buf, size_t size)
 	free(body);
 }
 
+/* The token kc sends: one GET, then what kube-sim saw (into buf). */
+static const char *token_sent(const fixture *f, kube_conn *kc, char *buf,
+			      size_t size)
+{
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *out = NULL;
+
+	assert_int_equal(kube_get(&kc->client, &pods, "default", "none", NULL,
+				  &out, &res, &err),
+			 GV_ENOTFOUND);
+	last_token(read_server(f), buf, size);
+	return buf;
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *out = fopen(path, "w");
@@ -705,9 +720,7 @@ static void test_token_file_rotation(void **state)
 	char token_file[256];
 	char text[1024];
 	char seen[128];
-	kube_result res;
 	gv_error_t err = GV_ERROR_INIT;
-	json_t *out = NULL;
 	kube_conn kc;
 
 	snprintf(token_file, sizeof(token_file), "%s/token", f->dir);
@@ -722,26 +735,20 @@ static void test_token_file_rotation(void **state)
 	write_file(kubeconfig, text);
 	assert_int_equal(kube_connect(&kc, kubeconfig, NULL, &err), GV_OK);
 	assert_non_null(kc.file_token);
-	assert_int_equal(kube_get(&kc.client, &pods, "default", "none", NULL,
-				  &out, &res, &err),
-			 GV_ENOTFOUND);
-	last_token(read_server(f), seen, sizeof(seen));
-	assert_string_equal(seen, "first-token");
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "first-token");
 	/* rotated: within the refresh period the old token is still sent */
 	write_file(token_file, "second-token\n");
-	kube_get(&kc.client, &pods, "default", "none", NULL, &out, &res, &err);
-	last_token(read_server(f), seen, sizeof(seen));
-	assert_string_equal(seen, "first-token");
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "first-token");
 	/* after it, the new one */
 	kc.file_token->refresh_ms = 0;
-	kube_get(&kc.client, &pods, "default", "none", NULL, &out, &res, &err);
-	last_token(read_server(f), seen, sizeof(seen));
-	assert_string_equal(seen, "second-token");
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "second-token");
 	/* a file caught empty mid-rotation keeps the last good token */
 	write_file(token_file, "");
-	kube_get(&kc.client, &pods, "default", "none", NULL, &out, &res, &err);
-	last_token(read_server(f), seen, sizeof(seen));
-	assert_string_equal(seen, "second-token");
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "second-token");
 	kube_conn_release(&kc);
 }
 
