@@ -270,9 +270,9 @@ typedef struct kube_list_page {
 	const char *resource_version;
 } kube_list_page;
 
-#define KUBE_LIST_PAGE_INIT \
-	{                   \
-		NULL        \
+#define KUBE_LIST_PAGE_INIT  \
+	{                    \
+		.list = NULL \
 	}
 
 void kube_list_page_release(kube_list_page *p);

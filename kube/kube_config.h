@@ -42,9 +42,10 @@ typedef struct kube_config {
 	char *context; /* the context used; "" in a cluster */
 } kube_config;
 
-#define KUBE_CONFIG_INIT \
-	{                \
-		NULL     \
+/* Designated, so no compiler warns of the fields left out (all zero). */
+#define KUBE_CONFIG_INIT       \
+	{                      \
+		.server = NULL \
 	}
 
 /* Fills c with an empty configuration. */
