@@ -11,7 +11,11 @@ would type it, then checks what the issue asks:
 
 - a valid PodCliqueSet is stored with its defaults;
 - a bad one is refused with the exact message;
-- `kubectl scale` beyond maxReplicas is refused;
+- a create and a `kubectl scale` outside [minReplicas, maxReplicas] are
+  refused by groved (V12, the scale webhook) with both bounds as numbers
+  and no `"object"` (the PodCliqueSet CRD has no CEL rule that would
+  answer first on a real API server: tests/crds/check_crds.py; kube-sim
+  runs no CRD schema or CEL at all);
 - a pod labelled for Grove comes back shaped; an unlabelled one untouched;
 - with groved stopped, an unlabelled pod is still admitted (and a Grove
   one, and a PodCliqueSet, are not: failurePolicy Fail);
@@ -281,13 +285,41 @@ def run(env):
     check("a startsAfter cycle is refused with the exact message", rc != 0 and err == want,
           "got: %r\nwant: %r" % (err, want))
 
-    # kubectl scale beyond maxReplicas is refused
-    rc, out, err = env.kubectl("scale", "pcs", "-n", "inference", "vllm-disaggregated", "--replicas=5")
-    want = ('Error from server (Forbidden): admission webhook "scale.validating.webhooks.grove.io" '
-            'denied the request: spec.replicas: Invalid value: 5: must be within [1, 4] '
-            '(spec.scaling.minReplicas, spec.scaling.maxReplicas)\n')
-    check("kubectl scale to 5 (maxReplicas 4) is refused, the cache still lagging",
-          rc != 0 and err == want, "got: %r\nwant: %r" % (err, want))
+    # spec.replicas outside [minReplicas, maxReplicas] = [1, 4]: groved
+    # refuses it, on create (V12) and on /scale, naming the value and both
+    # bounds as numbers, and no CEL rule's `Invalid value: "object"`
+    bounds = "must be within [1, 4] (spec.scaling.minReplicas, spec.scaling.maxReplicas)"
+
+    def numbers_not_object(err, n):
+        return ("spec.replicas: Invalid value: %d: %s" % (n, bounds) in err
+                and '"object"' not in err and "must lie within" not in err)
+
+    too_many = yaml.safe_load(open(example))
+    too_many["metadata"]["name"] = "too-many"
+    too_many["spec"]["replicas"] = 5
+    rc, out, err = env.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(too_many))
+    want = ('Error from server (Forbidden): error when creating "STDIN": admission webhook '
+            '"pcs.validating.webhooks.grove.io" denied the request: spec.replicas: '
+            'Invalid value: 5: %s\n' % bounds)
+    check("a create with spec.replicas 5 (maxReplicas 4) is refused by V12 with the bounds"
+          " as numbers", rc != 0 and err == want and numbers_not_object(err, 5),
+          "got: %r\nwant: %r" % (err, want))
+    check("nothing stored by the refused create",
+          env.kget("pcs", "-n", "inference", "too-many") is None)
+
+    # kubectl scale beyond maxReplicas (and below minReplicas) is refused
+    for n in (5, 0):
+        rc, out, err = env.kubectl("scale", "pcs", "-n", "inference", "vllm-disaggregated",
+                                   "--replicas=%d" % n)
+        want = ('Error from server (Forbidden): admission webhook '
+                '"scale.validating.webhooks.grove.io" denied the request: spec.replicas: '
+                'Invalid value: %d: %s\n' % (n, bounds))
+        check("kubectl scale to %d ([1, 4]) is refused with the bounds as numbers, the cache"
+              " still lagging" % n, rc != 0 and err == want and numbers_not_object(err, n),
+              "got: %r\nwant: %r" % (err, want))
+    pcs = env.kget("pcs", "-n", "inference", "vllm-disaggregated") or {}
+    check("the refused scales left spec.replicas at 1",
+          pcs.get("spec", {}).get("replicas") == 1, json.dumps(pcs.get("spec"))[:200])
     env.admin("/__sim/hold-watches?ms=0")
     rc, out, err = env.kubectl("scale", "pcs", "-n", "inference", "vllm-disaggregated", "--replicas=3")
     check("kubectl scale to 3 is allowed", rc == 0, err)
