@@ -1,0 +1,804 @@
+/*
+ * test_kube_sim.c: the kube client against kube-sim, a real HTTP API
+ * server on loopback: CRUD on pods and on a PodCliqueSet (its CRD loaded
+ * from deploy/crds), Conflict on a stale resourceVersion, AlreadyExists,
+ * paging with limit/continue, the scale subresource, retries through
+ * injected 500s, and the cluster lookups of `groved validate`.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+
+#include <curl/curl.h>
+
+#include "kube_connect.h"
+#include "kube_informer.h"
+#include "kube_lease.h"
+
+typedef struct fixture {
+	pid_t pid;
+	char dir[64];
+	char kubeconfig[128];
+	kube_conn kc;
+} fixture;
+
+static const kube_gvr pods = { "", "v1", "pods", true };
+static const kube_gvr pcs = { "grove.io", "v1alpha1", "podcliquesets", true };
+
+/* Starts kube-sim on an ephemeral port with the CRDs and claim templates
+ * loaded (over HTTPS with a CA of its own when tls); waits for its
+ * "listening" line. */
+static int start_sim(void **state, bool tls)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	int out[2];
+	char line[256];
+	FILE *in = NULL;
+	char sim[512];
+	char crds[512];
+	char claims[512];
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gv-kubesim.XXXXXX");
+	if (!mkdtemp(f->dir) || pipe(out) != 0)
+		return -1;
+	snprintf(f->kubeconfig, sizeof(f->kubeconfig), "%s/kubeconfig", f->dir);
+	snprintf(sim, sizeof(sim), "%s/tests/kube-sim/kube-sim", GV_SOURCE_DIR);
+	snprintf(crds, sizeof(crds),
+		 "%s/deploy/crds/grove.io_podcliquesets.yaml", GV_SOURCE_DIR);
+	snprintf(claims, sizeof(claims), "%s/examples/claim-templates.yaml",
+		 GV_SOURCE_DIR);
+	f->pid = fork();
+	if (f->pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		close(out[0]);
+		char tls_dir[96];
+
+		snprintf(tls_dir, sizeof(tls_dir), "%s/tls", f->dir);
+		if (tls)
+			execlp("python3", "python3", sim, "--addr",
+			       "127.0.0.1:0", "--tls-dir", tls_dir,
+			       "--kubeconfig-out", f->kubeconfig, "--load",
+			       crds, "--load", claims, (char *)NULL);
+		execlp("python3", "python3", sim, "--addr", "127.0.0.1:0",
+		       "--kubeconfig-out", f->kubeconfig, "--load", crds,
+		       "--load", claims, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	in = fdopen(out[0], "r");
+	if (!in || !fgets(line, sizeof(line), in) ||
+	    !strstr(line, "listening")) {
+		print_error("kube-sim did not start\n");
+		return -1;
+	}
+	fclose(in);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return start_sim(state, false);
+}
+
+static int setup_tls(void **state)
+{
+	return start_sim(state, true);
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[128];
+
+	kube_conn_release(&f->kc);
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		print_error("cannot remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void connect_sim(fixture *f)
+{
+	gv_error_t err = GV_ERROR_INIT;
+	int rc = kube_connect(&f->kc, f->kubeconfig, NULL, &err);
+
+	kube_client_opts o;
+
+	if (rc != GV_OK)
+		print_error("connect: %s\n", err.text);
+	assert_int_equal(rc, GV_OK);
+	/* the same client without the client-side rate limit (50/s), which
+	 * would make the churn test a minute long */
+	kube_client_release(&f->kc.client);
+	memset(&o, 0, sizeof(o));
+	o.server = f->kc.cfg.server;
+	o.token = kube_token_static;
+	o.token_ctx = f->kc.token;
+	o.max_attempts = 2;
+	o.qps = -1;
+	assert_int_equal(kube_client_init(&f->kc.client, &o, &err), GV_OK);
+}
+
+/* The admin endpoint's answer is of no interest. */
+static size_t discard(char *data, size_t size, size_t n, void *ctx)
+{
+	(void)data;
+	(void)ctx;
+	return size * n;
+}
+
+/* Posts to kube-sim's admin endpoint (fault injection). */
+static void sim_admin(const fixture *f, const char *what)
+{
+	char url[256];
+	CURL *h = curl_easy_init();
+
+	snprintf(url, sizeof(url), "%s/__sim/%s", f->kc.cfg.server, what);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_cleanup(h);
+}
+
+/* The server of the kubeconfig kube-sim wrote (a static buffer). */
+static const char *read_server(const fixture *f)
+{
+	static char server[256];
+	FILE *in = fopen(f->kubeconfig, "r");
+	char line[512];
+
+	server[0] = '\0';
+	while (in && fgets(line, sizeof(line), in)) {
+		char *at = strstr(line, "server:");
+
+		if (at) {
+			at += 7;
+			while (*at == ' ' || *at == '"')
+				at++;
+			snprintf(server, sizeof(server), "%.*s",
+				 (int)strcspn(at, "\"\n"), at);
+			break;
+		}
+	}
+	if (in)
+		fclose(in);
+	return server;
+}
+
+static json_t *pod(const char *name)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}",
+			 "apiVersion", "v1", "kind", "Pod", "metadata", "name",
+			 name, "labels", "app", "demo", "spec", "containers",
+			 "name", "c", "image", "i");
+}
+
+static void test_pod_crud_and_conflict(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *p = pod("p1");
+	json_t *created = NULL;
+	json_t *got = NULL;
+	json_t *stale = NULL;
+	json_t *updated = NULL;
+
+	connect_sim(f);
+	assert_int_equal(kube_create(&f->kc.client, &pods, "default", p,
+				     &created, &res, &err),
+			 GV_OK);
+	assert_non_null(json_object_get(json_object_get(created, "metadata"),
+					"resourceVersion"));
+	/* a second create is AlreadyExists */
+	assert_int_equal(
+	    kube_create(&f->kc.client, &pods, "default", p, &got, &res, &err),
+	    GV_EEXIST);
+	assert_int_equal(res.kind, KUBE_ERR_ALREADY_EXISTS);
+	assert_int_equal(kube_get(&f->kc.client, &pods, "default", "p1", NULL,
+				  &got, &res, &err),
+			 GV_OK);
+	/* an update from the fresh copy passes, from the stale one not */
+	stale = json_deep_copy(got);
+	json_object_set_new(
+	    json_object_get(json_object_get(got, "metadata"), "labels"), "tier",
+	    json_string("a"));
+	assert_int_equal(kube_update(&f->kc.client, &pods, "default", NULL, got,
+				     &updated, &res, &err),
+			 GV_OK);
+	json_decref(updated);
+	updated = NULL;
+	assert_int_equal(kube_update(&f->kc.client, &pods, "default", NULL,
+				     stale, &updated, &res, &err),
+			 GV_ECONFLICT);
+	assert_int_equal(res.kind, KUBE_ERR_CONFLICT);
+	assert_int_equal(kube_delete(&f->kc.client, &pods, "default", "p1",
+				     NULL, NULL, &res, &err),
+			 GV_OK);
+	json_decref(got);
+	got = NULL;
+	assert_int_equal(kube_get(&f->kc.client, &pods, "default", "p1", NULL,
+				  &got, &res, &err),
+			 GV_ENOTFOUND);
+	json_decref(stale);
+	json_decref(created);
+	json_decref(p);
+}
+
+static void test_paging(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	char name[16];
+	char *cont = NULL;
+	size_t seen = 0;
+	int pages = 0;
+	int i = 0;
+
+	connect_sim(f);
+	for (i = 0; i < 25; i++) {
+		json_t *p = NULL;
+
+		snprintf(name, sizeof(name), "page-%02d", i);
+		p = pod(name);
+		assert_int_equal(kube_create(&f->kc.client, &pods, "paging", p,
+					     NULL, &res, &err),
+				 GV_OK);
+		json_decref(p);
+	}
+	do {
+		kube_query q = { "app=demo", NULL, 10, cont, NULL, NULL };
+		kube_list_page page;
+
+		memset(&page, 0, sizeof(page));
+		assert_int_equal(kube_list(&f->kc.client, &pods, "paging", &q,
+					   &page, &res, &err),
+				 GV_OK);
+		seen += json_array_size(page.items);
+		free(cont);
+		cont = page.continue_token ? strdup(page.continue_token) : NULL;
+		kube_list_page_release(&page);
+		pages++;
+	} while (cont && pages < 10);
+	assert_int_equal(seen, 25);
+	assert_int_equal(pages, 3);
+}
+
+static void test_custom_resource_and_scale(void **state)
+{
+	fixture *f = *state;
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	json_t *obj = tu_doc(text);
+	json_t *scale = NULL;
+	json_t *out = NULL;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+
+	connect_sim(f);
+	assert_int_equal(kube_create(&f->kc.client, &pcs, "inference", obj,
+				     &out, &res, &err),
+			 GV_OK);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(kube_get(&f->kc.client, &pcs, "inference",
+				  "vllm-disaggregated", "scale", &scale, &res,
+				  &err),
+			 GV_OK);
+	json_object_set_new(json_object_get(scale, "spec"), "replicas",
+			    json_integer(3));
+	assert_int_equal(kube_update(&f->kc.client, &pcs, "inference", "scale",
+				     scale, &out, &res, &err),
+			 GV_OK);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(kube_get(&f->kc.client, &pcs, "inference",
+				  "vllm-disaggregated", NULL, &out, &res, &err),
+			 GV_OK);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(out, "spec"), "replicas")),
+			 3);
+	json_decref(out);
+	json_decref(scale);
+	json_decref(obj);
+	free(text);
+}
+
+static void test_retries_through_failures(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *out = NULL;
+
+	connect_sim(f);
+	/* the next request fails with 500: kube_connect allows 2 attempts */
+	sim_admin(f, "fail?count=1&code=500");
+	assert_int_equal(kube_get(&f->kc.client, &pods, "default", "none", NULL,
+				  &out, &res, &err),
+			 GV_ENOTFOUND);
+	assert_int_equal(res.attempts, 2);
+}
+
+typedef struct seen_events {
+	char log[512];
+	size_t n;
+	size_t want;
+} seen_events;
+
+static bool record(void *ctx, kube_event_type type, const json_t *obj)
+{
+	static const char *const names[] = { "ADDED", "MODIFIED", "DELETED",
+					     "BOOKMARK" };
+	seen_events *e = ctx;
+	size_t used = strlen(e->log);
+
+	if (type == KUBE_EVENT_BOOKMARK)
+		return true;
+	snprintf(e->log + used, sizeof(e->log) - used, "%s%s %s",
+		 used ? ", " : "", names[type],
+		 json_string_value(json_object_get(
+		     json_object_get(obj, "metadata"), "name")));
+	return ++e->n < e->want;
+}
+
+static void test_watch_resume_and_gone(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	kube_query q = { NULL, NULL, 0, NULL, NULL, NULL };
+	kube_list_page page;
+	kube_watch_opts wo;
+	seen_events e;
+	char *rv = NULL;
+	json_t *p = NULL;
+	json_t *got = NULL;
+
+	connect_sim(f);
+	memset(&page, 0, sizeof(page));
+	assert_int_equal(
+	    kube_list(&f->kc.client, &pods, "watch", &q, &page, &res, &err),
+	    GV_OK);
+	rv = strdup(page.resource_version);
+	kube_list_page_release(&page);
+	p = pod("w1");
+	assert_int_equal(
+	    kube_create(&f->kc.client, &pods, "watch", p, NULL, &res, &err),
+	    GV_OK);
+	json_decref(p);
+	p = pod("w2");
+	assert_int_equal(
+	    kube_create(&f->kc.client, &pods, "watch", p, NULL, &res, &err),
+	    GV_OK);
+	json_decref(p);
+	assert_int_equal(kube_get(&f->kc.client, &pods, "watch", "w1", NULL,
+				  &got, &res, &err),
+			 GV_OK);
+	json_object_set_new(
+	    json_object_get(json_object_get(got, "metadata"), "labels"), "x",
+	    json_string("y"));
+	assert_int_equal(kube_update(&f->kc.client, &pods, "watch", NULL, got,
+				     NULL, &res, &err),
+			 GV_OK);
+	json_decref(got);
+	assert_int_equal(kube_delete(&f->kc.client, &pods, "watch", "w2", NULL,
+				     NULL, &res, &err),
+			 GV_OK);
+	/* from the list's resourceVersion: exactly the later events */
+	memset(&e, 0, sizeof(e));
+	e.want = 4;
+	memset(&wo, 0, sizeof(wo));
+	wo.resource_version = rv;
+	wo.timeout_seconds = 5;
+	assert_int_equal(kube_watch(&f->kc.client, &pods, "watch", &wo, record,
+				    &e, &res, &err),
+			 GV_OK);
+	assert_string_equal(e.log, "ADDED w1, ADDED w2, MODIFIED w1, "
+				   "DELETED w2");
+	/* history dropped: resuming from an old resourceVersion is 410 */
+	sim_admin(f, "compact");
+	memset(&e, 0, sizeof(e));
+	e.want = 4;
+	assert_int_equal(kube_watch(&f->kc.client, &pods, "watch", &wo, record,
+				    &e, &res, &err),
+			 GV_EIO);
+	assert_int_equal(res.kind, KUBE_ERR_GONE);
+	free(rv);
+}
+
+/* A replica: a child process that runs the elector until killed. */
+static pid_t spawn_elector(const fixture *f, const char *identity)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		kube_conn kc;
+		kube_elector e;
+		kube_elector_opts o;
+		gv_error_t err = GV_ERROR_INIT;
+		atomic_bool stop;
+
+		if (kube_connect(&kc, f->kubeconfig, NULL, &err) != GV_OK)
+			_exit(3);
+		memset(&o, 0, sizeof(o));
+		o.namespace = "default";
+		o.name = "groved-leader";
+		o.identity = identity;
+		o.lease_ms = 2000;
+		o.renew_deadline_ms = 1500;
+		o.retry_ms = 200;
+		atomic_init(&stop, false);
+		kube_elector_init(&e, &kc.client, &o);
+		kube_elector_run(&e, &stop);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* The lease's holder now ("" when none). */
+static void holder_of(fixture *f, char *buf, size_t size)
+{
+	static const kube_gvr leases = { "coordination.k8s.io", "v1", "leases",
+					 true };
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *lease = NULL;
+	const char *h = NULL;
+
+	buf[0] = '\0';
+	if (kube_get(&f->kc.client, &leases, "default", "groved-leader", NULL,
+		     &lease, &res, &err) == GV_OK)
+		h = json_string_value(json_object_get(
+		    json_object_get(lease, "spec"), "holderIdentity"));
+	snprintf(buf, size, "%s", h ? h : "");
+	json_decref(lease);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void test_leader_election(void **state)
+{
+	fixture *f = *state;
+	pid_t a = 0;
+	pid_t b = 0;
+	char first[64] = "";
+	char now[64] = "";
+	int i = 0;
+
+	connect_sim(f);
+	a = spawn_elector(f, "replica-a");
+	b = spawn_elector(f, "replica-b");
+	for (i = 0; i < 50 && !first[0]; i++) {
+		sleep_ms(100);
+		holder_of(f, first, sizeof(first));
+	}
+	assert_true(strcmp(first, "replica-a") == 0 ||
+		    strcmp(first, "replica-b") == 0);
+	/* exactly one leader, and it stays while it renews */
+	for (i = 0; i < 10; i++) {
+		sleep_ms(100);
+		holder_of(f, now, sizeof(now));
+		assert_string_equal(now, first);
+	}
+	/* the leader dies without a word; the other takes over once the
+	 * lease (2 s) runs out on its clock */
+	kill(strcmp(first, "replica-a") == 0 ? a : b, SIGKILL);
+	for (i = 0; i < 60; i++) {
+		sleep_ms(100);
+		holder_of(f, now, sizeof(now));
+		if (now[0] && strcmp(now, first) != 0)
+			break;
+	}
+	assert_string_equal(now, strcmp(first, "replica-a") == 0 ? "replica-b"
+								 : "replica-a");
+	kill(a, SIGKILL);
+	kill(b, SIGKILL);
+	waitpid(a, NULL, 0);
+	waitpid(b, NULL, 0);
+}
+
+/* The store's keys and resourceVersions against a fresh list: equal when
+ * the informer lost nothing and duplicated nothing. */
+static bool store_matches(fixture *f, kube_store *store)
+{
+	kube_query q = { NULL, NULL, 0, NULL, NULL, NULL };
+	kube_list_page page;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	const json_t *item = NULL;
+	size_t i = 0;
+	bool same = true;
+
+	memset(&page, 0, sizeof(page));
+	if (kube_list(&f->kc.client, &pods, "churn", &q, &page, &res, &err) !=
+	    GV_OK)
+		return false;
+	same = json_array_size(page.items) == kube_store_len(store);
+	json_array_foreach(page.items, i, item)
+	{
+		const json_t *md = json_object_get(item, "metadata");
+		json_t *mine = kube_store_get(
+		    store, "churn",
+		    json_string_value(json_object_get(md, "name")));
+		const char *rv =
+		    json_string_value(json_object_get(md, "resourceVersion"));
+		const char *myrv = json_string_value(json_object_get(
+		    json_object_get(mine, "metadata"), "resourceVersion"));
+
+		if (!mine || !rv || !myrv || strcmp(rv, myrv) != 0)
+			same = false;
+		json_decref(mine);
+	}
+	kube_list_page_release(&page);
+	return same;
+}
+
+static void test_informer_churn(void **state)
+{
+	fixture *f = *state;
+	kube_store store;
+	kube_informer inf;
+	kube_informer_opts o;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	uint64_t seed = 42;
+	char name[32];
+	bool matches = false;
+	unsigned lists = 0;
+	unsigned watches = 0;
+	int i = 0;
+
+	connect_sim(f);
+	assert_int_equal(kube_store_init(&store, NULL), GV_OK);
+	memset(&o, 0, sizeof(o));
+	o.gvr = pods;
+	o.namespace = "churn";
+	o.page_size = 50;
+	o.watch_timeout_s = 2; /* the server ends watches often: resumes */
+	assert_int_equal(
+	    kube_informer_start(&inf, &f->kc.client, &store, &o, &err), GV_OK);
+	for (i = 0; i < 50 && !kube_store_synced(&store); i++)
+		sleep_ms(100);
+	if (!kube_store_synced(&store)) {
+		kube_informer_stop(&inf);
+		kube_store_release(&store);
+		fail_msg("the informer never synced");
+	}
+	/* 2,000 writes over 100 names, with dropped watches, a compacted
+	 * history (an informer that is up to date resumes even then), a 410
+	 * on resuming (it relists) and an API server restart with its state
+	 * kept along the way */
+	for (i = 0; i < 2000; i++) {
+		json_t *p = NULL;
+		json_t *got = NULL;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		snprintf(name, sizeof(name), "c-%02u",
+			 (unsigned)((seed >> 33) % 100));
+		switch ((seed >> 20) % 3) {
+		case 0:
+			p = pod(name);
+			(void)kube_create(&f->kc.client, &pods, "churn", p,
+					  NULL, &res, &err);
+			json_decref(p);
+			break;
+		case 1:
+			if (kube_get(&f->kc.client, &pods, "churn", name, NULL,
+				     &got, &res, &err) == GV_OK) {
+				json_object_set_new(
+				    json_object_get(
+					json_object_get(got, "metadata"),
+					"labels"),
+				    "n", json_integer(i));
+				(void)kube_update(&f->kc.client, &pods, "churn",
+						  NULL, got, NULL, &res, &err);
+			}
+			json_decref(got);
+			break;
+		default:
+			(void)kube_delete(&f->kc.client, &pods, "churn", name,
+					  NULL, NULL, &res, &err);
+		}
+		if (i == 700)
+			sim_admin(f, "drop-watches");
+		if (i == 1000) {
+			sim_admin(f, "compact");
+			sim_admin(f, "drop-watches");
+		}
+		if (i == 1300) {
+			/* the resumed watch is told 410: the informer relists */
+			sim_admin(f, "gone-next");
+			sim_admin(f, "drop-watches");
+		}
+		if (i == 1600)
+			sim_admin(f, "restart?ms=300"); /* state kept */
+	}
+	for (i = 0; i < 100 && !store_matches(f, &store); i++)
+		sleep_ms(100);
+	matches = store_matches(f, &store);
+	lists = atomic_load(&inf.lists);
+	watches = atomic_load(&inf.watches);
+	/* stopped before asserting: a failed assertion leaves the test */
+	kube_informer_stop(&inf);
+	kube_store_release(&store);
+	assert_true(matches);
+	/* the 410 forced a relist; drops, timeouts and the restart were
+	 * resumed from the last resourceVersion */
+	assert_true(lists >= 2);
+	assert_true(watches >= 5);
+}
+
+/* Over HTTPS: the kubeconfig's CA data verifies kube-sim's certificate
+ * (kube_connect keeps verification on and the rate limit as configured). */
+static void test_tls(void **state)
+{
+	fixture *f = *state;
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *out = NULL;
+	kube_conn kc;
+
+	assert_int_equal(strncmp(read_server(f), "https://", 8), 0);
+	assert_int_equal(kube_connect(&kc, f->kubeconfig, NULL, &err), GV_OK);
+	assert_non_null(kc.cfg.ca_pem);
+	assert_int_equal(kube_get(&kc.client, &pods, "default", "none", NULL,
+				  &out, &res, &err),
+			 GV_ENOTFOUND);
+	kube_conn_release(&kc);
+}
+
+/* The token kube-sim saw last (GET /__sim/last-token), into buf. */
+static void last_token(const char *server, char *buf, size_t size)
+{
+	char url[256];
+	char *body = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&body, &len);
+	CURL *h = curl_easy_init();
+	json_t *v = NULL;
+
+	snprintf(url, sizeof(url), "%s/__sim/last-token", server);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	curl_easy_cleanup(h);
+	fclose(mem);
+	v = json_loads(body, 0, NULL);
+	assert_non_null(v);
+	snprintf(buf, size, "%s",
+		 json_string_value(json_object_get(v, "token"))
+		     ? json_string_value(json_object_get(v, "token"))
+		     : "");
+	json_decref(v);
+	free(body);
+}
+
+/* The token kc sends: one GET, then what kube-sim saw (into buf). */
+static const char *token_sent(const fixture *f, kube_conn *kc, char *buf,
+			      size_t size)
+{
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *out = NULL;
+
+	assert_int_equal(kube_get(&kc->client, &pods, "default", "none", NULL,
+				  &out, &res, &err),
+			 GV_ENOTFOUND);
+	last_token(read_server(f), buf, size);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *out = fopen(path, "w");
+
+	assert_non_null(out);
+	fputs(text, out);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* A kubeconfig with tokenFile: the rotated file is read again (a pod's
+ * service account token, which kubelet replaces about hourly). */
+static void test_token_file_rotation(void **state)
+{
+	fixture *f = *state;
+	char kubeconfig[256];
+	char token_file[256];
+	char text[1024];
+	char seen[128];
+	gv_error_t err = GV_ERROR_INIT;
+	kube_conn kc;
+
+	snprintf(token_file, sizeof(token_file), "%s/token", f->dir);
+	snprintf(kubeconfig, sizeof(kubeconfig), "%s/kc-file", f->dir);
+	write_file(token_file, "first-token\n");
+	snprintf(text, sizeof(text),
+		 "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		 "clusters: [{name: s, cluster: {server: \"%s\"}}]\n"
+		 "users: [{name: u, user: {tokenFile: \"%s\"}}]\n"
+		 "contexts: [{name: c, context: {cluster: s, user: u}}]\n",
+		 read_server(f), token_file);
+	write_file(kubeconfig, text);
+	assert_int_equal(kube_connect(&kc, kubeconfig, NULL, &err), GV_OK);
+	assert_non_null(kc.file_token);
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "first-token");
+	/* rotated: within the refresh period the old token is still sent */
+	write_file(token_file, "second-token\n");
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "first-token");
+	/* after it, the new one */
+	kc.file_token->refresh_ms = 0;
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "second-token");
+	/* a file caught empty mid-rotation keeps the last good token */
+	write_file(token_file, "");
+	assert_string_equal(token_sent(f, &kc, seen, sizeof(seen)),
+			    "second-token");
+	kube_conn_release(&kc);
+}
+
+static void test_validate_lookups(void **state)
+{
+	fixture *f = *state;
+	char why[256];
+	json_t *levels = NULL;
+
+	connect_sim(f);
+	assert_int_equal(kube_lookup_claim_template(&f->kc, "inference",
+						    "b200-prefill-claim", why,
+						    sizeof(why)),
+			 POL_LOOKUP_FOUND);
+	assert_int_equal(kube_lookup_claim_template(&f->kc, "inference",
+						    "h100-claim", why,
+						    sizeof(why)),
+			 POL_LOOKUP_MISSING);
+	/* no ClusterTopologyBinding CRD loaded: no such binding */
+	assert_int_equal(kube_lookup_topology(&f->kc, "grove-topology", &levels,
+					      why, sizeof(why)),
+			 POL_LOOKUP_MISSING);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pod_crud_and_conflict,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_file_rotation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_custom_resource_and_scale,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retries_through_failures,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_resume_and_gone,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leader_election, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_informer_churn, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_validate_lookups, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tls, setup_tls, teardown),
+	};
+	int rc = 0;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests_name("kube-live", tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}
