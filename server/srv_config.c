@@ -153,8 +153,8 @@ static const cfg_row rows[] = {
 	  "scheduler name the defaulting webhook sets when a PodCliqueSet "
 	  "names none",
 	  0 },
-	{ "initc-image", T_STR, OFF(initc_image), "ghcr.io/groved/groved:0.1.0",
-	  NULL, "IMAGE", NULL,
+	{ "initc-image", T_STR, OFF(initc_image), POL_DEFAULT_INITC_IMAGE, NULL,
+	  "IMAGE", NULL,
 	  "image of the grove-initc container the pod webhook adds", 0 },
 	{ "self-user", T_STR, OFF(self_user), NULL, NULL, "USER",
 	  "system:serviceaccount:$POD_NAMESPACE:$POD_SERVICE_ACCOUNT, else "

@@ -66,7 +66,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.shutdown_timeout_ms, 15000);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_string_equal(c.default_scheduler, "kai-scheduler");
-	assert_string_equal(c.initc_image, "ghcr.io/groved/groved:0.1.0");
+	/* the policy's default, the one place the image is written */
+	assert_string_equal(c.initc_image, POL_DEFAULT_INITC_IMAGE);
 	assert_null(c.self_user); /* cfg_self_user() decides */
 	assert_non_null(c.exempt_users);
 	assert_null(c.exempt_users[0]);

@@ -378,9 +378,12 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v);
 
 #define POL_GATE_PODGANG "grove.io/podgang-pending-creation"
 #define POL_INITC_NAME "grove-initc"
-/* Used when pol_pod_options.initc_image is NULL; deployments set their
- * own (the image runs `groved`, so args start with "initc"). */
-#define POL_DEFAULT_INITC_IMAGE "ghcr.io/groved/groved:latest"
+/* The grove-initc image when pol_pod_options.initc_image is NULL, and the
+ * default of `groved serve --initc-image`: the one place it is written. The
+ * image runs `groved`, so args start with "initc". It is the install's own
+ * image (deploy/base/deployment.yaml), tagged with the project's version;
+ * tests/deploy/check_image.py keeps them and the README in step. */
+#define POL_DEFAULT_INITC_IMAGE "ghcr.io/groved/groved:0.1.0"
 /* What kube-apiserver writes into a pod that names no scheduler. */
 #define POL_APISERVER_SCHEDULER "default-scheduler"
 /* Characters of grove.io/pod-template-hash. */
