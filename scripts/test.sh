@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds and runs every test of groved: the warning-clean build with its
-# unit, golden and CRD tests; the same tests under ASan+UBSan; the format
-# check; and each libFuzzer target for a bounded time.
+# Builds and runs every test of groved: the format check; the warning-clean
+# gcc build with all its tests (build/release, shared with scripts/demo.sh);
+# the warning-clean clang build with its unit and golden tests; the same
+# tests under ASan+UBSan; and each libFuzzer target, built warning-clean too,
+# for a bounded time.
 #
 #   scripts/test.sh                 everything (what CI runs)
 #   FUZZ_SECONDS=0 scripts/test.sh  skip the fuzzing
@@ -27,25 +29,33 @@ if [ -n "$bad" ]; then
 fi
 echo "all C sources formatted"
 
-step "build (-Werror) and test"
-cmake -S . -B build/release -DGROVED_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/release -j"$jobs"
+step "build with gcc (-Werror) and test"
+"$top/scripts/build-release.sh"
 ctest --test-dir build/release -j"$jobs" --output-on-failure
+
+step "build with clang (-Werror) and run the unit and golden tests"
+# the other compiler's warnings; the end-to-end and Python tests ran above
+CC=clang cmake -S . -B build/clang -DGROVED_WERROR=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/clang -j"$jobs"
+ctest --test-dir build/clang -j"$jobs" --output-on-failure \
+  -E '^(kube_sim|crds|kube-sim|deploy-install|deploy-dockerfile|deploy-image|e2e-install|serve|certs-cli)$'
 
 step "build with ASan+UBSan and test"
 cmake -S . -B build/asan -DGROVED_WERROR=ON -DGROVED_ASAN=ON -DGROVED_UBSAN=ON \
   -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/asan -j"$jobs"
 # the tests that run no C code of ours (Python checks of YAML, kube-sim
-# alone, the Dockerfile's own build) ran in the step above already
+# alone, the Dockerfile's own build) ran in the gcc step already
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan -j"$jobs" --output-on-failure \
-  -E '^(crds|kube-sim|deploy-install|deploy-dockerfile)$'
+  -E '^(crds|kube-sim|deploy-install|deploy-dockerfile|deploy-image)$'
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   step "fuzz each parser for ${fuzz_seconds}s (libFuzzer)"
+  # -Werror: the fuzz build prints no warning either
   CC=clang cmake -S . -B build/fuzz -DGROVED_FUZZ=ON -DBUILD_TESTING=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    -DGROVED_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build/fuzz -j"$jobs"
   for bin in build/fuzz/tests/fuzz/fuzz_*; do
     name=$(basename "$bin")
