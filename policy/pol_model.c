@@ -5,6 +5,8 @@
  *
  * Only structure is checked here: which form, JSON types, and (compact
  * form) unknown fields. Every rule about values lives in pol_validate.c.
+ * Also here, as it is about structure too: which kind of the Grove API
+ * an object is (pol_kind_of).
  */
 #include <stdint.h>
 
@@ -646,4 +648,164 @@ void pol_pcs_release(pol_pcs *pcs)
 	free(pcs->cliques);
 	json_decref(pcs->clique_index);
 	memset(pcs, 0, sizeof(*pcs));
+}
+
+/* ---- what an object is ------------------------------------------------ */
+
+/* The Grove API (API.md section 1): two groups, one version each. */
+#define GROVE_VERSION "v1alpha1"
+
+static const char *const grove_io_kinds[] = {
+	"PodCliqueSet",		  "PodClique", "PodCliqueScalingGroup",
+	"ClusterTopologyBinding", NULL,
+};
+static const pol_kind grove_io_ids[] = {
+	POL_KIND_PODCLIQUESET,
+	POL_KIND_PODCLIQUE,
+	POL_KIND_PODCLIQUESCALINGGROUP,
+	POL_KIND_CLUSTERTOPOLOGYBINDING,
+};
+static const char *const scheduler_kinds[] = {
+	"PodGang",
+	NULL,
+};
+static const pol_kind scheduler_ids[] = {
+	POL_KIND_PODGANG,
+};
+
+typedef struct grove_group {
+	const char *name;
+	const char *const *kinds; /* NULL-terminated */
+	const pol_kind *ids; /* the kind of each */
+} grove_group;
+
+static const grove_group grove_groups[] = {
+	{ "grove.io", grove_io_kinds, grove_io_ids },
+	{ "scheduler.grove.io", scheduler_kinds, scheduler_ids },
+};
+#define N_GROVE_GROUPS (sizeof(grove_groups) / sizeof(grove_groups[0]))
+
+/* The members every object of a Grove kind may have. */
+static const char *const envelope_keys[] = {
+	"apiVersion", "kind", "metadata", "spec", "status", NULL,
+};
+
+/* apiVersion or kind: the string, or NULL with an error. */
+static const char *envelope_string(pol_verdict *v, const json_t *obj,
+				   const char *key)
+{
+	const json_t *m = json_object_get(obj, key);
+
+	if (json_is_string(m) && json_string_length(m) > 0)
+		return json_string_value(m);
+	if (!m || json_is_null(m) || json_is_string(m))
+		pol_verdict_add(v, POL_FE_REQUIRED, key, NULL,
+				"every object needs apiVersion and kind");
+	else
+		pol_verdict_add(v, POL_FE_INVALID, key, json_deep_copy(m),
+				"must be a string");
+	return NULL;
+}
+
+/* The Grove group of apiVersion api ("grove.io/v1alpha1", or a bare
+ * "grove.io"), or NULL. */
+static const grove_group *grove_group_of(const char *api)
+{
+	size_t len = strcspn(api, "/");
+	size_t i = 0;
+
+	for (i = 0; i < N_GROVE_GROUPS; i++) {
+		if (strlen(grove_groups[i].name) == len &&
+		    memcmp(grove_groups[i].name, api, len) == 0)
+			return &grove_groups[i];
+	}
+	return NULL;
+}
+
+/* The Grove group that serves kind, or NULL. */
+static const grove_group *group_serving(const char *kind)
+{
+	size_t i = 0;
+	size_t k = 0;
+
+	for (i = 0; i < N_GROVE_GROUPS; i++) {
+		for (k = 0; grove_groups[i].kinds[k]; k++) {
+			if (strcmp(grove_groups[i].kinds[k], kind) == 0)
+				return &grove_groups[i];
+		}
+	}
+	return NULL;
+}
+
+/* kind is no kind of group g: a did-you-mean, or the kinds g serves. */
+static void unknown_kind(pol_verdict *v, const grove_group *g, const char *kind)
+{
+	const char *near = pol_did_you_mean(kind, g->kinds);
+	pol_buf list;
+	size_t k = 0;
+
+	if (near) {
+		pol_verdict_add(
+		    v, POL_FE_NOT_SUPPORTED, "kind", json_string(kind),
+		    "no such kind in %s; did you mean \"%s\"?", g->name, near);
+		return;
+	}
+	pol_buf_init(&list, 1024);
+	for (k = 0; g->kinds[k]; k++)
+		pol_buf_printf(&list, "%s\"%s\"", k ? ", " : "", g->kinds[k]);
+	if (list.failed)
+		v->oom = true;
+	else
+		pol_verdict_add(v, POL_FE_NOT_SUPPORTED, "kind",
+				json_string(kind),
+				"no such kind in %s; supported values: %s",
+				g->name, list.s);
+	pol_buf_release(&list);
+}
+
+pol_kind pol_kind_of(const json_t *obj, pol_verdict *v)
+{
+	const grove_group *g = NULL;
+	const grove_group *other = NULL;
+	const char *api = NULL;
+	const char *kind = NULL;
+	const char *version = NULL;
+	pol_kind id = POL_KIND_INVALID;
+	size_t k = 0;
+
+	if (!json_is_object(obj)) {
+		pol_verdict_add(v, POL_FE_INVALID, "<object>",
+				json_deep_copy(obj),
+				"must be an object with apiVersion and kind");
+		return POL_KIND_INVALID;
+	}
+	api = envelope_string(v, obj, "apiVersion");
+	kind = envelope_string(v, obj, "kind");
+	if (!api || !kind)
+		return POL_KIND_INVALID;
+	g = grove_group_of(api);
+	if (!g)
+		return POL_KIND_OTHER;
+	version = strchr(api, '/');
+	for (k = 0; g->kinds[k]; k++) {
+		if (strcmp(g->kinds[k], kind) == 0)
+			id = g->ids[k];
+	}
+	other = id == POL_KIND_INVALID ? group_serving(kind) : NULL;
+	if (other)
+		pol_verdict_add(
+		    v, POL_FE_INVALID, "apiVersion", json_string(api),
+		    "%s is a kind of %s; use \"%s/" GROVE_VERSION "\"", kind,
+		    other->name, other->name);
+	else if (id == POL_KIND_INVALID)
+		unknown_kind(v, g, kind);
+	if (!other && (!version || strcmp(version + 1, GROVE_VERSION) != 0)) {
+		pol_verdict_add(
+		    v, POL_FE_NOT_SUPPORTED, "apiVersion", json_string(api),
+		    "supported values: \"%s/" GROVE_VERSION "\"", g->name);
+		id = POL_KIND_INVALID;
+	}
+	/* V1's did-you-mean, one level up: `metdata:` */
+	check_unknown(v, obj, "", envelope_keys);
+	return id;
 }

@@ -3,6 +3,8 @@
  * process exit status.
  */
 #include <curl/curl.h>
+#include <getopt.h>
+#include <stdbool.h>
 
 #include "groved/server.h"
 
@@ -25,9 +27,50 @@ static void usage(FILE *to)
 	      to);
 }
 
+/* "--name=value" where name is a long option of longopts that takes no
+ * value. */
+static bool value_not_taken(const char *arg, const struct option *longopts)
+{
+	size_t len = strcspn(arg, "=");
+
+	if (strncmp(arg, "--", 2) != 0 || !arg[len])
+		return false;
+	for (; longopts->name; longopts++) {
+		if (longopts->has_arg == no_argument &&
+		    strlen(longopts->name) >= len - 2 &&
+		    strncmp(longopts->name, arg + 2, len - 2) == 0)
+			return true;
+	}
+	return false;
+}
+
+void srv_option_error(const char *cmd, int c, char *const *argv,
+		      const struct option *longopts)
+{
+	/* after an error optind is past the option getopt looked at */
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	int len = (int)strcspn(arg, "=");
+	bool is_long = strncmp(arg, "--", 2) == 0;
+
+	if (c == ':' && is_long)
+		fprintf(stderr, "%s: option '%.*s' needs a value\n", cmd, len,
+			arg);
+	else if (c == ':')
+		fprintf(stderr, "%s: option '-%c' needs a value\n", cmd,
+			optopt);
+	else if (optopt && value_not_taken(arg, longopts))
+		fprintf(stderr, "%s: option '%.*s' takes no value\n", cmd, len,
+			arg);
+	else if (optopt)
+		fprintf(stderr, "%s: unknown option '-%c'\n", cmd, optopt);
+	else
+		fprintf(stderr, "%s: unknown option '%.*s'\n", cmd, len, arg);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
+		fputs("groved: missing command\n", stderr);
 		usage(stderr);
 		return 2;
 	}

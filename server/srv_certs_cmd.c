@@ -474,7 +474,9 @@ static int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:n:o:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:n:o:h", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 's':
 			a.service = optarg;
@@ -505,6 +507,7 @@ static int cmd_generate(int argc, char **argv)
 			exit_code = 0;
 			goto out;
 		default:
+			srv_option_error(CMD, c, argv, longopts);
 			usage_generate(stderr);
 			goto out;
 		}

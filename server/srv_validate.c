@@ -5,6 +5,12 @@
  * Two passes: the first reads every document of every input, so that the
  * second can look up what PodCliqueSets refer to (ResourceClaimTemplates
  * by namespace, ClusterTopologyBindings) in the same set of files.
+ *
+ * Nothing is called valid that was not checked: an object of a Grove
+ * group that groved cannot read (unknown kind, unserved version) and a
+ * document without apiVersion or kind are errors; objects of other kinds
+ * are counted as skipped, with the reason, in the summary; an input
+ * without objects is said to be one.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -14,6 +20,9 @@
 #include "kube_connect.h"
 
 typedef enum { OUT_TEXT, OUT_JSON } out_format;
+
+/* Why a ResourceClaimTemplate is skipped; --strict does not refuse it. */
+#define REASON_LOOKUPS "used for lookups"
 
 typedef struct validate_opts {
 	const char *ns;
@@ -29,6 +38,7 @@ typedef struct validate_opts {
 typedef struct doc_ref {
 	const char *file;
 	const json_t *obj;
+	long line; /* where it starts; an item of a List: the List's line */
 } doc_ref;
 
 typedef struct bundle {
@@ -37,6 +47,12 @@ typedef struct bundle {
 	json_t *old_docs; /* documents of --old, or NULL */
 	kube_conn *kc; /* the cluster, with --kubeconfig; else NULL */
 	const validate_opts *opts;
+	/* Claim templates that could not be checked: the object being
+	 * checked's ([["ns/name", why], ...]), and the run's, said once at
+	 * the end (why -> {"ns/name": true}, in the order first seen). */
+	json_t *pending;
+	json_t *unchecked;
+	bool oom; /* recording one of them failed */
 } bundle;
 
 /* What the run found, for the summary and the exit code. */
@@ -44,7 +60,10 @@ typedef struct tally {
 	size_t objects;
 	size_t valid;
 	size_t invalid;
-	bool unreadable;
+	size_t skipped;
+	json_t *skips; /* "Kind: reason" -> true, in the order first seen */
+	bool unreadable; /* exit 2 */
+	bool no_objects; /* an input held none: exit 1 */
 } tally;
 
 static const char *str_at(const json_t *obj, const char *a, const char *b)
@@ -73,11 +92,10 @@ static bool is_kind(const json_t *obj, const char *group, const char *kind)
 
 /* ---- lookups over the files ------------------------------------------- */
 
-static pol_lookup_result files_claim_template(void *ctx, const char *ns,
-					      const char *name, char *why,
-					      size_t size)
+static pol_lookup_result claim_template_in(const bundle *b, const char *ns,
+					   const char *name, char *why,
+					   size_t size)
 {
-	const bundle *b = ctx;
 	bool any_in_ns = false;
 	size_t i = 0;
 
@@ -107,6 +125,28 @@ static pol_lookup_result files_claim_template(void *ctx, const char *ns,
 	return POL_LOOKUP_UNKNOWN;
 }
 
+/*
+ * V14's lookup. What cannot be checked is answered FOUND and kept in
+ * b->pending: the run says it once, at the end, for the objects that had
+ * no error (a warning per claim and object would bury the errors).
+ */
+static pol_lookup_result files_claim_template(void *ctx, const char *ns,
+					      const char *name, char *why,
+					      size_t size)
+{
+	bundle *b = ctx;
+	pol_lookup_result r = claim_template_in(b, ns, name, why, size);
+	json_t *entry = NULL;
+
+	if (r != POL_LOOKUP_UNKNOWN)
+		return r;
+	entry = json_pack("[s++, s]", ns, "/", name, why);
+	if (!entry || json_array_append_new(b->pending, entry) != 0) {
+		b->oom = true;
+		return r;
+	}
+	return POL_LOOKUP_FOUND;
+}
 static pol_lookup_result files_topology(void *ctx, const char *name,
 					json_t **levels, char *why, size_t size)
 {
@@ -164,41 +204,52 @@ static const json_t *old_version(const bundle *b, const json_t *obj,
 
 /* ---- output ----------------------------------------------------------- */
 
-/* `PodCliqueSet "ns/name"` or, cluster-scoped, `Kind "name"`. */
-static void describe(const json_t *obj, const char *ns, char *buf, size_t size)
+/* What the output calls an object: `PodCliqueSet "ns/name"`, cluster
+ * scoped `Kind "name"`, `Kind` without a name, `document` without a
+ * kind. An object that its kind and name cannot find is placed by its
+ * line as well: FILE:LINE. */
+static void describe(const doc_ref *d, const char *ns, char *where,
+		     size_t where_size, char *what, size_t what_size)
 {
-	const char *kind = str_at(obj, "kind", NULL);
-	const char *name = str_at(obj, "metadata", "name");
+	const char *kind = str_at(d->obj, "kind", NULL);
+	const char *name = str_at(d->obj, "metadata", "name");
+	bool placed = false;
 
 	if (!name)
-		name = str_at(obj, "metadata", "generateName");
-	if (!name)
-		name = "";
-	if (ns)
-		snprintf(buf, size, "%s \"%s/%s\"", kind ? kind : "<no kind>",
-			 ns, name);
+		name = str_at(d->obj, "metadata", "generateName");
+	placed = kind && name && str_at(d->obj, "apiVersion", NULL);
+	if (!kind)
+		kind = "document";
+	if (name && ns)
+		snprintf(what, what_size, "%s \"%s/%s\"", kind, ns, name);
+	else if (name)
+		snprintf(what, what_size, "%s \"%s\"", kind, name);
 	else
-		snprintf(buf, size, "%s \"%s\"", kind ? kind : "<no kind>",
-			 name);
+		snprintf(what, what_size, "%s", kind);
+	if (placed || d->line <= 0)
+		snprintf(where, where_size, "%s", d->file);
+	else
+		snprintf(where, where_size, "%s:%ld", d->file, d->line);
 }
 
-static void print_text(const char *file, const char *what, const pol_verdict *v)
+static void print_text(const char *where, const char *what,
+		       const pol_verdict *v)
 {
 	size_t i = 0;
 
 	for (i = 0; i < v->n_errors; i++) {
 		char *s = pol_ferr_string(&v->errors[i]);
 
-		printf("%s: %s: %s\n", file, what, s ? s : "out of memory");
+		printf("%s: %s: %s\n", where, what, s ? s : "out of memory");
 		free(s);
 	}
 	for (i = 0; i < v->n_warnings; i++)
-		printf("warning: %s: %s: %s\n", file, what, v->warnings[i]);
+		printf("warning: %s: %s: %s\n", where, what, v->warnings[i]);
 }
 
-/* {file, kind, namespace, name, errors[{field,type,value,detail}],
+/* {file, line, kind, namespace, name, errors[{field,type,value,detail}],
  * warnings[]}; returns a new reference or NULL. */
-static json_t *json_result(const char *file, const json_t *obj, const char *ns,
+static json_t *json_result(const doc_ref *d, const char *ns,
 			   const pol_verdict *v)
 {
 	json_t *out = NULL;
@@ -222,10 +273,11 @@ static json_t *json_result(const char *file, const json_t *obj, const char *ns,
 					  json_string(v->warnings[i])) != 0)
 			goto fail;
 	}
-	out = json_pack("{s:s, s:s*, s:s*, s:s*, s:o, s:o}", "file", file,
-			"kind", str_at(obj, "kind", NULL), "namespace", ns,
-			"name", str_at(obj, "metadata", "name"), "errors",
-			errors, "warnings", warnings);
+	out = json_pack("{s:s, s:I, s:s*, s:s*, s:s*, s:o, s:o}", "file",
+			d->file, "line", (json_int_t)d->line, "kind",
+			str_at(d->obj, "kind", NULL), "namespace", ns, "name",
+			str_at(d->obj, "metadata", "name"), "errors", errors,
+			"warnings", warnings);
 	return out;
 fail:
 	json_decref(errors);
@@ -233,54 +285,171 @@ fail:
 	return NULL;
 }
 
+/* The claim templates nothing could check, once per reason:
+ * `warning: ResourceClaimTemplate "ns/a" was not checked: WHY`. */
+static void print_unchecked(FILE *to, const json_t *unchecked)
+{
+	const char *why = NULL;
+	const char *ref = NULL;
+	json_t *refs = NULL;
+	json_t *val = NULL;
+
+	json_object_foreach((json_t *)unchecked, why, refs)
+	{
+		size_t n = json_object_size(refs);
+		size_t k = 0;
+
+		fprintf(to, "warning: ResourceClaimTemplate%s ",
+			n == 1 ? "" : "s");
+		json_object_foreach(refs, ref, val)
+		    fprintf(to, "%s\"%s\"", k++ ? ", " : "", ref);
+		fprintf(to, " %s not checked: %s\n", n == 1 ? "was" : "were",
+			why);
+	}
+}
+
+/* "N objects: V valid, I invalid[, S skipped (Kind: reason; ...)]" */
+static void print_summary(FILE *to, const tally *t)
+{
+	const char *skip = NULL;
+	json_t *val = NULL;
+	size_t k = 0;
+
+	fprintf(to, "%zu object%s: %zu valid, %zu invalid", t->objects,
+		t->objects == 1 ? "" : "s", t->valid, t->invalid);
+	if (t->skipped) {
+		fprintf(to, ", %zu skipped (", t->skipped);
+		json_object_foreach(t->skips, skip, val)
+		    fprintf(to, "%s%s", k++ ? "; " : "", skip);
+		fputc(')', to);
+	}
+	fputc('\n', to);
+}
+
 /* ---- the run ---------------------------------------------------------- */
 
-static int check_doc(const bundle *b, const doc_ref *d,
-		     const pol_options *popts, json_t *results, tally *t)
+/* Why an object of this kind is not checked, or NULL when it is. */
+static const char *skip_reason(pol_kind kind, const json_t *obj)
+{
+	switch (kind) {
+	case POL_KIND_PODCLIQUESET:
+	case POL_KIND_CLUSTERTOPOLOGYBINDING:
+	case POL_KIND_INVALID:
+		return NULL;
+	case POL_KIND_PODCLIQUE:
+	case POL_KIND_PODCLIQUESCALINGGROUP:
+	case POL_KIND_PODGANG:
+		return "made by groved's worker";
+	case POL_KIND_OTHER:
+	default:
+		return is_kind(obj, "resource.k8s.io", "ResourceClaimTemplate")
+			   ? REASON_LOOKUPS
+			   : "not a Grove kind";
+	}
+}
+
+/* The object's claim templates that could not be checked join the
+ * run's, unless the object has errors to fix first. */
+static void settle_pending(bundle *b, const pol_verdict *v)
+{
+	const json_t *entry = NULL;
+	size_t i = 0;
+
+	json_array_foreach(b->pending, i, entry)
+	{
+		const char *ref = json_string_value(json_array_get(entry, 0));
+		const char *why = json_string_value(json_array_get(entry, 1));
+		json_t *refs = json_object_get(b->unchecked, why);
+
+		if (v->n_errors)
+			break;
+		if (!refs && (!(refs = json_object()) ||
+			      json_object_set_new(b->unchecked, why, refs))) {
+			b->oom = true;
+			break;
+		}
+		if (json_object_set_new(refs, ref, json_true()) != 0)
+			b->oom = true;
+	}
+	json_array_clear(b->pending);
+}
+
+static int check_doc(bundle *b, const doc_ref *d, const pol_options *popts,
+		     json_t *results, tally *t)
 {
 	const json_t *obj = d->obj;
 	pol_verdict v = POL_VERDICT_INIT;
-	const char *ns = NULL;
+	pol_kind kind = pol_kind_of(obj, &v);
+	const char *skip = skip_reason(kind, obj);
+	const char *ns = str_at(obj, "metadata", "namespace");
+	char where[GV_ERROR_SOURCE_MAX + 32];
 	char what[512];
 	int rc = GV_OK;
 
-	if (is_kind(obj, "grove.io", "PodCliqueSet")) {
-		ns = str_at(obj, "metadata", "namespace");
+	switch (kind) {
+	case POL_KIND_PODCLIQUESET:
 		if (!ns)
 			ns = b->opts->ns;
 		rc = pol_review_pcs(obj, old_version(b, obj, ns), popts, &v,
 				    NULL);
-	} else if (is_kind(obj, "grove.io", "ClusterTopologyBinding")) {
+		break;
+	case POL_KIND_CLUSTERTOPOLOGYBINDING:
+		ns = NULL;
 		rc = pol_validate_topology_binding(obj, &v);
-	} else if (b->opts->strict &&
-		   !is_kind(obj, "resource.k8s.io", "ResourceClaimTemplate")) {
-		ns = str_at(obj, "metadata", "namespace");
-		pol_verdict_add(&v, POL_FE_NOT_SUPPORTED, "kind",
-				json_string(str_at(obj, "kind", NULL)
-						? str_at(obj, "kind", NULL)
-						: ""),
-				"--strict: groved validates PodCliqueSet and "
-				"ClusterTopologyBinding (grove.io)");
-	} else {
-		return GV_OK; /* not ours: skipped silently */
+		break;
+	case POL_KIND_PODCLIQUE:
+	case POL_KIND_PODCLIQUESCALINGGROUP:
+	case POL_KIND_PODGANG:
+		if (!ns)
+			ns = b->opts->ns;
+		break;
+	default:
+		break;
 	}
 	if (rc != GV_OK)
 		goto out;
+	if (skip && !v.n_errors &&
+	    (!b->opts->strict || strcmp(skip, REASON_LOOKUPS) == 0)) {
+		char key[512];
+
+		snprintf(key, sizeof(key), "%s: %s", str_at(obj, "kind", NULL),
+			 skip);
+		t->objects++;
+		t->skipped++;
+		if (json_object_set_new(t->skips, key, json_true()) != 0)
+			rc = GV_ENOMEM;
+		goto out;
+	}
+	if (skip && !v.n_errors)
+		pol_verdict_add(&v, POL_FE_NOT_SUPPORTED, "kind",
+				json_string(str_at(obj, "kind", NULL)),
+				"--strict: groved checks PodCliqueSet and "
+				"ClusterTopologyBinding; this kind is skipped "
+				"(%s)",
+				skip);
+	if (kind != POL_KIND_PODCLIQUESET &&
+	    kind != POL_KIND_CLUSTERTOPOLOGYBINDING)
+		pol_verdict_sort(&v, obj);
+	settle_pending(b, &v);
+	if (v.oom || b->oom) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
 	t->objects++;
 	if (v.n_errors)
 		t->invalid++;
 	else
 		t->valid++;
-	describe(obj, ns, what, sizeof(what));
+	describe(d, ns, where, sizeof(where), what, sizeof(what));
 	if (results) {
-		json_t *r = json_result(d->file, obj, ns, &v);
+		json_t *r = json_result(d, ns, &v);
 
 		if (!r || json_array_append_new(results, r) != 0) {
 			rc = GV_ENOMEM;
 			goto out;
 		}
 	} else {
-		print_text(d->file, what, &v);
+		print_text(where, what, &v);
 	}
 out:
 	pol_verdict_release(&v);
@@ -301,8 +470,10 @@ static void usage(FILE *to)
 	      "repeatable\n"
 	      "  -n, --namespace NS    namespace of objects without one "
 	      "(default: default)\n"
-	      "      --strict          report objects of kinds groved does not "
-	      "validate\n"
+	      "      --strict          objects of kinds groved skips are "
+	      "errors (except\n"
+	      "                        ResourceClaimTemplates, used for "
+	      "lookups)\n"
 	      "  -o, --output FORMAT   text (default) or json\n"
 	      "      --kubeconfig FILE check claim templates and topology "
 	      "bindings in the\n"
@@ -323,10 +494,16 @@ static void usage(FILE *to)
 	      "\n"
 	      "ResourceClaimTemplates and ClusterTopologyBindings in the "
 	      "given files are\n"
-	      "used for the checks that need them.\n"
+	      "used for the checks that need them. Objects of other kinds "
+	      "are skipped, and\n"
+	      "the summary says which and why; an object of grove.io or "
+	      "scheduler.grove.io\n"
+	      "of an unknown kind or version is an error.\n"
 	      "\n"
-	      "Exit status: 0 all valid, 1 an object is invalid, 2 a file "
-	      "cannot be read\nor parsed, or bad usage.\n",
+	      "Exit status: 0 every object checked is valid, 1 an object is "
+	      "invalid or an\n"
+	      "input holds no objects, 2 a file cannot be read or parsed, or "
+	      "bad usage.\n",
 	      to);
 }
 
@@ -341,8 +518,16 @@ static bool is_list(const json_t *obj)
 	       json_is_array(json_object_get(obj, "items"));
 }
 
-/* The documents with every List replaced by its items (one level, as
- * kubectl reads them). Steals docs; returns a new reference or NULL. */
+/* The objects of a document: a List's items (one level, as kubectl
+ * reads them), else 1. */
+static size_t objects_in(const json_t *doc)
+{
+	return is_list(doc) ? json_array_size(json_object_get(doc, "items"))
+			    : 1;
+}
+
+/* The documents with every List replaced by its items. Steals docs;
+ * returns a new reference or NULL. */
 static json_t *flatten_lists(json_t *docs)
 {
 	json_t *out = NULL;
@@ -374,9 +559,14 @@ static json_t *flatten_lists(json_t *docs)
 	return out;
 }
 
-/* Reads every input and its documents; unreadable ones are reported on
- * stderr and marked in t. docs_out holds each input's documents. */
-static int load(const srv_inputs *in, json_t *all_docs, bundle *b, tally *t)
+/*
+ * Reads every input: all_docs receives each input's documents, b->docs
+ * one entry per object (a List's items in its place). An input that
+ * cannot be read or parsed is said on stderr and marks t->unreadable; one
+ * without objects is said too and marks t->no_objects.
+ */
+static int load(const srv_inputs *in, json_t *all_docs, json_t *all_lines,
+		bundle *b, tally *t)
 {
 	size_t i = 0;
 	size_t k = 0;
@@ -385,36 +575,56 @@ static int load(const srv_inputs *in, json_t *all_docs, bundle *b, tally *t)
 	for (i = 0; i < in->n; i++) {
 		gv_error_t err = GV_ERROR_INIT;
 		json_t *docs = NULL;
+		json_t *lines = NULL;
 		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
+		size_t n = 0;
 		int rc =
 		    pol_read_documents(in->items[i].data, in->items[i].len,
-				       in->items[i].name, &docs, NULL, &err);
+				       in->items[i].name, &docs, &lines, &err);
 
 		if (rc == GV_ENOMEM)
 			return rc;
 		if (rc != GV_OK) {
-			fprintf(stderr, "%s\n",
+			fprintf(stderr, "groved validate: %s\n",
 				gv_error_format(&err, msg, sizeof(msg)));
 			t->unreadable = true;
 			docs = json_array();
+			lines = json_array();
 		}
-		docs = flatten_lists(docs);
-		if (!docs)
+		if (json_array_append_new(all_docs, docs) != 0 ||
+		    json_array_append_new(all_lines, lines) != 0)
 			return GV_ENOMEM;
-		if (json_array_append_new(all_docs, docs) != 0)
-			return GV_ENOMEM;
-		total += json_array_size(docs);
+		for (k = 0; k < json_array_size(docs); k++)
+			n += objects_in(json_array_get(docs, k));
+		if (rc == GV_OK && n == 0) {
+			fprintf(stderr, "groved validate: no objects in '%s'\n",
+				in->items[i].name);
+			t->no_objects = true;
+		}
+		total += n;
 	}
 	b->docs = calloc(total + 1, sizeof(*b->docs));
 	if (!b->docs)
 		return GV_ENOMEM;
 	for (i = 0; i < in->n; i++) {
 		const json_t *docs = json_array_get(all_docs, i);
+		const json_t *lines = json_array_get(all_lines, i);
 
 		for (k = 0; k < json_array_size(docs); k++) {
-			b->docs[b->n_docs].file = in->items[i].name;
-			b->docs[b->n_docs].obj = json_array_get(docs, k);
-			b->n_docs++;
+			const json_t *doc = json_array_get(docs, k);
+			const json_t *items = json_object_get(doc, "items");
+			size_t n = objects_in(doc);
+			size_t j = 0;
+
+			for (j = 0; j < n; j++) {
+				doc_ref *d = &b->docs[b->n_docs++];
+
+				d->file = in->items[i].name;
+				d->obj = is_list(doc) ? json_array_get(items, j)
+						      : doc;
+				d->line = (long)json_integer_value(
+				    json_array_get(lines, k));
+			}
 		}
 	}
 	return GV_OK;
@@ -447,13 +657,34 @@ static int load_old(const char *path, bundle *b, tally *t)
 		}
 	}
 	if (rc != GV_OK && rc != GV_ENOMEM) {
-		fprintf(stderr, "%s\n",
+		fprintf(stderr, "groved validate: %s\n",
 			gv_error_format(&err, msg, sizeof(msg)));
 		t->unreadable = true;
 		rc = GV_OK;
 	}
 	srv_inputs_release(&in);
 	return rc;
+}
+
+/* -f PATH: its inputs join in; a directory without manifests is said to
+ * hold no objects. */
+static void add_path(srv_inputs *in, const char *path, tally *t)
+{
+	gv_error_t err = GV_ERROR_INIT;
+	char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
+	size_t before = in->n;
+
+	if (srv_inputs_add(in, path, POL_READ_MAX_BYTES, &err) != GV_OK) {
+		fprintf(stderr, "groved validate: %s\n",
+			gv_error_format(&err, msg, sizeof(msg)));
+		t->unreadable = true;
+	} else if (in->n == before) {
+		fprintf(stderr,
+			"groved validate: no objects in '%s' (no *.yaml, "
+			"*.yml or *.json files)\n",
+			path);
+		t->no_objects = true;
+	}
 }
 
 int srv_cmd_validate(int argc, char **argv)
@@ -474,32 +705,27 @@ int srv_cmd_validate(int argc, char **argv)
 			       NULL,	  false, OUT_TEXT };
 	kube_conn kc;
 	srv_inputs in = SRV_INPUTS_INIT;
-	bundle b = { NULL, 0, NULL, NULL, &opts };
-	tally t = { 0, 0, 0, false };
+	bundle b = { .opts = &opts };
+	tally t = { 0 };
 	pol_lookup lookup = { files_claim_template, files_topology, &b };
 	pol_options popts = { NULL, NULL, &lookup };
 	json_t *all_docs = NULL;
+	json_t *all_lines = NULL;
 	json_t *results = NULL;
+	FILE *report = stdout;
 	bool any_path = false;
 	size_t i = 0;
 	int exit_code = 2;
 	int c = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:n:o:h", longopts, NULL)) != -1) {
-		gv_error_t err = GV_ERROR_INIT;
-		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
-
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:n:o:h", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'f':
 			any_path = true;
-			if (srv_inputs_add(&in, optarg, POL_READ_MAX_BYTES,
-					   &err) != GV_OK) {
-				fprintf(
-				    stderr, "%s\n",
-				    gv_error_format(&err, msg, sizeof(msg)));
-				t.unreadable = true;
-			}
+			add_path(&in, optarg, &t);
 			break;
 		case 'n':
 			opts.ns = optarg;
@@ -538,17 +764,21 @@ int srv_cmd_validate(int argc, char **argv)
 			exit_code = 0;
 			goto out;
 		default:
+			srv_option_error("groved validate", c, argv, longopts);
 			usage(stderr);
 			goto out;
 		}
 	}
-	if (optind < argc || !any_path) {
+	if (optind < argc) {
 		fprintf(stderr,
-			optind < argc ? "groved validate: unexpected argument "
-					"'%s' (name files with -f)\n"
-				      : "groved validate: no input (use -f "
-					"PATH)%s\n",
-			optind < argc ? argv[optind] : "");
+			"groved validate: unexpected argument '%s' (name "
+			"files with -f)\n",
+			argv[optind]);
+		usage(stderr);
+		goto out;
+	}
+	if (!any_path) {
+		fputs("groved validate: no input (use -f PATH)\n", stderr);
 		usage(stderr);
 		goto out;
 	}
@@ -567,10 +797,17 @@ int srv_cmd_validate(int argc, char **argv)
 	popts.default_scheduler = opts.scheduler;
 	popts.default_namespace = opts.ns;
 	all_docs = json_array();
-	if (opts.format == OUT_JSON)
+	all_lines = json_array();
+	b.pending = json_array();
+	b.unchecked = json_object();
+	t.skips = json_object();
+	if (opts.format == OUT_JSON) {
 		results = json_array();
-	if (!all_docs || (opts.format == OUT_JSON && !results) ||
-	    load(&in, all_docs, &b, &t) != GV_OK)
+		report = stderr;
+	}
+	if (!all_docs || !all_lines || !b.pending || !b.unchecked || !t.skips ||
+	    (opts.format == OUT_JSON && !results) ||
+	    load(&in, all_docs, all_lines, &b, &t) != GV_OK)
 		goto oom;
 	if (opts.old && load_old(opts.old, &b, &t) != GV_OK)
 		goto oom;
@@ -584,18 +821,22 @@ int srv_cmd_validate(int argc, char **argv)
 		fputc('\n', stdout);
 	}
 	fflush(stdout);
-	fprintf(results ? stderr : stdout,
-		"%zu objects, %zu valid, %zu invalid\n", t.objects, t.valid,
-		t.invalid);
-	exit_code = t.unreadable ? 2 : t.invalid ? 1 : 0;
+	print_unchecked(report, b.unchecked);
+	print_summary(report, &t);
+	exit_code = t.unreadable ? 2 : t.invalid || t.no_objects ? 1 : 0;
 	goto out;
 oom:
+	fflush(stdout);
 	fputs("groved validate: out of memory\n", stderr);
 	exit_code = 2;
 out:
 	json_decref(results);
 	json_decref(all_docs);
+	json_decref(all_lines);
 	json_decref(b.old_docs);
+	json_decref(b.pending);
+	json_decref(b.unchecked);
+	json_decref(t.skips);
 	if (b.kc)
 		kube_conn_release(b.kc);
 	free(b.docs);

@@ -281,6 +281,31 @@ void pol_pcs_release(pol_pcs *pcs);
 /* Index of the (first) clique named name, or SIZE_MAX; constant time. */
 size_t pol_pcs_find_clique(const pol_pcs *pcs, const char *name);
 
+/* What an object is, as the API server decides before any webhook. */
+typedef enum {
+	POL_KIND_OTHER = 0, /* a kind of another API group */
+	POL_KIND_INVALID, /* no apiVersion or kind, not an object, or a
+			     Grove group's unknown kind or unserved version */
+	POL_KIND_PODCLIQUESET,
+	POL_KIND_PODCLIQUE,
+	POL_KIND_PODCLIQUESCALINGGROUP,
+	POL_KIND_CLUSTERTOPOLOGYBINDING,
+	POL_KIND_PODGANG,
+} pol_kind;
+
+/*
+ * The kind of obj. For POL_KIND_INVALID, v says why: apiVersion or kind
+ * Required; for the Grove groups (grove.io, scheduler.grove.io, both
+ * served as v1alpha1) an unknown kind (Unsupported, with a did-you-mean
+ * or the kinds the group serves), a kind of the other group, or an
+ * unserved version (Unsupported, naming the served one). An object of a
+ * Grove group also gets V1's unknown-field error, with its did-you-mean,
+ * for a top-level member other than apiVersion, kind, metadata, spec and
+ * status (then its kind is still returned). Allocation failure marks
+ * v->oom.
+ */
+pol_kind pol_kind_of(const json_t *obj, pol_verdict *v);
+
 /* ---------------------------------------------------------------------
  * Defaults (pol_defaults.c)
  * ------------------------------------------------------------------- */

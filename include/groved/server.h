@@ -38,6 +38,16 @@ int srv_inputs_add(srv_inputs *list, const char *path, size_t max,
 		   gv_error_t *err);
 void srv_inputs_release(srv_inputs *list);
 
+/*
+ * Says on stderr, as "CMD: ...", why getopt_long (called with opterr 0,
+ * an optstring that starts with ':', and longopts) returned c, '?' or
+ * ':': an unknown option, one without its value, or a value given to an
+ * option that takes none. (main.c)
+ */
+struct option;
+void srv_option_error(const char *cmd, int c, char *const *argv,
+		      const struct option *longopts);
+
 /* `groved validate`: returns the process exit code (0, 1 or 2). */
 int srv_cmd_validate(int argc, char **argv);
 
