@@ -121,6 +121,10 @@ printf '\n(from here the reconcile worker would create the set'"'"'s PodCliques,
 and pods, and lift a pod'"'"'s scheduling gate once its gang exists. It is not
 built yet: nothing is created, and a gated pod like the one above stays Pending.)\n'
 k get pclq,pg -n inference
+printf '\n(nor can a user lift the gate: the pod is groved'"'"'s, and its authorizer webhook
+refuses the change)\n'
+k patch pod -n inference router-demo --type=json \
+  -p '[{"op":"remove","path":"/spec/schedulingGates"}]'
 printf '\n$ curl http://127.0.0.1:%s/metrics | grep requests_total\n' "$(port_of metrics)"
 curl -s "http://127.0.0.1:$(port_of metrics)/metrics" | grep '^groved_admission_requests_total' | grep -v ' 0$'
 kill -TERM "${pids[1]}"

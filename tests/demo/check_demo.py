@@ -18,6 +18,7 @@ is up to date. Checks:
     the cycle is denied by groved's webhook and the reference workload
     created; /scale to 5 denied, to 2 allowed; the hand-made pod shaped
     (kai-scheduler, its gate); no PodCliques or PodGangs (no worker yet);
+    lifting the gate by hand refused by groved's authorizer;
     groved stopped cleanly; every log line printed is whole JSON (none cut
     off).
 Without kubectl the demo stops after `groved validate`: the rest is
@@ -88,6 +89,9 @@ def check_output(out, with_kubectl):
     need("$ kubectl get pclq,pg -n inference\n"
          "No resources found in inference namespace.",
          "no PodCliques or PodGangs without the worker")
+    need('admission webhook "authorizer.core.webhooks.grove.io" denied the '
+         'request: pods "inference/router-demo" is managed by groved',
+         "lifting the gate by hand is refused")
     need("(groved serve stopped cleanly on SIGTERM", "groved stops cleanly")
     logs = [ln for ln in lines if ln.startswith('{"time":')]
     if len(logs) < 4:
