@@ -677,11 +677,14 @@ typedef struct grove_group {
 	const char *name;
 	const char *const *kinds; /* NULL-terminated */
 	const pol_kind *ids; /* the kind of each */
+	const char *listed; /* the kinds, as "supported values" lists them */
 } grove_group;
 
 static const grove_group grove_groups[] = {
-	{ "grove.io", grove_io_kinds, grove_io_ids },
-	{ "scheduler.grove.io", scheduler_kinds, scheduler_ids },
+	{ "grove.io", grove_io_kinds, grove_io_ids,
+	  "\"PodCliqueSet\", \"PodClique\", \"PodCliqueScalingGroup\", "
+	  "\"ClusterTopologyBinding\"" },
+	{ "scheduler.grove.io", scheduler_kinds, scheduler_ids, "\"PodGang\"" },
 };
 #define N_GROVE_GROUPS (sizeof(grove_groups) / sizeof(grove_groups[0]))
 
@@ -741,26 +744,16 @@ static const grove_group *group_serving(const char *kind)
 static void unknown_kind(pol_verdict *v, const grove_group *g, const char *kind)
 {
 	const char *near = pol_did_you_mean(kind, g->kinds);
-	pol_buf list;
-	size_t k = 0;
 
-	if (near) {
+	if (near)
 		pol_verdict_add(
 		    v, POL_FE_NOT_SUPPORTED, "kind", json_string(kind),
 		    "no such kind in %s; did you mean \"%s\"?", g->name, near);
-		return;
-	}
-	pol_buf_init(&list, 1024);
-	for (k = 0; g->kinds[k]; k++)
-		pol_buf_printf(&list, "%s\"%s\"", k ? ", " : "", g->kinds[k]);
-	if (list.failed)
-		v->oom = true;
 	else
 		pol_verdict_add(v, POL_FE_NOT_SUPPORTED, "kind",
 				json_string(kind),
 				"no such kind in %s; supported values: %s",
-				g->name, list.s);
-	pol_buf_release(&list);
+				g->name, g->listed);
 }
 
 pol_kind pol_kind_of(const json_t *obj, pol_verdict *v)

@@ -423,9 +423,9 @@ static int check_doc(bundle *b, const doc_ref *d, const pol_options *popts,
 	if (skip && !v.n_errors)
 		pol_verdict_add(&v, POL_FE_NOT_SUPPORTED, "kind",
 				json_string(str_at(obj, "kind", NULL)),
-				"--strict: groved checks PodCliqueSet and "
-				"ClusterTopologyBinding; this kind is skipped "
-				"(%s)",
+				"--strict: groved checks only PodCliqueSet and "
+				"ClusterTopologyBinding; this one would be "
+				"skipped (%s)",
 				skip);
 	if (kind != POL_KIND_PODCLIQUESET &&
 	    kind != POL_KIND_CLUSTERTOPOLOGYBINDING)
@@ -779,6 +779,12 @@ int srv_cmd_validate(int argc, char **argv)
 	}
 	if (!any_path) {
 		fputs("groved validate: no input (use -f PATH)\n", stderr);
+		usage(stderr);
+		goto out;
+	}
+	if (opts.context && !opts.kubeconfig) {
+		fputs("groved validate: --context needs --kubeconfig\n",
+		      stderr);
 		usage(stderr);
 		goto out;
 	}
