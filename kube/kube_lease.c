@@ -159,7 +159,9 @@ out:
 	return e->leading;
 }
 
-/* Gives the lease up: renewTime now and a duration of one second. */
+/* Gives the lease up: renewTime now and a duration of one second. The
+ * writers stop first (on_stopped returns): a lease given up while they
+ * still write would let a second leader in. */
 static void release(kube_elector *e)
 {
 	kube_result res;
@@ -167,6 +169,7 @@ static void release(kube_elector *e)
 	json_t *cur = NULL;
 	json_t *spec = NULL;
 
+	set_leading(e, false);
 	if (kube_get(e->client, &leases, e->o.namespace, e->o.name, NULL, &cur,
 		     &res, &err) == GV_OK) {
 		spec = json_object_get(cur, "spec");
@@ -185,7 +188,6 @@ static void release(kube_elector *e)
 		}
 	}
 	json_decref(cur);
-	set_leading(e, false);
 }
 
 void kube_elector_run(kube_elector *e, const atomic_bool *stop)

@@ -1,12 +1,17 @@
 /*
- * test_kube_sim.c: the kube client against kube-sim, a real HTTP API
- * server on loopback: CRUD on pods and on a PodCliqueSet (its CRD loaded
- * from deploy/crds), Conflict on a stale resourceVersion, AlreadyExists,
- * paging with limit/continue, the scale subresource, retries through
- * injected 500s, and the cluster lookups of `groved validate`.
+ * test_kube_live.c: the kube client against kube-sim, a live HTTP API
+ * server on loopback (tests/kube-sim has kube-sim's own tests): CRUD on
+ * pods and on a PodCliqueSet (its CRD loaded from deploy/crds), Conflict
+ * on a stale resourceVersion, AlreadyExists, paging with limit/continue,
+ * the scale subresource, retries through injected 500s, watch resume and
+ * 410, leader election among processes (each elector's own belief),
+ * informer churn, and the cluster lookups of `groved validate`.
  */
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -21,6 +26,7 @@ typedef struct fixture {
 	char dir[64];
 	char kubeconfig[128];
 	kube_conn kc;
+	pid_t kids[3]; /* electors still running (killed at teardown) */
 } fixture;
 
 static const kube_gvr pods = { "", "v1", "pods", true };
@@ -93,7 +99,15 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	char cmd[128];
+	size_t i = 0;
 
+	for (i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++) {
+		if (f->kids[i] <= 0)
+			continue;
+		kill(f->kids[i], SIGCONT);
+		kill(f->kids[i], SIGKILL);
+		waitpid(f->kids[i], NULL, 0);
+	}
 	kube_conn_release(&f->kc);
 	kill(f->pid, SIGTERM);
 	waitpid(f->pid, NULL, 0);
@@ -415,33 +429,356 @@ static void test_watch_resume_and_gone(void **state)
 	free(rv);
 }
 
-/* A replica: a child process that runs the elector until killed. */
-static pid_t spawn_elector(const fixture *f, const char *identity)
+/* ---- leader election: every elector's own view -------------------------
+ *
+ * Each elector is a child process (a replica) that reports what it
+ * believes, not what the Lease says (the Lease can only ever name one):
+ * 'S' when leadership starts (on_started), 'E' when it has ended
+ * (on_stopped returned, its writers stopped), after every round 'L'
+ * (leading) or 'N', and 'X' when it has exited (after releasing the
+ * lease). Each line carries the child's CLOCK_MONOTONIC milliseconds,
+ * which all processes share. The test adds 'P' when it has SIGSTOPped a
+ * child and 'C' just before it SIGCONTs it.
+ *
+ * Ordered by time, at every event at most one child may believe it leads.
+ * A child paused while it leads cannot report; its belief does not count
+ * while it cannot act, and once resumed its first report must be 'E': it
+ * steps down before (or without) claiming again.
+ */
+
+#define LE_LEASE_MS 3000
+#define LE_RENEW_MS 2000
+#define LE_RETRY_MS 200
+/* on_stopped takes this long, as writers that need a moment to stop: a
+ * lease given up before they have stopped would let a second leader in */
+#define LE_STOPPING_MS 300
+#define LE_MAX_EVENTS 8192
+#define LE_KIDS 3
+
+typedef struct le_event {
+	uint64_t at;
+	size_t seq; /* arrival order: ties keep it */
+	int who;
+	char what;
+} le_event;
+
+typedef struct le_run {
+	fixture *f;
+	int events_rd; /* non-blocking */
+	int events_wr;
+	int ctl_wr[LE_KIDS]; /* closed: that child stops */
+	pid_t pid[LE_KIDS];
+	char partial[256];
+	size_t partial_len;
+	le_event ev[LE_MAX_EVENTS];
+	size_t n;
+	char why[512]; /* the first violation */
+	/* what a wait looks for */
+	int who;
+	char what;
+	size_t count;
+	uint64_t after;
+} le_run;
+
+static const char *const le_names[LE_KIDS] = { "replica-a", "replica-b",
+					       "replica-c" };
+
+/* ---- the child ---- */
+
+typedef struct le_child {
+	int fd;
+	int who;
+} le_child;
+
+static void le_report(const le_child *c, char what)
 {
-	pid_t pid = fork();
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%d %c %llu\n", c->who, what,
+			 (unsigned long long)kube_now_ms());
 
-	if (pid == 0) {
-		kube_conn kc;
-		kube_elector e;
-		kube_elector_opts o;
-		gv_error_t err = GV_ERROR_INIT;
-		atomic_bool stop;
+	/* one write of less than PIPE_BUF bytes: never interleaved */
+	if (write(c->fd, line, (size_t)n) != n)
+		_exit(4);
+}
 
-		if (kube_connect(&kc, f->kubeconfig, NULL, &err) != GV_OK)
-			_exit(3);
-		memset(&o, 0, sizeof(o));
-		o.namespace = "default";
-		o.name = "groved-leader";
-		o.identity = identity;
-		o.lease_ms = 2000;
-		o.renew_deadline_ms = 1500;
-		o.retry_ms = 200;
-		atomic_init(&stop, false);
-		kube_elector_init(&e, &kc.client, &o);
-		kube_elector_run(&e, &stop);
-		_exit(0);
+static void le_on_started(void *ctx)
+{
+	le_report(ctx, 'S');
+}
+
+static void le_on_stopped(void *ctx)
+{
+	struct timespec ts = { 0, LE_STOPPING_MS * 1000000L };
+
+	nanosleep(&ts, NULL);
+	le_report(ctx, 'E');
+}
+
+/* The child's life: rounds until its control pipe closes, then the
+ * elector's own shutdown (which releases the lease when leading). */
+static void le_child_main(const le_run *r, int who, int ctl_rd)
+{
+	le_child c = { r->events_wr, who };
+	kube_conn kc;
+	kube_elector e;
+	kube_elector_opts o;
+	gv_error_t err = GV_ERROR_INIT;
+	atomic_bool stop;
+	struct pollfd pfd = { .fd = ctl_rd, .events = POLLIN };
+
+	if (kube_connect(&kc, r->f->kubeconfig, NULL, &err) != GV_OK)
+		_exit(3);
+	memset(&o, 0, sizeof(o));
+	o.namespace = "default";
+	o.name = "groved-leader";
+	o.identity = le_names[who];
+	o.lease_ms = LE_LEASE_MS;
+	o.renew_deadline_ms = LE_RENEW_MS;
+	o.retry_ms = LE_RETRY_MS;
+	o.on_started = le_on_started;
+	o.on_stopped = le_on_stopped;
+	o.ctx = &c;
+	kube_elector_init(&e, &kc.client, &o);
+	for (;;) {
+		le_report(&c,
+			  kube_elector_round(&e, kube_now_ms()) ? 'L' : 'N');
+		/* readable: the parent closed its end */
+		if (poll(&pfd, 1, LE_RETRY_MS) > 0)
+			break;
 	}
-	return pid;
+	/* stop already set: no further round, only the release */
+	atomic_init(&stop, true);
+	kube_elector_run(&e, &stop);
+	le_report(&c, 'X');
+	_exit(0);
+}
+
+static void le_spawn(le_run *r, int who)
+{
+	int ctl[2];
+	pid_t pid = 0;
+	int i = 0;
+
+	assert_int_equal(pipe(ctl), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* keep no other child's control pipe open */
+		for (i = 0; i < LE_KIDS; i++) {
+			if (r->ctl_wr[i] >= 0)
+				close(r->ctl_wr[i]);
+		}
+		close(ctl[1]);
+		close(r->events_rd);
+		le_child_main(r, who, ctl[0]);
+	}
+	close(ctl[0]);
+	r->ctl_wr[who] = ctl[1];
+	r->pid[who] = pid;
+	r->f->kids[who] = pid;
+}
+
+/* ---- the parent ---- */
+
+static void le_add(le_run *r, int who, char what, uint64_t at)
+{
+	if (r->n == LE_MAX_EVENTS)
+		fail_msg("more than %d elector events", LE_MAX_EVENTS);
+	r->ev[r->n] = (le_event){ at, r->n, who, what };
+	r->n++;
+}
+
+/* Reads what the children reported so far. */
+static void le_pump(le_run *r)
+{
+	char buf[4096];
+	ssize_t got = 0;
+
+	while ((got = read(r->events_rd, buf, sizeof(buf))) > 0) {
+		ssize_t i = 0;
+
+		for (i = 0; i < got; i++) {
+			int who = -1;
+			char what = 0;
+			unsigned long long at = 0;
+
+			if (buf[i] != '\n') {
+				if (r->partial_len + 1 >= sizeof(r->partial))
+					fail_msg("an elector line too long");
+				r->partial[r->partial_len++] = buf[i];
+				continue;
+			}
+			r->partial[r->partial_len] = '\0';
+			r->partial_len = 0;
+			if (sscanf(r->partial, "%d %c %llu", &who, &what,
+				   &at) != 3 ||
+			    who < 0 || who >= LE_KIDS)
+				fail_msg("a bad elector line '%s'", r->partial);
+			le_add(r, who, what, at);
+		}
+	}
+}
+
+static int le_by_time(const void *a, const void *b)
+{
+	const le_event *x = a;
+	const le_event *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Prints the events in time order (on a failure). */
+static void le_dump(const le_run *r, const le_event *sorted)
+{
+	size_t i = 0;
+
+	for (i = 0; i < r->n; i++)
+		print_error("  %llu %s %c\n",
+			    (unsigned long long)(sorted[i].at - sorted[0].at),
+			    le_names[sorted[i].who], sorted[i].what);
+}
+
+/*
+ * Replays every event in time order: false with r->why set at the first
+ * moment two children believed they led, or a child acted as leader after
+ * it was resumed and before it stepped down, or a report contradicts the
+ * child's own earlier ones.
+ */
+static bool le_consistent(le_run *r)
+{
+	static le_event sorted[LE_MAX_EVENTS];
+	bool believes[LE_KIDS] = { false };
+	bool stale[LE_KIDS] = { false }; /* paused while believing */
+	size_t i = 0;
+	int k = 0;
+
+	memcpy(sorted, r->ev, r->n * sizeof(*sorted));
+	qsort(sorted, r->n, sizeof(*sorted), le_by_time);
+	for (i = 0; i < r->n && !r->why[0]; i++) {
+		const le_event *e = &sorted[i];
+		const char *me = le_names[e->who];
+		int other = -1;
+
+		for (k = 0; k < LE_KIDS; k++) {
+			if (k != e->who && believes[k] && !stale[k])
+				other = k;
+		}
+		if (stale[e->who] && e->what != 'E' && e->what != 'C') {
+			snprintf(r->why, sizeof(r->why),
+				 "%s reported '%c' after it was resumed, "
+				 "before stepping down",
+				 me, e->what);
+			break;
+		}
+		switch (e->what) {
+		case 'S':
+			if (believes[e->who])
+				snprintf(r->why, sizeof(r->why),
+					 "%s started leading twice", me);
+			else if (other >= 0)
+				snprintf(r->why, sizeof(r->why),
+					 "%s started leading while %s led", me,
+					 le_names[other]);
+			believes[e->who] = true;
+			break;
+		case 'L':
+			if (!believes[e->who])
+				snprintf(r->why, sizeof(r->why),
+					 "%s's round says it leads, but it "
+					 "never started",
+					 me);
+			else if (other >= 0)
+				snprintf(r->why, sizeof(r->why),
+					 "%s and %s both lead", me,
+					 le_names[other]);
+			break;
+		case 'N':
+		case 'X':
+			if (believes[e->who])
+				snprintf(r->why, sizeof(r->why),
+					 "%s reported '%c' but never stopped "
+					 "leading",
+					 me, e->what);
+			break;
+		case 'E':
+			if (!believes[e->who])
+				snprintf(r->why, sizeof(r->why),
+					 "%s stopped leading twice", me);
+			believes[e->who] = false;
+			stale[e->who] = false;
+			break;
+		case 'P':
+			stale[e->who] = believes[e->who];
+			break;
+		case 'C':
+			break;
+		default:
+			snprintf(r->why, sizeof(r->why), "%s: unknown '%c'", me,
+				 e->what);
+		}
+	}
+	if (r->why[0]) {
+		print_error("elector events (ms since the first):\n");
+		le_dump(r, sorted);
+	}
+	return !r->why[0];
+}
+
+/* The events so far are consistent (the test fails at once otherwise),
+ * and r->who has reported r->what at least r->count times after r->after. */
+static bool le_seen(void *arg)
+{
+	le_run *r = arg;
+	size_t n = 0;
+	size_t i = 0;
+
+	le_pump(r);
+	if (!le_consistent(r))
+		fail_msg("two leaders: %s", r->why);
+	for (i = 0; i < r->n; i++) {
+		if (r->ev[i].who == r->who && r->ev[i].what == r->what &&
+		    r->ev[i].at >= r->after)
+			n++;
+	}
+	return n >= r->count;
+}
+
+/* Waits until who has reported what count times since after (ms). */
+static void le_wait(le_run *r, int who, char what, size_t count, uint64_t after,
+		    long timeout_ms)
+{
+	r->who = who;
+	r->what = what;
+	r->count = count;
+	r->after = after;
+	if (!tu_poll(le_seen, r, timeout_ms))
+		fail_msg("%s did not report '%c' %zu times within %ld ms",
+			 le_names[who], what, count, timeout_ms);
+}
+
+/* Which child believes it leads now (-1: none), after its 'S'. */
+static int le_leader(const le_run *r)
+{
+	int leader = -1;
+	size_t i = 0;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->ev[i].what == 'S')
+			leader = r->ev[i].who;
+		if (r->ev[i].what == 'E' && r->ev[i].who == leader)
+			leader = -1;
+	}
+	return leader;
+}
+
+static bool le_any_leads(void *arg)
+{
+	le_run *r = arg;
+
+	le_pump(r);
+	return le_leader(r) >= 0;
 }
 
 /* The lease's holder now ("" when none). */
@@ -455,66 +792,122 @@ static void holder_of(fixture *f, char *buf, size_t size)
 	const char *h = NULL;
 
 	buf[0] = '\0';
-	if (kube_get(&f->kc.client, &leases, "default", "groved-leader", NULL,
-		     &lease, &res, &err) == GV_OK)
-		h = json_string_value(json_object_get(
-		    json_object_get(lease, "spec"), "holderIdentity"));
+	assert_int_equal(kube_get(&f->kc.client, &leases, "default",
+				  "groved-leader", NULL, &lease, &res, &err),
+			 GV_OK);
+	h = json_string_value(
+	    json_object_get(json_object_get(lease, "spec"), "holderIdentity"));
 	snprintf(buf, size, "%s", h ? h : "");
 	json_decref(lease);
 }
 
-static void sleep_ms(long ms)
+/* Stops child who gracefully: closes its control pipe, waits for its
+ * 'X' and its exit. */
+static void le_finish(le_run *r, int who)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	int status = 0;
 
-	nanosleep(&ts, NULL);
+	close(r->ctl_wr[who]);
+	r->ctl_wr[who] = -1;
+	le_wait(r, who, 'X', 1, 0, 20000);
+	assert_int_equal(waitpid(r->pid[who], &status, 0), r->pid[who]);
+	r->f->kids[who] = 0;
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void test_leader_election(void **state)
 {
 	fixture *f = *state;
-	pid_t a = 0;
-	pid_t b = 0;
-	char first[64] = "";
-	char now[64] = "";
-	int i = 0;
+	le_run *r = calloc(1, sizeof(*r));
+	int fds[2];
+	int first = -1;
+	int second = -1;
+	int third = 2;
+	int status = 0;
+	uint64_t t = 0;
+	char holder[64];
+	size_t i = 0;
+	size_t starts = 0;
 
+	assert_non_null(r);
+	r->f = f;
 	connect_sim(f);
-	a = spawn_elector(f, "replica-a");
-	b = spawn_elector(f, "replica-b");
-	for (i = 0; i < 50 && !first[0]; i++) {
-		sleep_ms(100);
-		holder_of(f, first, sizeof(first));
-	}
-	assert_true(strcmp(first, "replica-a") == 0 ||
-		    strcmp(first, "replica-b") == 0);
-	/* exactly one leader, and it stays while it renews */
-	for (i = 0; i < 10; i++) {
-		sleep_ms(100);
-		holder_of(f, now, sizeof(now));
-		assert_string_equal(now, first);
-	}
-	/* the leader dies without a word; the other takes over once the
-	 * lease (2 s) runs out on its clock */
-	kill(strcmp(first, "replica-a") == 0 ? a : b, SIGKILL);
-	for (i = 0; i < 60; i++) {
-		sleep_ms(100);
-		holder_of(f, now, sizeof(now));
-		if (now[0] && strcmp(now, first) != 0)
-			break;
-	}
-	assert_string_equal(now, strcmp(first, "replica-a") == 0 ? "replica-b"
-								 : "replica-a");
-	kill(a, SIGKILL);
-	kill(b, SIGKILL);
-	waitpid(a, NULL, 0);
-	waitpid(b, NULL, 0);
+	assert_int_equal(pipe(fds), 0);
+	r->events_rd = fds[0];
+	r->events_wr = fds[1];
+	assert_int_equal(fcntl(r->events_rd, F_SETFL, O_NONBLOCK), 0);
+	for (i = 0; i < LE_KIDS; i++)
+		r->ctl_wr[i] = -1;
+	le_spawn(r, 0);
+	le_spawn(r, 1);
+
+	/* one of the two leads, and only one, while it renews: each has
+	 * done several rounds since */
+	tu_wait_until(le_any_leads, r, 15000);
+	first = le_leader(r);
+	second = 1 - first;
+	t = kube_now_ms();
+	le_wait(r, first, 'L', 5, t, 15000);
+	le_wait(r, second, 'N', 5, t, 15000);
+
+	/* a graceful release: the lease is given up only after the leader
+	 * has stopped (its 'E' before the other's 'S'), and the other takes
+	 * over without waiting out the lease */
+	le_finish(r, first);
+	holder_of(f, holder, sizeof(holder));
+	assert_string_not_equal(holder, le_names[first]);
+	le_wait(r, second, 'S', 1, 0, 15000);
+
+	/* a replica comes back; the new leader keeps the lease */
+	le_spawn(r, third);
+	t = kube_now_ms();
+	le_wait(r, third, 'N', 5, t, 15000);
+	le_wait(r, second, 'L', 5, t, 15000);
+
+	/* the leader freezes (SIGSTOP) past its lease: the other takes over;
+	 * resumed, the old leader must step down before it claims anything */
+	le_pump(r);
+	assert_int_equal(kill(r->pid[second], SIGSTOP), 0);
+	assert_int_equal(waitpid(r->pid[second], &status, WUNTRACED),
+			 r->pid[second]);
+	assert_true(WIFSTOPPED(status));
+	le_pump(r); /* what it wrote before it stopped */
+	le_add(r, second, 'P', kube_now_ms());
+	le_wait(r, third, 'S', 1, 0, LE_LEASE_MS + 15000);
+	t = kube_now_ms();
+	le_add(r, second, 'C', t);
+	assert_int_equal(kill(r->pid[second], SIGCONT), 0);
+	le_wait(r, second, 'E', 1, t, 15000);
+	le_wait(r, second, 'N', 3, t, 15000);
+	le_wait(r, third, 'L', 3, t, 15000);
+
+	/* both shut down; the last leader releases */
+	le_finish(r, second);
+	le_finish(r, third);
+	holder_of(f, holder, sizeof(holder));
+	assert_string_equal(holder, "");
+	assert_true(le_consistent(r));
+	/* three reigns: first, second (after the release), third (after
+	 * the freeze) */
+	for (i = 0; i < r->n; i++)
+		starts += r->ev[i].what == 'S';
+	assert_int_equal(starts, 3);
+	close(r->events_rd);
+	close(r->events_wr);
+	free(r);
 }
 
 /* The store's keys and resourceVersions against a fresh list: equal when
  * the informer lost nothing and duplicated nothing. */
-static bool store_matches(fixture *f, kube_store *store)
+typedef struct churn {
+	fixture *f;
+	kube_store *store;
+} churn;
+
+static bool store_matches(void *arg)
 {
+	fixture *f = ((churn *)arg)->f;
+	kube_store *store = ((churn *)arg)->store;
 	kube_query q = { NULL, NULL, 0, NULL, NULL, NULL };
 	kube_list_page page;
 	kube_result res;
@@ -547,6 +940,11 @@ static bool store_matches(fixture *f, kube_store *store)
 	return same;
 }
 
+static bool store_synced(void *arg)
+{
+	return kube_store_synced(arg);
+}
+
 static void test_informer_churn(void **state)
 {
 	fixture *f = *state;
@@ -562,6 +960,8 @@ static void test_informer_churn(void **state)
 	unsigned watches = 0;
 	int i = 0;
 
+	churn c = { f, &store };
+
 	connect_sim(f);
 	assert_int_equal(kube_store_init(&store, NULL), GV_OK);
 	memset(&o, 0, sizeof(o));
@@ -571,9 +971,7 @@ static void test_informer_churn(void **state)
 	o.watch_timeout_s = 2; /* the server ends watches often: resumes */
 	assert_int_equal(
 	    kube_informer_start(&inf, &f->kc.client, &store, &o, &err), GV_OK);
-	for (i = 0; i < 50 && !kube_store_synced(&store); i++)
-		sleep_ms(100);
-	if (!kube_store_synced(&store)) {
+	if (!tu_poll(store_synced, &store, 15000)) {
 		kube_informer_stop(&inf);
 		kube_store_release(&store);
 		fail_msg("the informer never synced");
@@ -627,9 +1025,8 @@ static void test_informer_churn(void **state)
 		if (i == 1600)
 			sim_admin(f, "restart?ms=300"); /* state kept */
 	}
-	for (i = 0; i < 100 && !store_matches(f, &store); i++)
-		sleep_ms(100);
-	matches = store_matches(f, &store);
+	/* the informer catches up: a bounded wait, generous on purpose */
+	matches = tu_poll(store_matches, &c, 30000);
 	lists = atomic_load(&inf.lists);
 	watches = atomic_load(&inf.watches);
 	/* stopped before asserting: a failed assertion leaves the test */

@@ -1,17 +1,20 @@
 /*
  * test_util.h: helpers shared by the cmocka test files: parse a YAML or
- * JSON string, read a repository file, run the policy on it.
+ * JSON string, read a repository file, run the policy on it, wait for a
+ * condition with a bounded poll (never sleep, then assert).
  */
 #ifndef GROVED_TEST_UTIL_H
 #define GROVED_TEST_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "groved/policy.h"
@@ -83,5 +86,53 @@ static inline char *tu_review(const char *text, const pol_options *opts,
 	json_decref(doc);
 	return msg;
 }
+
+/* Monotonic milliseconds. */
+static inline uint64_t tu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+#define TU_POLL_MS 10 /* between two looks at a condition */
+
+/* Polls cond(arg) every TU_POLL_MS until it holds (true) or timeout_ms
+ * have passed (false, after a last look). For a test that must clean up
+ * before it fails; others use tu_wait_until. */
+static inline bool tu_poll(bool (*cond)(void *arg), void *arg, long timeout_ms)
+{
+	uint64_t until = tu_now_ms() + (uint64_t)timeout_ms;
+
+	while (!cond(arg)) {
+		struct timespec ts = { 0, TU_POLL_MS * 1000000L };
+
+		if (tu_now_ms() >= until)
+			return cond(arg);
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+static inline void tu_wait_until_at(bool (*cond)(void *arg), void *arg,
+				    long timeout_ms, const char *what,
+				    const char *file, int line)
+{
+	if (tu_poll(cond, arg, timeout_ms))
+		return;
+	print_error("timed out after %ld ms waiting for %s\n", timeout_ms,
+		    what);
+	_fail(file, line);
+}
+
+/*
+ * Waits until cond(arg) holds, polling every TU_POLL_MS, and fails the
+ * test naming cond when it does not within timeout_ms: a slow machine
+ * makes a slower test, not a false one. Give timeouts far above the
+ * expected wait.
+ */
+#define tu_wait_until(cond, arg, timeout_ms) \
+	tu_wait_until_at((cond), (arg), (timeout_ms), #cond, __FILE__, __LINE__)
 
 #endif
