@@ -1,7 +1,8 @@
 /*
- * srv_cache.h: how the webhooks read cluster state. The worker's informer
- * caches (issue 4) implement it; until then `groved serve` uses the
- * unsynced cache, and tests an in-memory one they fill.
+ * srv_cache.h: how the webhooks read cluster state. The informers'
+ * caches implement it (srv_kcache.h) when `groved serve` has a cluster;
+ * without one it uses the unsynced cache. Tests fill an in-memory one
+ * (tests/test_memcache.h).
  */
 #ifndef GROVED_SRV_CACHE_H
 #define GROVED_SRV_CACHE_H
@@ -37,18 +38,5 @@ typedef struct srv_cache {
 
 /* A cache that answers NOT_SYNCED to everything. */
 srv_cache srv_cache_unsynced(void);
-
-/* An in-memory cache, thread-safe (read-write lock); tests fill it. */
-typedef struct srv_memcache srv_memcache;
-
-srv_memcache *srv_memcache_new(void);
-void srv_memcache_free(srv_memcache *m);
-/* Stores obj (by kind, metadata.namespace, metadata.name), replacing an
- * older one; takes a new reference. Returns GV_OK, GV_EINVAL (no kind or
- * name) or GV_ENOMEM. */
-int srv_memcache_put(srv_memcache *m, json_t *obj);
-void srv_memcache_set_synced(srv_memcache *m, bool synced);
-/* The cache interface over m (borrowed: m must outlive it). */
-srv_cache srv_memcache_cache(srv_memcache *m);
 
 #endif

@@ -65,8 +65,8 @@ static pol_lookup_result cache_claim_template(void *ctx, const char *ns,
 				  &obj);
 	json_decref(obj);
 	/* API.md asks for one read from the API server before a miss
-	 * denies; that needs the kube client (issue 4), which will sit
-	 * behind this same cache interface. */
+	 * denies: the informers' cache (srv_kcache.c) makes that live GET
+	 * behind this same interface, so a miss here is a real one. */
 	if (res == SRV_CACHE_FOUND)
 		return POL_LOOKUP_FOUND;
 	if (res == SRV_CACHE_MISSING)

@@ -8,7 +8,7 @@
 #include "test_util.h"
 
 #include "srv_admission.h"
-#include "srv_cache.h"
+#include "test_memcache.h"
 
 #define CAPTURED "tests/fixtures/captured/"
 

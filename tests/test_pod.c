@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 #include "srv_admission.h"
+#include "test_memcache.h"
 
 #define REF_YAML "tests/fixtures/captured/inputs/vllm-disaggregated.yaml"
 #define POD_CREATE "tests/fixtures/captured/pod-create.json"

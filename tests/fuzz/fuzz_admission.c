@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "srv_admission.h"
-#include "srv_cache.h"
+#include "../test_memcache.h"
 
 static const char *const cached[] = {
 	"{\"apiVersion\":\"grove.io/v1alpha1\",\"kind\":\"PodCliqueSet\","
