@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs every test of groved: the format check; the warning-clean
-# gcc build with all its tests (build/release, shared with scripts/demo.sh)
-# and the demo run on it, checked (tests/demo/check_demo.py); the
-# warning-clean clang build with its unit and golden tests; the same tests
-# under ASan+UBSan; and each libFuzzer target, built warning-clean too, for
-# a bounded time.
+# gcc build with all its tests (build/release, shared with scripts/demo.sh);
+# the README checked against that build and the demo run on it
+# (tests/readme/check_readme.py); the warning-clean clang build with its
+# unit and golden tests; the same tests under ASan+UBSan; and each libFuzzer
+# target, built warning-clean too, for a bounded time.
 #
 #   scripts/test.sh                 everything (what CI runs)
 #   FUZZ_SECONDS=0 scripts/test.sh  skip the fuzzing
@@ -34,9 +34,9 @@ step "build with gcc (-Werror) and test"
 "$top/scripts/build-release.sh"
 ctest --test-dir build/release -j"$jobs" --output-on-failure
 
-step "the demo (the README's first command) on this build, checked"
+step "the README against this build, and its first command (the demo), checked"
 rc=0
-python3 tests/demo/check_demo.py "$top" || rc=$?
+python3 tests/readme/check_readme.py "$top" || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ] || exit 1   # 77: no kubectl, skipped
 
 step "build with clang (-Werror) and run the unit and golden tests"

@@ -1,10 +1,22 @@
 #!/usr/bin/env python3
-"""Runs the README's first command, scripts/demo.sh, and checks its output.
+"""Checks what README.md promises: its two commands, and what it says
+works and does not work yet.
 
-Usage: python3 tests/demo/check_demo.py <repo-root>
+Usage: python3 tests/readme/check_readme.py <repo-root>
 
 scripts/test.sh runs it right after its gcc build, so build/release/groved
-is up to date. Checks:
+is up to date.
+
+The README itself:
+  * it starts with the two commands, ./scripts/demo.sh and
+    ./scripts/test.sh;
+  * it speaks to users, not to the tracker: no "issue 3", "issues 2 to 5";
+  * its "What does not work yet" section is true of the program built: each
+    `groved CMD` it says does not exist is refused by build/release/groved
+    as an unknown command, and the message it quotes from `groved serve`
+    ("the reconcile worker is not in this build") is in the program.
+
+The first command, scripts/demo.sh, run and its output checked:
   * the demo exits 0;
   * it shares the test script's build: both scripts build through
     scripts/build-release.sh (the one place of the options, so the demo
@@ -32,6 +44,13 @@ import shutil
 import subprocess
 import sys
 
+COMMANDS = "```sh\n./scripts/demo.sh "
+TEST_COMMAND = "\n./scripts/test.sh "
+ISSUE_RX = re.compile(r"\bissues?\s+#?\d", re.I)
+MISSING_RX = re.compile(r"`groved ([a-z]+)` does not exist|"
+                        r"`groved ([a-z]+)`\*\*, which [^.]*, does not exist")
+QUOTED_RX = re.compile(r'`groved serve` says so when it\s+starts \("([^"]+)"\)')
+
 
 def stat_of(path):
     st = os.stat(path)
@@ -50,6 +69,51 @@ def check_scripts(root):
         if re.search(r"cmake\b[^\n]*build/release", text):
             fails.append(f"scripts/{name} runs cmake on build/release "
                          "itself, with options of its own")
+    return fails
+
+
+def not_yet(readme):
+    """The README's "What does not work yet" section, or ""."""
+    m = re.search(r"^## What does not work yet\n(.*?)(?=^## )", readme,
+                  re.S | re.M)
+    return m.group(1) if m else ""
+
+
+def check_readme(readme, groved):
+    """Failures of README.md's text against the program groved."""
+    fails = []
+    if not readme.startswith("# groved\n\n" + COMMANDS) or \
+            TEST_COMMAND not in readme.split("```", 2)[1]:
+        fails.append("README.md does not start with its two commands, "
+                     "./scripts/demo.sh and ./scripts/test.sh")
+    for n, line in enumerate(readme.splitlines(), 1):
+        if ISSUE_RX.search(line):
+            fails.append(f"README.md:{n}: names an issue number: "
+                         f"{line.strip()}")
+    section = not_yet(readme)
+    if "reconcile worker" not in section:
+        fails.append("README.md: no \"What does not work yet\" section "
+                     "naming the reconcile worker")
+        return fails
+    flat = " ".join(section.split())
+    missing = {a or b for a, b in MISSING_RX.findall(flat)}
+    for cmd in sorted(missing):
+        r = subprocess.run([groved, cmd, "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        if f"unknown command '{cmd}'" not in r.stdout:
+            fails.append(f"README.md says `groved {cmd}` does not exist, but "
+                         f"groved has it (exit {r.returncode}): update "
+                         "\"What does not work yet\"")
+    quoted = QUOTED_RX.findall(flat)
+    with open(groved, "rb") as f:
+        binary = f.read()
+    for q in quoted:
+        if q.encode() not in binary:
+            fails.append(f"README.md quotes groved serve saying \"{q}\", "
+                         "which groved no longer says")
+    if not missing or not quoted:
+        fails.append("README.md's \"What does not work yet\" names no "
+                     "missing command or no message of groved serve")
     return fails
 
 
@@ -105,22 +169,37 @@ def check_output(out, with_kubectl):
     return fails
 
 
-def self_test(out):
-    """Faults in a good output must be reported."""
+def self_test(out, readme, groved, with_kubectl):
+    """Faults put into a good output and README must be reported."""
     fails = []
-    cut = [ln[:120] if ln.startswith('{"time":') else ln
-           for ln in out.splitlines()]
-    unexplained = [ln for ln in out.splitlines()
-                   if not ("--validate=false" in ln and "OpenAPI" in ln)]
     faults = [
-        ("a log line cut off", "\n".join(cut)),
-        ("--validate=false unexplained", "\n".join(unexplained)),
-        ("a PodClique appears", out.replace(
-            "No resources found in inference namespace.",
-            "NAME AGE\npodclique.grove.io/x 1s")),
+        ("README names an issue", check_readme, readme.replace(
+            "## What works today\n", "## What works today (issues 2 to 5)\n"),
+         groved),
+        ("README loses its commands", check_readme, readme.replace(
+            "./scripts/demo.sh ", "./demo "), groved),
+        ("README says an existing command is missing", check_readme,
+         readme.replace("`groved initc` does not exist",
+                        "`groved validate` does not exist"), groved),
+        ("README quotes a message groved does not print", check_readme,
+         readme.replace("the reconcile worker is not in this build",
+                        "the worker is coming soon"), groved),
     ]
-    for name, bad in faults:
-        if check_output(bad, True):
+    if with_kubectl:
+        cut = [ln[:120] if ln.startswith('{"time":') else ln
+               for ln in out.splitlines()]
+        unexplained = [ln for ln in out.splitlines()
+                       if not ("--validate=false" in ln and "OpenAPI" in ln)]
+        faults += [
+            ("a log line cut off", check_output, "\n".join(cut), True),
+            ("--validate=false unexplained", check_output,
+             "\n".join(unexplained), True),
+            ("a PodClique appears", check_output, out.replace(
+                "No resources found in inference namespace.",
+                "NAME AGE\npodclique.grove.io/x 1s"), True),
+        ]
+    for name, check, bad, arg in faults:
+        if check(bad, arg):
             print(f"ok   self-test: {name}: reported")
         else:
             fails.append(f"self-test: {name}: not reported")
@@ -137,31 +216,41 @@ def main(argv):
         print(f"FAIL: {groved} is missing: run scripts/build-release.sh "
               "first")
         return 1
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    fails = check_readme(readme, groved)
+    if not fails:
+        print("ok   README.md: its two commands, no issue numbers, what does "
+              "not work yet is true of groved")
+
     before = stat_of(groved)
     dirs = sorted(os.listdir(os.path.join(root, "build")))
     with_kubectl = bool(shutil.which("kubectl"))
     r = subprocess.run([os.path.join(root, "scripts", "demo.sh")], cwd=root,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, timeout=300)
-    fails = check_scripts(root)
+    demo_fails = check_scripts(root)
     if r.returncode != 0:
-        fails.append(f"scripts/demo.sh exited {r.returncode}")
+        demo_fails.append(f"scripts/demo.sh exited {r.returncode}")
     if stat_of(groved) != before:
-        fails.append("the demo rebuilt build/release/groved: its build "
-                     "options differ from scripts/test.sh's")
+        demo_fails.append("the demo rebuilt build/release/groved: its build "
+                          "options differ from scripts/test.sh's")
     new = sorted(set(os.listdir(os.path.join(root, "build"))) - set(dirs))
     if new:
-        fails.append(f"the demo made build folders of its own: {new}")
-    fails += check_output(r.stdout, with_kubectl)
-    if not fails and with_kubectl:
-        fails += self_test(r.stdout)
-    if fails:
+        demo_fails.append(f"the demo made build folders of its own: {new}")
+    demo_fails += check_output(r.stdout, with_kubectl)
+    if demo_fails:
         print(r.stdout)
-        for f in fails:
-            print(f"FAIL: {f}")
+    else:
+        print("ok   scripts/demo.sh: shared build, expected outcomes, whole "
+              "log lines")
+    fails += demo_fails
+    if not fails:
+        fails += self_test(r.stdout, readme, groved, with_kubectl)
+    for f in fails:
+        print(f"FAIL: {f}")
+    if fails:
         return 1
-    print("ok   scripts/demo.sh: shared build, expected outcomes, whole log "
-          "lines")
     if not with_kubectl:
         print("SKIP: kubectl is not installed: the install part of the demo "
               "did not run")
