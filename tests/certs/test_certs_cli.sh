@@ -153,6 +153,9 @@ check "--ca-validity '-1h' is exit 2" usage_error "invalid --ca-validity '-1h'" 
 check "--dns 'a..b' is exit 2" usage_error "invalid --dns 'a..b'" --service "$svc" --namespace "$ns" --dns a..b
 check "--ip '1.2.3' is exit 2" usage_error "invalid --ip '1.2.3'" --service "$svc" --namespace "$ns" --ip 1.2.3
 check "unknown option is exit 2" usage_error "usage: groved certs generate" --service "$svc" --namespace "$ns" --bogus
+check "unknown option is said with the command's prefix" usage_error "^groved certs generate: unknown option '--bogus'$" --service "$svc" --namespace "$ns" --bogus
+check "an option without its value is said with the prefix" usage_error "^groved certs generate: option '--out' needs a value$" --service "$svc" --namespace "$ns" --out
+check "a value for --force is said with the prefix" usage_error "^groved certs generate: option '--force' takes no value$" --service "$svc" --namespace "$ns" --force=yes
 check "'groved certs' alone is exit 2" sh -c "'$groved' certs >/dev/null 2>&1; test \$? = 2"
 check "'groved certs --help' is exit 0 on stdout" sh -c "'$groved' certs --help 2>/dev/null | grep -q 'generate'"
 check "'groved certs generate --help' is exit 0 on stdout" sh -c "'$groved' certs generate --help 2>/dev/null | grep -q -- '--validity DURATION'"
