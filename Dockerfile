@@ -3,7 +3,7 @@
 # One image for both of groved's roles: the Deployment runs `groved serve`
 # (deploy/base/deployment.yaml), and the pod webhook adds it as the
 # grove-initc init container that runs `groved initc` (startup order,
-# API.md section 6; `groved serve --initc-image`).
+# docs/api.md section 6; `groved serve --initc-image`).
 #
 # tests/deploy/check_dockerfile.py keeps this file honest without a Docker
 # engine: it builds groved from the context this file sees (.dockerignore

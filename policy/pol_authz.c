@@ -1,5 +1,5 @@
 /*
- * pol_authz.c: the authorizer webhook's decision (API.md section 8):
+ * pol_authz.c: the authorizer webhook's decision (docs/api.md section 8):
  * what the worker owns, only the worker (and the controllers that must
  * clean up or schedule it) may change. Everyone else edits the
  * PodCliqueSet.

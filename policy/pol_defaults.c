@@ -1,5 +1,5 @@
 /*
- * pol_defaults.c: the defaults of API.md section 3 as a JSON Patch.
+ * pol_defaults.c: the defaults of docs/api.md section 3 as a JSON Patch.
  *
  * Only absent fields are added, only inside objects that exist (with
  * upstream's one exception, headlessServiceConfig), and a default that

@@ -1,5 +1,5 @@
 /*
- * pol_model.c: a PodCliqueSet of either form (API.md section 2) into one
+ * pol_model.c: a PodCliqueSet of either form (docs/api.md section 2) into one
  * model in the template form's meaning, remembering the path the user
  * wrote for every element so that later errors name it.
  *
@@ -12,7 +12,7 @@
 
 #include "pol_int.h"
 
-/* Fields of the compact form (API.md 2.1); anything else is a typo. */
+/* Fields of the compact form (docs/api.md 2.1); anything else is a typo. */
 static const char *const compact_spec_keys[] = {
 	"replicas", "scaling", "scalingGroups", "podCliques", NULL,
 };
@@ -652,7 +652,7 @@ void pol_pcs_release(pol_pcs *pcs)
 
 /* ---- what an object is ------------------------------------------------ */
 
-/* The Grove API (API.md section 1): two groups, one version each. */
+/* The Grove API (docs/api.md section 1): two groups, one version each. */
 #define GROVE_VERSION "v1alpha1"
 
 static const char *const grove_io_kinds[] = {

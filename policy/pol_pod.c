@@ -1,5 +1,5 @@
 /*
- * pol_pod.c: the one pod builder of API.md sections 5 and 6. The worker
+ * pol_pod.c: the one pod builder of docs/api.md sections 5 and 6. The worker
  * lays pol_pod_shape's result over a clique's pod spec; the pod webhook
  * turns it into a JSON Patch with pol_pod_patch, adding only what a pod
  * lacks, so both give a pod the same names, labels, gate, scheduler, env
@@ -142,7 +142,7 @@ out:
 }
 
 /* ---------------------------------------------------------------------
- * Names (API.md section 5)
+ * Names (docs/api.md section 5)
  * ------------------------------------------------------------------- */
 
 typedef struct pod_names {
@@ -188,7 +188,7 @@ static int make_names(const pol_pcs *pcs, const pol_clique *c,
 }
 
 /* ---------------------------------------------------------------------
- * Startup order (API.md section 6)
+ * Startup order (docs/api.md section 6)
  * ------------------------------------------------------------------- */
 
 /* Adds "--podcliques=<parent pclq>:<n>" flags for parent p of the pod. */

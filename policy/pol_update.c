@@ -2,7 +2,7 @@
  * pol_update.c: U1..U3, what an UPDATE of a PodCliqueSet may not change.
  *
  * Cliques and groups are matched by name. What may change is listed in
- * API.md section 4: replicas, scaling.maxReplicas, images, args, env,
+ * docs/api.md section 4.1: replicas, scaling.maxReplicas, images, args, env,
  * resources, labels, annotations, priorityClassName, terminationDelay.
  */
 #include <stdint.h>
@@ -144,6 +144,7 @@ static void immutable(const update_ctx *u, const char *base, const char *leaf,
 	pol_verdict_add(u->v, POL_FE_INVALID, field, value, IMMUTABLE);
 }
 
+/* U2: what an UPDATE may not change in a clique. */
 static void check_clique(const pol_pcs *cur, const pol_clique *c,
 			 const pol_clique *o, const update_ctx *u)
 {
@@ -168,6 +169,7 @@ static void check_clique(const pol_pcs *cur, const pol_clique *c,
 			  value_of(c->topology));
 }
 
+/* U2: what an UPDATE may not change in a scaling group. */
 static void check_group(const pol_pcs *cur, const pol_group *g,
 			const pol_group *o, const update_ctx *u)
 {

@@ -1,5 +1,5 @@
 /*
- * pol_validate.c: the rules of API.md section 4 over the model.
+ * pol_validate.c: the rules of docs/api.md section 4 over the model.
  *
  * Each check_* function owns one rule (its V number in the comment) and
  * adds field errors at the user's paths. A comparison against a value

@@ -1,7 +1,7 @@
 /*
  * pol_verdict.c: field errors and warnings, printed the way
  * k8s.io/apimachinery prints them, so that kubectl shows groved's denials
- * exactly like the API server's own (API.md section 4.1).
+ * exactly like the API server's own (docs/api.md section 4.3).
  */
 #include <stdarg.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * srv_admission.c: AdmissionReview in, AdmissionReview out (API.md
+ * srv_admission.c: AdmissionReview in, AdmissionReview out (docs/api.md
  * sections 3, 4, 6 and 8).
  *
  * The path of one request: pol_json_parse (several times faster than

@@ -1,5 +1,5 @@
 /*
- * srv_admission.h: AdmissionReview in, AdmissionReview out (API.md
+ * srv_admission.h: AdmissionReview in, AdmissionReview out (docs/api.md
  * sections 3, 4, 6 and 8). No sockets here: srv_admission_serve() takes
  * the request body and returns the HTTP answer, so the whole webhook path
  * is testable and fuzzable as bytes in, bytes out. The HTTP server
@@ -16,7 +16,7 @@
 #include "groved/policy.h"
 #include "srv_cache.h"
 
-/* The webhooks of API.md section 8, one per path. */
+/* The webhooks of docs/api.md section 8, one per path. */
 #define SRV_HOOK_TABLE(X)                                              \
 	X(SRV_HOOK_DEFAULT_PCS, "/webhooks/default-podcliqueset",      \
 	  "default-podcliqueset")                                      \
@@ -72,8 +72,8 @@ typedef struct srv_review {
 } srv_review;
 
 /*
- * What a hook decides. Denials carry Kubernetes' Status fields (API.md
- * 4.1: code 403, reason "Forbidden", a message, causes); mutations a JSON
+ * What a hook decides. Denials carry Kubernetes' Status fields
+ * (docs/api.md 4.3: code 403, reason "Forbidden", a message, causes); mutations a JSON
  * Patch. Everything here is owned by the answer; srv_answer_release frees
  * it.
  */

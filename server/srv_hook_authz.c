@@ -1,5 +1,5 @@
 /*
- * srv_hook_authz.c: the authorizer webhook (API.md section 8). The
+ * srv_hook_authz.c: the authorizer webhook (docs/api.md section 8). The
  * decision is pol_authorize's; this file only adapts the review to it.
  */
 #include "srv_admission.h"

@@ -5,7 +5,7 @@
  * The object is judged where it lies in the request document: no copy.
  * Lookups (V14 claim templates, V20 topology bindings) go through the
  * cache; a cache that cannot tell turns the check into a warning, never
- * into a denial, as API.md section 4 says for an unreachable API.
+ * into a denial, as docs/api.md section 4.4 says for an unreachable API.
  */
 #include "groved/gv.h"
 #include "srv_admission.h"
@@ -64,7 +64,7 @@ static pol_lookup_result cache_claim_template(void *ctx, const char *ns,
 		res = c->ops->get(c->ctx, SRV_KIND_CLAIM_TEMPLATE, ns, name,
 				  &obj);
 	json_decref(obj);
-	/* API.md asks for one read from the API server before a miss
+	/* docs/api.md 4.4: one read from the API server before a miss
 	 * denies: the informers' cache (srv_kcache.c) makes that live GET
 	 * behind this same interface, so a miss here is a real one. */
 	if (res == SRV_CACHE_FOUND)

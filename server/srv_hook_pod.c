@@ -1,5 +1,5 @@
 /*
- * srv_hook_pod.c: the mutating pod webhook (API.md sections 6 and 8).
+ * srv_hook_pod.c: the mutating pod webhook (docs/api.md sections 6, 8).
  * A pod that carries grove.io/podcliquesets gets, at CREATE, the shape
  * pol_pod_shape gives it, as a patch that adds only what it lacks.
  *

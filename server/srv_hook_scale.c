@@ -1,5 +1,5 @@
 /*
- * srv_hook_scale.c: the scale webhook (API.md section 8): an UPDATE of
+ * srv_hook_scale.c: the scale webhook (docs/api.md section 8): an UPDATE of
  * the scale subresource of a PodCliqueSet, PodClique or
  * PodCliqueScalingGroup carries an autoscaling/v1 Scale, whose
  * spec.replicas must stay within the parent's bounds and name budget.

@@ -4,7 +4,7 @@
  * A store that has not finished its first list answers "not synced", so
  * the webhooks warn instead of deny while groved starts. An object
  * missing from the cache is asked for once, live, before the answer is
- * "missing": it may have been created a moment ago (API.md section 4).
+ * "missing": it may have been created a moment ago (docs/api.md 4.4).
  * That GET has its own client with a short budget (SRV_KC_LOOKUP_MS, one
  * attempt): a slow API server makes a warning, not a stuck webhook.
  */

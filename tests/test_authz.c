@@ -1,5 +1,5 @@
 /*
- * test_authz.c: the authorizer webhook (API.md section 8): a table of
+ * test_authz.c: the authorizer webhook (docs/api.md section 8): a table of
  * (user, resource, subresource, operation, managed?) -> decision, the
  * denial message, the configurable exempt list, and the hook over real
  * AdmissionReview bodies.

@@ -1,5 +1,5 @@
 /*
- * test_defaults.c: the defaults of API.md section 3, as the exact JSON
+ * test_defaults.c: the defaults of docs/api.md section 3, as the exact JSON
  * Patch, and their properties: idempotent, only absent fields, only
  * inside existing objects, nothing derived from an invalid value.
  */

@@ -1,5 +1,5 @@
 /*
- * test_pod.c: pod shaping (API.md sections 5 and 6): the shape of every
+ * test_pod.c: pod shaping (docs/api.md sections 5 and 6): the shape of every
  * pod of the reference workload, startup order in both forms, the patch
  * the pod webhook sends (the captured router pod, exactly), idempotence,
  * and the webhook itself over an in-memory cache.

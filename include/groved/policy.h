@@ -311,7 +311,7 @@ pol_kind pol_kind_of(const json_t *obj, pol_verdict *v);
  * ------------------------------------------------------------------- */
 
 /*
- * The defaults of API.md section 3 for the PodCliqueSet obj, as an RFC
+ * The defaults of docs/api.md section 3 for the PodCliqueSet obj, as an RFC
  * 6902 JSON Patch: only absent fields are set, only inside objects that
  * exist, and a default derived from an invalid value (replicas 0) is not
  * written, so validation never reports a field that only defaults wrote.
@@ -383,7 +383,7 @@ int pol_review_pcs(const json_t *obj, const json_t *old,
 int pol_validate_topology_binding(const json_t *obj, pol_verdict *v);
 
 /* ---------------------------------------------------------------------
- * Pod shaping (pol_pod.c): API.md sections 5 and 6
+ * Pod shaping (pol_pod.c): docs/api.md sections 5 and 6
  * ------------------------------------------------------------------- */
 
 /* Label keys and values of section 5. */
@@ -414,7 +414,7 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v);
 /* Characters of grove.io/pod-template-hash. */
 #define POL_TEMPLATE_HASH_LEN 10
 
-/* Which pod of a PodCliqueSet: i, the clique, j, k of API.md section 5. */
+/* Which pod of a PodCliqueSet: i, the clique, j, k of docs/api.md 5. */
 typedef struct pol_pod_ref {
 	int64_t set_index; /* i: replica of the PodCliqueSet */
 	size_t clique; /* index into pol_pcs.cliques */
@@ -493,7 +493,7 @@ int pol_pod_ref_from_pod(const pol_pcs *pcs, const json_t *pod,
 			 pol_pod_ref *ref_out);
 
 /* ---------------------------------------------------------------------
- * The authorizer (pol_authz.c): API.md section 8, authorizer-webhook
+ * The authorizer (pol_authz.c): docs/api.md section 8, authorizer-webhook
  * ------------------------------------------------------------------- */
 
 typedef enum {

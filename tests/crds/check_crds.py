@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the CustomResourceDefinitions in deploy/crds/ (API.md section 1).
+"""Checks the CustomResourceDefinitions in deploy/crds/ (docs/api.md section 1).
 
 Usage: python3 tests/crds/check_crds.py <repo-root>
 
@@ -7,7 +7,7 @@ Needs python3 and PyYAML only. Reads nothing outside the repository.
 
 What it checks:
   * every CRD file parses, is an apiextensions.k8s.io/v1 CRD with the names,
-    group, scope, short name and category `grove` of API.md section 1, one
+    group, scope, short name and category `grove` of docs/api.md section 1, one
     version v1alpha1 (served, storage), the groved labels;
   * every schema is structural, following the rules kube-apiserver applies
     (k8s.io/apiextensions-apiserver .../schema/validation.go and
@@ -25,7 +25,7 @@ What it checks:
     cannot bound); a self-test puts the rule the PodCliqueSet CRD used to
     carry (tests/crds/fixtures/cel-on-untyped.yaml) back on a copy and
     must see it reported at its path, plus other injected rules;
-  * status and scale subresources with the paths of API.md section 1, and
+  * status and scale subresources with the paths of docs/api.md section 1, and
     that those paths exist in the schema with the right types;
   * printer columns (PodCliqueSet: REPLICAS, READY, STATUS, AGE) and that
     their jsonPaths exist in the schema;
@@ -60,7 +60,7 @@ from k8s_yaml import Loader, load_all  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
-# Expectations (API.md section 1).
+# Expectations (docs/api.md section 1).
 
 EXPECTED = {
     "grove.io_podcliquesets.yaml": dict(
@@ -87,7 +87,7 @@ EXPECTED = {
 
 PCS_FILE = "grove.io_podcliquesets.yaml"
 
-# Spec and status fields each kind must declare (API.md sections 1, 2, 7).
+# Spec and status fields each kind must declare (docs/api.md sections 1, 2, 7).
 REQUIRED_FIELDS = {
     "grove.io_podcliquesets.yaml": [
         "spec.replicas", "spec.scaling.minReplicas", "spec.scaling.maxReplicas",
@@ -821,7 +821,7 @@ def main():
                 node = schema_at(schema, fpath) or {}
                 if node.get("enum") != values:
                     errs.append(f"{fpath}: enum {node.get('enum')}, want {values}")
-        check(f"{fname}: declares the fields of API.md sections 1, 2 and 7", errs)
+        check(f"{fname}: declares the fields of docs/api.md sections 1, 2 and 7", errs)
 
     # -- subresources ------------------------------------------------------
     for fname, exp in EXPECTED.items():

@@ -23,7 +23,7 @@ diff), and checks the objects:
     else;
   * webhooks: exactly the expected ones, each with admissionReviewVersions
     [v1], sideEffects None, timeoutSeconds <= 10, matchPolicy Equivalent,
-    the Service groved-system/groved-webhook:443, a path of API.md
+    the Service groved-system/groved-webhook:443, a path of docs/api.md
     section 8, its rules and failurePolicy (PodCliqueSet ones Fail, the
     core authorizer Ignore), the pod webhook's object and namespace
     selectors, the authorizer's objectSelector and no subresource; the
@@ -86,7 +86,7 @@ CRDS = {"podcliquesets.grove.io", "podcliques.grove.io",
         "podcliquescalinggroups.grove.io", "clustertopologybindings.grove.io",
         "podgangs.scheduler.grove.io"}
 
-# API.md section 8 (copied: the tests must not read ../shared).
+# The endpoints of docs/api.md section 8.
 ENDPOINTS = {"/webhooks/default-podcliqueset",
              "/webhooks/validate-podcliqueset", "/webhooks/validate-scale",
              "/webhooks/mutate-pod", "/webhooks/validate-clustertopology",
@@ -443,7 +443,7 @@ class Checker:
                      f"{NS}/groved-webhook port 443")
         if svc.get("path") not in ENDPOINTS:
             self.err(f"{p}: path {svc.get('path')} is not an endpoint of "
-                     "API.md section 8")
+                     "docs/api.md section 8")
         bundle = cc.get("caBundle")
         if ca is None and bundle:
             self.err(f"{p}: caBundle set in the manifest (groved or "

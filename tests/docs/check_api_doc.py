@@ -205,10 +205,11 @@ def text_of(root, rel):
 
 
 def check_rules(root, doc_rules, page):
-    doc = set(doc_rules)
+    doc = {r for r in doc_rules if re.match(r"^[VU][1-9]\d*$", r)}
     code_ids = code_rule_ids(root)
     golden = golden_rule_ids(root)
-    errs = []
+    errs = ["%r in the rules table is not a rule ID (V<n> or U<n>)" % r
+            for r in doc_rules if r not in doc]
     for r in sorted(doc - set(code_ids), key=rule_key):
         errs.append("%s is documented but no comment of policy/ declares it" % r)
     for r in sorted(set(code_ids) - doc, key=rule_key):
@@ -626,9 +627,10 @@ def check_field_defaults(rows_by_form, table, doc_rules):
             elif cell not in ("-", "required"):
                 errs.append("%s (%s): default %r is not in the defaults table of section 3"
                             % (f, form, cell))
-            for r in re.findall(r"[VU]\d+", row["Rules"]):
+            ids = [] if row["Rules"] == "-" else [r.strip() for r in row["Rules"].split(",")]
+            for r in ids:
                 if r not in doc_rules:
-                    errs.append("%s: rule %s is not documented" % (f, r))
+                    errs.append("%s: rule %r is not in the rules table" % (f, r))
     listed = {(form, tuple(path_tokens(f))) for form, rows in rows_by_form.items()
               for f, _ in rows}
     for form, tokens in table:
@@ -920,6 +922,16 @@ def check_links(root, page):
                 if frag not in anchors(f.read()):
                     errs.append("link %s: no such heading" % target)
     check("the links of docs/api.md lead to files and headings of the repository", errs)
+
+    errs = []
+    api_anchors = anchors(page)
+    for rel in ["README.md"] + ["docs/" + n for n in sorted(os.listdir(here))
+                                if n.endswith(".md")]:
+        text = text_of(root, rel)
+        for frag in re.findall(r"\]\((?:docs/)?api\.md#([^)\s]+)\)", text or ""):
+            if frag not in api_anchors:
+                errs.append("%s links to api.md#%s: no such heading" % (rel, frag))
+    check("links from README.md and docs/ into docs/api.md lead to its headings", errs)
 
 
 # Built from parts so that this file does not match itself.
