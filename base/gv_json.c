@@ -1,5 +1,5 @@
 /*
- * pol_json.c: a fast JSON parser that builds jansson values.
+ * gv_json.c: a fast JSON parser that builds jansson values (gv_json.h).
  *
  * The admission path parses every request body, and jansson's own parser
  * (a character stream through a generic lexer) is most of the cost of a
@@ -15,7 +15,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "groved/policy.h"
+#include "groved/gv_json.h"
 
 #define NUMBER_MAX 512 /* digits and signs of one number */
 
@@ -379,7 +379,7 @@ static int attach(parser *ps, json_t *top, const char *key, size_t klen,
 {
 	int r = 0;
 
-	if (json_is_object(top) && (ps->flags & POL_JSON_REJECT_DUPLICATES) &&
+	if (json_is_object(top) && (ps->flags & GV_JSON_REJECT_DUPLICATES) &&
 	    json_object_getn(top, key, klen)) {
 		char what[96];
 
@@ -499,9 +499,9 @@ static int parse_value(parser *ps, json_t **out)
 	}
 }
 
-int pol_json_parse(const char *data, size_t len, const char *source,
-		   size_t max_depth, unsigned flags, json_t **out,
-		   gv_error_t *err)
+int gv_json_parse(const char *data, size_t len, const char *source,
+		  size_t max_depth, unsigned flags, json_t **out,
+		  gv_error_t *err)
 {
 	parser ps;
 	json_t **stack = NULL; /* open containers, borrowed from root */

@@ -1,0 +1,26 @@
+/*
+ * gv_time.h: the clocks of groved (base/gv_time.c).
+ *
+ * Durations, deadlines, timeouts and rates are measured on the monotonic
+ * clock, which no one can set: a wall clock that jumps (NTP, a user, a
+ * VM resumed) must not fire a timeout early or hold it off for hours. The
+ * wall clock is only for what is shown or sent (log times, a Lease's
+ * renewTime, certificate validity).
+ */
+#ifndef GROVED_GV_TIME_H
+#define GROVED_GV_TIME_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* CLOCK_MONOTONIC in milliseconds and in nanoseconds, from an arbitrary
+ * origin: only differences mean anything. */
+uint64_t gv_now_ms(void);
+uint64_t gv_now_ns(void);
+
+/* A CLOCK_MONOTONIC instant (gv_now_ns() + a delay) as a timespec, for
+ * pthread_cond_timedwait on a condition variable whose clock is
+ * CLOCK_MONOTONIC (pthread_condattr_setclock). */
+struct timespec gv_timespec_ns(uint64_t ns);
+
+#endif
