@@ -159,7 +159,7 @@ static void report_cycle(const pol_pcs *pcs, graph *g, size_t s, bool *seen,
 	size_t cur = s;
 	size_t first_entry = 0;
 	bool first = true;
-	char *text = NULL;
+	const char *text = NULL;
 
 	pol_buf_init(&b, (size_t)1 << 20);
 	pol_buf_puts(&b, pcs->cliques[s].name);
@@ -179,20 +179,25 @@ static void report_cycle(const pol_pcs *pcs, graph *g, size_t s, bool *seen,
 		pol_buf_puts(&b, " -> ");
 		pol_buf_puts(&b, pcs->cliques[cur].name);
 	}
-	text = pol_buf_detach(&b);
-	if (!text) {
+	/* a path longer than the buffer is cut ("..."), not out of memory:
+	 * b keeps what fit */
+	if (b.failed && !b.toobig) {
 		v->oom = true;
+		pol_buf_release(&b);
 		return;
 	}
+	text = b.s ? b.s : "";
 	if (json_is_string(pcs->cliques[s].starts_after))
 		pol_path(field, "%s.startsAfter", pcs->cliques[s].spec_path);
 	else
 		pol_path(field, "%s.startsAfter[%zu]",
 			 pcs->cliques[s].spec_path, first_entry);
-	pol_verdict_add(v, POL_FE_INVALID, field,
-			json_deep_copy(entry_of(&pcs->cliques[s], first_entry)),
-			"startsAfter cycle: %s", text);
-	free(text);
+	pol_verdict_add(
+	    v, POL_FE_INVALID, field,
+	    pol_verdict_copy(v, entry_of(&pcs->cliques[s], first_entry)),
+	    "startsAfter cycle: %.*s%s", (int)pol_utf8_cut(text, b.len), text,
+	    b.toobig ? " -> ..." : "");
+	pol_buf_release(&b);
 }
 
 int pol_check_cycles(const pol_pcs *pcs, pol_verdict *v)

@@ -137,7 +137,7 @@ static const json_t *member(pol_verdict *v, const json_t *obj, const char *path,
 	if (json_typeof(m) == t)
 		return m;
 	pol_path(field, "%s.%s", path, key);
-	pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(m),
+	pol_verdict_add(v, POL_FE_INVALID, field, pol_verdict_copy(v, m),
 			"must be %s", type_name(t));
 	return NULL;
 }
@@ -163,7 +163,7 @@ static bool element_is_object(pol_verdict *v, const json_t *el,
 	if (json_is_object(el))
 		return true;
 	pol_path(field, "%s[%zu]", path, i);
-	pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(el),
+	pol_verdict_add(v, POL_FE_INVALID, field, pol_verdict_copy(v, el),
 			"must be an object");
 	return false;
 }
@@ -202,7 +202,8 @@ static void check_starts_after(pol_verdict *v, pol_clique *c,
 		return;
 	}
 	if (!json_is_array(sa)) {
-		pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(sa),
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, sa),
 				compact ? "must be a clique name or a list of "
 					  "clique names"
 					: "must be a list of clique names");
@@ -213,7 +214,8 @@ static void check_starts_after(pol_verdict *v, pol_clique *c,
 		if (json_is_string(el))
 			continue;
 		pol_path(field, "%s.startsAfter[%zu]", c->spec_path, k);
-		pol_verdict_add(v, POL_FE_INVALID, field, json_deep_copy(el),
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, el),
 				"must be a clique name");
 	}
 	c->starts_after = sa;
@@ -327,7 +329,7 @@ static int resolve_group(pol_verdict *v, pol_pcs *pcs, size_t gi,
 		if (!json_is_string(el)) {
 			pol_path(field, "%s[%zu]", g->cliques_path, k);
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(el),
+					pol_verdict_copy(v, el),
 					"must be a clique name");
 		}
 		g->cliques[k] = ci;
@@ -390,7 +392,7 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 					continue;
 				pol_path(field, "%s.replicas[%zu]", g->path, k);
 				pol_verdict_add(v, POL_FE_INVALID, field,
-						json_deep_copy(r),
+						pol_verdict_copy(v, r),
 						"must be an integer");
 			}
 			g->replicas = pcs->replicas;
@@ -598,7 +600,7 @@ int pol_pcs_build(const json_t *obj, pol_pcs *out, pol_verdict *v)
 	pcs.doc = obj;
 	if (!json_is_object(obj)) {
 		pol_verdict_add(v, POL_FE_INVALID, "<object>",
-				json_deep_copy(obj), "must be an object");
+				pol_verdict_copy(v, obj), "must be an object");
 		rc = GV_EINVAL;
 		goto out;
 	}
@@ -613,8 +615,8 @@ int pol_pcs_build(const json_t *obj, pol_pcs *out, pol_verdict *v)
 		goto out;
 	}
 	if (!json_is_object(spec)) {
-		pol_verdict_add(v, POL_FE_INVALID, "spec", json_deep_copy(spec),
-				"must be an object");
+		pol_verdict_add(v, POL_FE_INVALID, "spec",
+				pol_verdict_copy(v, spec), "must be an object");
 		rc = GV_EINVAL;
 		goto out;
 	}
@@ -705,7 +707,7 @@ static const char *envelope_string(pol_verdict *v, const json_t *obj,
 		pol_verdict_add(v, POL_FE_REQUIRED, key, NULL,
 				"every object needs apiVersion and kind");
 	else
-		pol_verdict_add(v, POL_FE_INVALID, key, json_deep_copy(m),
+		pol_verdict_add(v, POL_FE_INVALID, key, pol_verdict_copy(v, m),
 				"must be a string");
 	return NULL;
 }
@@ -768,7 +770,7 @@ pol_kind pol_kind_of(const json_t *obj, pol_verdict *v)
 
 	if (!json_is_object(obj)) {
 		pol_verdict_add(v, POL_FE_INVALID, "<object>",
-				json_deep_copy(obj),
+				pol_verdict_copy(v, obj),
 				"must be an object with apiVersion and kind");
 		return POL_KIND_INVALID;
 	}
@@ -787,15 +789,16 @@ pol_kind pol_kind_of(const json_t *obj, pol_verdict *v)
 	other = id == POL_KIND_INVALID ? group_serving(kind) : NULL;
 	if (other)
 		pol_verdict_add(
-		    v, POL_FE_INVALID, "apiVersion", json_string(api),
+		    v, POL_FE_INVALID, "apiVersion", pol_verdict_str(v, api),
 		    "%s is a kind of %s; use \"%s/" GROVE_VERSION "\"", kind,
 		    other->name, other->name);
 	else if (id == POL_KIND_INVALID)
 		unknown_kind(v, g, kind);
 	if (!other && (!version || strcmp(version + 1, GROVE_VERSION) != 0)) {
-		pol_verdict_add(
-		    v, POL_FE_NOT_SUPPORTED, "apiVersion", json_string(api),
-		    "supported values: \"%s/" GROVE_VERSION "\"", g->name);
+		pol_verdict_add(v, POL_FE_NOT_SUPPORTED, "apiVersion",
+				pol_verdict_str(v, api),
+				"supported values: \"%s/" GROVE_VERSION "\"",
+				g->name);
 		id = POL_KIND_INVALID;
 	}
 	/* V1's did-you-mean, one level up: `metdata:` */

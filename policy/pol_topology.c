@@ -49,7 +49,8 @@ static size_t check_domain(const json_t *levels, const char *path,
 	if (!domain)
 		return NO_LEVEL;
 	if (!json_is_string(domain)) {
-		pol_verdict_add(v, POL_FE_INVALID, path, json_deep_copy(domain),
+		pol_verdict_add(v, POL_FE_INVALID, path,
+				pol_verdict_copy(v, domain),
 				"must be a string");
 		return NO_LEVEL;
 	}
@@ -65,12 +66,17 @@ static size_t check_domain(const json_t *levels, const char *path,
 					      ? pol_get_str(l, "domain")
 					      : "");
 	}
-	if (supported.failed || !supported.s)
+	/* a list past its maximum is cut, not out of memory */
+	if (supported.failed && !supported.toobig)
 		v->oom = true;
 	else
-		pol_verdict_add(v, POL_FE_NOT_SUPPORTED, path,
-				json_deep_copy(domain), "supported values: %s",
-				supported.s);
+		pol_verdict_add(
+		    v, POL_FE_NOT_SUPPORTED, path, pol_verdict_copy(v, domain),
+		    "supported values: %.*s%s",
+		    supported.s ? (int)pol_utf8_cut(supported.s, supported.len)
+				: 4,
+		    supported.s ? supported.s : "none",
+		    supported.toobig ? "..." : "");
 	pol_buf_release(&supported);
 	return NO_LEVEL;
 }
@@ -105,7 +111,7 @@ static int check_constraint(const json_t *tc, const char *path,
 					 sizeof(why));
 	if (lr == POL_LOOKUP_MISSING) {
 		pol_verdict_add(
-		    v, POL_FE_NOT_FOUND, field, json_string(name),
+		    v, POL_FE_NOT_FOUND, field, pol_verdict_str(v, name),
 		    "no ClusterTopologyBinding of that name%s; "
 		    "create it first",
 		    pol_get_str(tc, "topologyName")
@@ -145,7 +151,7 @@ static int check_constraint(const json_t *tc, const char *path,
 		p = check_domain(levels, field, pref, v);
 		if (p != NO_LEVEL && r->required != NO_LEVEL && p < r->required)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(pref),
+					pol_verdict_copy(v, pref),
 					"must be \"%s\" or narrower, like "
 					"pack.required",
 					r->required_name);
@@ -165,10 +171,11 @@ static void check_nesting(const resolved *parent, const char *parent_path,
 		return;
 	if (child->required >= parent->required)
 		return;
-	pol_verdict_add(
-	    v, POL_FE_INVALID, child->path, json_string(child->required_name),
-	    "must be \"%s\" or narrower: %s packs into \"%s\"",
-	    parent->required_name, parent_path, parent->required_name);
+	pol_verdict_add(v, POL_FE_INVALID, child->path,
+			pol_verdict_str(v, child->required_name),
+			"must be \"%s\" or narrower: %s packs into \"%s\"",
+			parent->required_name, parent_path,
+			parent->required_name);
 }
 
 int pol_check_topology(const pol_pcs *pcs, const pol_options *o, pol_verdict *v)
@@ -239,11 +246,11 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 				NULL);
 	else if (!pol_check_dns_subdomain(name, msg, sizeof(msg)))
 		pol_verdict_add(v, POL_FE_INVALID, "metadata.name",
-				json_string(name), "%s", msg);
+				pol_verdict_str(v, name), "%s", msg);
 	if (!json_is_array(levels) || json_array_size(levels) == 0) {
 		if (levels && !json_is_array(levels))
 			pol_verdict_add(v, POL_FE_INVALID, "spec.levels",
-					json_deep_copy(levels),
+					pol_verdict_copy(v, levels),
 					"must be a list");
 		else
 			pol_verdict_add(v, POL_FE_REQUIRED, "spec.levels", NULL,
@@ -261,19 +268,19 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 		else if (!pol_check_dns_label(domain, msg, sizeof(msg)))
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_string(domain), "%s", msg);
+					pol_verdict_str(v, domain), "%s", msg);
 		else if (pol_seen(domains, domain, i, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(domain), NULL);
+					pol_verdict_str(v, domain), NULL);
 		pol_path(field, "spec.levels[%zu].key", i);
 		if (!key)
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 		else if (!pol_check_qualified_name(key, msg, sizeof(msg)))
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_string(key), "%s", msg);
+					pol_verdict_str(v, key), "%s", msg);
 		else if (pol_seen(keys, key, i, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(key), NULL);
+					pol_verdict_str(v, key), NULL);
 	}
 out:
 	json_decref(domains);

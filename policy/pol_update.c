@@ -5,6 +5,7 @@
  * docs/api.md section 4.1: replicas, scaling.maxReplicas, images, args, env,
  * resources, labels, annotations, priorityClassName, terminationDelay.
  */
+#include <inttypes.h>
 #include <stdint.h>
 
 #include "pol_validate_int.h"
@@ -19,19 +20,50 @@ typedef struct name_list {
 	json_t *index; /* name -> position */
 } name_list;
 
-/* Lists the names of a missing from b into buf ("x", "y"). */
+/* A list of names in a message shows this much, then "and N more"; one
+ * name shows at most NAME_SHOWN_MAX bytes. Together they keep a list well
+ * within LIST_MAX, so a long list is cut, never a failure. */
+#define LIST_SHOWN_MAX 2048
+#define NAME_SHOWN_MAX 253
+#define LIST_MAX 8192
+
+/* Appends name quoted, cut after NAME_SHOWN_MAX bytes with "...". */
+static void quote_name(pol_buf *buf, const char *name)
+{
+	char cut[NAME_SHOWN_MAX + 1];
+	size_t n = strlen(name);
+
+	if (n <= NAME_SHOWN_MAX) {
+		pol_buf_quote(buf, name);
+		return;
+	}
+	n = pol_utf8_cut(name, NAME_SHOWN_MAX);
+	memcpy(cut, name, n);
+	cut[n] = '\0';
+	pol_buf_quote(buf, cut);
+	pol_buf_puts(buf, "...");
+}
+
+/* Lists the names of a missing from b into buf ("x", "y" and 3 more). */
 static size_t missing_names(const name_list *a, const name_list *b,
 			    pol_buf *buf)
 {
 	size_t i = 0;
 	size_t n = 0;
+	size_t shown = 0;
 
 	for (i = 0; i < a->n; i++) {
 		if (!a->names[i] || json_object_get(b->index, a->names[i]))
 			continue;
-		pol_buf_puts(buf, n++ ? ", " : "");
-		pol_buf_quote(buf, a->names[i]);
+		if (buf->len < LIST_SHOWN_MAX) {
+			pol_buf_puts(buf, n ? ", " : "");
+			quote_name(buf, a->names[i]);
+			shown++;
+		}
+		n++;
 	}
+	if (shown < n)
+		pol_buf_printf(buf, " and %zu more", n - shown);
 	return n;
 }
 
@@ -45,12 +77,13 @@ static void check_same_names(const char *path, const char *what,
 	size_t na = 0;
 	size_t nr = 0;
 
-	pol_buf_init(&added, 4096);
-	pol_buf_init(&removed, 4096);
+	pol_buf_init(&added, LIST_MAX);
+	pol_buf_init(&removed, LIST_MAX);
 	na = missing_names(cur, old, &added);
 	nr = missing_names(old, cur, &removed);
-	if (added.failed || removed.failed)
-		v->oom = true;
+	if ((added.failed && !added.toobig) ||
+	    (removed.failed && !removed.toobig))
+		v->oom = true; /* the lists are cut to fit: only a realloc */
 	else if (na || nr)
 		pol_verdict_add(v, POL_FE_FORBIDDEN, path, NULL,
 				"%s cannot be added, removed or renamed on "
@@ -123,14 +156,8 @@ typedef struct update_ctx {
 	pol_verdict *v;
 } update_ctx;
 
-/* A value as it is printed in an error: a new reference to a copy of x,
- * or json null when the field is absent. NULL only when out of memory. */
-static json_t *value_of(const json_t *x)
-{
-	return x ? json_deep_copy(x) : json_null();
-}
-
-/* Reports base.leaf as changed; value is stolen (NULL: out of memory). */
+/* Reports base.leaf as changed; value is stolen (NULL: the field is
+ * absent in the new object, printed as null). */
 static void immutable(const update_ctx *u, const char *base, const char *leaf,
 		      json_t *value)
 {
@@ -150,23 +177,116 @@ static void check_clique(const pol_pcs *cur, const pol_clique *c,
 {
 	if (!same_starts_after(c->starts_after, o->starts_after))
 		immutable(u, c->spec_path, "startsAfter",
-			  value_of(c->starts_after));
+			  pol_verdict_copy(u->v, c->starts_after));
 	if (cur->form == POL_FORM_TEMPLATE &&
 	    !same_str(c->role_name, o->role_name, ""))
-		immutable(u, c->spec_path, "roleName", pol_jstr(c->role_name));
+		immutable(u, c->spec_path, "roleName",
+			  pol_verdict_str(u->v, c->role_name));
 	if (c->min_available != o->min_available)
 		immutable(u, c->spec_path, "minAvailable",
-			  json_integer(c->min_available));
+			  pol_verdict_int(u->v, c->min_available));
 	if (!same_str(pol_get_str(c->pod, "schedulerName"),
 		      pol_get_str(o->pod, "schedulerName"), u->scheduler))
 		immutable(u, c->pod_path, "schedulerName",
-			  value_of(json_object_get(c->pod, "schedulerName")));
+			  pol_verdict_copy(
+			      u->v, json_object_get(c->pod, "schedulerName")));
 	if (!same_json(c->claims, o->claims))
 		immutable(u, c->pod_path, "resourceClaims",
-			  value_of(c->claims));
+			  pol_verdict_copy(u->v, c->claims));
 	if (!same_json(c->topology, o->topology))
 		immutable(u, c->path, "topologyConstraint",
-			  value_of(c->topology));
+			  pol_verdict_copy(u->v, c->topology));
+}
+
+/* Appends the ratio of group g as written (its replicas member), else
+ * as in force (the replicas of its cliques), as compact JSON cut with
+ * "..." past LIST_SHOWN_MAX. False only when out of memory. */
+static bool ratio_into(pol_buf *b, const pol_group *g)
+{
+	const json_t *written = json_object_get(g->node, "replicas");
+	pol_buf vb;
+	const char *s = NULL;
+	size_t k = 0;
+	bool ok = true;
+
+	pol_buf_init(&vb, LIST_SHOWN_MAX);
+	if (written) {
+		pol_buf_value(&vb, written);
+	} else {
+		pol_buf_puts(&vb, "[");
+		for (k = 0; k < g->n_cliques; k++)
+			pol_buf_printf(&vb, "%s%" PRId64, k ? "," : "",
+				       g->ratio[k]);
+		pol_buf_puts(&vb, "]");
+	}
+	s = vb.s ? vb.s : "";
+	if (vb.failed && !vb.toobig) {
+		ok = false;
+	} else if (vb.failed) { /* too big: what fit, then "..." */
+		pol_buf_add(b, s, pol_utf8_cut(s, vb.len));
+		pol_buf_puts(b, "...");
+	} else {
+		pol_buf_add(b, s, vb.len);
+	}
+	pol_buf_release(&vb);
+	return ok;
+}
+
+/* The ratio in force of g as a new JSON array, or NULL (v->oom). */
+static json_t *ratio_json(const pol_group *g, pol_verdict *v)
+{
+	json_t *a = json_array();
+	size_t k = 0;
+
+	for (k = 0; a && k < g->n_cliques; k++) {
+		if (json_array_append_new(a, json_integer(g->ratio[k])) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (!a)
+		v->oom = true;
+	return a;
+}
+
+/*
+ * U2 for the ratio of a compact group (g new, o old), which changed. The
+ * error is on the group's replicas and always says the ratio it is fixed
+ * at, since the user may not have written it:
+ * - written: Invalid value, the new ratio as written;
+ * - not written, but written before: Required value (the field cannot go);
+ * - written in neither: the ratio is the cliques' replicas, one of which
+ *   changed: Invalid value, the ratio now in force.
+ */
+static void check_ratio(const pol_group *g, const pol_group *o, pol_verdict *v)
+{
+	const json_t *written = json_object_get(g->node, "replicas");
+	bool was_written = json_object_get(o->node, "replicas") != NULL;
+	char field[POL_PATH_MAX];
+	pol_buf was;
+
+	pol_path(field, "%s.replicas", g->path);
+	pol_buf_init(&was, LIST_MAX);
+	if (!ratio_into(&was, o) || was.failed) {
+		v->oom = true;
+	} else if (written) {
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, written),
+				IMMUTABLE ": the ratio of a scaling group is "
+					  "fixed");
+	} else if (was_written) {
+		pol_verdict_add(v, POL_FE_REQUIRED, field, NULL,
+				IMMUTABLE ": the ratio of a scaling group is "
+					  "fixed at %s",
+				was.s);
+	} else {
+		pol_verdict_add(v, POL_FE_INVALID, field, ratio_json(g, v),
+				IMMUTABLE ": the ratio of a scaling group is "
+					  "fixed at %s; unwritten, it is the "
+					  "replicas of the group's cliques",
+				was.s);
+	}
+	pol_buf_release(&was);
 }
 
 /* U2: what an UPDATE may not change in a scaling group. */
@@ -174,30 +294,35 @@ static void check_group(const pol_pcs *cur, const pol_group *g,
 			const pol_group *o, const update_ctx *u)
 {
 	pol_verdict *v = u->v;
-	char field[POL_PATH_MAX];
 	size_t k = 0;
 	bool same = g->n_cliques == o->n_cliques;
 
 	if (!same_json(g->clique_names, o->clique_names))
-		immutable(u, g->cliques_path, "", value_of(g->clique_names));
+		immutable(u, g->cliques_path, "",
+			  pol_verdict_copy(v, g->clique_names));
 	for (k = 0; same && k < g->n_cliques; k++)
 		same = g->ratio[k] == o->ratio[k];
 	if (cur->form == POL_FORM_COMPACT && !same &&
-	    same_json(g->clique_names, o->clique_names)) {
-		pol_path(field, "%s.replicas", g->path);
-		pol_verdict_add(
-		    v, POL_FE_INVALID, field,
-		    json_deep_copy(json_object_get(g->node, "replicas")),
-		    IMMUTABLE ": the ratio of a scaling group is "
-			      "fixed");
-	}
+	    same_json(g->clique_names, o->clique_names))
+		check_ratio(g, o, v);
 	if (cur->form == POL_FORM_TEMPLATE &&
 	    g->min_available != o->min_available)
 		immutable(u, g->path, "minAvailable",
-			  json_integer(g->min_available));
+			  pol_verdict_int(v, g->min_available));
 	if (!same_json(g->topology, o->topology))
 		immutable(u, g->path, "topologyConstraint",
-			  value_of(g->topology));
+			  pol_verdict_copy(v, g->topology));
+}
+
+/* Whether clique i of p takes part in the order U3 compares with other:
+ * its name is in other, and i is the first clique of that name in p
+ * (cliques are matched by name; V5 reports a name used twice). */
+static bool in_order(const pol_pcs *p, size_t i, const pol_pcs *other)
+{
+	const char *name = p->cliques[i].name;
+
+	return pol_pcs_find_clique(other, name) != SIZE_MAX &&
+	       pol_pcs_find_clique(p, name) == i;
 }
 
 /* U3: under InOrder or Explicit startup the clique order is the meaning. */
@@ -210,13 +335,9 @@ static void check_order(const pol_pcs *cur, const pol_pcs *old, pol_verdict *v)
 	    cur->startup != POL_STARTUP_EXPLICIT)
 		return;
 	for (;;) {
-		while (i < cur->n_cliques &&
-		       pol_pcs_find_clique(old, cur->cliques[i].name) ==
-			   SIZE_MAX)
+		while (i < cur->n_cliques && !in_order(cur, i, old))
 			i++;
-		while (j < old->n_cliques &&
-		       pol_pcs_find_clique(cur, old->cliques[j].name) ==
-			   SIZE_MAX)
+		while (j < old->n_cliques && !in_order(old, j, cur))
 			j++;
 		if (i >= cur->n_cliques || j >= old->n_cliques)
 			return;
@@ -299,16 +420,17 @@ void pol_check_update(const pol_pcs *cur, const pol_pcs *old,
 				    &old->groups[json_integer_value(at)], &u);
 	}
 	if (cur->form == POL_FORM_TEMPLATE && cur->startup != old->startup)
-		pol_verdict_add(v, POL_FE_INVALID,
-				"spec.template.cliqueStartupType",
-				pol_jstr(cur->startup_written), IMMUTABLE);
+		pol_verdict_add(
+		    v, POL_FE_INVALID, "spec.template.cliqueStartupType",
+		    pol_verdict_str(v, cur->startup_written), IMMUTABLE);
 	if (cur->form == POL_FORM_COMPACT &&
 	    cur->min_replicas != old->min_replicas)
 		pol_verdict_add(v, POL_FE_INVALID, "spec.scaling.minReplicas",
-				json_integer(cur->min_replicas), IMMUTABLE);
+				pol_verdict_int(v, cur->min_replicas),
+				IMMUTABLE);
 	if (!same_json(cur->topology, old->topology))
 		immutable(&u, "spec.template", "topologyConstraint",
-			  value_of(cur->topology));
+			  pol_verdict_copy(v, cur->topology));
 	check_order(cur, old, v);
 	names_release(&cn);
 	names_release(&on);

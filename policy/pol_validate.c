@@ -21,8 +21,8 @@ static void check_label(pol_verdict *v, const char *field, const char *name)
 	char msg[POL_MSG_MAX];
 
 	if (!pol_check_dns_label(name, msg, sizeof(msg)))
-		pol_verdict_add(v, POL_FE_INVALID, field, json_string(name),
-				"%s", msg);
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_str(v, name), "%s", msg);
 }
 
 static void check_names(const pol_pcs *pcs, pol_verdict *v)
@@ -52,7 +52,7 @@ static void check_names(const pol_pcs *pcs, pol_verdict *v)
 		/* V5: unique clique names, unique role names */
 		if (pol_pcs_find_clique(pcs, c->name) != i)
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(c->name), NULL);
+					pol_verdict_str(v, c->name), NULL);
 		if (pcs->form != POL_FORM_TEMPLATE || !c->role_name)
 			continue;
 		/* equal clique names are already a duplicate above */
@@ -60,7 +60,7 @@ static void check_names(const pol_pcs *pcs, pol_verdict *v)
 		    strcmp(pcs->cliques[j].name, c->name) != 0) {
 			pol_path(field, "%s.roleName", c->spec_path);
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(c->role_name),
+					pol_verdict_str(v, c->role_name),
 					"role names must be unique; %s.name %s "
 					"uses it too",
 					pcs->cliques[j].path,
@@ -81,7 +81,7 @@ static void check_names(const pol_pcs *pcs, pol_verdict *v)
 		/* V9: unique group names */
 		if (pol_seen(groups, g->name, i, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(g->name), NULL);
+					pol_verdict_str(v, g->name), NULL);
 	}
 	json_decref(roles);
 	json_decref(groups);
@@ -203,7 +203,7 @@ static void check_counts(const pol_pcs *pcs, pol_verdict *v)
 		if (!replicas_ok && c->replicas_set) {
 			pol_path(field, "%s.replicas", c->spec_path);
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_integer(c->replicas),
+					pol_verdict_int(v, c->replicas),
 					"must be greater than 0");
 		}
 		if (pcs->form == POL_FORM_COMPACT && c->group >= 0 &&
@@ -215,7 +215,7 @@ static void check_counts(const pol_pcs *pcs, pol_verdict *v)
 			if (want > 0 && c->replicas != want) {
 				pol_path(field, "%s.replicas", c->spec_path);
 				pol_verdict_add(v, POL_FE_INVALID, field,
-						json_integer(c->replicas),
+						pol_verdict_int(v, c->replicas),
 						"must equal its ratio entry "
 						"%s.replicas[%zu] (%" PRId64
 						") in "
@@ -228,7 +228,7 @@ static void check_counts(const pol_pcs *pcs, pol_verdict *v)
 		    (c->min_available < 1 || c->min_available > c->replicas)) {
 			pol_path(field, "%s.minAvailable", c->spec_path);
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_integer(c->min_available),
+					pol_verdict_int(v, c->min_available),
 					"must be between 1 and replicas "
 					"(%" PRId64 ")",
 					c->replicas);
@@ -257,12 +257,14 @@ static void clique_not_found(const pol_pcs *pcs, const char *field,
 		near = pol_did_you_mean(name, names);
 	}
 	if (near)
-		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(name),
+		pol_verdict_add(v, POL_FE_NOT_FOUND, field,
+				pol_verdict_str(v, name),
 				"no clique of this PodCliqueSet has that name; "
 				"did you mean \"%s\"?",
 				near);
 	else
-		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(name),
+		pol_verdict_add(v, POL_FE_NOT_FOUND, field,
+				pol_verdict_str(v, name),
 				"no clique of this PodCliqueSet has that name");
 }
 
@@ -276,18 +278,19 @@ static void check_starts_after_entry(const pol_pcs *pcs, const pol_clique *c,
 	if (!name)
 		return; /* a type error, reported by the model */
 	if (!name[0]) {
-		pol_verdict_add(v, POL_FE_INVALID, field, json_string(name),
-				"must not be empty");
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_str(v, name), "must not be empty");
 		return;
 	}
 	if (c->name && strcmp(name, c->name) == 0) {
-		pol_verdict_add(v, POL_FE_INVALID, field, json_string(name),
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_str(v, name),
 				"a clique cannot start after itself");
 		return;
 	}
 	if (pol_seen(seen, name, k, NULL, v)) {
-		pol_verdict_add(v, POL_FE_DUPLICATE, field, json_string(name),
-				NULL);
+		pol_verdict_add(v, POL_FE_DUPLICATE, field,
+				pol_verdict_str(v, name), NULL);
 		return;
 	}
 	if (pol_pcs_find_clique(pcs, name) == SIZE_MAX)
@@ -375,7 +378,7 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 			pol_path(field, "%s[%zu]", g->cliques_path, k);
 			if (pol_seen(seen, name, k, NULL, v)) {
 				pol_verdict_add(v, POL_FE_DUPLICATE, field,
-						json_string(name), NULL);
+						pol_verdict_str(v, name), NULL);
 				continue;
 			}
 			if (ci == SIZE_MAX) {
@@ -386,12 +389,13 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 				const pol_group *o =
 				    &pcs->groups[pcs->cliques[ci].group];
 
-				pol_verdict_add(
-				    v, POL_FE_INVALID, field, json_string(name),
-				    "clique is already in scaling "
-				    "group \"%s\" (%s); a clique "
-				    "can be in one group only",
-				    o->name ? o->name : "", o->path);
+				pol_verdict_add(v, POL_FE_INVALID, field,
+						pol_verdict_str(v, name),
+						"clique is already in scaling "
+						"group \"%s\" (%s); a clique "
+						"can be in one group only",
+						o->name ? o->name : "",
+						o->path);
 			}
 		}
 		json_decref(seen);
@@ -401,7 +405,7 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 		if (json_array_size(ratio) != g->n_cliques) {
 			pol_path(field, "%s.replicas", g->path);
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(ratio),
+					pol_verdict_copy(v, ratio),
 					"must have one entry per clique of "
 					"%s (%zu)",
 					g->cliques_path, g->n_cliques);
@@ -413,7 +417,7 @@ static void check_groups(const pol_pcs *pcs, pol_verdict *v)
 				continue;
 			pol_path(field, "%s.replicas[%zu]", g->path, k);
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(r),
+					pol_verdict_copy(v, r),
 					"must be greater than 0");
 		}
 	}
@@ -433,18 +437,18 @@ static void check_scaling(const pol_pcs *pcs, pol_verdict *v)
 	if (pcs->form == POL_FORM_TEMPLATE) {
 		if (pcs->replicas_set && pcs->replicas < 0)
 			pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
-					json_integer(pcs->replicas),
+					pol_verdict_int(v, pcs->replicas),
 					"must not be negative");
 		return;
 	}
 	if (min_set && !min_ok)
 		pol_verdict_add(v, POL_FE_INVALID, "spec.scaling.minReplicas",
-				json_integer(pcs->min_replicas),
+				pol_verdict_int(v, pcs->min_replicas),
 				"must be at least 1");
 	if (max_set && min_ok && pcs->max_replicas < pcs->min_replicas) {
 		max_ok = false;
 		pol_verdict_add(v, POL_FE_INVALID, "spec.scaling.maxReplicas",
-				json_integer(pcs->max_replicas),
+				pol_verdict_int(v, pcs->max_replicas),
 				"must be at least spec.scaling.minReplicas "
 				"(%" PRId64 ")",
 				pcs->min_replicas);
@@ -453,7 +457,7 @@ static void check_scaling(const pol_pcs *pcs, pol_verdict *v)
 		return;
 	if (pcs->replicas < 1) {
 		pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
-				json_integer(pcs->replicas),
+				pol_verdict_int(v, pcs->replicas),
 				"must be at least 1");
 		return;
 	}
@@ -462,7 +466,7 @@ static void check_scaling(const pol_pcs *pcs, pol_verdict *v)
 	if (pcs->replicas < pcs->min_replicas ||
 	    pcs->replicas > pcs->max_replicas)
 		pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
-				json_integer(pcs->replicas),
+				pol_verdict_int(v, pcs->replicas),
 				"must be within [%" PRId64 ", %" PRId64
 				"] (spec.scaling.minReplicas, "
 				"spec.scaling.maxReplicas)",
@@ -487,11 +491,11 @@ static void check_scale_bounds(const json_t *cfg, const char *path,
 		pol_path(field, "%s.minReplicas", path);
 		if (min < 1)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_integer(min),
+					pol_verdict_int(v, min),
 					"must be at least 1");
 		else if (min_available_ok && min < min_available)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_integer(min),
+					pol_verdict_int(v, min),
 					"must be at least %s (%" PRId64 ")",
 					min_available_field, min_available);
 		else
@@ -500,7 +504,7 @@ static void check_scale_bounds(const json_t *cfg, const char *path,
 		pol_path(field, "%s.minReplicas", path);
 		pol_verdict_add(
 		    v, POL_FE_INVALID, field,
-		    json_deep_copy(json_object_get(cfg, "minReplicas")),
+		    pol_verdict_copy(v, json_object_get(cfg, "minReplicas")),
 		    "must be an integer");
 	}
 	pol_path(field, "%s.maxReplicas", path);
@@ -509,12 +513,12 @@ static void check_scale_bounds(const json_t *cfg, const char *path,
 	} else if (!pol_get_int(cfg, "maxReplicas", &max)) {
 		pol_verdict_add(
 		    v, POL_FE_INVALID, field,
-		    json_deep_copy(json_object_get(cfg, "maxReplicas")),
+		    pol_verdict_copy(v, json_object_get(cfg, "maxReplicas")),
 		    "must be an integer");
 	} else if (min_ok && max < min) {
-		pol_verdict_add(v, POL_FE_INVALID, field, json_integer(max),
-				"must be at least minReplicas (%" PRId64 ")",
-				min);
+		pol_verdict_add(
+		    v, POL_FE_INVALID, field, pol_verdict_int(v, max),
+		    "must be at least minReplicas (%" PRId64 ")", min);
 	}
 }
 
@@ -535,7 +539,7 @@ static void check_template_scaling(const pol_pcs *pcs, pol_verdict *v)
 		if (g->replicas_set && !replicas_ok) {
 			pol_path(field, "%s.replicas", g->path);
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_integer(g->replicas),
+					pol_verdict_int(v, g->replicas),
 					"must be greater than 0");
 		}
 		ma_ok = replicas_ok && g->min_available >= 1 &&
@@ -543,7 +547,7 @@ static void check_template_scaling(const pol_pcs *pcs, pol_verdict *v)
 		pol_path(mafield, "%s.minAvailable", g->path);
 		if (g->min_available_set && replicas_ok && !ma_ok)
 			pol_verdict_add(v, POL_FE_INVALID, mafield,
-					json_integer(g->min_available),
+					pol_verdict_int(v, g->min_available),
 					"must be between 1 and replicas "
 					"(%" PRId64 ")",
 					g->replicas);
@@ -598,13 +602,14 @@ static void check_env(const json_t *ctr, const char *cpath, pol_verdict *v)
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 		else if (!name)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(nm), "must be a string");
+					pol_verdict_copy(v, nm),
+					"must be a string");
 		else if (!pol_check_env_name(name, msg, sizeof(msg)))
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_string(name), "%s", msg);
+					pol_verdict_str(v, name), "%s", msg);
 		else if (pol_seen(seen, name, k, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(name), NULL);
+					pol_verdict_str(v, name), NULL);
 	}
 	json_decref(seen);
 }
@@ -634,7 +639,7 @@ static void check_container_list(const pol_clique *c, const char *list,
 		pol_path(cpath, "%s.%s[%zu]", c->pod_path, list, j);
 		if (!json_is_object(ctr)) {
 			pol_verdict_add(v, POL_FE_INVALID, cpath,
-					json_deep_copy(ctr),
+					pol_verdict_copy(v, ctr),
 					"must be an object");
 			continue;
 		}
@@ -643,10 +648,11 @@ static void check_container_list(const pol_clique *c, const char *list,
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 		else if (!name)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(nm), "must be a string");
+					pol_verdict_copy(v, nm),
+					"must be a string");
 		else if (pol_seen(names, name, j, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
-					json_string(name), NULL);
+					pol_verdict_str(v, name), NULL);
 		else
 			check_label(v, field, name);
 		pol_path(field, "%s.image", cpath);
@@ -654,7 +660,7 @@ static void check_container_list(const pol_clique *c, const char *list,
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 		else if (!json_is_string(img))
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_deep_copy(img),
+					pol_verdict_copy(v, img),
 					"must be a string");
 		check_env(ctr, cpath, v);
 		/* V15: a container's claims name the clique's claims */
@@ -669,7 +675,7 @@ static void check_container_list(const pol_clique *c, const char *list,
 						NULL);
 			else if (!json_object_get(claims, cn))
 				pol_verdict_add(v, POL_FE_NOT_FOUND, field,
-						json_string(cn),
+						pol_verdict_str(v, cn),
 						"the clique has no resource "
 						"claim of that name (%s.%s)",
 						c->pod_path, "resourceClaims");
@@ -774,7 +780,8 @@ static void check_claim_template(const pol_options *o, const char *ns,
 	case POL_LOOKUP_FOUND:
 		break;
 	case POL_LOOKUP_MISSING:
-		pol_verdict_add(v, POL_FE_NOT_FOUND, field, json_string(tpl),
+		pol_verdict_add(v, POL_FE_NOT_FOUND, field,
+				pol_verdict_str(v, tpl),
 				"no ResourceClaimTemplate \"%s\" in namespace "
 				"\"%s\"; create the template first",
 				tpl, ns);
@@ -799,16 +806,16 @@ static void check_claim(const pol_clique *c, size_t k, const json_t *cl,
 
 	pol_path(cpath, "%s.resourceClaims[%zu]", c->pod_path, k);
 	if (!json_is_object(cl)) {
-		pol_verdict_add(v, POL_FE_INVALID, cpath, json_deep_copy(cl),
-				"must be an object");
+		pol_verdict_add(v, POL_FE_INVALID, cpath,
+				pol_verdict_copy(v, cl), "must be an object");
 		return;
 	}
 	pol_path(field, "%s.name", cpath);
 	if (!name || !name[0])
 		pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 	else if (pol_seen(scan->names, name, k, NULL, v))
-		pol_verdict_add(v, POL_FE_DUPLICATE, field, json_string(name),
-				NULL);
+		pol_verdict_add(v, POL_FE_DUPLICATE, field,
+				pol_verdict_str(v, name), NULL);
 	pol_path(field, "%s.resourceClaimTemplateName", cpath);
 	if (!tpl) {
 		if (!json_object_get(cl, "resourceClaimName"))
@@ -847,14 +854,21 @@ static void check_claims(const pol_pcs *pcs, const pol_options *o,
 		pol_buf_init(&scan.listed, 4096);
 		json_array_foreach(c->claims, k, cl)
 		    check_claim(c, k, cl, o, ns, own, &scan, v);
-		if (scan.listed.failed)
+		/* a list past its maximum is cut, not out of memory */
+		if (scan.listed.failed && !scan.listed.toobig)
 			v->oom = true;
 		else if (json_object_size(scan.templates) > 1)
-			pol_verdict_warn(v,
-					 "%s.resourceClaims: claims name more "
-					 "than one ResourceClaimTemplate (%s); "
-					 "DRA binding is ambiguous",
-					 c->pod_path, scan.listed.s);
+			pol_verdict_warn(
+			    v,
+			    "%s.resourceClaims: claims name more than one "
+			    "ResourceClaimTemplate (%.*s%s); DRA binding is "
+			    "ambiguous",
+			    c->pod_path,
+			    scan.listed.s ? (int)pol_utf8_cut(scan.listed.s,
+							      scan.listed.len)
+					  : 0,
+			    scan.listed.s ? scan.listed.s : "",
+			    scan.listed.toobig ? ", ..." : "");
 		pol_buf_release(&scan.listed);
 		json_decref(scan.names);
 		json_decref(scan.templates);
@@ -908,13 +922,13 @@ static void check_scheduler(const pol_pcs *pcs, const pol_options *o,
 		pol_path(field, "%s.schedulerName", c->pod_path);
 		if (pol_get_str(ref->pod, "schedulerName"))
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_string(s),
+					pol_verdict_str(v, s),
 					"all cliques must use one scheduler "
 					"for gang scheduling; %s uses \"%s\"",
 					ref->path, want);
 		else
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					json_string(s),
+					pol_verdict_str(v, s),
 					"all cliques must use one scheduler "
 					"for gang scheduling; %s uses \"%s\" "
 					"(the default)",
@@ -933,7 +947,7 @@ static void check_template_fields(const pol_pcs *pcs, pol_verdict *v)
 	if (pcs->startup == POL_STARTUP_INVALID)
 		pol_verdict_add(v, POL_FE_NOT_SUPPORTED,
 				"spec.template.cliqueStartupType",
-				json_string(pcs->startup_written),
+				pol_verdict_str(v, pcs->startup_written),
 				"supported values: "
 				"\"CliqueStartupTypeAnyOrder\", "
 				"\"CliqueStartupTypeInOrder\", "
@@ -943,12 +957,12 @@ static void check_template_fields(const pol_pcs *pcs, pol_verdict *v)
 	if (!pol_parse_duration(pcs->termination_delay, &secs))
 		pol_verdict_add(v, POL_FE_INVALID,
 				"spec.template.terminationDelay",
-				json_string(pcs->termination_delay),
+				pol_verdict_str(v, pcs->termination_delay),
 				"must be a duration such as \"4h\" or \"30m\"");
 	else if (secs <= 0)
 		pol_verdict_add(v, POL_FE_INVALID,
 				"spec.template.terminationDelay",
-				json_string(pcs->termination_delay),
+				pol_verdict_str(v, pcs->termination_delay),
 				"must be greater than 0");
 }
 

@@ -8,9 +8,15 @@
 
 #include "pol_int.h"
 
-/* Messages are for people; no single one needs more than this. */
-#define VERDICT_TEXT_MAX ((size_t)64 << 10)
-#define VERDICT_MESSAGE_MAX ((size_t)1 << 20)
+/* The hard maximum of one printed message: an accounting slip shows as
+ * a test failure (messages stay within POL_VERDICT_BYTES_MAX), never as
+ * a NULL that reads as out of memory. */
+#define VERDICT_MESSAGE_MAX (2 * POL_VERDICT_BYTES_MAX)
+/* Kept free for the closing "Too many" error and the brackets. */
+#define VERDICT_MORE_ROOM ((size_t)1 << 10)
+#define VERDICT_MORE_DETAIL                                                   \
+	"errors left out: one answer holds at most 1 MiB of errors; fix the " \
+	"ones above and try again"
 
 static const struct {
 	const char *text;
@@ -37,15 +43,19 @@ void pol_verdict_init(pol_verdict *v)
 	*v = (pol_verdict)POL_VERDICT_INIT;
 }
 
+static void ferr_release(pol_ferr *e)
+{
+	free(e->field);
+	free(e->detail);
+	json_decref(e->value);
+}
+
 void pol_verdict_release(pol_verdict *v)
 {
 	size_t i = 0;
 
-	for (i = 0; i < v->n_errors; i++) {
-		free(v->errors[i].field);
-		free(v->errors[i].detail);
-		json_decref(v->errors[i].value);
-	}
+	for (i = 0; i < v->n_errors; i++)
+		ferr_release(&v->errors[i]);
 	for (i = 0; i < v->n_warnings; i++)
 		free(v->warnings[i]);
 	free(v->errors);
@@ -70,7 +80,44 @@ static bool grow(void **items, size_t *cap, size_t n, size_t elem)
 	return true;
 }
 
-/* A new string from a printf-like format, cut at VERDICT_TEXT_MAX. */
+size_t pol_utf8_cut(const char *s, size_t n)
+{
+	size_t j = n;
+	size_t need = 1;
+	unsigned char lead = 0;
+
+	while (j > 0 && n - j < 3 && ((unsigned char)s[j - 1] & 0xc0) == 0x80)
+		j--;
+	if (j == 0)
+		return n;
+	lead = (unsigned char)s[j - 1];
+	if (lead >= 0xf0)
+		need = 4;
+	else if (lead >= 0xe0)
+		need = 3;
+	else if (lead >= 0xc0)
+		need = 2;
+	return n - (j - 1) < need ? j - 1 : n;
+}
+
+/* A new copy of s[0..n), cut to at most max bytes at a character
+ * boundary. NULL only when out of memory. */
+static char *text_dup(const char *s, size_t n, size_t max)
+{
+	char *d = NULL;
+
+	if (n > max)
+		n = pol_utf8_cut(s, max);
+	d = malloc(n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* A new string from a printf-like format, cut at POL_VERDICT_TEXT_MAX (at
+ * a character boundary). NULL only when out of memory. */
 static char *vformat(const char *fmt, va_list ap)
 {
 	va_list cp;
@@ -80,14 +127,103 @@ static char *vformat(const char *fmt, va_list ap)
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
-	if (n < 0)
-		return NULL;
-	if ((size_t)n > VERDICT_TEXT_MAX)
-		n = (int)VERDICT_TEXT_MAX;
+	if (n < 0) /* a format error, not the input's doing */
+		return strdup("");
+	if ((size_t)n > POL_VERDICT_TEXT_MAX)
+		n = (int)POL_VERDICT_TEXT_MAX;
 	s = malloc((size_t)n + 1);
-	if (s)
-		vsnprintf(s, (size_t)n + 1, fmt, ap);
+	if (!s)
+		return NULL;
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	s[pol_utf8_cut(s, (size_t)n)] = '\0';
 	return s;
+}
+
+/* Appends the value as Kubernetes prints it, cut after
+ * POL_VERDICT_VALUE_MAX bytes with "...". False only when out of memory. */
+static bool value_into(pol_buf *b, const json_t *value)
+{
+	pol_buf vb;
+	const char *s = NULL;
+	bool ok = true;
+
+	if (!value) {
+		pol_buf_puts(b, "null"); /* absent, as Go prints a nil */
+		return true;
+	}
+	pol_buf_init(&vb, POL_VERDICT_VALUE_MAX);
+	pol_buf_value(&vb, value);
+	s = vb.s ? vb.s : "";
+	if (vb.failed && !vb.toobig) {
+		ok = false;
+	} else if (vb.failed) { /* too big: what fit, then "..." */
+		pol_buf_add(b, s, pol_utf8_cut(s, vb.len));
+		pol_buf_puts(b, "...");
+	} else {
+		pol_buf_add(b, s, vb.len);
+	}
+	pol_buf_release(&vb);
+	return ok;
+}
+
+/* Appends e without its field. False only when out of memory (b's own
+ * failure aside, which its owner tests). */
+static bool message_into(pol_buf *b, const pol_ferr *e)
+{
+	bool ok = true;
+
+	pol_buf_puts(b, fe_info[e->type].text);
+	if (fe_info[e->type].shows_value) {
+		pol_buf_puts(b, ": ");
+		ok = value_into(b, e->value);
+	}
+	if (e->detail && e->detail[0]) {
+		pol_buf_puts(b, ": ");
+		pol_buf_puts(b, e->detail);
+	}
+	return ok;
+}
+
+/* What e adds to the verdict's message: "<field>: <message>, ". Sets
+ * *ok false when out of memory. */
+static size_t error_bytes(const pol_ferr *e, bool *ok)
+{
+	pol_buf b;
+	size_t n = 0;
+
+	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
+	*ok = message_into(&b, e) && !b.failed;
+	n = strlen(e->field) + 2 + b.len + 2;
+	pol_buf_release(&b);
+	return n;
+}
+
+/* One more error left out: counted in the closing "Too many" error,
+ * added by the first. */
+static void omit(pol_verdict *v)
+{
+	pol_ferr e = { NULL, POL_FE_TOO_MANY, NULL, NULL };
+
+	if (v->n_omitted) {
+		v->n_omitted++;
+		json_integer_set(v->errors[v->n_errors - 1].value,
+				 (json_int_t)v->n_omitted);
+		return;
+	}
+	if (!grow((void **)&v->errors, &v->cap_errors, v->n_errors,
+		  sizeof(*v->errors)))
+		goto fail;
+	e.field = strdup(POL_VERDICT_MORE_FIELD);
+	e.detail = strdup(VERDICT_MORE_DETAIL);
+	e.value = json_integer(1);
+	if (!e.field || !e.detail || !e.value)
+		goto fail;
+	v->errors[v->n_errors++] = e;
+	v->n_omitted = 1;
+	return;
+fail:
+	v->oom = true;
+	ferr_release(&e);
 }
 
 void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
@@ -95,13 +231,16 @@ void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 {
 	pol_ferr e = { NULL, type, value, NULL };
 	va_list ap;
+	size_t bytes = 0;
+	bool ok = true;
 
 	if (v->oom)
-		goto fail;
-	if (!grow((void **)&v->errors, &v->cap_errors, v->n_errors,
-		  sizeof(*v->errors)))
-		goto fail;
-	e.field = strdup(field);
+		goto drop;
+	if (!fe_info[type].shows_value) {
+		json_decref(e.value);
+		e.value = NULL;
+	}
+	e.field = text_dup(field, strlen(field), POL_VERDICT_TEXT_MAX);
 	if (!e.field)
 		goto fail;
 	if (detail_fmt) {
@@ -111,21 +250,105 @@ void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 		if (!e.detail)
 			goto fail;
 	}
-	/* a type that prints its value always gets one: NULL here is a
-	 * failed allocation in the caller (json_string, json_deep_copy) */
-	if (!fe_info[type].shows_value) {
-		json_decref(e.value);
-		e.value = NULL;
-	} else if (!e.value) {
+	/* past the budget the error is counted, not kept: a long list is
+	 * the input's doing, not out of memory */
+	bytes = error_bytes(&e, &ok);
+	if (!ok)
 		goto fail;
+	if (v->n_omitted ||
+	    v->bytes + bytes > POL_VERDICT_BYTES_MAX - VERDICT_MORE_ROOM) {
+		omit(v);
+		goto drop;
 	}
+	if (!grow((void **)&v->errors, &v->cap_errors, v->n_errors,
+		  sizeof(*v->errors)))
+		goto fail;
 	v->errors[v->n_errors++] = e;
+	v->bytes += bytes;
 	return;
 fail:
 	v->oom = true;
-	free(e.field);
-	free(e.detail);
-	json_decref(value);
+drop:
+	ferr_release(&e);
+}
+
+json_t *pol_verdict_copy(pol_verdict *v, const json_t *x)
+{
+	json_t *c = NULL;
+
+	if (!x)
+		return NULL;
+	c = json_deep_copy(x);
+	if (!c)
+		v->oom = true;
+	return c;
+}
+
+json_t *pol_verdict_int(pol_verdict *v, int64_t n)
+{
+	json_t *j = json_integer((json_int_t)n);
+
+	if (!j)
+		v->oom = true;
+	return j;
+}
+
+/* s with each byte that is not part of valid UTF-8 as U+FFFD: a new
+ * string, NULL when out of memory. */
+static char *utf8_repair(const char *s, size_t n)
+{
+	char *d = malloc(3 * n + 1);
+	size_t i = 0;
+	size_t o = 0;
+
+	if (!d)
+		return NULL;
+	while (i < n) {
+		size_t l = gv_utf8_len((const unsigned char *)s + i, n - i);
+
+		if (l) {
+			memcpy(d + o, s + i, l);
+			o += l;
+			i += l;
+		} else {
+			memcpy(d + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	d[o] = '\0';
+	return d;
+}
+
+json_t *pol_verdict_str(pol_verdict *v, const char *s)
+{
+	json_t *j = NULL;
+	char *fixed = NULL;
+	size_t n = 0;
+	size_t i = 0;
+
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	for (i = 0; i < n;) {
+		size_t l = gv_utf8_len((const unsigned char *)s + i, n - i);
+
+		if (!l)
+			break;
+		i += l;
+	}
+	if (i < n) {
+		fixed = utf8_repair(s, n);
+		if (!fixed)
+			goto out;
+		s = fixed;
+	}
+	j = json_string(s);
+out:
+	if (!j)
+		v->oom = true;
+	free(fixed);
+	return j;
 }
 
 void pol_verdict_warn(pol_verdict *v, const char *fmt, ...)
@@ -150,59 +373,59 @@ void pol_verdict_warn(pol_verdict *v, const char *fmt, ...)
 	v->warnings[v->n_warnings++] = text;
 }
 
-static void message_into(pol_buf *b, const pol_ferr *e)
+/* b's text for the caller, or NULL (b released) when ok is false. */
+static char *detach_if(pol_buf *b, bool ok)
 {
-	pol_buf_puts(b, fe_info[e->type].text);
-	if (fe_info[e->type].shows_value) {
-		pol_buf_puts(b, ": ");
-		pol_buf_value(b, e->value);
+	if (!ok) {
+		pol_buf_release(b);
+		return NULL;
 	}
-	if (e->detail && e->detail[0]) {
-		pol_buf_puts(b, ": ");
-		pol_buf_puts(b, e->detail);
-	}
+	return pol_buf_detach(b);
 }
 
 char *pol_ferr_message(const pol_ferr *e)
 {
 	pol_buf b;
+	bool ok = true;
 
 	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
-	message_into(&b, e);
-	return pol_buf_detach(&b);
+	ok = message_into(&b, e);
+	return detach_if(&b, ok);
 }
 
 char *pol_ferr_string(const pol_ferr *e)
 {
 	pol_buf b;
+	bool ok = true;
 
 	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
 	pol_buf_puts(&b, e->field);
 	pol_buf_puts(&b, ": ");
-	message_into(&b, e);
-	return pol_buf_detach(&b);
+	ok = message_into(&b, e);
+	return detach_if(&b, ok);
 }
 
 char *pol_verdict_message(const pol_verdict *v)
 {
 	pol_buf b;
 	size_t i = 0;
+	bool ok = true;
 
 	if (v->n_errors == 0)
 		return NULL;
 	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
 	if (v->n_errors > 1)
 		pol_buf_puts(&b, "[");
-	for (i = 0; i < v->n_errors; i++) {
+	for (i = 0; ok && i < v->n_errors; i++) {
 		if (i)
 			pol_buf_puts(&b, ", ");
 		pol_buf_puts(&b, v->errors[i].field);
 		pol_buf_puts(&b, ": ");
-		message_into(&b, &v->errors[i]);
+		ok = message_into(&b, &v->errors[i]);
 	}
 	if (v->n_errors > 1)
 		pol_buf_puts(&b, "]");
-	return pol_buf_detach(&b);
+	return detach_if(&b, ok);
 }
 
 json_t *pol_verdict_causes(const pol_verdict *v)
@@ -330,24 +553,26 @@ void pol_verdict_sort(pol_verdict *v, const json_t *doc)
 {
 	order_key *keys = NULL;
 	pol_ferr *sorted = NULL;
+	/* the closing "Too many" error stays last */
+	size_t n = v->n_errors - (v->n_omitted ? 1 : 0);
 	size_t i = 0;
 
-	if (v->n_errors < 2)
+	if (v->n_errors < 2 || n < 2)
 		return;
-	keys = calloc(v->n_errors, sizeof(*keys));
-	sorted = calloc(v->n_errors, sizeof(*sorted));
+	keys = calloc(n, sizeof(*keys));
+	sorted = calloc(n, sizeof(*sorted));
 	if (!keys || !sorted) {
 		v->oom = true;
 		goto out;
 	}
-	for (i = 0; i < v->n_errors; i++) {
+	for (i = 0; i < n; i++) {
 		order_key_of(v->errors[i].field, doc, &keys[i]);
 		keys[i].seq = i;
 	}
-	qsort(keys, v->n_errors, sizeof(*keys), order_cmp);
-	for (i = 0; i < v->n_errors; i++)
+	qsort(keys, n, sizeof(*keys), order_cmp);
+	for (i = 0; i < n; i++)
 		sorted[i] = v->errors[keys[i].seq];
-	memcpy(v->errors, sorted, v->n_errors * sizeof(*sorted));
+	memcpy(v->errors, sorted, n * sizeof(*sorted));
 out:
 	free(keys);
 	free(sorted);

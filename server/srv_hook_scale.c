@@ -150,14 +150,14 @@ static int check_pcs(const json_t *parent, int64_t n, const char *ns,
 	    (n < pcs.min_replicas || n > pcs.max_replicas)) {
 		if (pcs.scaling_set)
 			pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
-					json_integer(n),
+					pol_verdict_int(v, n),
 					"must be within [%" PRId64 ", %" PRId64
 					"] (spec.scaling.minReplicas, "
 					"spec.scaling.maxReplicas)",
 					pcs.min_replicas, pcs.max_replicas);
 		else
 			pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
-					json_integer(n),
+					pol_verdict_int(v, n),
 					"must be within [%" PRId64 ", %" PRId64
 					"] (without spec.scaling the most is "
 					"spec.replicas: set "
@@ -190,7 +190,7 @@ static bool check_bounds(const json_t *cfg, const char *path, int64_t n,
 
 	if (has_min && has_max && (n < min || n > max)) {
 		pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
-				json_integer(n),
+				pol_verdict_int(v, n),
 				"must be within [%" PRId64 ", %" PRId64
 				"] (%s.minReplicas, %s.maxReplicas)",
 				min, max, path, path);
@@ -198,13 +198,13 @@ static bool check_bounds(const json_t *cfg, const char *path, int64_t n,
 	}
 	if (has_min && n < min) {
 		pol_verdict_add(
-		    v, POL_FE_INVALID, "spec.replicas", json_integer(n),
+		    v, POL_FE_INVALID, "spec.replicas", pol_verdict_int(v, n),
 		    "must be at least %" PRId64 " (%s.minReplicas)", min, path);
 		return true;
 	}
 	if (has_max && n > max) {
 		pol_verdict_add(
-		    v, POL_FE_INVALID, "spec.replicas", json_integer(n),
+		    v, POL_FE_INVALID, "spec.replicas", pol_verdict_int(v, n),
 		    "must be at most %" PRId64 " (%s.maxReplicas)", max, path);
 		return true;
 	}
@@ -217,7 +217,8 @@ static bool check_min_available(const json_t *spec, int64_t n, pol_verdict *v)
 
 	if (!get_int(spec, "minAvailable", &ma) || n >= ma)
 		return false;
-	pol_verdict_add(v, POL_FE_INVALID, "spec.replicas", json_integer(n),
+	pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
+			pol_verdict_int(v, n),
 			"must be at least spec.minAvailable (%" PRId64 ")", ma);
 	return true;
 }
@@ -234,7 +235,8 @@ static void check_pod_names(const char *pclq, int64_t pods, int64_t n,
 	len = snprintf(name, sizeof(name), "%s-%" PRId64, pclq, pods - 1);
 	if (len <= POL_NAME_MAX)
 		return;
-	pol_verdict_add(v, POL_FE_INVALID, "spec.replicas", json_integer(n),
+	pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
+			pol_verdict_int(v, n),
 			"generated pod name \"%s\" has %d characters; "
 			"generated names must be at most %d",
 			name, len, POL_NAME_MAX);
@@ -351,7 +353,7 @@ static int check_pcsg_owner(const srv_cache *c, const json_t *parent,
 	} else if (n < g->min_available || n > g->max_replicas) {
 		/* compact: the groups follow the set's spec.replicas */
 		pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
-				json_integer(n),
+				pol_verdict_int(v, n),
 				"must be within [%" PRId64 ", %" PRId64
 				"] (PodCliqueSet %s: spec.scaling.minReplicas, "
 				"spec.scaling.maxReplicas)",
@@ -452,13 +454,14 @@ int srv_hook_validate_scale(const srv_review *r, const srv_hook_env *env,
 	}
 	if (rep && !json_is_null(rep) && !json_is_integer(rep)) {
 		pol_verdict_add(&v, POL_FE_INVALID, "spec.replicas",
-				json_deep_copy(rep), "must be an integer");
+				pol_verdict_copy(&v, rep),
+				"must be an integer");
 		goto answer;
 	}
 	n = json_integer_value(rep); /* absent: 0 (omitempty) */
 	if (n < 0 || n > INT32_MAX) {
 		pol_verdict_add(&v, POL_FE_INVALID, "spec.replicas",
-				json_integer(n),
+				pol_verdict_int(&v, n),
 				n < 0 ? "must be greater than or equal to 0"
 				      : "must be at most 2147483647");
 		goto answer;

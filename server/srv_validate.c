@@ -422,7 +422,7 @@ static int check_doc(bundle *b, const doc_ref *d, const pol_options *popts,
 	}
 	if (skip && !v.n_errors)
 		pol_verdict_add(&v, POL_FE_NOT_SUPPORTED, "kind",
-				json_string(str_at(obj, "kind", NULL)),
+				pol_verdict_str(&v, str_at(obj, "kind", NULL)),
 				"--strict: groved checks only PodCliqueSet and "
 				"ClusterTopologyBinding; this one would be "
 				"skipped (%s)",

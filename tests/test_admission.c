@@ -1165,7 +1165,8 @@ static void test_too_large(void **state)
 	free(body);
 }
 
-/* A 1 MiB metadata.name: judged (denied), logged truncated. */
+/* A 1 MiB metadata.name: judged (denied, the value printed cut), logged
+ * truncated. */
 static void test_huge_name(void **state)
 {
 	fixture *f = *state;
@@ -1200,12 +1201,17 @@ static void test_huge_name(void **state)
 	if (status != 200)
 		print_error("%s\n", log.error);
 	assert_int_equal(status, 200);
-	/* too big to print with its value: the short form */
+	/* the value is cut to POL_VERDICT_VALUE_MAX, the detail (which
+	 * names the generated pod) to POL_VERDICT_TEXT_MAX: a denial, never
+	 * a 500 for its size */
 	assert_contains(denial(reply, 403),
-			"[metadata.name: Invalid value: must be no more than "
-			"63 characters (is 1048576), metadata.name: Too long: "
-			"generated pod name");
-	assert_true(strlen(denial(reply, 403)) < 4096);
+			"[metadata.name: Invalid value: \"aaaaaaaa");
+	assert_contains(denial(reply, 403),
+			"aaaa...: must be no more than 63 characters (is "
+			"1048576), metadata.name: Too long: generated pod name "
+			"\"aaaaaaaa");
+	assert_true(strlen(denial(reply, 403)) <
+		    POL_VERDICT_VALUE_MAX + POL_VERDICT_TEXT_MAX + 1024);
 	assert_string_equal(log.uid, "u-big");
 	assert_int_equal(strlen(log.name), sizeof(log.name) - 1);
 	assert_false(log.allowed);
@@ -1231,6 +1237,118 @@ static void test_huge_name(void **state)
 		  "is 128");
 	free(body);
 	free(uid);
+}
+
+/* ---- regressions: inputs that once broke groved ----------------------- */
+
+#define REGRESSIONS "tests/fixtures/regressions/"
+
+/* One field error of a denial: status.details.causes[i]. */
+typedef struct cause_want {
+	const char *field;
+	const char *reason;
+	const char *message;
+} cause_want;
+
+/* The reply to review rel through validate-podcliqueset: HTTP 200, the
+ * request's uid, allowed false with code 403 (never 500 "out of memory"),
+ * status.message exactly message, and exactly these causes in order. */
+static void assert_regression(const fixture *f, const char *rel,
+			      const char *message, const cause_want *want,
+			      size_t n_want)
+{
+	int status = 0;
+	srv_review_log log;
+	char *body = tu_file(rel);
+	json_t *reply = serve_n(SRV_HOOK_VALIDATE_PCS, body, strlen(body),
+				&f->env, &status, &log);
+	const json_t *r = response(reply);
+	const json_t *st = json_object_get(r, "status");
+	const json_t *causes =
+	    json_object_get(json_object_get(st, "details"), "causes");
+	size_t i = 0;
+
+	assert_int_equal(status, 200);
+	assert_false(log.malformed);
+	assert_string_equal(json_string_value(json_object_get(r, "uid")),
+			    uid_of(rel));
+	assert_string_equal(denial(reply, 403), message);
+	assert_string_equal(json_string_value(json_object_get(st, "reason")),
+			    "Forbidden");
+	assert_int_equal(json_array_size(causes), n_want);
+	for (i = 0; i < n_want; i++) {
+		const json_t *c = json_array_get(causes, i);
+
+		assert_string_equal(
+		    json_string_value(json_object_get(c, "field")),
+		    want[i].field);
+		assert_string_equal(
+		    json_string_value(json_object_get(c, "reason")),
+		    want[i].reason);
+		assert_string_equal(
+		    json_string_value(json_object_get(c, "message")),
+		    want[i].message);
+	}
+	json_decref(reply);
+	free(body);
+}
+
+/* A misspelt `relpicas` leaves the group's ratio to its cliques ([1,2]
+ * against the old [0,2]): U2 said so with an absent value, which the
+ * verdict took for a failed allocation (HTTP 500 "out of memory"). */
+static void test_regression_update_absent_ratio(void **state)
+{
+	static const cause_want want[] = {
+		{ "spec.podCliques[1].startsAfter", "FieldValueInvalid",
+		  "Invalid value: \"router-clique\": field is immutable" },
+		{ "spec.scalingGroups[0].relpicas", "FieldValueForbidden",
+		  "Forbidden: unknown field; did you mean \"replicas\"?" },
+		{ "spec.scalingGroups[0].replicas", "FieldValueRequired",
+		  "Required value: field is immutable: the ratio of a scaling "
+		  "group is fixed at [0,2]" },
+	};
+
+	assert_regression(
+	    *state, REGRESSIONS "update-out-of-memory.review.json",
+	    "[spec.podCliques[1].startsAfter: Invalid value: "
+	    "\"router-clique\": field is immutable, "
+	    "spec.scalingGroups[0].relpicas: Forbidden: unknown field; did "
+	    "you mean \"replicas\"?, spec.scalingGroups[0].replicas: "
+	    "Required value: field is immutable: the ratio of a scaling group "
+	    "is fixed at [0,2]]",
+	    want, sizeof(want) / sizeof(want[0]));
+}
+
+/* The same fault by a second path: `rdplicas`, cliques scaled to 0. */
+static void test_regression_update_absent_ratio_2(void **state)
+{
+	static const cause_want want[] = {
+		{ "spec.podCliques[0].replicas", "FieldValueInvalid",
+		  "Invalid value: 0: must be greater than 0" },
+		{ "spec.podCliques[0].minAvailable", "FieldValueInvalid",
+		  "Invalid value: 0: field is immutable" },
+		{ "spec.podCliques[1].replicas", "FieldValueInvalid",
+		  "Invalid value: 0: must be greater than 0" },
+		{ "spec.podCliques[1].minAvailable", "FieldValueInvalid",
+		  "Invalid value: 0: field is immutable" },
+		{ "spec.scalingGroups[0].rdplicas", "FieldValueForbidden",
+		  "Forbidden: unknown field; did you mean \"replicas\"?" },
+		{ "spec.scalingGroups[0].replicas", "FieldValueRequired",
+		  "Required value: field is immutable: the ratio of a scaling "
+		  "group is fixed at [1,2]" },
+	};
+
+	assert_regression(
+	    *state, REGRESSIONS "update-out-of-memory-2.review.json",
+	    "[spec.podCliques[0].replicas: Invalid value: 0: must be greater "
+	    "than 0, spec.podCliques[0].minAvailable: Invalid value: 0: field "
+	    "is immutable, spec.podCliques[1].replicas: Invalid value: 0: "
+	    "must be greater than 0, spec.podCliques[1].minAvailable: Invalid "
+	    "value: 0: field is immutable, spec.scalingGroups[0].rdplicas: "
+	    "Forbidden: unknown field; did you mean \"replicas\"?, "
+	    "spec.scalingGroups[0].replicas: Required value: field is "
+	    "immutable: the ratio of a scaling group is fixed at [1,2]]",
+	    want, sizeof(want) / sizeof(want[0]));
 }
 
 static void test_log(void **state)
@@ -1288,6 +1406,8 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_huge_name),
+		cmocka_unit_test(test_regression_update_absent_ratio),
+		cmocka_unit_test(test_regression_update_absent_ratio_2),
 		cmocka_unit_test(test_log),
 	};
 

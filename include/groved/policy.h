@@ -103,7 +103,8 @@ int pol_pointer_append(char *buf, size_t size, size_t *used, const char *key);
 	  true)                                                                \
 	X(POL_FE_FORBIDDEN, "Forbidden", "FieldValueForbidden", false)         \
 	X(POL_FE_TOO_LONG, "Too long", "FieldValueTooLong", false)             \
-	X(POL_FE_NOT_FOUND, "Not found", "FieldValueNotFound", true)
+	X(POL_FE_NOT_FOUND, "Not found", "FieldValueNotFound", true)           \
+	X(POL_FE_TOO_MANY, "Too many", "FieldValueTooMany", true)
 
 typedef enum {
 #define POL_FE_X_ENUM(id, text, reason, shows) id,
@@ -115,15 +116,34 @@ typedef enum {
 typedef struct pol_ferr {
 	char *field; /* the user's path, e.g. spec.podCliques[2].name */
 	pol_fe_type type;
-	json_t *value; /* owned; NULL when the type prints no value */
+	json_t *value; /* owned; NULL: no value (absent, or a type without) */
 	char *detail; /* owned; may be NULL */
 } pol_ferr;
 
 /*
+ * The most a verdict's errors print to, all together ("[e1, e2, ...]",
+ * the status.message of a denial): an error that would go past it is not
+ * kept. The first one left out adds a last error instead,
+ * `<object>: Too many: N: ...`, whose N counts the errors left out, so a
+ * denial always fits and always says that it is cut. One value prints at
+ * most POL_VERDICT_VALUE_MAX bytes (then "..."), one detail at most
+ * POL_VERDICT_TEXT_MAX.
+ */
+#define POL_VERDICT_BYTES_MAX ((size_t)1 << 20)
+#define POL_VERDICT_VALUE_MAX ((size_t)4 << 10)
+#define POL_VERDICT_TEXT_MAX ((size_t)64 << 10)
+#define POL_VERDICT_MORE_FIELD "<object>"
+
+/*
  * The outcome of a check: field errors (deny) and warnings (allow, but
- * tell the user). Append-only while checks run. Allocation failure is
- * sticky: the add functions record it in `oom` and every later add is a
- * no-op, so checks need not test each call; the caller tests `oom` once.
+ * tell the user). Append-only while checks run.
+ *
+ * `oom` means out of memory and nothing else: it is set only where an
+ * allocation failed (by the functions below, or by a check whose own
+ * allocation failed), never for what an input can cause: an absent value,
+ * a long list, too many errors. It is sticky: once set, every later add
+ * is a no-op, so checks need not test each call; the caller tests `oom`
+ * once and answers GV_ENOMEM.
  */
 typedef struct pol_verdict {
 	pol_ferr *errors;
@@ -132,41 +152,67 @@ typedef struct pol_verdict {
 	char **warnings;
 	size_t n_warnings;
 	size_t cap_warnings;
+	size_t bytes; /* what the errors print to, see BYTES_MAX */
+	size_t n_omitted; /* errors left out, counted in the last one */
 	bool oom;
 } pol_verdict;
 
-#define POL_VERDICT_INIT                      \
-	{                                     \
-		NULL, 0, 0, NULL, 0, 0, false \
+#define POL_VERDICT_INIT                                              \
+	{                                                             \
+		.errors = NULL, .n_errors = 0, .cap_errors = 0,       \
+		.warnings = NULL, .n_warnings = 0, .cap_warnings = 0, \
+		.bytes = 0, .n_omitted = 0, .oom = false              \
 	}
 
 void pol_verdict_init(pol_verdict *v);
 /* Frees the errors and warnings; v can be reused after pol_verdict_init. */
 void pol_verdict_release(pol_verdict *v);
 
-/* Adds an error. value is stolen; it must not be NULL for a type that
- * prints its value (NULL there is taken for a failed allocation and marks
- * v->oom), and is dropped for one that does not. detail is printf-like
- * and may be NULL. */
+/*
+ * Adds an error. value is stolen and may be NULL: no value to show (the
+ * field is absent), printed as `null` by a type that prints its value;
+ * a type that prints none drops it. NULL is never taken for a failed
+ * allocation: build a value with pol_verdict_copy, _str or _int, which
+ * mark v->oom when they cannot allocate (the add is then a no-op).
+ * detail is printf-like and may be NULL. Past POL_VERDICT_BYTES_MAX the
+ * error is counted in the closing "Too many" error instead.
+ */
 void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 		     json_t *value, const char *detail_fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void pol_verdict_warn(pol_verdict *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Values for pol_verdict_add. Each returns a new reference, or NULL: when
+ * there is no value (x or s NULL) or, marking v->oom, when it cannot
+ * allocate. pol_verdict_str repairs invalid UTF-8 (each bad byte becomes
+ * U+FFFD) instead of failing on it.
+ */
+json_t *pol_verdict_copy(pol_verdict *v, const json_t *x);
+json_t *pol_verdict_str(pol_verdict *v, const char *s);
+json_t *pol_verdict_int(pol_verdict *v, int64_t n);
+
+/* How much of s[0..n) to keep so that it does not end inside a UTF-8
+ * character: n, unless the last character is cut short. For text cut
+ * to a maximum that must stay valid UTF-8 (it ends up in JSON). */
+size_t pol_utf8_cut(const char *s, size_t n);
+
 /* Orders the errors as their fields appear in doc (stable: errors on the
- * same field keep the order the checks found them in). Marks v->oom when
- * it cannot allocate its scratch space. */
+ * same field keep the order the checks found them in; the closing "Too
+ * many" error stays last). Marks v->oom when it cannot allocate its
+ * scratch space. */
 void pol_verdict_sort(pol_verdict *v, const json_t *doc);
 
 /* "Invalid value: \"x\": detail": the error without its field, as
  * Kubernetes prints a cause's message. Returns a new malloc'd string, or
- * NULL when out of memory. */
+ * NULL when out of memory (only then: the parts are bounded). */
 char *pol_ferr_message(const pol_ferr *e);
 /* "<field>: <message>". New malloc'd string or NULL. */
 char *pol_ferr_string(const pol_ferr *e);
 /* The status.message of a denial: one error alone, several as
- * "[e1, e2]". New malloc'd string or NULL (also when there is no error). */
+ * "[e1, e2]". New malloc'd string, or NULL when there is no error or when
+ * out of memory (never for its size: see POL_VERDICT_BYTES_MAX). */
 char *pol_verdict_message(const pol_verdict *v);
 /* status.details.causes: a new reference to an array of
  * {reason, message, field}, or NULL when out of memory. */
