@@ -1,86 +1,11 @@
-/* pol_buf.c: bounded growable strings and Go-compatible value printing. */
+/* pol_buf.c: Go-compatible value printing on a pol_buf (a gv_buf), and
+ * small helpers of the policy files. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 
+#include "groved/gv_json.h"
 #include "pol_int.h"
-
-void pol_buf_init(pol_buf *b, size_t max)
-{
-	b->s = NULL;
-	b->len = 0;
-	b->cap = 0;
-	b->max = max;
-	b->failed = false;
-	b->toobig = false;
-}
-
-void pol_buf_release(pol_buf *b)
-{
-	free(b->s);
-	pol_buf_init(b, b->max);
-}
-
-static bool buf_reserve(pol_buf *b, size_t extra)
-{
-	size_t need = 0;
-	size_t cap = 0;
-	char *s = NULL;
-
-	if (b->failed)
-		return false;
-	if (extra > b->max || b->len + extra > b->max) {
-		b->failed = true;
-		b->toobig = true;
-		return false;
-	}
-	need = b->len + extra + 1;
-	if (need <= b->cap)
-		return true;
-	cap = b->cap ? b->cap : 64;
-	while (cap < need)
-		cap *= 2;
-	s = realloc(b->s, cap);
-	if (!s) {
-		b->failed = true;
-		return false;
-	}
-	b->s = s;
-	b->cap = cap;
-	return true;
-}
-
-void pol_buf_add(pol_buf *b, const char *s, size_t n)
-{
-	if (!buf_reserve(b, n))
-		return;
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void pol_buf_puts(pol_buf *b, const char *s)
-{
-	pol_buf_add(b, s, strlen(s));
-}
-
-void pol_buf_printf(pol_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n = 0;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !buf_reserve(b, (size_t)n)) {
-		b->failed = true;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
 
 void pol_buf_quote(pol_buf *b, const char *s)
 {
@@ -132,26 +57,7 @@ static void buf_real(pol_buf *b, double d)
 /* A JSON string, escaped as JSON (not Go) requires. */
 static void buf_json_string(pol_buf *b, const char *s, size_t n)
 {
-	size_t i = 0;
-
-	pol_buf_add(b, "\"", 1);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			pol_buf_printf(b, "\\%c", c);
-		else if (c == '\n')
-			pol_buf_add(b, "\\n", 2);
-		else if (c == '\t')
-			pol_buf_add(b, "\\t", 2);
-		else if (c == '\r')
-			pol_buf_add(b, "\\r", 2);
-		else if (c < 0x20 || c == 0x7f)
-			pol_buf_printf(b, "\\u%04x", c);
-		else
-			pol_buf_add(b, (const char *)&s[i], 1);
-	}
-	pol_buf_add(b, "\"", 1);
+	(void)gv_json_escape(b, s, n, NULL, NULL);
 }
 
 /* Deeper values print as "..."; messages need no more. */
@@ -229,23 +135,6 @@ void pol_buf_value(pol_buf *b, const json_t *value)
 	default:
 		buf_json(b, value, 0);
 	}
-}
-
-char *pol_buf_detach(pol_buf *b)
-{
-	char *s = NULL;
-
-	if (b->failed) {
-		pol_buf_release(b);
-		return NULL;
-	}
-	if (!b->s && !buf_reserve(b, 0))
-		return NULL;
-	s = b->s;
-	b->s = NULL;
-	b->len = 0;
-	b->cap = 0;
-	return s;
 }
 
 void pol_path(char *dst, const char *fmt, ...)

@@ -6,35 +6,46 @@
 
 #include <stdarg.h>
 
+#include "groved/gv_buf.h"
 #include "groved/policy.h"
 
-/* A growable string with a hard maximum (curl's dynbuf). Sticky failure:
- * once an append fails (no memory, or over max) every later append is a
- * no-op and `failed` stays set; `toobig` says it failed because the text
- * would pass max, which is the input's doing, not out of memory (the text
- * is then everything appended before the append that did not fit). */
-typedef struct pol_buf {
-	char *s;
-	size_t len;
-	size_t cap;
-	size_t max;
-	bool failed;
-	bool toobig;
-} pol_buf;
+/*
+ * A growable string with a hard maximum and a sticky failure: base's
+ * gv_buf (groved/gv_buf.h, which states the rules). `failed` says why an
+ * append failed: GV_ETOOBIG (over max: the input's fault) or GV_ENOMEM.
+ * Phase 2 of the base layer renames pol_buf to gv_buf in the policy
+ * files; until then these forward.
+ */
+typedef gv_buf pol_buf;
 
-void pol_buf_init(pol_buf *b, size_t max);
-void pol_buf_release(pol_buf *b);
-void pol_buf_add(pol_buf *b, const char *s, size_t n);
-void pol_buf_puts(pol_buf *b, const char *s);
-void pol_buf_printf(pol_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static inline void pol_buf_init(pol_buf *b, size_t max)
+{
+	gv_buf_init(b, max);
+}
+static inline void pol_buf_release(pol_buf *b)
+{
+	gv_buf_release(b);
+}
+static inline void pol_buf_add(pol_buf *b, const char *s, size_t n)
+{
+	(void)gv_buf_add(b, s, n);
+}
+static inline void pol_buf_puts(pol_buf *b, const char *s)
+{
+	(void)gv_buf_addstr(b, s);
+}
+#define pol_buf_printf(b, ...) ((void)gv_buf_printf((b), __VA_ARGS__))
+/* Returns the string (caller frees) and empties b; NULL if b failed. */
+static inline char *pol_buf_detach(pol_buf *b)
+{
+	return gv_buf_detach(b, NULL);
+}
+
 /* Appends s quoted as Go's %q does. */
 void pol_buf_quote(pol_buf *b, const char *s);
 /* Appends a JSON value as Kubernetes prints a field error's value:
  * strings quoted, numbers and booleans bare, the rest compact JSON. */
 void pol_buf_value(pol_buf *b, const json_t *value);
-/* Returns the string (caller frees) and resets b; NULL if b failed. */
-char *pol_buf_detach(pol_buf *b);
 
 /* snprintf into a path buffer of POL_PATH_MAX; truncates safely (at a
  * UTF-8 character boundary). */
