@@ -945,10 +945,17 @@ def check_references(root):
     for rel in tracked_files(root):
         if rel == me:
             continue
-        text = text_of(root, rel)
-        if text is None:
+        try:
+            with open(os.path.join(root, rel), "rb") as f:
+                data = f.read()
+        except OSError:
             continue
-        for n, line in enumerate(text.splitlines(), 1):
+        if b"\0" in data:
+            # a binary (stale bytecode, say) names them too
+            if FORBIDDEN.search(data.decode("latin-1")):
+                errs.append("%s: a binary file that names them" % rel)
+            continue
+        for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
             if FORBIDDEN.search(line):
                 errs.append("%s:%d: %s" % (rel, n, line.strip()[:120]))
     check("no tracked file refers to files outside the repository (contract, style notes)",
