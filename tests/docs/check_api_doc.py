@@ -188,7 +188,7 @@ def tracked_files(root):
     except (OSError, subprocess.CalledProcessError):
         files = []
         for d, dirs, names in os.walk(root):
-            dirs[:] = [x for x in dirs if x not in (".git", "build")]
+            dirs[:] = [x for x in dirs if x not in (".git", "build", "__pycache__")]
             files += [os.path.relpath(os.path.join(d, n), root) for n in names]
         return files
 
