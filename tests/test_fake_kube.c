@@ -159,20 +159,28 @@ void fk_fail(fake_kube *fk, fk_verb verb, const char *resource, int rc,
 	pthread_mutex_unlock(&fk->lock);
 }
 
-size_t fk_count(fake_kube *fk, fk_verb verb, const char *resource)
+size_t fk_count_from(fake_kube *fk, const kube_client *client, fk_verb verb,
+		     const char *resource)
 {
 	size_t n = 0;
 	size_t i = 0;
 
 	pthread_mutex_lock(&fk->lock);
-	for (i = 0; i < fk->n_calls && i < FK_MAX_CALLS; i++) {
-		if (fk->calls[i].verb == verb &&
-		    (!resource[0] ||
-		     strcmp(fk->calls[i].resource, resource) == 0))
+	assert_true(fk->n_calls <= FK_MAX_CALLS);
+	for (i = 0; i < fk->n_calls; i++) {
+		const fk_call *c = &fk->calls[i];
+
+		if (c->verb == verb && (!client || c->client == client) &&
+		    (!resource[0] || strcmp(c->resource, resource) == 0))
 			n++;
 	}
 	pthread_mutex_unlock(&fk->lock);
 	return n;
+}
+
+size_t fk_count(fake_kube *fk, fk_verb verb, const char *resource)
+{
+	return fk_count_from(fk, NULL, verb, resource);
 }
 
 /* The answer of a call, as kube_client.c fills it. */
@@ -192,15 +200,16 @@ static int answer(kube_result *res, gv_error_t *err, fk_verb verb,
 
 /* Records the call and says whether an injected failure answers it
  * (filling *rc and res). Under lock. */
-static bool begin(fake_kube *fk, fk_verb verb, const kube_gvr *gvr,
-		  const char *ns, const char *name, const char *key,
-		  kube_result *res, gv_error_t *err, int *rc)
+static bool begin(fake_kube *fk, const kube_client *client, fk_verb verb,
+		  const kube_gvr *gvr, const char *ns, const char *name,
+		  const char *key, kube_result *res, gv_error_t *err, int *rc)
 {
 	size_t i = 0;
 
 	if (fk->n_calls < FK_MAX_CALLS) {
 		fk_call *c = &fk->calls[fk->n_calls];
 
+		c->client = client;
 		c->verb = verb;
 		snprintf(c->resource, sizeof(c->resource), "%s", gvr->resource);
 		snprintf(c->ns, sizeof(c->ns), "%s", ns ? ns : "");
@@ -232,7 +241,7 @@ int __wrap_kube_get(kube_client *c, const kube_gvr *gvr, const char *ns,
 	fk_check(!subresource, "no subresources");
 	key_of(key, sizeof(key), gvr, ns, name);
 	pthread_mutex_lock(&fk->lock);
-	if (begin(fk, FK_GET, gvr, ns, name, key, res, err, &rc))
+	if (begin(fk, c, FK_GET, gvr, ns, name, key, res, err, &rc))
 		goto out;
 	obj = json_object_get(fk->objects, key);
 	if (!obj) {
@@ -265,7 +274,7 @@ int __wrap_kube_create(kube_client *c, const kube_gvr *gvr, const char *ns,
 	fk_check(name != NULL, "an object without a name");
 	key_of(key, sizeof(key), gvr, ns, name);
 	pthread_mutex_lock(&fk->lock);
-	if (begin(fk, FK_CREATE, gvr, ns, name, key, res, err, &rc))
+	if (begin(fk, c, FK_CREATE, gvr, ns, name, key, res, err, &rc))
 		goto out;
 	if (json_object_get(fk->objects, key)) {
 		rc = answer(res, err, FK_CREATE, key, GV_EEXIST,
@@ -302,7 +311,7 @@ int __wrap_kube_update(kube_client *c, const kube_gvr *gvr, const char *ns,
 	fk_check(name != NULL, "an object without a name");
 	key_of(key, sizeof(key), gvr, ns, name);
 	pthread_mutex_lock(&fk->lock);
-	if (begin(fk, FK_UPDATE, gvr, ns, name, key, res, err, &rc))
+	if (begin(fk, c, FK_UPDATE, gvr, ns, name, key, res, err, &rc))
 		goto out;
 	cur = json_object_get(fk->objects, key);
 	if (!cur) {

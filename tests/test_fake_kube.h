@@ -34,13 +34,14 @@ typedef struct fk_fault {
 } fk_fault;
 
 typedef struct fk_call {
+	const kube_client *client;
 	fk_verb verb;
 	char resource[64];
 	char ns[64];
 	char name[128];
 } fk_call;
 
-#define FK_MAX_CALLS 256
+#define FK_MAX_CALLS 2048
 
 typedef struct fake_kube {
 	pthread_mutex_t lock; /* the calls may come from several threads */
@@ -49,7 +50,7 @@ typedef struct fake_kube {
 	fk_fault faults[FK_MAX_FAULTS];
 	size_t n_faults;
 	fk_call calls[FK_MAX_CALLS];
-	size_t n_calls; /* may exceed FK_MAX_CALLS: only the first kept */
+	size_t n_calls; /* counting more than FK_MAX_CALLS fails the test */
 	/* Called (lock released) after each GET that found its object:
 	 * another writer between a module's read and its write. */
 	void (*after_get)(struct fake_kube *fk, const kube_gvr *gvr,
@@ -77,5 +78,8 @@ void fk_fail(fake_kube *fk, fk_verb verb, const char *resource, int rc,
 	     kube_err kind, long status, unsigned times);
 /* How many calls of verb on resource ("" for any) were made. */
 size_t fk_count(fake_kube *fk, fk_verb verb, const char *resource);
+/* The same, through client only. */
+size_t fk_count_from(fake_kube *fk, const kube_client *client, fk_verb verb,
+		     const char *resource);
 
 #endif
