@@ -182,7 +182,10 @@ static void check_clique(const pol_pcs *cur, const pol_clique *c,
 	    !same_str(c->role_name, o->role_name, ""))
 		immutable(u, c->spec_path, "roleName",
 			  pol_verdict_str(u->v, c->role_name));
-	if (c->min_available != o->min_available)
+	/* unwritten, minAvailable follows replicas (a default the mutating
+	 * webhook could not write when replicas is invalid): a change of
+	 * its source is not a change of it */
+	if (c->min_available_set && c->min_available != o->min_available)
 		immutable(u, c->spec_path, "minAvailable",
 			  pol_verdict_int(u->v, c->min_available));
 	if (!same_str(pol_get_str(c->pod, "schedulerName"),
