@@ -135,8 +135,8 @@ static bool str_append(char **buf, size_t *len, const char *s, size_t max)
 
 /*
  * The message and causes of v with each error as "<field>: <Type>" plus
- * its detail when short: what a denial says when the full form is too
- * big to print. Out-params new on GV_OK; GV_ENOMEM otherwise.
+ * its detail when short: what a denial says when the full form could not
+ * be built (out of memory). Out-params new on GV_OK; GV_ENOMEM otherwise.
  */
 static int short_verdict(const pol_verdict *v, char **message_out,
 			 json_t **causes_out)
@@ -210,9 +210,9 @@ int srv_answer_from_verdict(srv_answer *a, const pol_verdict *v)
 		message = pol_verdict_message(v);
 		causes = pol_verdict_causes(v);
 		if (!message || !causes) {
-			/* the policy caps a message at 1 MiB and says NULL
-			 * both for that and for out of memory: print the
-			 * errors without their values */
+			/* NULL only when out of memory (a verdict's size is
+			 * bounded: POL_VERDICT_BYTES_MAX): the errors without
+			 * their values need less; then 500 */
 			free(message);
 			json_decref(causes);
 			message = NULL;
