@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "cert_int.h"
+#include "groved/gv_buf.h"
 
 #define CERT_MAX_BUNDLE 8 /* CAs kept in ca.crt; more is garbage */
 
@@ -127,22 +128,18 @@ static int cert_issuer_of(const cert_parsed *p, time_t now)
 	return -1;
 }
 
-/* Appends the PEM of x to *buf (malloc'd; may start NULL). 1 or 0. */
-static int cert_append_pem(char **buf, X509 *x)
+/* Appends the PEM of x to b. GV_OK, or b's failure (GV_ENOMEM also when
+ * OpenSSL cannot write the PEM). */
+static int cert_append_pem(gv_buf *b, X509 *x)
 {
 	cert_pem pem = CERT_PEM_INIT;
-	size_t have = *buf ? strlen(*buf) : 0;
-	char *grown = NULL;
+	int rc = GV_OK;
 
 	if (!cert_to_pem(x, NULL, &pem))
-		return 0;
-	grown = realloc(*buf, have + pem.cert_len + 1);
-	if (grown) {
-		memcpy(grown + have, pem.cert, pem.cert_len + 1);
-		*buf = grown;
-	}
+		return GV_ENOMEM;
+	rc = gv_buf_add(b, pem.cert, pem.cert_len);
 	cert_pem_release(&pem);
-	return grown != NULL;
+	return rc;
 }
 
 static char *cert_dup(const char *s)
@@ -166,6 +163,8 @@ int cert_rotate(const cert_material *cur, const cert_rotate_opts *o,
 	cert_parsed p;
 	cert_material m = CERT_MATERIAL_INIT;
 	cert_pem pem = CERT_PEM_INIT;
+	/* what cert_store_load would read back */
+	gv_buf bundle = GV_BUF_INIT(CERT_STORE_MAX_FILE);
 	cert_gen_opts names;
 	EVP_PKEY *new_key = NULL;
 	X509 *new_ca = NULL;
@@ -277,9 +276,8 @@ int cert_rotate(const cert_material *cur, const cert_rotate_opts *o,
 	}
 
 	/* 3. ca.crt: the signer first, then every other CA still valid */
-	if (!cert_append_pem(&m.ca_bundle, signer))
-		goto oom;
-	for (i = 0; i < p.n_cas; i++) {
+	rc = cert_append_pem(&bundle, signer);
+	for (i = 0; rc == GV_OK && i < p.n_cas; i++) {
 		if (p.cas[i] == signer)
 			continue;
 		if (cert_end(p.cas[i]) <= (int64_t)now ||
@@ -287,9 +285,19 @@ int cert_rotate(const cert_material *cur, const cert_rotate_opts *o,
 			did |= CERT_PRUNED_CA;
 			continue;
 		}
-		if (!cert_append_pem(&m.ca_bundle, p.cas[i]))
-			goto oom;
+		rc = cert_append_pem(&bundle, p.cas[i]);
 	}
+	if (rc == GV_ETOOBIG) {
+		rc = gv_error_set(err, rc, NULL, 0, 0,
+				  "cannot write ca.crt: larger than %zu bytes",
+				  (size_t)CERT_STORE_MAX_FILE);
+		goto out;
+	}
+	if (rc != GV_OK)
+		goto oom;
+	m.ca_bundle = gv_buf_detach(&bundle, NULL);
+	if (!m.ca_bundle)
+		goto oom;
 	if (did == 0)
 		goto out;
 	if (did & CERT_PRUNED_CA)
@@ -322,6 +330,7 @@ out:
 		*what = 0;
 	cert_material_release(&m);
 	cert_pem_release(&pem);
+	gv_buf_release(&bundle);
 	X509_free(new_ca);
 	X509_free(new_leaf);
 	EVP_PKEY_free(new_key);

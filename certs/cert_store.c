@@ -3,8 +3,6 @@
  * The lifetime rules are in certs.h ("Credential lifetime").
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 
@@ -12,6 +10,8 @@
 #include <gnutls/x509.h>
 
 #include "groved/certs.h"
+#include "groved/gv_file.h"
+#include "groved/gv_time.h"
 
 #define CERT_HASH_LEN 32 /* SHA-256 */
 #define CERT_STR_(x) #x
@@ -24,7 +24,7 @@ struct cert_creds {
 	gnutls_privkey_t key;
 	unsigned char hash[CERT_HASH_LEN]; /* of both files' contents */
 	cert_store_info info;
-	struct timespec retired_at; /* CLOCK_MONOTONIC */
+	uint64_t retired_at_ms; /* gv_now_ms() */
 	cert_creds *next; /* in the retired list */
 };
 
@@ -73,74 +73,18 @@ static const char *cert_time_text(int64_t t, char *buf, size_t size)
 }
 
 /* Reads path whole (at most CERT_STORE_MAX_FILE) into *f. what names the
- * file's role in messages ("certificate", "private key"). */
+ * file's role in messages ("certificate", "private key"). A missing file
+ * is GV_EIO here (certs.h). */
 static int cert_read_file(const char *path, const char *what, cert_fbuf *f,
 			  gv_error_t *err)
 {
-	int fd = -1;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n = 0;
-	struct stat st;
-	int rc = GV_OK;
+	gv_read_opts o = {
+		.what = what, .regular = true, .secret = true, .st = &f->st
+	};
+	int rc =
+	    gv_read_file(path, CERT_STORE_MAX_FILE, &o, &f->data, &f->len, err);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = gv_error_set(err, GV_EIO, path, 0, 0,
-				  "cannot read %s '%s': %s", what, path,
-				  strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = gv_error_set(err, GV_EIO, path, 0, 0,
-				  "cannot read %s '%s': not a regular file",
-				  what, path);
-		goto out;
-	}
-	if ((size_t)st.st_size > CERT_STORE_MAX_FILE) {
-		rc = gv_error_set(err, GV_ETOOBIG, path, 0, 0,
-				  "cannot read %s '%s': larger than %zu bytes",
-				  what, path, CERT_STORE_MAX_FILE);
-		goto out;
-	}
-	buf = malloc(CERT_STORE_MAX_FILE + 1);
-	if (!buf) {
-		rc = gv_error_set(err, GV_ENOMEM, path, 0, 0, "out of memory");
-		goto out;
-	}
-	/* Read to EOF, not st_size: the file may still be growing. */
-	while (len <= CERT_STORE_MAX_FILE) {
-		n = read(fd, buf + len, CERT_STORE_MAX_FILE + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = gv_error_set(err, GV_EIO, path, 0, 0,
-					  "cannot read %s '%s': %s", what, path,
-					  strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CERT_STORE_MAX_FILE) {
-		rc = gv_error_set(err, GV_ETOOBIG, path, 0, 0,
-				  "cannot read %s '%s': larger than %zu bytes",
-				  what, path, CERT_STORE_MAX_FILE);
-		goto out;
-	}
-	buf[len] = '\0';
-	f->data = buf;
-	buf = NULL;
-	f->len = len;
-	f->st = st;
-out:
-	if (buf)
-		gnutls_memset(buf, 0, CERT_STORE_MAX_FILE + 1);
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return rc == GV_ENOTFOUND ? GV_EIO : rc;
 }
 
 static void cert_stamp_set(cert_store_stamp *sp, int i, const struct stat *st)
@@ -398,14 +342,14 @@ static void cert_store_reap(cert_store *s)
 {
 	cert_creds **pp = &s->retired;
 	cert_creds *c = NULL;
-	struct timespec now;
+	uint64_t now = gv_now_ms();
 
 	if (s->retire_grace <= 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	while ((c = *pp) != NULL) {
 		if (atomic_load(&c->refs) == 0 &&
-		    now.tv_sec - c->retired_at.tv_sec > s->retire_grace) {
+		    now - c->retired_at_ms >
+			(uint64_t)s->retire_grace * 1000u) {
 			*pp = c->next;
 			s->n_retired--;
 			cert_creds_free(c);
@@ -423,7 +367,7 @@ static void cert_store_publish(cert_store *s, cert_creds *c)
 	c->info.generation = ++s->generation;
 	old = atomic_exchange_explicit(&s->current, c, memory_order_acq_rel);
 	if (old) {
-		clock_gettime(CLOCK_MONOTONIC, &old->retired_at);
+		old->retired_at_ms = gv_now_ms();
 		old->next = s->retired;
 		s->retired = old;
 		s->n_retired++;

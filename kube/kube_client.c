@@ -16,7 +16,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "groved/policy.h"
+#include "groved/gv_buf.h"
+#include "groved/gv_json.h"
+#include "groved/gv_time.h"
 
 #define KUBE_DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define KUBE_DEFAULT_TIMEOUT_MS 30000L
@@ -50,58 +52,12 @@ const char *kube_strerror(int kind)
 }
 
 /* ---------------------------------------------------------------------
- * A bounded growing buffer (after curl's dynbuf)
+ * Building URLs (on gv_buf: bounded, and a failure is sticky)
  * ------------------------------------------------------------------- */
-
-typedef struct kube_buf {
-	char *p; /* NUL-terminated when not NULL */
-	size_t len;
-	size_t cap;
-	size_t max; /* len never exceeds this */
-	bool toobig;
-} kube_buf;
-
-static void kube_buf_release(kube_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = 0;
-	b->cap = 0;
-}
-
-static int kube_buf_add(kube_buf *b, const char *data, size_t n)
-{
-	char *np = NULL;
-	size_t ncap = 0;
-
-	if (n > b->max - b->len) {
-		b->toobig = true;
-		return GV_ETOOBIG;
-	}
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap ? b->cap : 256;
-		while (ncap < b->len + n + 1)
-			ncap = ncap > SIZE_MAX / 2 ? b->len + n + 1 : ncap * 2;
-		np = realloc(b->p, ncap);
-		if (!np)
-			return GV_ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return GV_OK;
-}
-
-static int kube_buf_str(kube_buf *b, const char *s)
-{
-	return kube_buf_add(b, s, strlen(s));
-}
 
 /* Appends s percent-escaped: everything but RFC 3986 unreserved
  * characters, as curl_easy_escape does (without needing a handle). */
-static int kube_buf_esc(kube_buf *b, const char *s)
+static int kube_url_escape(gv_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	int rc = GV_OK;
@@ -113,13 +69,13 @@ static int kube_buf_esc(kube_buf *b, const char *s)
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
 		    ch == '_' || ch == '~') {
-			rc = kube_buf_add(b, s, 1);
+			rc = gv_buf_add(b, s, 1);
 			continue;
 		}
 		enc[0] = '%';
 		enc[1] = hex[ch >> 4];
 		enc[2] = hex[ch & 15];
-		rc = kube_buf_add(b, enc, 3);
+		rc = gv_buf_add(b, enc, 3);
 	}
 	return rc;
 }
@@ -133,20 +89,20 @@ static bool kube_empty(const char *s)
 	return !s || !*s;
 }
 
-static int kube_query_add(kube_buf *b, bool *first, const char *key,
+static int kube_query_add(gv_buf *b, bool *first, const char *key,
 			  const char *value)
 {
 	int rc = GV_OK;
 
 	if (kube_empty(value))
 		return GV_OK;
-	rc = kube_buf_str(b, *first ? "?" : "&");
+	rc = gv_buf_addstr(b, *first ? "?" : "&");
 	if (rc == GV_OK)
-		rc = kube_buf_str(b, key);
+		rc = gv_buf_addstr(b, key);
 	if (rc == GV_OK)
-		rc = kube_buf_str(b, "=");
+		rc = gv_buf_addstr(b, "=");
 	if (rc == GV_OK)
-		rc = kube_buf_esc(b, value);
+		rc = kube_url_escape(b, value);
 	*first = false;
 	return rc;
 }
@@ -155,7 +111,7 @@ int kube_url_path(const kube_gvr *gvr, const char *ns, const char *name,
 		  const char *subresource, const kube_query *q, char **out,
 		  gv_error_t *err)
 {
-	kube_buf b = { .max = KUBE_PATH_MAX };
+	gv_buf b = GV_BUF_INIT(KUBE_PATH_MAX);
 	bool first = true;
 	char limit[32];
 	int rc = GV_OK;
@@ -186,34 +142,34 @@ int kube_url_path(const kube_gvr *gvr, const char *ns, const char *name,
 		goto out;
 	}
 	if (kube_empty(gvr->group)) {
-		rc = kube_buf_str(&b, "/api/");
+		rc = gv_buf_addstr(&b, "/api/");
 	} else {
-		rc = kube_buf_str(&b, "/apis/");
+		rc = gv_buf_addstr(&b, "/apis/");
 		if (rc == GV_OK)
-			rc = kube_buf_esc(&b, gvr->group);
+			rc = kube_url_escape(&b, gvr->group);
 		if (rc == GV_OK)
-			rc = kube_buf_str(&b, "/");
+			rc = gv_buf_addstr(&b, "/");
 	}
 	if (rc == GV_OK)
-		rc = kube_buf_esc(&b, gvr->version);
+		rc = kube_url_escape(&b, gvr->version);
 	if (rc == GV_OK && gvr->namespaced && ns) {
-		rc = kube_buf_str(&b, "/namespaces/");
+		rc = gv_buf_addstr(&b, "/namespaces/");
 		if (rc == GV_OK)
-			rc = kube_buf_esc(&b, ns);
+			rc = kube_url_escape(&b, ns);
 	}
 	if (rc == GV_OK)
-		rc = kube_buf_str(&b, "/");
+		rc = gv_buf_addstr(&b, "/");
 	if (rc == GV_OK)
-		rc = kube_buf_esc(&b, gvr->resource);
+		rc = kube_url_escape(&b, gvr->resource);
 	if (rc == GV_OK && name) {
-		rc = kube_buf_str(&b, "/");
+		rc = gv_buf_addstr(&b, "/");
 		if (rc == GV_OK)
-			rc = kube_buf_esc(&b, name);
+			rc = kube_url_escape(&b, name);
 	}
 	if (rc == GV_OK && subresource) {
-		rc = kube_buf_str(&b, "/");
+		rc = gv_buf_addstr(&b, "/");
 		if (rc == GV_OK)
-			rc = kube_buf_esc(&b, subresource);
+			rc = kube_url_escape(&b, subresource);
 	}
 	if (rc == GV_OK && q) {
 		rc = kube_query_add(&b, &first, "labelSelector",
@@ -240,10 +196,10 @@ int kube_url_path(const kube_gvr *gvr, const char *ns, const char *name,
 			     gvr->resource);
 		goto out;
 	}
-	*out = b.p;
-	b.p = NULL;
+	*out = b.s;
+	b.s = NULL;
 out:
-	kube_buf_release(&b);
+	gv_buf_release(&b);
 	return rc;
 }
 
@@ -251,20 +207,9 @@ out:
  * Rate limit and backoff
  * ------------------------------------------------------------------- */
 
-static uint64_t kube_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void kube_sleep_ns(uint64_t ns)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)(ns / 1000000000u),
-		.tv_nsec = (long)(ns % 1000000000u),
-	};
+	struct timespec ts = gv_timespec_ns(ns);
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -308,7 +253,7 @@ uint64_t kube_ratelimit_reserve(kube_ratelimit *rl, uint64_t now_ns)
 
 void kube_ratelimit_wait(kube_ratelimit *rl)
 {
-	uint64_t wait = kube_ratelimit_reserve(rl, kube_now_ns());
+	uint64_t wait = kube_ratelimit_reserve(rl, gv_now_ns());
 
 	if (wait)
 		kube_sleep_ns(wait);
@@ -469,8 +414,8 @@ int kube_client_init(kube_client *c, const kube_client_opts *o, gv_error_t *err)
 	pthread_mutex_init(&c->pool_lock, NULL);
 	kube_ratelimit_init(&c->rl, o->qps ? o->qps : KUBE_DEFAULT_QPS,
 			    o->burst ? o->burst : KUBE_DEFAULT_BURST,
-			    kube_now_ns());
-	c->rng = kube_now_ns() ^ (uint64_t)(uintptr_t)c;
+			    gv_now_ns());
+	c->rng = gv_now_ns() ^ (uint64_t)(uintptr_t)c;
 
 	rc = kube_client_url(c, o, err);
 	if (rc != GV_OK)
@@ -610,7 +555,7 @@ typedef struct kube_call {
 
 /* What one attempt brought back. */
 typedef struct kube_attempt {
-	kube_buf body;
+	gv_buf body;
 	long retry_after;
 	long retry_after_max;
 } kube_attempt;
@@ -619,7 +564,7 @@ static size_t kube_on_body(char *data, size_t size, size_t n, void *ctx)
 {
 	kube_attempt *a = ctx;
 
-	if (kube_buf_add(&a->body, data, size * n) != GV_OK)
+	if (gv_buf_add(&a->body, data, size * n) != GV_OK)
 		return 0; /* CURLE_WRITE_ERROR */
 	return size * n;
 }
@@ -701,15 +646,15 @@ static int kube_err_rc(kube_err kind)
 }
 
 /* Reads reason and message of a Status body (best effort). */
-static void kube_status_body(const kube_buf *body, kube_result *res)
+static void kube_status_body(const gv_buf *body, kube_result *res)
 {
 	json_t *doc = NULL;
 	gv_error_t perr = GV_ERROR_INIT;
 	const char *s = NULL;
 
-	if (!body->p || body->len == 0 ||
-	    pol_json_parse(body->p, body->len, "response", KUBE_JSON_MAX_DEPTH,
-			   0, &doc, &perr) != GV_OK)
+	if (!body->s || body->len == 0 ||
+	    gv_json_parse(body->s, body->len, "response", KUBE_JSON_MAX_DEPTH,
+			  0, &doc, &perr) != GV_OK)
 		return;
 	if (json_is_object(doc)) {
 		s = json_string_value(json_object_get(doc, "reason"));
@@ -797,7 +742,7 @@ static int kube_headers(kube_client *c, const kube_call *k,
 {
 	struct curl_slist *list = NULL;
 	struct curl_slist *t = NULL;
-	kube_buf line = { .max = KUBE_TOKEN_MAX + 64 };
+	gv_buf line = GV_BUF_INIT(KUBE_TOKEN_MAX + 64);
 	const char *token = c->token ? c->token(c->token_ctx) : NULL;
 	int rc = GV_OK;
 
@@ -806,9 +751,12 @@ static int kube_headers(kube_client *c, const kube_call *k,
 			rc = GV_EINVAL;
 			goto out;
 		}
-		rc = kube_buf_str(&line, "Authorization: Bearer ");
+		/* one allocation: no freed copy of the token is left */
+		rc = gv_buf_grow(&line, strlen(token) + 32);
 		if (rc == GV_OK)
-			rc = kube_buf_str(&line, token);
+			rc = gv_buf_addstr(&line, "Authorization: Bearer ");
+		if (rc == GV_OK)
+			rc = gv_buf_addstr(&line, token);
 		if (rc != GV_OK)
 			goto out;
 	}
@@ -816,18 +764,18 @@ static int kube_headers(kube_client *c, const kube_call *k,
 	if (t)
 		list = t;
 	if (t && k->content_type) {
-		kube_buf ct = { .max = 256 };
+		gv_buf ct = GV_BUF_INIT(256);
 
-		rc = kube_buf_str(&ct, "Content-Type: ");
+		rc = gv_buf_addstr(&ct, "Content-Type: ");
 		if (rc == GV_OK)
-			rc = kube_buf_str(&ct, k->content_type);
-		t = rc == GV_OK ? curl_slist_append(list, ct.p) : NULL;
-		kube_buf_release(&ct);
+			rc = gv_buf_addstr(&ct, k->content_type);
+		t = rc == GV_OK ? curl_slist_append(list, ct.s) : NULL;
+		gv_buf_release(&ct);
 	}
 	if (t)
 		t = curl_slist_append(list, "Expect:");
-	if (t && line.p)
-		t = curl_slist_append(list, line.p);
+	if (t && line.s)
+		t = curl_slist_append(list, line.s);
 	if (!t) {
 		rc = rc == GV_OK ? GV_ENOMEM : rc;
 		goto out;
@@ -836,9 +784,9 @@ static int kube_headers(kube_client *c, const kube_call *k,
 	list = NULL;
 out:
 	curl_slist_free_all(list);
-	if (line.p)
-		memset(line.p, 0, line.len); /* the token */
-	kube_buf_release(&line);
+	if (line.s)
+		memset(line.s, 0, line.len); /* the token */
+	gv_buf_release(&line);
 	return rc;
 }
 
@@ -849,8 +797,8 @@ out:
 static int kube_do(kube_client *c, const kube_call *k, json_t **out,
 		   kube_result *res, gv_error_t *err)
 {
-	kube_buf url = { .max = KUBE_PATH_MAX * 2 };
-	kube_attempt a = { .body = { .max = c->max_response } };
+	gv_buf url = GV_BUF_INIT(KUBE_PATH_MAX * 2);
+	kube_attempt a = { .body = GV_BUF_INIT(c->max_response) };
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE];
 	json_t *doc = NULL;
@@ -861,9 +809,9 @@ static int kube_do(kube_client *c, const kube_call *k, json_t **out,
 	int rc = GV_OK;
 
 	memset(res, 0, sizeof(*res));
-	rc = kube_buf_str(&url, c->base_url);
+	rc = gv_buf_addstr(&url, c->base_url);
 	if (rc == GV_OK)
-		rc = kube_buf_str(&url, k->path);
+		rc = gv_buf_addstr(&url, k->path);
 	if (rc != GV_OK) {
 		rc = gv_error_set(err, rc, NULL, 0, 0, "%s %s: URL too long",
 				  k->method, k->path);
@@ -875,8 +823,7 @@ static int kube_do(kube_client *c, const kube_call *k, json_t **out,
 		retry = false;
 		memset(res, 0, sizeof(*res));
 		res->attempts = attempts;
-		kube_buf_release(&a.body);
-		a.body.toobig = false;
+		gv_buf_release(&a.body); /* and its failure */
 		a.retry_after = 0;
 		a.retry_after_max = c->retry_after_max_s;
 		errbuf[0] = '\0';
@@ -899,11 +846,11 @@ static int kube_do(kube_client *c, const kube_call *k, json_t **out,
 					  k->path);
 			goto out;
 		}
-		rc = kube_setup(c, h, k, url.p, headers, &a, errbuf);
+		rc = kube_setup(c, h, k, url.s, headers, &a, errbuf);
 		if (rc != GV_OK) {
 			gv_error_set(err, rc, NULL, 0, 0,
 				     "%s %s: cannot set curl options",
-				     k->method, url.p);
+				     k->method, url.s);
 			goto out;
 		}
 		res->attempts++;
@@ -931,9 +878,9 @@ static int kube_do(kube_client *c, const kube_call *k, json_t **out,
 			rc = GV_EIO;
 			retry = k->idempotent || kube_connect_failed(cc);
 		} else if (res->status >= 200 && res->status <= 299) {
-			rc = pol_json_parse(
-			    a.body.p ? a.body.p : "", a.body.len, url.p,
-			    KUBE_JSON_MAX_DEPTH, 0, &doc, &perr);
+			rc = gv_json_parse(gv_buf_str(&a.body), a.body.len,
+					   url.s, KUBE_JSON_MAX_DEPTH, 0, &doc,
+					   &perr);
 			if (rc == GV_OK && !json_is_object(doc))
 				rc = GV_EPARSE;
 			if (rc != GV_OK) {
@@ -971,7 +918,7 @@ static int kube_do(kube_client *c, const kube_call *k, json_t **out,
 	if (rc != GV_OK) {
 		/* Transport errors name the whole URL; HTTP ones the path. */
 		gv_error_set(err, rc, NULL, 0, 0, "%s %s: %s: %s", k->method,
-			     res->kind == KUBE_ERR_TRANSPORT ? url.p : k->path,
+			     res->kind == KUBE_ERR_TRANSPORT ? url.s : k->path,
 			     kube_strerror(res->kind), res->message);
 		goto out;
 	}
@@ -983,8 +930,8 @@ out:
 	json_decref(doc);
 	curl_slist_free_all(headers);
 	kube_handle_put(c, h);
-	kube_buf_release(&a.body);
-	kube_buf_release(&url);
+	gv_buf_release(&a.body);
+	gv_buf_release(&url);
 	return rc;
 }
 
@@ -1248,8 +1195,8 @@ int kube_watch_event_parse(const char *line, size_t len, json_t **event,
 	gv_error_t perr = GV_ERROR_INIT;
 	size_t i = 0;
 
-	if (pol_json_parse(line, len, "watch event", KUBE_JSON_MAX_DEPTH, 0,
-			   &ev, &perr) != GV_OK) {
+	if (gv_json_parse(line, len, "watch event", KUBE_JSON_MAX_DEPTH, 0, &ev,
+			  &perr) != GV_OK) {
 		res->kind = KUBE_ERR_PROTOCOL;
 		kube_copy(res->message, sizeof(res->message), perr.text);
 		return GV_EPARSE;
@@ -1316,22 +1263,22 @@ static size_t kube_on_stream(char *data, size_t size, size_t n, void *ctx)
 	/* an error answer is a Status, kept whole for the message */
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code > 299)
-		return kube_buf_add(&s->a.body, data, len) == GV_OK ? len : 0;
+		return gv_buf_add(&s->a.body, data, len) == GV_OK ? len : 0;
 	for (i = 0; i < len; i++) {
 		size_t start = i;
 
 		while (i < len && data[i] != '\n')
 			i++;
-		if (kube_buf_add(&s->a.body, data + start, i - start) != GV_OK)
+		if (gv_buf_add(&s->a.body, data + start, i - start) != GV_OK)
 			return 0; /* a line over the limit */
 		if (i == len)
 			break; /* the line goes on in the next chunk */
-		if (!kube_stream_line(s, s->a.body.p ? s->a.body.p : "",
+		if (!kube_stream_line(s, gv_buf_str(&s->a.body),
 				      s->a.body.len)) {
 			s->ended = true;
 			return 0;
 		}
-		kube_buf_release(&s->a.body);
+		gv_buf_release(&s->a.body);
 	}
 	return len;
 }
@@ -1361,7 +1308,7 @@ int kube_watch(kube_client *c, const kube_gvr *gvr, const char *ns,
 			 NULL };
 	kube_call k = { "GET", NULL, NULL, NULL, 0, true };
 	kube_stream s;
-	kube_buf url = { .max = KUBE_PATH_MAX * 2 };
+	gv_buf url = GV_BUF_INIT(KUBE_PATH_MAX * 2);
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE];
 	char extra[96];
@@ -1372,7 +1319,7 @@ int kube_watch(kube_client *c, const kube_gvr *gvr, const char *ns,
 
 	memset(res, 0, sizeof(*res));
 	memset(&s, 0, sizeof(s));
-	s.a.body.max = c->max_response;
+	gv_buf_init(&s.a.body, c->max_response);
 	s.fn = fn;
 	s.ctx = ctx;
 	s.stop = o->stop;
@@ -1384,11 +1331,11 @@ int kube_watch(kube_client *c, const kube_gvr *gvr, const char *ns,
 		 "%cwatch=1&allowWatchBookmarks=true&timeoutSeconds=%ld",
 		 strchr(path, '?') ? '&' : '?',
 		 o->timeout_seconds > 0 ? o->timeout_seconds : 300L);
-	rc = kube_buf_str(&url, c->base_url);
+	rc = gv_buf_addstr(&url, c->base_url);
 	if (rc == GV_OK)
-		rc = kube_buf_str(&url, path);
+		rc = gv_buf_addstr(&url, path);
 	if (rc == GV_OK)
-		rc = kube_buf_str(&url, extra);
+		rc = gv_buf_addstr(&url, extra);
 	k.path = path;
 	if (rc == GV_OK)
 		rc = kube_headers(c, &k, &headers);
@@ -1401,7 +1348,7 @@ int kube_watch(kube_client *c, const kube_gvr *gvr, const char *ns,
 	}
 	kube_ratelimit_wait(&c->rl);
 	s.h = h;
-	rc = kube_setup(c, h, &k, url.p, headers, &s.a, errbuf);
+	rc = kube_setup(c, h, &k, url.s, headers, &s.a, errbuf);
 	/* a stream: no overall timeout, but a silent one is noticed */
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -1441,8 +1388,8 @@ int kube_watch(kube_client *c, const kube_gvr *gvr, const char *ns,
 out:
 	kube_handle_put(c, h);
 	curl_slist_free_all(headers);
-	kube_buf_release(&s.a.body);
-	kube_buf_release(&url);
+	gv_buf_release(&s.a.body);
+	gv_buf_release(&url);
 	free(path);
 	return rc;
 }

@@ -3,14 +3,13 @@
  * kubeconfig files (kubectl's lookup and merge rules) or from the pod's
  * service account.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
+#include "groved/gv_file.h"
 #include "groved/policy.h"
 #include "kube_config.h"
 
@@ -110,71 +109,6 @@ static char *xprintf(const char *fmt, ...)
 	return p;
 }
 
-/* Reads at most max bytes of path into a new NUL-terminated buffer (the
- * caller frees *data_out). On failure returns GV_EIO (*errno_out set) or
- * GV_ETOOBIG or GV_ENOMEM and writes no out-param but *errno_out. */
-static int read_bounded(const char *path, size_t max, char **data_out,
-			size_t *len_out, int *errno_out)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int fd = -1;
-	int rc = GV_OK;
-
-	*errno_out = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		*errno_out = errno;
-		rc = GV_EIO;
-		goto out;
-	}
-	buf = malloc(max + 2);
-	if (!buf) {
-		rc = GV_ENOMEM;
-		goto out;
-	}
-	while (len <= max) {
-		ssize_t n = read(fd, buf + len, max + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*errno_out = errno;
-			rc = GV_EIO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > max) {
-		rc = GV_ETOOBIG;
-		goto out;
-	}
-	buf[len] = '\0';
-	*data_out = buf;
-	*len_out = len;
-	buf = NULL;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return rc;
-}
-
-/* Why read_bounded failed, for a message. */
-static const char *read_why(int rc, int errnum, char *buf, size_t size)
-{
-	if (rc == GV_ETOOBIG)
-		snprintf(buf, size, "larger than %zu bytes",
-			 KUBE_CONFIG_FILE_MAX);
-	else if (rc == GV_ENOMEM)
-		snprintf(buf, size, "out of memory");
-	else if (strerror_r(errnum, buf, size) != 0)
-		snprintf(buf, size, "error %d", errnum);
-	return buf;
-}
-
 /* ---------------------------------------------------------------------
  * Reading and merging kubeconfig files
  * ------------------------------------------------------------------- */
@@ -203,8 +137,8 @@ static int set_add(kc_set *set, const char *path, size_t path_len,
 	json_t *docs = NULL;
 	json_t *doc = NULL;
 	kc_file *files = NULL;
-	char why[128];
-	int errnum = 0;
+	gv_read_opts ro = { .what = "kubeconfig", .secret = true };
+	gv_error_t rerr = GV_ERROR_INIT;
 	int rc = GV_OK;
 
 	name = xstrndup(path, path_len);
@@ -212,17 +146,12 @@ static int set_add(kc_set *set, const char *path, size_t path_len,
 		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
-	rc = read_bounded(name, KUBE_CONFIG_FILE_MAX, &data, &len, &errnum);
-	if (rc == GV_EIO && errnum == ENOENT && skip_missing) {
-		rc = GV_ENOTFOUND;
+	rc = gv_read_file(name, KUBE_CONFIG_FILE_MAX, &ro, &data, &len, &rerr);
+	if (rc == GV_ENOTFOUND && skip_missing)
 		goto out;
-	}
 	if (rc != GV_OK) {
-		if (rc == GV_EIO && errnum == ENOENT)
-			rc = GV_ENOTFOUND;
-		gv_error_set(err, rc, name, 0, 0,
-			     "cannot read kubeconfig '%s': %s", name,
-			     read_why(rc, errnum, why, sizeof(why)));
+		if (err)
+			*err = rerr;
 		goto out;
 	}
 	rc = pol_read_documents(data, len, name, &docs, NULL, err);
@@ -421,17 +350,18 @@ static int read_named(const kc_where *w, const char *file_key, const char *name,
 	char *full = NULL;
 	char *data = NULL;
 	size_t len = 0;
-	char why[128];
-	int errnum = 0;
+	gv_read_opts ro = { .what = file_key, .secret = true };
+	gv_error_t rerr = GV_ERROR_INIT;
 	int rc = GV_OK;
 
 	rc = resolve_named(w, name, &full, err);
 	if (rc != GV_OK)
 		goto out;
-	rc = read_bounded(full, KUBE_CONFIG_FILE_MAX, &data, &len, &errnum);
+	rc = gv_read_file(full, KUBE_CONFIG_FILE_MAX, &ro, &data, &len, &rerr);
 	if (rc != GV_OK) {
-		fail(err, rc, w->path, w->entry, "cannot read %s '%s': %s",
-		     file_key, full, read_why(rc, errnum, why, sizeof(why)));
+		rc =
+		    rc == GV_ENOTFOUND ? GV_EIO : rc; /* ENOTFOUND: no config */
+		fail(err, rc, w->path, w->entry, "%s", rerr.text);
 		goto out;
 	}
 	if (memchr(data, '\0', len)) {
@@ -575,21 +505,19 @@ static int read_token(const char *path, char **out, gv_error_t *err)
 {
 	char *data = NULL;
 	size_t len = 0;
-	char why[128];
-	int errnum = 0;
+	gv_read_opts ro = { .what = "token file", .secret = true };
 	int rc = GV_OK;
 
-	rc = read_bounded(path, KUBE_TOKEN_MAX, &data, &len, &errnum);
+	rc = gv_read_file(path, KUBE_TOKEN_MAX, &ro, &data, &len, err);
 	if (rc == GV_ETOOBIG) {
-		rc = gv_error_set(err, rc, path, 0, 0,
-				  "token file '%s' is larger than %zu bytes",
-				  path, KUBE_TOKEN_MAX);
+		gv_error_set(err, rc, path, 0, 0,
+			     "token file '%s' is larger than %zu bytes", path,
+			     KUBE_TOKEN_MAX);
 		goto out;
 	}
 	if (rc != GV_OK) {
-		gv_error_set(err, rc, path, 0, 0,
-			     "cannot read token file '%s': %s", path,
-			     read_why(rc, errnum, why, sizeof(why)));
+		rc =
+		    rc == GV_ENOTFOUND ? GV_EIO : rc; /* ENOTFOUND: no config */
 		goto out;
 	}
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' ||
@@ -823,8 +751,9 @@ int kube_config_in_cluster(kube_config *c, const char *root, gv_error_t *err)
 	char *data = NULL;
 	char *token = NULL;
 	size_t len = 0;
-	char why[128];
-	int errnum = 0;
+	gv_read_opts sa_ca = { .what = "service account CA" };
+	gv_read_opts sa_ns = { .what = "service account namespace" };
+	gv_error_t rerr = GV_ERROR_INIT;
 	int rc = GV_OK;
 
 	if (!root)
@@ -866,12 +795,11 @@ int kube_config_in_cluster(kube_config *c, const char *root, gv_error_t *err)
 	rc = read_token(tmp.token_file, &token, err);
 	if (rc != GV_OK)
 		goto out;
-	rc = read_bounded(path, KUBE_CONFIG_FILE_MAX, &tmp.ca_pem, &len,
-			  &errnum);
+	rc = gv_read_file(path, KUBE_CONFIG_FILE_MAX, &sa_ca, &tmp.ca_pem, &len,
+			  err);
 	if (rc != GV_OK) {
-		gv_error_set(err, rc, path, 0, 0,
-			     "cannot read service account CA '%s': %s", path,
-			     read_why(rc, errnum, why, sizeof(why)));
+		rc = rc == GV_ENOTFOUND ? GV_EIO
+					: rc; /* ENOTFOUND: no cluster */
 		goto out;
 	}
 	free(path);
@@ -880,13 +808,13 @@ int kube_config_in_cluster(kube_config *c, const char *root, gv_error_t *err)
 		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0, "out of memory");
 		goto out;
 	}
-	rc = read_bounded(path, KUBE_CONFIG_FILE_MAX, &data, &len, &errnum);
-	if (rc == GV_EIO && errnum == ENOENT) {
+	rc = gv_read_file(path, KUBE_CONFIG_FILE_MAX, &sa_ns, &data, &len,
+			  &rerr);
+	if (rc == GV_ENOTFOUND) {
 		rc = GV_OK;
 	} else if (rc != GV_OK) {
-		gv_error_set(err, rc, path, 0, 0,
-			     "cannot read service account namespace '%s': %s",
-			     path, read_why(rc, errnum, why, sizeof(why)));
+		if (err)
+			*err = rerr;
 		goto out;
 	}
 	while (data && len > 0 &&

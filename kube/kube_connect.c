@@ -4,24 +4,18 @@
  */
 #include "kube_connect.h"
 
+#include "groved/gv_time.h"
+
 /* Versions of resource.k8s.io that serve ResourceClaimTemplates, newest
  * first: which one a cluster serves depends on its Kubernetes version. */
 static const char *const claim_versions[] = { "v1", "v1beta2", "v1beta1",
 					      NULL };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* kube_client_opts.token for a token file (kube_connect.h). */
 static const char *file_token(void *ctx)
 {
 	kube_file_token *ft = ctx;
-	uint64_t now = mono_ms();
+	uint64_t now = gv_now_ms();
 	gv_error_t err = GV_ERROR_INIT;
 	char *buf = NULL;
 	const char *token = NULL;
@@ -127,7 +121,7 @@ int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,
 		}
 		pthread_mutex_init(&kc->file_token->lock, NULL);
 		kc->file_token->cfg = &kc->cfg;
-		kc->file_token->read_at_ms = mono_ms();
+		kc->file_token->read_at_ms = gv_now_ms();
 		kc->file_token->refresh_ms = 60000;
 		kc->file_token->current = strdup(kc->token);
 		if (!kc->file_token->current) {

@@ -12,14 +12,13 @@
 
 #include "kube_lease.h"
 
+#include "groved/gv_time.h"
+
 static const kube_gvr leases = { "coordination.k8s.io", "v1", "leases", true };
 
 uint64_t kube_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return gv_now_ms();
 }
 
 /* The wall time as a MicroTime ("2006-01-02T15:04:05.000000Z"). */

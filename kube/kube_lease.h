@@ -57,7 +57,8 @@ bool kube_elector_round(kube_elector *e, uint64_t now_ms);
  */
 void kube_elector_run(kube_elector *e, const atomic_bool *stop);
 
-/* Monotonic milliseconds, for kube_elector_round. */
+/* Monotonic milliseconds, for kube_elector_round: gv_now_ms() under the
+ * name the tests use (phase 2 of the base layer renames them). */
 uint64_t kube_now_ms(void);
 
 #endif

@@ -9,20 +9,14 @@
 
 #include "kube_queue.h"
 
+#include "groved/gv_time.h"
+
 struct kube_queue_delayed {
 	uint64_t at_ns; /* deadline, CLOCK_MONOTONIC */
 	uint64_t seq;
 	char *key; /* owned */
 	json_t *pos; /* borrowed from q->waiting: this entry's heap index */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static bool valid_key(const char *key)
 {
@@ -318,7 +312,7 @@ int kube_queue_add_after(kube_queue *q, const char *key, uint64_t delay_ms)
 		return GV_EINVAL;
 	if (delay_ms > UINT64_MAX / 2000000u)
 		delay_ms = UINT64_MAX / 2000000u;
-	at = now_ns() + delay_ms * 1000000u;
+	at = gv_now_ns() + delay_ms * 1000000u;
 	pthread_mutex_lock(&q->mu);
 	if (!q->shutting_down)
 		rc = add_after_locked(q, key, at);
@@ -368,7 +362,7 @@ int kube_queue_add_rate_limited(kube_queue *q, const char *key,
 	count = json_object_get(q->failures, key);
 	n = json_integer_value(count);
 	d = backoff_ms(q, n);
-	rc = add_after_locked(q, key, now_ns() + d * 1000000u);
+	rc = add_after_locked(q, key, gv_now_ns() + d * 1000000u);
 	if (rc != GV_OK)
 		goto out;
 	if (count) {
@@ -409,12 +403,6 @@ unsigned kube_queue_requeues(kube_queue *q, const char *key)
 
 /* ---- workers ----------------------------------------------------------- */
 
-static void deadline_ts(uint64_t at_ns, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(at_ns / 1000000000u);
-	ts->tv_nsec = (long)(at_ns % 1000000000u);
-}
-
 int kube_queue_get(kube_queue *q, char **key_out, bool *shutdown)
 {
 	struct timespec ts;
@@ -424,7 +412,7 @@ int kube_queue_get(kube_queue *q, char **key_out, bool *shutdown)
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		if (!q->shutting_down) {
-			rc = promote_locked(q, now_ns());
+			rc = promote_locked(q, gv_now_ns());
 			if (rc != GV_OK && q->n == 0)
 				goto out;
 			rc = GV_OK;
@@ -435,7 +423,7 @@ int kube_queue_get(kube_queue *q, char **key_out, bool *shutdown)
 		    (!q->drain || json_object_size(q->processing) == 0))
 			goto out; /* shut down */
 		if (q->n_heap && !q->shutting_down) {
-			deadline_ts(q->heap[0].at_ns, &ts);
+			ts = gv_timespec_ns(q->heap[0].at_ns);
 			pthread_cond_timedwait(&q->ready, &q->mu, &ts);
 		} else {
 			pthread_cond_wait(&q->ready, &q->mu);
@@ -517,7 +505,7 @@ size_t kube_queue_len(kube_queue *q)
 
 	pthread_mutex_lock(&q->mu);
 	if (!q->shutting_down)
-		promote_locked(q, now_ns());
+		promote_locked(q, gv_now_ns());
 	n = q->n;
 	pthread_mutex_unlock(&q->mu);
 	return n;

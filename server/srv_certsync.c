@@ -5,6 +5,8 @@
 
 #include "srv_certsync.h"
 
+#include "groved/gv_time.h"
+
 #define CERTSYNC_MIN_MS 200
 #define CERTSYNC_MAX_MS 10000
 
@@ -120,13 +122,8 @@ static void *certsync_main(void *arg)
 			leader_round(s, &held);
 		load_round(s, &held);
 		pthread_mutex_lock(&s->lock);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += s->period_ms / 1000;
-		until.tv_nsec += (s->period_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = gv_timespec_ns(gv_now_ns() +
+				       (uint64_t)s->period_ms * 1000000u);
 		while (!s->stop && !s->kicked &&
 		       pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
 			;

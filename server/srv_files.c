@@ -4,65 +4,19 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 
+#include "groved/gv_file.h"
 #include "groved/server.h"
 
 /* Deeper than any real manifest tree; stops symlink loops. */
 #define WALK_MAX_DEPTH 32
 
-static int read_fd(int fd, const char *name, size_t max, char **data_out,
-		   size_t *len_out, gv_error_t *err)
+/* A missing file is an I/O error here (server.h); err says which. */
+static int read_rc(int rc)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	size_t cap = 0;
-	int rc = GV_OK;
-
-	for (;;) {
-		ssize_t n = 0;
-
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *p = NULL;
-
-			if (cap > max)
-				ncap = cap; /* cannot happen; keeps ncap sane */
-			p = realloc(buf, ncap + 1);
-			if (!p) {
-				rc = gv_error_set(err, GV_ENOMEM, name, 0, 0,
-						  "out of memory reading file");
-				goto out;
-			}
-			buf = p;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = gv_error_set(err, GV_EIO, name, 0, 0,
-					  "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			rc = gv_error_set(err, GV_ETOOBIG, name, 0, 0,
-					  "file is larger than %zu bytes", max);
-			goto out;
-		}
-	}
-	buf[len] = '\0';
-	*data_out = buf;
-	*len_out = len;
-	buf = NULL;
-out:
-	free(buf);
-	return rc;
+	return rc == GV_ENOTFOUND ? GV_EIO : rc;
 }
 
 static int push(srv_inputs *list, const char *name, char *data, size_t len)
@@ -94,16 +48,9 @@ static int add_file(srv_inputs *list, const char *path, size_t max,
 {
 	char *data = NULL;
 	size_t len = 0;
-	int fd = -1;
 	int rc = GV_OK;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = gv_error_set(err, GV_EIO, path, 0, 0, "cannot open: %s",
-				  strerror(errno));
-		goto out;
-	}
-	rc = read_fd(fd, path, max, &data, &len, err);
+	rc = read_rc(gv_read_file_max(path, max, &data, &len, err));
 	if (rc != GV_OK)
 		goto out;
 	rc = push(list, path, data, len);
@@ -113,8 +60,6 @@ static int add_file(srv_inputs *list, const char *path, size_t max,
 	}
 	data = NULL;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(data);
 	return rc;
 }
@@ -232,7 +177,8 @@ int srv_inputs_add(srv_inputs *list, const char *path, size_t max,
 
 	if (strcmp(path, "-") != 0)
 		return add_path(list, path, max, 0, err);
-	rc = read_fd(STDIN_FILENO, "<stdin>", max, &data, &len, err);
+	rc = read_rc(
+	    gv_read_fd(STDIN_FILENO, "<stdin>", max, NULL, &data, &len, err));
 	if (rc != GV_OK)
 		return rc;
 	rc = push(list, "<stdin>", data, len);

@@ -27,6 +27,9 @@
 
 #include "srv_http.h"
 
+#include "groved/gv_buf.h"
+#include "groved/gv_time.h"
+
 /* Headers and the connection's own buffers; bodies live outside it. */
 #define CONN_MEMORY_LIMIT ((size_t)64 << 10)
 /* A modern TLS configuration: 1.3 and 1.2 only, AEAD ciphers, ECDHE. */
@@ -34,6 +37,8 @@
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:" \
 	"+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:" \
 	"+ECDHE-RSA:%SERVER_PRECEDENCE"
+/* The first buffer of a request body. */
+#define FIRST_BODY_CAP ((size_t)8192)
 /* How often the watchdog looks at the connections. */
 #define WATCHDOG_PERIOD_MS 250
 
@@ -42,8 +47,9 @@ typedef struct conn {
 	struct conn *prev;
 	struct conn *next;
 	int fd; /* our dup of the socket, for the watchdog */
-	double phase_start; /* accepted, or the last answer sent */
-	double request_start; /* first call of the current request, or 0 */
+	uint64_t phase_start_ms; /* accepted, or the last answer sent */
+	uint64_t request_start_ms; /* first call of the current request */
+	bool in_request;
 	bool cut;
 } conn;
 
@@ -51,9 +57,7 @@ typedef struct conn {
 typedef struct request {
 	conn *c;
 	int route;
-	char *body;
-	size_t len;
-	size_t cap;
+	gv_buf body; /* at most max_body */
 	int early_status; /* answer decided before the body (4xx), or 0 */
 	const char *early_text;
 } request;
@@ -72,14 +76,6 @@ struct srv_http {
 	bool stopping;
 };
 
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- connections and the watchdog ------------------------------------- */
 
 static void notify_connection(void *cls, struct MHD_Connection *connection,
@@ -97,7 +93,7 @@ static void notify_connection(void *cls, struct MHD_Connection *connection,
 		if (!c)
 			return; /* untracked: only the idle timeout applies */
 		c->fd = ci ? fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0) : -1;
-		c->phase_start = now_mono();
+		c->phase_start_ms = gv_now_ms();
 		pthread_mutex_lock(&h->lock);
 		c->next = h->conns;
 		if (h->conns)
@@ -131,15 +127,17 @@ static void *watchdog_main(void *arg)
 
 	pthread_mutex_lock(&h->stop_lock);
 	while (!h->stopping) {
-		double now = now_mono();
+		uint64_t now = gv_now_ms();
 		conn *c = NULL;
 
 		pthread_mutex_lock(&h->lock);
 		for (c = h->conns; c; c = c->next) {
 			bool late =
-			    c->request_start > 0
-				? now - c->request_start > h->o.request_timeout
-				: now - c->phase_start > h->o.idle_timeout;
+			    c->in_request
+				? now - c->request_start_ms >
+				      (uint64_t)h->o.request_timeout * 1000u
+				: now - c->phase_start_ms >
+				      (uint64_t)h->o.idle_timeout * 1000u;
 
 			if (late && !c->cut && c->fd >= 0) {
 				/* the thread serving it sees EOF and closes */
@@ -148,12 +146,8 @@ static void *watchdog_main(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&h->lock);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = gv_timespec_ns(gv_now_ns() +
+				       WATCHDOG_PERIOD_MS * (uint64_t)1000000u);
 		pthread_cond_timedwait(&h->stop_cond, &h->stop_lock, &until);
 	}
 	pthread_mutex_unlock(&h->stop_lock);
@@ -174,12 +168,11 @@ static void conn_phase(srv_http *h, conn *c, bool in_request)
 	if (!c)
 		return;
 	pthread_mutex_lock(&h->lock);
-	if (in_request) {
-		c->request_start = now_mono();
-	} else {
-		c->request_start = 0;
-		c->phase_start = now_mono();
-	}
+	c->in_request = in_request;
+	if (in_request)
+		c->request_start_ms = gv_now_ms();
+	else
+		c->phase_start_ms = gv_now_ms();
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -267,35 +260,27 @@ static void check_headers(srv_http *h, struct MHD_Connection *connection,
 	}
 }
 
-/* Appends body bytes; past max_body the request becomes a 413. */
-static void take_body(srv_http *h, request *rq, const char *data, size_t n)
+/* Appends body bytes; past max_body the request becomes a 413, and when
+ * memory runs out a 503: a large body is the client's fault, never "out
+ * of memory". */
+static void take_body(request *rq, const char *data, size_t n)
 {
-	size_t cap = 0;
-	char *p = NULL;
+	size_t first = n > FIRST_BODY_CAP ? n : FIRST_BODY_CAP;
+	int rc = GV_OK;
 
 	if (rq->early_status)
 		return; /* discarded */
-	if (n > h->o.max_body - rq->len) {
+	/* one allocation for most reviews */
+	if (!rq->body.s && first <= rq->body.max)
+		(void)gv_buf_grow(&rq->body, first);
+	rc = gv_buf_add(&rq->body, data, n);
+	if (rc == GV_ETOOBIG) {
 		rq->early_status = MHD_HTTP_CONTENT_TOO_LARGE;
 		rq->early_text = "request body too large";
-		return;
+	} else if (rc != GV_OK) {
+		rq->early_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		rq->early_text = "out of memory";
 	}
-	if (rq->len + n + 1 > rq->cap) {
-		cap = rq->cap ? rq->cap : 8192;
-		while (cap < rq->len + n + 1)
-			cap *= 2;
-		p = realloc(rq->body, cap);
-		if (!p) {
-			rq->early_status = MHD_HTTP_SERVICE_UNAVAILABLE;
-			rq->early_text = "out of memory";
-			return;
-		}
-		rq->body = p;
-		rq->cap = cap;
-	}
-	memcpy(rq->body + rq->len, data, n);
-	rq->len += n;
-	rq->body[rq->len] = '\0';
 }
 
 static enum MHD_Result
@@ -316,6 +301,7 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
 		if (!rq)
 			return MHD_NO;
 		rq->c = conn_of(connection);
+		gv_buf_init(&rq->body, h->o.max_body);
 		rq->route = h->o.route(h->o.ctx, url);
 		*con_cls = rq;
 		atomic_fetch_add(&h->in_flight, 1);
@@ -327,7 +313,7 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		take_body(h, rq, upload_data, *upload_data_size);
+		take_body(rq, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -339,8 +325,8 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
 	in.method = method;
 	in.path = url;
 	in.route = rq->route;
-	in.body = rq->body ? rq->body : "";
-	in.len = rq->len;
+	in.body = gv_buf_str(&rq->body);
+	in.len = rq->body.len;
 	out.status = MHD_HTTP_OK;
 	out.content_type = "application/json";
 	h->o.handler(h->o.ctx, &in, &out);
@@ -371,7 +357,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection,
 		return;
 	conn_phase(h, rq->c, false);
 	atomic_fetch_sub(&h->in_flight, 1);
-	free(rq->body);
+	gv_buf_release(&rq->body);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -461,6 +447,7 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 {
 	srv_http *h = NULL;
 	struct sockaddr_storage ss;
+	pthread_condattr_t ca;
 	const union MHD_DaemonInfo *di = NULL;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -484,7 +471,10 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 	atomic_init(&h->in_flight, 0);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->stop_lock, NULL);
-	pthread_cond_init(&h->stop_cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gv_timespec_ns */
+	pthread_cond_init(&h->stop_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (o->tls_cert_callback)
 		flags |= MHD_USE_TLS;
 	if (!o->host || !o->host[0]) {
@@ -547,14 +537,14 @@ void srv_http_quiesce(srv_http *h)
 
 void srv_http_stop(srv_http *h, unsigned grace)
 {
-	double until = 0;
+	uint64_t until = 0;
 
 	if (!h)
 		return;
 	if (h->daemon) {
 		srv_http_quiesce(h);
-		until = now_mono() + grace;
-		while (atomic_load(&h->in_flight) > 0 && now_mono() < until) {
+		until = gv_now_ms() + (uint64_t)grace * 1000u;
+		while (atomic_load(&h->in_flight) > 0 && gv_now_ms() < until) {
 			struct timespec ts = { 0, 10 * 1000000L };
 
 			nanosleep(&ts, NULL);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "groved/gv.h"
+#include "groved/gv_buf.h"
+#include "groved/gv_json.h"
 #include "srv_log.h"
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
@@ -16,12 +18,13 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 static const char tail_truncated[] = ",\"truncated\":true}\n";
 #define LINE_RESERVE (sizeof(tail_truncated) - 1)
 
-/* A line being built. Appends that do not fit set `full` and write
- * nothing, so the text is always a prefix that can still be closed. */
+/* A line being built, on the stack. Appends that do not fit set `full`
+ * and write nothing, so the text is always a prefix that can still be
+ * closed. */
 typedef struct line {
-	char buf[LOG_LINE_MAX];
-	size_t len;
-	size_t limit; /* LOG_LINE_MAX - LINE_RESERVE */
+	char mem[LOG_LINE_MAX + 1];
+	gv_buf b; /* over mem: never allocates, never fails below limit */
+	size_t limit; /* LOG_LINE_MAX - LINE_RESERVE, then LOG_LINE_MAX */
 	bool full;
 } line;
 
@@ -70,12 +73,11 @@ int log_level_parse(const char *s, log_level *out)
 
 static bool put(line *l, const char *s, size_t n)
 {
-	if (l->full || n > l->limit - l->len) {
+	if (l->full || n > l->limit - l->b.len) {
 		l->full = true;
 		return false;
 	}
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
+	gv_buf_add(&l->b, s, n);
 	return true;
 }
 
@@ -91,92 +93,39 @@ static bool puts_(line *l, const char *s)
  */
 static void put_string(line *l, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-	char esc[8];
-	const char *out = NULL;
-	size_t out_len = 0;
-	size_t step = 0;
+	gv_json_esc o = { .max = l->limit - l->b.len };
+	bool cut = false;
 
 	/* the opening and the closing quote */
-	if (l->full || l->limit - l->len < 2) {
+	if (l->full || o.max < 2) {
 		l->full = true;
 		return;
 	}
-	l->buf[l->len++] = '"';
-	l->limit--; /* the closing quote always fits */
-	while (n > 0) {
-		step = 1;
-		out = esc;
-		out_len = 2;
-		esc[0] = '\\';
-		switch (*p) {
-		case '"':
-		case '\\':
-			esc[1] = (char)*p;
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				out_len = 6;
-			} else {
-				step = gv_utf8_len(p, n);
-				if (step == 0) {
-					step = 1;
-					out = "\\ufffd";
-					out_len = 6;
-				} else {
-					out = (const char *)p;
-					out_len = step;
-				}
-			}
-			break;
-		}
-		if (!put(l, out, out_len))
-			break;
-		p += step;
-		n -= step;
-	}
-	l->limit++;
-	l->buf[l->len++] = '"';
+	if (gv_json_escape(&l->b, s, strlen(s), &o, &cut) != GV_OK || cut)
+		l->full = true;
 }
 
 static void put_key(line *l, const char *key)
 {
 	/* a key with nothing after it would leave invalid JSON: keep room
 	 * for the shortest value, "null" */
-	size_t before = l->len;
+	size_t before = l->b.len;
 
 	if (!put(l, ",", 1))
 		return;
 	put_string(l, key ? key : "");
-	if (!l->full && l->limit - l->len < 5)
+	if (!l->full && l->limit - l->b.len < 5)
 		l->full = true;
 	if (!l->full)
 		put(l, ":", 1);
 	if (l->full)
-		l->len = before;
+		gv_buf_truncate(&l->b, before);
 }
 
 static void put_field(line *l, const log_field *f)
 {
 	char num[48];
-	size_t before = l->len;
+	size_t before = l->b.len;
 
 	put_key(l, f->key);
 	if (l->full)
@@ -191,11 +140,11 @@ static void put_field(line *l, const log_field *f)
 	case LOG_F_INT:
 		snprintf(num, sizeof(num), "%lld", (long long)f->v.i);
 		if (!puts_(l, num))
-			l->len = before;
+			gv_buf_truncate(&l->b, before);
 		break;
 	case LOG_F_BOOL:
 		if (!puts_(l, f->v.b ? "true" : "false"))
-			l->len = before;
+			gv_buf_truncate(&l->b, before);
 		break;
 	case LOG_F_NUM:
 		if (isfinite(f->v.d))
@@ -203,11 +152,11 @@ static void put_field(line *l, const log_field *f)
 		else
 			snprintf(num, sizeof(num), "null");
 		if (!puts_(l, num))
-			l->len = before;
+			gv_buf_truncate(&l->b, before);
 		break;
 	case LOG_F_RAW:
 		/* cut raw JSON would be invalid: all of it, or null */
-		if (f->v.s && strlen(f->v.s) <= l->limit - l->len) {
+		if (f->v.s && strlen(f->v.s) <= l->limit - l->b.len) {
 			puts_(l, f->v.s);
 		} else {
 			puts_(l, "null");
@@ -234,8 +183,8 @@ static void put_time(line *l)
 
 static int emit(log_ctx *lg, line *l)
 {
-	const char *p = l->buf;
-	size_t left = l->len;
+	const char *p = l->b.s;
+	size_t left = l->b.len;
 	ssize_t n = 0;
 	int rc = GV_OK;
 
@@ -264,7 +213,7 @@ int log_fields(log_ctx *lg, log_level level, const char *func, const char *msg,
 	size_t i = 0;
 	bool truncated = false;
 
-	l.len = 0;
+	gv_buf_init_fixed(&l.b, l.mem, sizeof(l.mem));
 	l.limit = LOG_LINE_MAX - LINE_RESERVE;
 	l.full = false;
 	puts_(&l, "{\"time\":");
