@@ -1,10 +1,21 @@
 /*
  * gv.h: what every groved module shares: the result codes and the
- * caller-allocated error struct.
+ * caller-allocated error struct. The entry point of the base layer
+ * (base/, library gv_base), the floor every other module stands on
+ * (docs/architecture.md); its friends each hold one tool:
+ *
+ *   groved/gv_buf.h   gv_buf, the one growable buffer (a maximum, a
+ *                     sticky failure that tells too big from no memory)
+ *   groved/gv_json.h  the JSON parser and the one JSON string escaper
+ *   groved/gv_file.h  reading a whole file, bounded
+ *   groved/gv_time.h  the monotonic clock
  *
  * Every fallible function returns a gv_rc (0 is success). Where a failure
  * needs words, the caller passes a gv_error_t; it is filled in place and
  * never allocates, so it can be used on any path, including out of memory.
+ * A failure is always a gv_rc and a gv_error_t; a `char *why, size_t`
+ * buffer carries only a note that is not a failure (why a lookup could
+ * not be made, why a certificate is renewed).
  */
 #ifndef GROVED_GV_H
 #define GROVED_GV_H
