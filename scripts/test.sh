@@ -68,8 +68,9 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     corpus="build/fuzz/corpus-$name"
     mkdir -p "$corpus"
     seeds="tests/fuzz/corpus/${name#fuzz_}"
-    [ "$name" = fuzz_validate ] && seeds=tests/golden   # every golden input
     [ -d "$seeds" ] || seeds=""
+    # every golden input, and the UPDATE pairs of tests/fuzz/corpus/validate
+    [ "$name" = fuzz_validate ] && seeds="tests/golden $seeds"
     echo "-- $name"
     log="build/fuzz/$name.log"
     rc=0
