@@ -159,6 +159,13 @@ void fk_fail(fake_kube *fk, fk_verb verb, const char *resource, int rc,
 	pthread_mutex_unlock(&fk->lock);
 }
 
+void fk_heal(fake_kube *fk)
+{
+	pthread_mutex_lock(&fk->lock);
+	fk->n_faults = 0;
+	pthread_mutex_unlock(&fk->lock);
+}
+
 size_t fk_count_from(fake_kube *fk, const kube_client *client, fk_verb verb,
 		     const char *resource)
 {

@@ -76,6 +76,8 @@ json_t *fk_object(fake_kube *fk, const kube_gvr *gvr, const char *ns,
  * the kind and HTTP status as the client would report them. */
 void fk_fail(fake_kube *fk, fk_verb verb, const char *resource, int rc,
 	     kube_err kind, long status, unsigned times);
+/* Forgets every injected failure. */
+void fk_heal(fake_kube *fk);
 /* How many calls of verb on resource ("" for any) were made. */
 size_t fk_count(fake_kube *fk, fk_verb verb, const char *resource);
 /* The same, through client only. */
