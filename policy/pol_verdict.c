@@ -236,6 +236,10 @@ void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 
 	if (v->oom)
 		goto drop;
+	if (v->n_omitted) { /* past the budget: only counted */
+		omit(v);
+		goto drop;
+	}
 	if (!fe_info[type].shows_value) {
 		json_decref(e.value);
 		e.value = NULL;
@@ -255,8 +259,7 @@ void pol_verdict_add(pol_verdict *v, pol_fe_type type, const char *field,
 	bytes = error_bytes(&e, &ok);
 	if (!ok)
 		goto fail;
-	if (v->n_omitted ||
-	    v->bytes + bytes > POL_VERDICT_BYTES_MAX - VERDICT_MORE_ROOM) {
+	if (v->bytes + bytes > POL_VERDICT_BYTES_MAX - VERDICT_MORE_ROOM) {
 		omit(v);
 		goto drop;
 	}
