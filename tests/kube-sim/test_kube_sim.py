@@ -20,7 +20,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import urllib.error
@@ -88,10 +87,20 @@ class Sim:
 
     def watch(self, path, n, timeout=10):
         """Read up to n events (or until the stream ends)."""
+        return self.watch_read(self.watch_open(path, timeout), n)
+
+    def watch_open(self, path, timeout=10):
+        """Start a watch; once this returns (the headers are in), kube-sim
+        has registered it: later writes and drops reach it."""
         r = urllib.request.Request(self.url + path)
+        resp = urllib.request.urlopen(r, context=self.ctx, timeout=timeout)
+        assert resp.headers.get("Transfer-Encoding") == "chunked"
+        return resp
+
+    def watch_read(self, resp, n):
+        """Read up to n events of an open watch (or until it ends)."""
         events = []
-        with urllib.request.urlopen(r, context=self.ctx, timeout=timeout) as resp:
-            assert resp.headers.get("Transfer-Encoding") == "chunked"
+        with resp:
             while len(events) < n:
                 line = resp.readline()
                 if not line:
@@ -243,17 +252,14 @@ def t_watch_resume(s):
     assert rvs == sorted(rvs) and rvs[0] > int(rv)
     assert ev[0]["object"]["apiVersion"] == "v1" and ev[0]["object"]["kind"] == "Pod"
 
-    # live events with a label selector, and bookmarks
+    # live events with a label selector, and bookmarks: the writes come
+    # once the watch is registered
     rv2 = s.ok("GET", base)["metadata"]["resourceVersion"]
-    out = []
-    th = threading.Thread(target=lambda: out.extend(s.watch(
-        base + "?watch=true&labelSelector=k%3Dv&allowWatchBookmarks=true&timeoutSeconds=3"
-        "&resourceVersion=" + rv2, 50)))
-    th.start()
-    time.sleep(0.3)
+    resp = s.watch_open(base + "?watch=true&labelSelector=k%3Dv&allowWatchBookmarks=true"
+                        "&timeoutSeconds=3&resourceVersion=" + rv2)
     s.ok("POST", base, pod("nolabel"))
     s.ok("POST", base, pod("lab", {"k": "v"}))
-    th.join()
+    out = s.watch_read(resp, 50)
     types = [(e["type"], e["object"]["metadata"].get("name")) for e in out]
     assert ("ADDED", "lab") in types and ("ADDED", "nolabel") not in types, types
     assert any(t == "BOOKMARK" for t, _ in types), types
@@ -280,13 +286,12 @@ def t_watch_gone_after_compact(s):
 
 
 def t_drop_watches(s):
-    done = []
-    th = threading.Thread(target=lambda: done.append(s.watch(PODS + "?watch=true", 1000, 30)))
-    th.start()
-    time.sleep(0.5)
+    resp = s.watch_open(PODS + "?watch=true", 10)    # registered once open
     s.ok("POST", "/__sim/drop-watches")
-    th.join(5)
-    assert done, "watch was not closed"
+    try:
+        s.watch_read(resp, 1000)          # returns when the server ends it
+    except (TimeoutError, OSError) as e:
+        raise AssertionError("watch was not closed: %r" % e)
 
 
 def t_patches(s):
@@ -366,7 +371,13 @@ def t_gc(s):
     assert "foregroundDeletion" in d["metadata"]["finalizers"]
     assert wait_for(lambda: s.req("GET", PODS + "/fgdep")[1]["metadata"].get(
         "deletionTimestamp"))
-    time.sleep(0.2)
+    # the collector works through one queue in order: once a later
+    # deletion is done, it has settled the owner, which must still be here
+    o4 = s.ok("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "owner4"}})
+    s.ok("POST", PODS, pod("barrier", ownerReferences=[dict(ref, name="owner4",
+                                                            uid=o4["metadata"]["uid"])]))
+    s.ok("DELETE", "/api/v1/namespaces/default/configmaps/owner4")
+    assert wait_for(lambda: s.req("GET", PODS + "/barrier")[0] == 404), "barrier not collected"
     assert s.req("GET", "/api/v1/namespaces/default/configmaps/owner3")[0] == 200
     s.ok("PATCH", PODS + "/fgdep", {"metadata": {"finalizers": None}},
          "application/merge-patch+json")

@@ -20,19 +20,30 @@ trap cleanup EXIT
 # check NAME COMMAND... and summary
 . "$src/tests/lib/check.sh"
 
+# wait_until SECONDS COMMAND...: runs COMMAND every 50 ms until it
+# succeeds (0) or SECONDS have passed (1). Waits are for a condition, with
+# a generous bound: a slow machine makes a slower test, not a false one.
+wait_until() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -ge "$end" ] && return 1
+    sleep 0.05
+  done
+}
+
 # port SERVER: from the "listening" log line (ports are ephemeral)
 port_of() {
   sed -n "s/.*\"msg\":\"listening\",\"server\":\"$1\".*\"port\":\([0-9]*\).*/\1/p" "$tmp/serve.log" | tail -1
 }
 
+listening_or_gone() { [ -n "$(port_of metrics)" ] || ! kill -0 "$pid" 2>/dev/null; }
+
 start() { # start ARGS...: groved serve in the background, ports known
   "$groved" serve --webhook-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
     --metrics-addr 127.0.0.1:0 --threads 2 "$@" 2>"$tmp/serve.log" &
   pid=$!
-  for _ in $(seq 100); do
-    [ -n "$(port_of metrics)" ] && break
-    sleep 0.05
-  done
+  wait_until 30 listening_or_gone
   wh=$(port_of webhooks); hp=$(port_of health); mp=$(port_of metrics)
   [ -n "$wh" ] && [ -n "$hp" ] && [ -n "$mp" ]
 }
@@ -131,27 +142,33 @@ printf 'log-level: info\n' > "$tmp/config.yaml"
 check "serve starts with certificate files and a config file" start --tls-cert-file "$tmp/files/tls.crt" --tls-key-file "$tmp/files/tls.key" --config "$tmp/config.yaml"
 serial() { openssl s_client -connect "127.0.0.1:$wh" </dev/null 2>/dev/null | openssl x509 -noout -serial; }
 before=$(serial)
+# requests all through the swap: the loader counts them in load.n and
+# stops when load.stop appears
 (
-  fails=0
-  for _ in $(seq 150); do
+  fails=0; n=0
+  while [ ! -e "$tmp/load.stop" ] && [ "$n" -lt 5000 ]; do
     c=$(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
       --data-binary @"$fx/captured/pcs-create.json" "https://127.0.0.1:$wh/webhooks/validate-podcliqueset")
     [ "$c" = 200 ] || fails=$((fails + 1))
+    n=$((n + 1)); echo "$n" > "$tmp/load.n.new" && mv "$tmp/load.n.new" "$tmp/load.n"
     sleep 0.02
   done
   echo "$fails" > "$tmp/load.fails"
 ) &
 loader=$!
-sleep 0.5
+requests_past() { [ "$(cat "$tmp/load.n" 2>/dev/null || echo 0)" -ge "$1" ]; }
+new_served() { after=$(serial); [ -n "$before" ] && [ -n "$after" ] && [ "$before" != "$after" ]; }
+wait_until 30 requests_past 5
 newpair "$tmp/files" && mv "$tmp/files/tls.key.new" "$tmp/files/tls.key" && mv "$tmp/files/tls.crt.new" "$tmp/files/tls.crt"
-sleep 3
-after=$(serial)
+wait_until 30 new_served
+wait_until 30 requests_past $(($(cat "$tmp/load.n") + 5))
+touch "$tmp/load.stop"
 wait "$loader"
-check "the new certificate is served without a restart" test -n "$before" -a "$before" != "$after"
+check "the new certificate is served without a restart" new_served
 check "no request failed during the swap" test "$(cat "$tmp/load.fails")" = 0
 printf 'log-level: debug\n' > "$tmp/config.yaml"
 kill -HUP "$pid"
-sleep 0.5
+wait_until 30 grep -q '"msg":"configuration reloaded"' "$tmp/serve.log"
 check "SIGHUP reloads the configuration" grep -q '"msg":"configuration reloaded"' "$tmp/serve.log"
 check "SIGTERM exits 0" stop
 
@@ -163,9 +180,10 @@ python3 "$src/tests/kube-sim/kube-sim" --addr 127.0.0.1:0 --kubeconfig-out "$tmp
   --load "$src/examples/claim-templates.yaml" --load "$src/examples/vllm-disaggregated.yaml" \
   >"$sim_log" 2>&1 &
 sim_pid=$!
-for _ in $(seq 100); do grep -q listening "$sim_log" && break; sleep 0.05; done
+wait_until 30 grep -q listening "$sim_log"
 check "serve starts against kube-sim" start --self-signed "$tmp/certs" --kubeconfig "$tmp/kubeconfig"
-for _ in $(seq 100); do [ "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok ] && break; sleep 0.05; done
+ready() { [ "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok ]; }
+wait_until 30 ready
 check "readyz once the informers have synced" test "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok
 python3 - "$fx/captured/pcs-create.json" "$tmp/missing-claim.json" "$tmp/with-claim.json" <<'PY'
 import json, sys
@@ -204,9 +222,13 @@ check "SIGTERM exits 0 with informers running" stop
 check "serve starts with --cert-secret" start --kubeconfig "$tmp/kubeconfig" \
   --namespace groved-system --cert-secret cert --cert-validity 4s \
   --inject-ca-into validatingwebhookconfigurations/not-installed
-for _ in $(seq 100); do [ "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok ] && break; sleep 0.05; done
+wait_until 30 ready
 check "ready on the pair from the Secret it made" test "$(curl -s "http://127.0.0.1:$hp/readyz")" = ok
-sleep 2
+# many rounds (200 ms each) have passed once the 4 s certificate has
+# been replaced and loaded again
+loaded_twice() { [ "$(grep -c '"msg":"certificate loaded"' "$tmp/serve.log")" -ge 2 ]; }
+wait_until 60 loaded_twice
+check "the short-lived certificate is replaced (rounds ran)" loaded_twice
 check "a missing webhook configuration is logged once" test "$(grep -c 'cannot renew the certificate or inject the CA' "$tmp/serve.log")" = 1
 check "and named" grep -q 'not-installed' "$tmp/serve.log"
 check "SIGTERM exits 0 with the certificate thread running" stop
