@@ -9,7 +9,7 @@ pkgs=(
   libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev
   libmicrohttpd-dev libgnutls28-dev libcmocka-dev libmimalloc-dev
   clang libclang-rt-dev clang-format
-  openssl curl python3 python3-yaml
+  openssl curl python3 python3-yaml pyflakes3
 )
 
 missing=()
