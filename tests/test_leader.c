@@ -255,6 +255,7 @@ static void test_race_has_one_winner(void **state)
 {
 	fixture *f = *state;
 	char h[64];
+	atomic_bool stop = true; /* b's run releases at once */
 
 	/* both find no Lease; b creates it first: a's create fails */
 	fk_fail(&f->fk, FK_CREATE, "leases", GV_EEXIST, KUBE_ERR_ALREADY_EXISTS,
@@ -263,7 +264,7 @@ static void test_race_has_one_winner(void **state)
 	assert_true(kube_elector_round(&f->b.e, 1000));
 	/* a released (free) Lease: both read it, b writes first, a's
 	 * update carries the resourceVersion it read: a Conflict */
-	kube_elector_run(&f->b.e, &(atomic_bool){ true });
+	kube_elector_run(&f->b.e, &stop);
 	assert_string_equal(lease_holder(&f->fk, h, sizeof(h)), "");
 	f->fk.after_get = b_takes_it;
 	f->fk.after_get_ctx = &f->b;
