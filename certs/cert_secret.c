@@ -7,7 +7,7 @@
 #include <errno.h>
 
 #include "cert_int.h"
-#include "kube_client.h"
+#include "groved/kube.h"
 
 #define CERT_DEFAULT_PROPAGATION 60 /* seconds */
 

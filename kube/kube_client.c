@@ -6,7 +6,7 @@
  * when they go back), perform, classify the outcome, and either finish or
  * sleep a backoff and go again.
  */
-#include "kube_client.h"
+#include "kube_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -30,7 +30,7 @@
 #define KUBE_DEFAULT_BURST 100u
 #define KUBE_DEFAULT_MAX_RESPONSE ((size_t)64 << 20)
 #define KUBE_JSON_MAX_DEPTH 512
-#define KUBE_TOKEN_MAX 16384
+#define KUBE_CLIENT_TOKEN_MAX 16384
 #define KUBE_PATH_MAX 8192
 #define KUBE_USER_AGENT "groved/" GROVED_VERSION
 
@@ -281,6 +281,33 @@ uint64_t kube_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
 const char *kube_token_static(void *ctx)
 {
 	return ctx;
+}
+
+void kube_client_on_error(kube_client *c, kube_error_fn fn, void *ctx)
+{
+	c->on_error = fn;
+	c->error_ctx = ctx;
+}
+
+void kube_client_report(kube_client *c, const char *what,
+			const kube_result *res, const gv_error_t *err)
+{
+	gv_error_t full = GV_ERROR_INIT;
+
+	if (!c || !c->on_error)
+		return;
+	if (!err) {
+		c->on_error(c->error_ctx, what, NULL);
+		return;
+	}
+	/* the HTTP status with the API server's words, when there was one */
+	if (res && res->status > 0)
+		gv_error_set(&full, GV_EIO, err->source, err->line, err->column,
+			     "%s (HTTP %ld)", err->text, res->status);
+	else
+		gv_error_set(&full, GV_EIO, err->source, err->line, err->column,
+			     "%s", err->text);
+	c->on_error(c->error_ctx, what, &full);
 }
 
 static void kube_share_lock(CURL *h, curl_lock_data data,
@@ -742,7 +769,7 @@ static int kube_headers(kube_client *c, const kube_call *k,
 {
 	struct curl_slist *list = NULL;
 	struct curl_slist *t = NULL;
-	gv_buf line = GV_BUF_INIT(KUBE_TOKEN_MAX + 64);
+	gv_buf line = GV_BUF_INIT(KUBE_CLIENT_TOKEN_MAX + 64);
 	const char *token = c->token ? c->token(c->token_ctx) : NULL;
 	int rc = GV_OK;
 
@@ -790,124 +817,171 @@ out:
 	return rc;
 }
 
-/*
- * Sends k until it succeeds or may not be retried. On success *out (may
- * be NULL) is the response object, a new reference.
- */
-static int kube_do(kube_client *c, const kube_call *k, json_t **out,
-		   kube_result *res, gv_error_t *err)
+/* The whole URL of k: the client's base and k's path. */
+static int kube_request_url(kube_client *c, const kube_call *k, gv_buf *url,
+			    gv_error_t *err)
 {
-	gv_buf url = GV_BUF_INIT(KUBE_PATH_MAX * 2);
-	kube_attempt a = { .body = GV_BUF_INIT(c->max_response) };
+	int rc = gv_buf_addstr(url, c->base_url);
+
+	if (rc == GV_OK)
+		rc = gv_buf_addstr(url, k->path);
+	if (rc != GV_OK)
+		rc = gv_error_set(err, rc, NULL, 0, 0, "%s %s: URL too long",
+				  k->method, k->path);
+	return rc;
+}
+
+/*
+ * One attempt's request: fresh headers (the token is asked for anew) and
+ * a handle from the pool with every option set. On success *headers and
+ * *h are the caller's (kube_handle_put, curl_slist_free_all); on failure
+ * err says which step failed and nothing is left to free.
+ */
+static int kube_request_build(kube_client *c, const kube_call *k,
+			      const char *url, kube_attempt *a, char *errbuf,
+			      struct curl_slist **headers, CURL **h,
+			      gv_error_t *err)
+{
+	int rc = kube_headers(c, k, headers);
+
+	if (rc != GV_OK) {
+		gv_error_set(err, rc, NULL, 0, 0,
+			     "%s %s: cannot build headers%s", k->method,
+			     k->path, rc == GV_EINVAL ? ": bad token" : "");
+		goto out;
+	}
+	*h = kube_handle_get(c);
+	if (!*h) {
+		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
+				  "%s %s: out of memory", k->method, k->path);
+		goto out;
+	}
+	rc = kube_setup(c, *h, k, url, *headers, a, errbuf);
+	if (rc != GV_OK)
+		gv_error_set(err, rc, NULL, 0, 0,
+			     "%s %s: cannot set curl options", k->method, url);
+out:
+	if (rc != GV_OK) {
+		kube_handle_put(c, *h);
+		*h = NULL;
+		curl_slist_free_all(*headers);
+		*headers = NULL;
+	}
+	return rc;
+}
+
+/*
+ * What one attempt ended with (cc, the status in res, the body in a):
+ * fills res and returns GV_OK with *doc (a new reference) for a JSON
+ * object in a 2xx answer. A failure fills err (transport errors name the
+ * whole URL, HTTP ones the path) and says in *retry whether k may be sent
+ * again.
+ */
+static int kube_response_classify(kube_client *c, const kube_call *k,
+				  const char *url, CURLcode cc,
+				  const kube_attempt *a, const char *errbuf,
+				  kube_result *res, json_t **doc, bool *retry,
+				  gv_error_t *err)
+{
+	gv_error_t perr = GV_ERROR_INIT;
+	int rc = GV_OK;
+
+	*retry = false;
+	if (cc != CURLE_OK && a->body.toobig) {
+		res->kind = KUBE_ERR_PROTOCOL;
+		kube_copy(res->message, sizeof(res->message),
+			  "response too large");
+		return gv_error_set(err, GV_ETOOBIG, NULL, 0, 0,
+				    "%s %s: response larger than %zu bytes",
+				    k->method, k->path, c->max_response);
+	}
+	if (cc != CURLE_OK) {
+		res->kind = KUBE_ERR_TRANSPORT;
+		snprintf(res->message, sizeof(res->message), "%s (curl %d)%s%s",
+			 curl_easy_strerror(cc), (int)cc, errbuf[0] ? ": " : "",
+			 errbuf);
+		*retry = k->idempotent || kube_connect_failed(cc);
+		return gv_error_set(err, GV_EIO, NULL, 0, 0, "%s %s: %s: %s",
+				    k->method, url, kube_strerror(res->kind),
+				    res->message);
+	}
+	if (res->status >= 200 && res->status <= 299) {
+		rc = gv_json_parse(gv_buf_str(&a->body), a->body.len, url,
+				   KUBE_JSON_MAX_DEPTH, 0, doc, &perr);
+		if (rc == GV_OK && !json_is_object(*doc))
+			rc = GV_EPARSE;
+		if (rc == GV_OK)
+			return GV_OK;
+		json_decref(*doc);
+		*doc = NULL;
+		res->kind = KUBE_ERR_PROTOCOL;
+		kube_copy(res->message, sizeof(res->message),
+			  rc == GV_EPARSE && perr.text[0]
+			      ? perr.text
+			      : "not a JSON object");
+		return gv_error_set(err, rc, NULL, 0, 0, "%s %s: %s: %s",
+				    k->method, k->path,
+				    kube_strerror(res->kind), res->message);
+	}
+	kube_status_body(&a->body, res);
+	res->kind = kube_classify(res->status, res->reason);
+	if (!res->message[0])
+		snprintf(res->message, sizeof(res->message), "HTTP status %ld",
+			 res->status);
+	*retry = res->kind == KUBE_ERR_TOO_MANY_REQUESTS ||
+		 (res->kind == KUBE_ERR_SERVER && res->status != 501 &&
+		  k->idempotent);
+	return gv_error_set(err, kube_err_rc(res->kind), NULL, 0, 0,
+			    "%s %s: %s: %s", k->method, k->path,
+			    kube_strerror(res->kind), res->message);
+}
+
+/* One attempt of k: a rate-limit token, the request, the answer. */
+static int kube_attempt_once(kube_client *c, const kube_call *k,
+			     const char *url, kube_attempt *a, kube_result *res,
+			     json_t **doc, bool *retry, gv_error_t *err)
+{
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE];
-	json_t *doc = NULL;
-	gv_error_t perr = GV_ERROR_INIT;
+	unsigned attempts = res->attempts;
 	CURL *h = NULL;
 	CURLcode cc = CURLE_OK;
+	int rc = GV_OK;
+
+	*retry = false;
+	memset(res, 0, sizeof(*res));
+	res->attempts = attempts;
+	gv_buf_release(&a->body); /* and its failure */
+	a->retry_after = 0;
+	a->retry_after_max = c->retry_after_max_s;
+	errbuf[0] = '\0';
+
+	kube_ratelimit_wait(&c->rl);
+	rc = kube_request_build(c, k, url, a, errbuf, &headers, &h, err);
+	if (rc != GV_OK)
+		return rc;
+	res->attempts++;
+	cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	res->retry_after = a->retry_after;
+	kube_handle_put(c, h);
+	curl_slist_free_all(headers);
+	return kube_response_classify(c, k, url, cc, a, errbuf, res, doc, retry,
+				      err);
+}
+
+/* Sends k until it succeeds, may not be retried, or has had
+ * max_attempts; a backoff between attempts. */
+static int kube_send_retrying(kube_client *c, const kube_call *k,
+			      const char *url, kube_attempt *a,
+			      kube_result *res, json_t **doc, gv_error_t *err)
+{
 	bool retry = false;
 	int rc = GV_OK;
 
-	memset(res, 0, sizeof(*res));
-	rc = gv_buf_addstr(&url, c->base_url);
-	if (rc == GV_OK)
-		rc = gv_buf_addstr(&url, k->path);
-	if (rc != GV_OK) {
-		rc = gv_error_set(err, rc, NULL, 0, 0, "%s %s: URL too long",
-				  k->method, k->path);
-		goto out;
-	}
 	for (;;) {
-		unsigned attempts = res->attempts;
-
-		retry = false;
-		memset(res, 0, sizeof(*res));
-		res->attempts = attempts;
-		gv_buf_release(&a.body); /* and its failure */
-		a.retry_after = 0;
-		a.retry_after_max = c->retry_after_max_s;
-		errbuf[0] = '\0';
-		curl_slist_free_all(headers);
-		headers = NULL;
-
-		kube_ratelimit_wait(&c->rl);
-		rc = kube_headers(c, k, &headers);
-		if (rc != GV_OK) {
-			gv_error_set(err, rc, NULL, 0, 0,
-				     "%s %s: cannot build headers%s", k->method,
-				     k->path,
-				     rc == GV_EINVAL ? ": bad token" : "");
-			goto out;
-		}
-		h = kube_handle_get(c);
-		if (!h) {
-			rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
-					  "%s %s: out of memory", k->method,
-					  k->path);
-			goto out;
-		}
-		rc = kube_setup(c, h, k, url.s, headers, &a, errbuf);
-		if (rc != GV_OK) {
-			gv_error_set(err, rc, NULL, 0, 0,
-				     "%s %s: cannot set curl options",
-				     k->method, url.s);
-			goto out;
-		}
-		res->attempts++;
-		cc = curl_easy_perform(h);
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
-		res->retry_after = a.retry_after;
-		kube_handle_put(c, h);
-		h = NULL;
-
-		if (cc != CURLE_OK && a.body.toobig) {
-			res->kind = KUBE_ERR_PROTOCOL;
-			kube_copy(res->message, sizeof(res->message),
-				  "response too large");
-			rc = gv_error_set(err, GV_ETOOBIG, NULL, 0, 0,
-					  "%s %s: response larger than %zu "
-					  "bytes",
-					  k->method, k->path, c->max_response);
-			goto out;
-		}
-		if (cc != CURLE_OK) {
-			res->kind = KUBE_ERR_TRANSPORT;
-			snprintf(res->message, sizeof(res->message),
-				 "%s (curl %d)%s%s", curl_easy_strerror(cc),
-				 (int)cc, errbuf[0] ? ": " : "", errbuf);
-			rc = GV_EIO;
-			retry = k->idempotent || kube_connect_failed(cc);
-		} else if (res->status >= 200 && res->status <= 299) {
-			rc = gv_json_parse(gv_buf_str(&a.body), a.body.len,
-					   url.s, KUBE_JSON_MAX_DEPTH, 0, &doc,
-					   &perr);
-			if (rc == GV_OK && !json_is_object(doc))
-				rc = GV_EPARSE;
-			if (rc != GV_OK) {
-				res->kind = KUBE_ERR_PROTOCOL;
-				kube_copy(res->message, sizeof(res->message),
-					  rc == GV_EPARSE && perr.text[0]
-					      ? perr.text
-					      : "not a JSON object");
-				rc = gv_error_set(
-				    err, rc, NULL, 0, 0, "%s %s: %s: %s",
-				    k->method, k->path,
-				    kube_strerror(res->kind), res->message);
-				goto out;
-			}
-			break;
-		} else {
-			kube_status_body(&a.body, res);
-			res->kind = kube_classify(res->status, res->reason);
-			if (!res->message[0])
-				snprintf(res->message, sizeof(res->message),
-					 "HTTP status %ld", res->status);
-			rc = kube_err_rc(res->kind);
-			retry = res->kind == KUBE_ERR_TOO_MANY_REQUESTS ||
-				(res->kind == KUBE_ERR_SERVER &&
-				 res->status != 501 && k->idempotent);
-		}
-		if (!retry || res->attempts >= c->max_attempts)
+		rc = kube_attempt_once(c, k, url, a, res, doc, &retry, err);
+		if (rc == GV_OK || !retry || res->attempts >= c->max_attempts)
 			break;
 		kube_sleep_ns(
 		    kube_backoff_ms(res->attempts, (uint64_t)c->backoff_base_ms,
@@ -915,21 +989,57 @@ static int kube_do(kube_client *c, const kube_call *k, json_t **out,
 				    res->retry_after, kube_random(c)) *
 		    1000000u);
 	}
-	if (rc != GV_OK) {
-		/* Transport errors name the whole URL; HTTP ones the path. */
-		gv_error_set(err, rc, NULL, 0, 0, "%s %s: %s: %s", k->method,
-			     res->kind == KUBE_ERR_TRANSPORT ? url.s : k->path,
-			     kube_strerror(res->kind), res->message);
-		goto out;
+	return rc;
+}
+
+/* Whether a failure of this kind is the whole client's (the API server
+ * away, the credentials refused, the server failing), not an answer
+ * about one object. */
+static bool kube_client_wide(kube_err kind)
+{
+	return kind == KUBE_ERR_TRANSPORT || kind == KUBE_ERR_UNAUTHORIZED ||
+	       kind == KUBE_ERR_SERVER || kind == KUBE_ERR_TOO_MANY_REQUESTS;
+}
+
+/* Tells c's error callback about a client-wide failure, or that the API
+ * server answers again. */
+static void kube_client_seen(kube_client *c, int rc, const kube_result *res,
+			     const gv_error_t *err)
+{
+	if (!c->on_error)
+		return;
+	if (rc != GV_OK && kube_client_wide(res->kind)) {
+		atomic_store(&c->failing, true);
+		kube_client_report(c, "client", res, err);
+	} else if (res->attempts > 0 && !kube_client_wide(res->kind) &&
+		   atomic_exchange(&c->failing, false)) {
+		kube_client_report(c, "client", res, NULL);
 	}
-	if (out) {
+}
+
+/*
+ * Sends k until it succeeds or may not be retried: the URL, then
+ * attempts (each one built, sent and classified). On success *out (may
+ * be NULL) is the response object, a new reference.
+ */
+static int kube_do(kube_client *c, const kube_call *k, json_t **out,
+		   kube_result *res, gv_error_t *err)
+{
+	gv_buf url = GV_BUF_INIT(KUBE_PATH_MAX * 2);
+	kube_attempt a = { .body = GV_BUF_INIT(c->max_response) };
+	json_t *doc = NULL;
+	int rc = GV_OK;
+
+	memset(res, 0, sizeof(*res));
+	rc = kube_request_url(c, k, &url, err);
+	if (rc == GV_OK)
+		rc = kube_send_retrying(c, k, url.s, &a, res, &doc, err);
+	kube_client_seen(c, rc, res, err);
+	if (rc == GV_OK && out) {
 		*out = doc;
 		doc = NULL;
 	}
-out:
 	json_decref(doc);
-	curl_slist_free_all(headers);
-	kube_handle_put(c, h);
 	gv_buf_release(&a.body);
 	gv_buf_release(&url);
 	return rc;

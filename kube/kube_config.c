@@ -10,8 +10,8 @@
 #include <jansson.h>
 
 #include "groved/gv_file.h"
-#include "groved/policy.h"
-#include "kube_config.h"
+#include "groved/gv_read.h"
+#include "kube_int.h"
 
 /* One kubeconfig file of the merged set. */
 typedef struct kc_file {
@@ -154,7 +154,7 @@ static int set_add(kc_set *set, const char *path, size_t path_len,
 			*err = rerr;
 		goto out;
 	}
-	rc = pol_read_documents(data, len, name, &docs, NULL, err);
+	rc = gv_read_documents(data, len, name, &docs, NULL, err);
 	if (rc != GV_OK) {
 		char text[GV_ERROR_TEXT_MAX];
 

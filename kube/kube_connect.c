@@ -1,15 +1,10 @@
 /*
- * kube_connect.c: a kube_conn (configuration and client) and the cluster
- * lookups that V14 and V20 make when `groved validate --kubeconfig` runs.
+ * kube_connect.c: a kube_conn (configuration and client). The cluster
+ * lookups of V14 and V20 are the server's (server/srv_kcache.c).
  */
-#include "kube_connect.h"
+#include "kube_int.h"
 
 #include "groved/gv_time.h"
-
-/* Versions of resource.k8s.io that serve ResourceClaimTemplates, newest
- * first: which one a cluster serves depends on its Kubernetes version. */
-static const char *const claim_versions[] = { "v1", "v1beta2", "v1beta1",
-					      NULL };
 
 /* kube_client_opts.token for a token file (kube_connect.h). */
 static const char *file_token(void *ctx)
@@ -155,120 +150,4 @@ void kube_conn_release(kube_conn *kc)
 	kube_config_release(&kc->cfg);
 	free(kc->token);
 	memset(kc, 0, sizeof(*kc));
-}
-
-/* Why a request got no answer, for a "not checked" warning. */
-static void unreachable(const kube_result *res, char *why, size_t size)
-{
-	snprintf(why, size, "cannot ask the API server (%s%s%s)",
-		 kube_strerror(res->kind), res->message[0] ? ": " : "",
-		 res->message);
-}
-
-/* The first claim-template version the cluster serves: a list of one
- * item answers 404 when the version is not served. */
-pol_lookup_result kube_conn_claim_version(kube_conn *kc, const char *ns,
-					  char *why, size_t size)
-{
-	size_t i = 0;
-
-	if (kc->claim_version_known)
-		return kc->claim_version[0] ? POL_LOOKUP_FOUND
-					    : POL_LOOKUP_MISSING;
-	for (i = 0; claim_versions[i]; i++) {
-		kube_gvr gvr = { "resource.k8s.io", claim_versions[i],
-				 "resourceclaimtemplates", true };
-		kube_query q = { NULL, NULL, 1, NULL, NULL, NULL };
-		kube_list_page page;
-		kube_result res;
-		gv_error_t err = GV_ERROR_INIT;
-		int rc = GV_OK;
-
-		memset(&page, 0, sizeof(page));
-		rc = kube_list(&kc->client, &gvr, ns, &q, &page, &res, &err);
-		kube_list_page_release(&page);
-		if (rc == GV_OK) {
-			snprintf(kc->claim_version, sizeof(kc->claim_version),
-				 "%s", claim_versions[i]);
-			kc->claim_version_known = true;
-			return POL_LOOKUP_FOUND;
-		}
-		if (res.kind != KUBE_ERR_NOT_FOUND) {
-			unreachable(&res, why, size);
-			return POL_LOOKUP_UNKNOWN;
-		}
-	}
-	kc->claim_version_known = true;
-	return POL_LOOKUP_MISSING;
-}
-
-pol_lookup_result kube_lookup_claim_template(void *ctx, const char *ns,
-					     const char *name, char *why,
-					     size_t why_size)
-{
-	kube_conn *kc = ctx;
-
-	return kube_conn_claim_template(kc, &kc->client, ns, name, why,
-					why_size);
-}
-
-pol_lookup_result kube_conn_claim_template(kube_conn *kc, kube_client *client,
-					   const char *ns, const char *name,
-					   char *why, size_t why_size)
-{
-	kube_gvr gvr = { "resource.k8s.io", NULL, "resourceclaimtemplates",
-			 true };
-	kube_result res;
-	gv_error_t err = GV_ERROR_INIT;
-	json_t *obj = NULL;
-	int rc = GV_OK;
-
-	switch (kube_conn_claim_version(kc, ns, why, why_size)) {
-	case POL_LOOKUP_FOUND:
-		break;
-	case POL_LOOKUP_MISSING:
-		snprintf(why, why_size,
-			 "the cluster serves no ResourceClaimTemplates "
-			 "(resource.k8s.io v1, v1beta2 or v1beta1)");
-		return POL_LOOKUP_UNKNOWN;
-	default:
-		return POL_LOOKUP_UNKNOWN;
-	}
-	gvr.version = kc->claim_version;
-	rc = kube_get(client, &gvr, ns, name, NULL, &obj, &res, &err);
-	json_decref(obj);
-	if (rc == GV_OK)
-		return POL_LOOKUP_FOUND;
-	if (res.kind == KUBE_ERR_NOT_FOUND)
-		return POL_LOOKUP_MISSING;
-	unreachable(&res, why, why_size);
-	return POL_LOOKUP_UNKNOWN;
-}
-
-pol_lookup_result kube_lookup_topology(void *ctx, const char *name,
-				       json_t **levels, char *why,
-				       size_t why_size)
-{
-	kube_conn *kc = ctx;
-	kube_gvr gvr = { "grove.io", "v1alpha1", "clustertopologybindings",
-			 false };
-	kube_result res;
-	gv_error_t err = GV_ERROR_INIT;
-	json_t *obj = NULL;
-	int rc =
-	    kube_get(&kc->client, &gvr, NULL, name, NULL, &obj, &res, &err);
-
-	if (rc == GV_OK) {
-		json_t *l =
-		    json_object_get(json_object_get(obj, "spec"), "levels");
-
-		*levels = l ? json_incref(l) : json_array();
-		json_decref(obj);
-		return *levels ? POL_LOOKUP_FOUND : POL_LOOKUP_UNKNOWN;
-	}
-	/* the CRD missing is also "no such binding" to the user */
-	if (res.kind == KUBE_ERR_NOT_FOUND)
-		return POL_LOOKUP_MISSING;
-	unreachable(&res, why, why_size);
-	return POL_LOOKUP_UNKNOWN;
 }

@@ -6,7 +6,7 @@
  */
 #include <time.h>
 
-#include "kube_informer.h"
+#include "kube_int.h"
 
 /* Backoff between failed watches: 200 ms doubling to 30 s. */
 #define BACKOFF_BASE_MS 200
@@ -14,13 +14,7 @@
 
 static void sleep_unless_stopped(kube_informer *inf, long ms)
 {
-	long t = 0;
-
-	for (t = 0; t < ms && !atomic_load(&inf->stop); t += 50) {
-		struct timespec ts = { 0, 50 * 1000000L };
-
-		nanosleep(&ts, NULL);
-	}
+	gv_stopper_wait(&inf->stop, (uint64_t)ms);
 }
 
 static void remember_rv(kube_informer *inf, const json_t *obj)
@@ -33,16 +27,30 @@ static void remember_rv(kube_informer *inf, const json_t *obj)
 			 "%s", rv);
 }
 
-/* Every page of the list; the store then holds exactly it. */
-static int relist(kube_informer *inf)
+/* Tells the client's error callback that a list or watch failed (err
+ * with the API server's words), or, err NULL, that one worked again. */
+static void informer_report(kube_informer *inf, const kube_result *res,
+			    const gv_error_t *err)
+{
+	char what[160];
+
+	if (!err && !inf->failing)
+		return;
+	inf->failing = err != NULL;
+	snprintf(what, sizeof(what), "informer %s", inf->o.gvr.resource);
+	kube_client_report(inf->client, what, res, err);
+}
+
+/* Every page of the list; the store then holds exactly it. On failure
+ * res and err say why. */
+static int relist(kube_informer *inf, kube_result *res, gv_error_t *err)
 {
 	json_t *all = json_array();
 	char *cont = NULL;
 	kube_list_page page;
-	kube_result res;
-	gv_error_t err = GV_ERROR_INIT;
 	int rc = all ? GV_OK : GV_ENOMEM;
 
+	memset(res, 0, sizeof(*res));
 	do {
 		kube_query q = { inf->o.label_selector,
 				 NULL,
@@ -54,7 +62,7 @@ static int relist(kube_informer *inf)
 		memset(&page, 0, sizeof(page));
 		if (rc == GV_OK)
 			rc = kube_list(inf->client, &inf->o.gvr,
-				       inf->o.namespace, &q, &page, &res, &err);
+				       inf->o.namespace, &q, &page, res, err);
 		if (rc == GV_OK && json_array_extend(all, page.items) != 0)
 			rc = GV_ENOMEM;
 		free(cont);
@@ -69,8 +77,12 @@ static int relist(kube_informer *inf)
 				 sizeof(inf->resource_version), "%s",
 				 page.resource_version);
 		kube_list_page_release(&page);
-	} while (rc == GV_OK && cont && !atomic_load(&inf->stop));
+	} while (rc == GV_OK && cont && !gv_stopper_stopped(&inf->stop));
 	free(cont);
+	if (rc == GV_ENOMEM)
+		gv_error_set(err, rc, NULL, 0, 0,
+			     "cannot list \"%s\": out of memory",
+			     inf->o.gvr.resource);
 	if (rc == GV_OK)
 		rc = kube_store_replace(inf->store, all, inf->o.on_event,
 					inf->o.arg);
@@ -78,6 +90,10 @@ static int relist(kube_informer *inf)
 	if (rc == GV_OK) {
 		kube_store_set_synced(inf->store, true);
 		atomic_fetch_add(&inf->lists, 1);
+	} else if (!err->text[0]) {
+		gv_error_set(err, rc, NULL, 0, 0,
+			     "cannot keep the list of \"%s\": %s",
+			     inf->o.gvr.resource, gv_strerror(rc));
 	}
 	return rc;
 }
@@ -91,10 +107,12 @@ static bool on_watch(void *ctx, kube_event_type type, const json_t *obj)
 	json_t *cur = NULL;
 
 	remember_rv(inf, obj);
+	informer_report(inf, NULL, NULL); /* the watch delivers again */
 	if (type == KUBE_EVENT_BOOKMARK)
-		return !atomic_load(&inf->stop);
+		return !gv_stopper_stopped(&inf->stop);
 	if (kube_store_key(obj, key, sizeof(key)) != GV_OK)
-		return !atomic_load(&inf->stop); /* nothing to key it by */
+		return !gv_stopper_stopped(
+		    &inf->stop); /* nothing to key it by */
 	if (type == KUBE_EVENT_DELETED) {
 		const json_t *md = json_object_get(obj, "metadata");
 
@@ -116,7 +134,7 @@ static bool on_watch(void *ctx, kube_event_type type, const json_t *obj)
 	}
 	json_decref(old);
 	json_decref(cur);
-	return !atomic_load(&inf->stop);
+	return !gv_stopper_stopped(&inf->stop);
 }
 
 static void *informer_main(void *arg)
@@ -125,14 +143,15 @@ static void *informer_main(void *arg)
 	long backoff = BACKOFF_BASE_MS;
 	bool need_list = true;
 
-	while (!atomic_load(&inf->stop)) {
+	while (!gv_stopper_stopped(&inf->stop)) {
 		kube_watch_opts wo;
 		kube_result res;
 		gv_error_t err = GV_ERROR_INIT;
 		int rc = GV_OK;
 
 		if (need_list) {
-			if (relist(inf) != GV_OK) {
+			if (relist(inf, &res, &err) != GV_OK) {
+				informer_report(inf, &res, &err);
 				sleep_unless_stopped(inf, backoff);
 				backoff = backoff * 2 > BACKOFF_CAP_MS
 					      ? BACKOFF_CAP_MS
@@ -140,23 +159,27 @@ static void *informer_main(void *arg)
 				continue;
 			}
 			need_list = false;
+			informer_report(inf, &res, NULL);
 		}
 		memset(&wo, 0, sizeof(wo));
 		wo.resource_version = inf->resource_version;
 		wo.label_selector = inf->o.label_selector;
 		wo.timeout_seconds = inf->o.watch_timeout_s;
-		wo.stop = &inf->stop;
+		wo.stop = gv_stopper_flag(&inf->stop);
 		atomic_fetch_add(&inf->watches, 1);
 		rc = kube_watch(inf->client, &inf->o.gvr, inf->o.namespace, &wo,
 				on_watch, inf, &res, &err);
 		if (rc == GV_OK) {
 			backoff = BACKOFF_BASE_MS; /* ended normally: resume */
+			informer_report(inf, &res, NULL);
 			continue;
 		}
 		if (res.kind == KUBE_ERR_GONE) {
 			need_list = true; /* the server forgot our point */
 			continue;
 		}
+		if (!gv_stopper_stopped(&inf->stop))
+			informer_report(inf, &res, &err);
 		/* dropped or silent: resume from the last resourceVersion */
 		sleep_unless_stopped(inf, backoff);
 		backoff =
@@ -173,13 +196,15 @@ int kube_informer_start(kube_informer *inf, kube_client *client,
 	inf->o = *o;
 	inf->client = client;
 	inf->store = store;
-	atomic_init(&inf->stop, false);
+	gv_stopper_init(&inf->stop);
 	atomic_init(&inf->lists, 0);
 	atomic_init(&inf->watches, 0);
-	if (pthread_create(&inf->thread, NULL, informer_main, inf) != 0)
+	if (pthread_create(&inf->thread, NULL, informer_main, inf) != 0) {
+		gv_stopper_release(&inf->stop);
 		return gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
 				    "cannot start the informer of \"%s\"",
 				    o->gvr.resource);
+	}
 	inf->running = true;
 	return GV_OK;
 }
@@ -188,7 +213,8 @@ void kube_informer_stop(kube_informer *inf)
 {
 	if (!inf->running)
 		return;
-	atomic_store(&inf->stop, true);
+	gv_stopper_stop(&inf->stop);
 	pthread_join(inf->thread, NULL);
+	gv_stopper_release(&inf->stop);
 	inf->running = false;
 }

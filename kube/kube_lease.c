@@ -10,16 +10,11 @@
  */
 #include <time.h>
 
-#include "kube_lease.h"
+#include "kube_int.h"
 
 #include "groved/gv_time.h"
 
 static const kube_gvr leases = { "coordination.k8s.io", "v1", "leases", true };
-
-uint64_t kube_now_ms(void)
-{
-	return gv_now_ms();
-}
 
 /* The wall time as a MicroTime ("2006-01-02T15:04:05.000000Z"). */
 static void micro_time(char *buf, size_t size)
@@ -60,19 +55,38 @@ static void set_leading(kube_elector *e, bool leading)
 		e->o.on_stopped(e->o.ctx);
 }
 
+/* spec's fields of a lease held by us from now (now a MicroTime). */
+static int lease_spec_set(kube_elector *e, json_t *spec, const char *now,
+			  const char *acquired, json_int_t transitions)
+{
+	if (json_object_set_new(spec, "holderIdentity",
+				json_string(e->o.identity)) != 0 ||
+	    json_object_set_new(spec, "leaseDurationSeconds",
+				json_integer((e->o.lease_ms + 999) / 1000)) !=
+		0 ||
+	    json_object_set_new(spec, "renewTime", json_string(now)) != 0 ||
+	    json_object_set_new(spec, "acquireTime",
+				json_string(acquired ? acquired : now)) != 0 ||
+	    json_object_set_new(spec, "leaseTransitions",
+				json_integer(transitions)) != 0)
+		return GV_ENOMEM;
+	return GV_OK;
+}
+
 /* Writes the lease as ours: create when absent, else update from cur
- * (borrowed; its resourceVersion is the precondition). */
-static bool take(kube_elector *e, const json_t *cur, bool ours)
+ * (borrowed; its resourceVersion is the precondition). Returns GV_OK, or
+ * the write's failure with res and err filled. */
+static int take(kube_elector *e, const json_t *cur, bool ours, kube_result *res,
+		gv_error_t *err)
 {
 	char now[40];
 	json_t *obj = NULL;
 	json_t *spec = NULL;
-	kube_result res;
-	gv_error_t err = GV_ERROR_INIT;
 	json_int_t transitions = 0;
 	const char *acquired = NULL;
 	int rc = GV_OK;
 
+	memset(res, 0, sizeof(*res));
 	micro_time(now, sizeof(now));
 	if (cur) {
 		obj = json_deep_copy(cur);
@@ -88,25 +102,41 @@ static bool take(kube_elector *e, const json_t *cur, bool ours)
 				e->o.namespace, "spec");
 		spec = json_object_get(obj, "spec");
 	}
-	if (!obj || !spec) {
-		json_decref(obj);
-		return false;
+	if (!json_is_object(spec) ||
+	    lease_spec_set(e, spec, now, ours ? acquired : NULL,
+			   ours ? transitions : (cur ? transitions + 1 : 0)) !=
+		GV_OK) {
+		rc = gv_error_set(err, obj ? GV_EPARSE : GV_ENOMEM, NULL, 0, 0,
+				  obj && !json_is_object(spec)
+				      ? "lease \"%s/%s\" has no spec object"
+				      : "lease \"%s/%s\": out of memory",
+				  e->o.namespace, e->o.name);
+		goto out;
 	}
-	json_object_set_new(spec, "holderIdentity", json_string(e->o.identity));
-	json_object_set_new(spec, "leaseDurationSeconds",
-			    json_integer((e->o.lease_ms + 999) / 1000));
-	json_object_set_new(spec, "renewTime", json_string(now));
-	json_object_set_new(spec, "acquireTime",
-			    json_string(ours && acquired ? acquired : now));
-	json_object_set_new(
-	    spec, "leaseTransitions",
-	    json_integer(ours ? transitions : (cur ? transitions + 1 : 0)));
 	rc = cur ? kube_update(e->client, &leases, e->o.namespace, NULL, obj,
-			       NULL, &res, &err)
+			       NULL, res, err)
 		 : kube_create(e->client, &leases, e->o.namespace, obj, NULL,
-			       &res, &err);
+			       res, err);
+out:
 	json_decref(obj);
-	return rc == GV_OK;
+	return rc;
+}
+
+/* Tells the client's error callback how the round went: a failure
+ * (another replica that wrote first is none), or that it works again. */
+static void lease_report(kube_elector *e, int rc, const kube_result *res,
+			 const gv_error_t *err)
+{
+	char what[160];
+
+	snprintf(what, sizeof(what), "lease %s/%s", e->o.namespace, e->o.name);
+	if (rc != GV_OK && rc != GV_ECONFLICT && rc != GV_EEXIST) {
+		e->failing = true;
+		kube_client_report(e->client, what, res, err);
+	} else if (e->failing) {
+		e->failing = false;
+		kube_client_report(e->client, what, res, NULL);
+	}
 }
 
 bool kube_elector_round(kube_elector *e, uint64_t now_ms)
@@ -124,7 +154,8 @@ bool kube_elector_round(kube_elector *e, uint64_t now_ms)
 			  &cur, &res, &err);
 
 	if (rc == GV_ENOTFOUND) {
-		won = take(e, NULL, false);
+		rc = take(e, NULL, false, &res, &err);
+		won = rc == GV_OK;
 		goto out;
 	}
 	if (rc != GV_OK)
@@ -143,9 +174,11 @@ bool kube_elector_round(kube_elector *e, uint64_t now_ms)
 	if (!ours && holder && holder[0] &&
 	    now_ms - e->observed_at < (uint64_t)e->o.lease_ms)
 		goto out;
-	won = take(e, cur, ours);
+	rc = take(e, cur, ours, &res, &err);
+	won = rc == GV_OK;
 out:
 	json_decref(cur);
+	lease_report(e, rc, &res, &err);
 	if (won)
 		e->renewed_at = now_ms;
 	/* a leader that cannot renew in time steps down before its lease
@@ -178,30 +211,25 @@ static void release(kube_elector *e)
 		    strcmp(json_string_value(
 			       json_object_get(spec, "holderIdentity")),
 			   e->o.identity) == 0) {
-			json_object_set_new(spec, "holderIdentity",
-					    json_string(""));
-			json_object_set_new(spec, "leaseDurationSeconds",
-					    json_integer(1));
-			(void)kube_update(e->client, &leases, e->o.namespace,
-					  NULL, cur, NULL, &res, &err);
+			/* a release that fails leaves the lease to run
+			 * out: the successor waits lease_ms */
+			if (json_object_set_new(spec, "holderIdentity",
+						json_string("")) == 0 &&
+			    json_object_set_new(spec, "leaseDurationSeconds",
+						json_integer(1)) == 0)
+				(void)kube_update(e->client, &leases,
+						  e->o.namespace, NULL, cur,
+						  NULL, &res, &err);
 		}
 	}
 	json_decref(cur);
 }
 
-void kube_elector_run(kube_elector *e, const atomic_bool *stop)
+void kube_elector_run(kube_elector *e, gv_stopper *stop)
 {
-	while (!atomic_load(stop)) {
-		uint64_t t = 0;
-
-		kube_elector_round(e, kube_now_ms());
-		/* sleep in slices, so a stop is seen quickly */
-		for (t = 0; t < (uint64_t)e->o.retry_ms && !atomic_load(stop);
-		     t += 50) {
-			struct timespec ts = { 0, 50 * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+	while (!gv_stopper_stopped(stop)) {
+		kube_elector_round(e, gv_now_ms());
+		gv_stopper_wait(stop, (uint64_t)e->o.retry_ms);
 	}
 	if (e->leading)
 		release(e);

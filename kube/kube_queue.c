@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "kube_queue.h"
+#include "kube_int.h"
 
 #include "groved/gv_time.h"
 

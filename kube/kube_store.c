@@ -8,7 +8,7 @@
  */
 #include <pthread.h>
 
-#include "kube_store.h"
+#include "kube_int.h"
 
 static void read_lock(kube_store *s)
 {

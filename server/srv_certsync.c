@@ -11,15 +11,13 @@
 #define CERTSYNC_MAX_MS 10000
 
 /* Logs err once until its text changes: a missing RBAC rule would
- * otherwise log every period. */
+ * otherwise log every period (log_once, shared with the kube module's
+ * failures in srv_kcache.c). */
 static void report_error(srv_certsync *s, char *last, log_level level,
 			 const char *what, const gv_error_t *err)
 {
-	if (strcmp(last, err->text) == 0)
-		return;
-	snprintf(last, sizeof(s->last_error), "%s", err->text);
-	LOG_AT(s->log, level, what, LOG_STR("secret", s->cs.o.name),
-	       LOG_STR("error", err->text));
+	log_once(s->log, level, __func__, last, sizeof(s->last_error), what,
+		 "secret", s->cs.o.name, err->text);
 }
 
 /* The leader's round; *held (empty) gets what the Secret now holds,
@@ -53,7 +51,7 @@ static void leader_round(srv_certsync *s, cert_material *held)
 			     "cannot renew the certificate or inject the CA",
 			     &err);
 	else
-		s->last_leader_error[0] = '\0';
+		log_once_clear(s->last_leader_error);
 }
 
 /* Every replica: serve what the Secret holds. *held is it when the leader's
@@ -89,7 +87,7 @@ static void load_round(srv_certsync *s, cert_material *held)
 				     &err);
 		goto out;
 	}
-	s->last_error[0] = '\0';
+	log_once_clear(s->last_error);
 	if (changed) {
 		cert_store_info info;
 

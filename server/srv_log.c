@@ -247,3 +247,32 @@ int log_printf(log_ctx *lg, log_level level, const char *func, const char *fmt,
 	va_end(ap);
 	return log_fields(lg, level, func, msg, NULL, 0);
 }
+
+bool log_once(log_ctx *lg, log_level level, const char *func, char *last,
+	      size_t size, const char *msg, const char *key,
+	      const char *subject, const char *text)
+{
+	log_field f[2];
+	size_t n = 0;
+
+	if (!text)
+		text = "";
+	if (strcmp(last, text) == 0)
+		return false;
+	snprintf(last, size, "%s", text);
+	if (!log_enabled(lg, level))
+		return false;
+	if (key)
+		f[n++] = LOG_STR(key, subject);
+	f[n++] = LOG_STR("error", text);
+	log_fields(lg, level, func, msg, f, n);
+	return true;
+}
+
+bool log_once_clear(char *last)
+{
+	bool had = last[0] != '\0';
+
+	last[0] = '\0';
+	return had;
+}

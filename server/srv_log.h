@@ -147,6 +147,23 @@ int log_printf(log_ctx *lg, log_level level, const char *func, const char *fmt,
 			log_printf((lg), (lvl), __func__, __VA_ARGS__); \
 	} while (0)
 
+/*
+ * A failure that repeats (a missing RBAC rule, an API server away) is
+ * logged once until its text changes, not every period. last is the
+ * caller's (size bytes, "" at first) and holds the text last logged; one
+ * thread at a time uses it (the caller's thread or lock).
+ *
+ * log_once writes msg at level with the fields key: subject (left out
+ * when key is NULL) and "error": text, when text differs from last, and
+ * then keeps it in last. Returns true when it logged.
+ * log_once_clear forgets it: the failure is over. Returns true when one
+ * had been logged (the caller may say that it works again).
+ */
+bool log_once(log_ctx *lg, log_level level, const char *func, char *last,
+	      size_t size, const char *msg, const char *key,
+	      const char *subject, const char *text);
+bool log_once_clear(char *last);
+
 #define LOG_DEBUGF(lg, ...) LOG_ATF((lg), LOG_LVL_DEBUG, __VA_ARGS__)
 #define LOG_INFOF(lg, ...) LOG_ATF((lg), LOG_LVL_INFO, __VA_ARGS__)
 #define LOG_WARNF(lg, ...) LOG_ATF((lg), LOG_LVL_WARN, __VA_ARGS__)

@@ -17,7 +17,7 @@
 
 #include "groved/policy.h"
 #include "groved/server.h"
-#include "kube_connect.h"
+#include "srv_kcache.h"
 
 typedef enum { OUT_TEXT, OUT_JSON } out_format;
 
@@ -45,7 +45,7 @@ typedef struct bundle {
 	doc_ref *docs;
 	size_t n_docs;
 	json_t *old_docs; /* documents of --old, or NULL */
-	kube_conn *kc; /* the cluster, with --kubeconfig; else NULL */
+	srv_kconn *kc; /* the cluster, with --kubeconfig; else NULL */
 	const validate_opts *opts;
 	/* Claim templates that could not be checked: the object being
 	 * checked's ([["ns/name", why], ...]), and the run's, said once at
@@ -114,7 +114,7 @@ static pol_lookup_result claim_template_in(const bundle *b, const char *ns,
 	}
 	/* with a cluster, it is the judge of what the files lack */
 	if (b->kc)
-		return kube_lookup_claim_template(b->kc, ns, name, why, size);
+		return srv_lookup_claim_template(b->kc, ns, name, why, size);
 	/* a bundle that holds templates of the namespace is complete */
 	if (any_in_ns)
 		return POL_LOOKUP_MISSING;
@@ -170,7 +170,7 @@ static pol_lookup_result files_topology(void *ctx, const char *name,
 		return POL_LOOKUP_FOUND;
 	}
 	if (b->kc)
-		return kube_lookup_topology(b->kc, name, levels, why, size);
+		return srv_lookup_topology(b->kc, name, levels, why, size);
 	if (any)
 		return POL_LOOKUP_MISSING;
 	snprintf(why, size,
@@ -703,7 +703,7 @@ int srv_cmd_validate(int argc, char **argv)
 	};
 	validate_opts opts = { "default", NULL,	 NULL,	  NULL,
 			       NULL,	  false, OUT_TEXT };
-	kube_conn kc;
+	srv_kconn kc;
 	srv_inputs in = SRV_INPUTS_INIT;
 	bundle b = { .opts = &opts };
 	tally t = { 0 };
@@ -792,7 +792,7 @@ int srv_cmd_validate(int argc, char **argv)
 		gv_error_t kerr = GV_ERROR_INIT;
 		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
 
-		if (kube_connect(&kc, opts.kubeconfig, opts.context, &kerr) !=
+		if (srv_kconn_connect(&kc, opts.kubeconfig, opts.context, &kerr) !=
 		    GV_OK) {
 			fprintf(stderr, "groved validate: %s\n",
 				gv_error_format(&kerr, msg, sizeof(msg)));
@@ -844,7 +844,7 @@ out:
 	json_decref(b.unchecked);
 	json_decref(t.skips);
 	if (b.kc)
-		kube_conn_release(b.kc);
+		srv_kconn_release(b.kc);
 	free(b.docs);
 	srv_inputs_release(&in);
 	return exit_code;

@@ -51,19 +51,11 @@ PUBLIC = {
 }
 
 # Edges that still point the wrong way, as (including file, included
-# header), both relative to the root. Phase 2 removes these: the
-# kubeconfig reader needs the YAML document reader (policy/pol_read.c,
-# which moves to base), and the V14/V20 lookups in kube_connect return
-# policy's pol_lookup_result (they move next to server/srv_kcache.c).
-ALLOWED_INCLUDES = {
-    ("kube/kube_config.c", "include/groved/policy.h"),
-    ("kube/kube_connect.h", "include/groved/policy.h"),
-}
-# The same for library links, as (target, linked target). Phase 2
-# removes this one with the two includes above.
-ALLOWED_LINKS = {
-    ("gv_kube", "gv_policy"),
-}
+# header), both relative to the root. None left: phase 2 moved the YAML
+# reader to base and the V14/V20 lookups next to server/srv_kcache.c.
+ALLOWED_INCLUDES = set()
+# The same for library links, as (target, linked target).
+ALLOWED_LINKS = set()
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -269,7 +261,7 @@ def self_test(src_root):
              "may not use server"),
             ("policy includes kube (a sibling)",
              lambda: append(root, first(root, "policy", ".c"),
-                            '\n#include "kube_client.h"\n'),
+                            '\n#include "groved/kube.h"\n'),
              "may not use kube"),
             ("certs includes server.h",
              lambda: append(root, first(root, "certs", ".c"),

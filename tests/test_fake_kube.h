@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "kube_client.h"
+#include "groved/kube.h"
 
 #define FK_MAX_FAULTS 8
 

@@ -8,6 +8,8 @@
  * ResourceClaimTemplates (V14, through the served resource.k8s.io
  * version) and ClusterTopologyBindings (V20, cluster-scoped).
  */
+#include <unistd.h>
+
 #include "test_util.h"
 
 #include "srv_kcache.h"
@@ -40,8 +42,8 @@ static int setup(void **state)
 		f->k.started[i] = true;
 	}
 	f->k.claims_served = true;
-	snprintf(f->k.kc.claim_version, sizeof(f->k.kc.claim_version), "v1");
-	f->k.kc.claim_version_known = true;
+	snprintf(f->k.claims.version, sizeof(f->k.claims.version), "v1");
+	f->k.claims.known = true;
 	fk_attach(&f->fk, &f->k.lookup);
 	fk_attach(&f->fk, &f->k.kc.client);
 	f->cache = srv_kcache_cache(&f->k);
@@ -275,8 +277,7 @@ static void test_claim_template_lookup(void **state)
 	    SRV_CACHE_NOT_SYNCED);
 	assert_int_equal(live_gets(f), 3);
 	/* the version the cluster serves is the one asked */
-	snprintf(f->k.kc.claim_version, sizeof(f->k.kc.claim_version),
-		 "v1beta2");
+	snprintf(f->k.claims.version, sizeof(f->k.claims.version), "v1beta2");
 	assert_int_equal(
 	    get(f, SRV_KIND_CLAIM_TEMPLATE, "inference", "h200", &obj),
 	    SRV_CACHE_MISSING);
@@ -287,16 +288,106 @@ static void test_claim_template_lookup(void **state)
 	    SRV_CACHE_FOUND);
 	json_decref(obj);
 	/* a cluster that serves none: cannot tell, no request */
-	f->k.kc.claim_version[0] = '\0';
+	f->k.claims.version[0] = '\0';
 	assert_int_equal(
 	    get(f, SRV_KIND_CLAIM_TEMPLATE, "inference", "x", &obj),
 	    SRV_CACHE_NOT_SYNCED);
 	assert_int_equal(live_gets(f), 5);
 }
 
+/* The log lines that hold every one of the words (NULL-terminated). */
+static int lines_with(const char *path, const char *const *words)
+{
+	FILE *in = fopen(path, "r");
+	char line[LOG_LINE_MAX];
+	int n = 0;
+
+	assert_non_null(in);
+	while (fgets(line, sizeof(line), in)) {
+		size_t i = 0;
+
+		while (words[i] && strstr(line, words[i]))
+			i++;
+		if (!words[i])
+			n++;
+	}
+	fclose(in);
+	return n;
+}
+
+/* The kube module's failures: each distinct text of a part is logged once
+ * with the API server's words, until the part works again (one line). */
+static void test_kube_errors_logged_once(void **state)
+{
+	char path[] = "/tmp/gv-kerrors.XXXXXX";
+	int fd = mkstemp(path);
+	log_ctx lg;
+	srv_kerrors e;
+	gv_error_t forbidden = GV_ERROR_INIT;
+	gv_error_t away = GV_ERROR_INIT;
+	const char *const warn_lease[] = {
+		"\"level\":\"warn\"",
+		"cannot talk to the API server",
+		"\"source\":\"lease groved-system/groved\"",
+		"cannot update resource \\\"leases\\\"",
+		"(HTTP 403)",
+		NULL
+	};
+	const char *const warn_client[] = {
+		"\"source\":\"client\"", "Couldn't connect to server (curl 7)",
+		NULL
+	};
+	const char *const back[] = {
+		"\"level\":\"info\"", "the API server answers again",
+		"\"source\":\"lease groved-system/groved\"", NULL
+	};
+	const char *const any_warn[] = { "cannot talk to the API server",
+					 NULL };
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(log_init(&lg, LOG_LVL_INFO, fd), GV_OK);
+	srv_kerrors_init(&e, &lg);
+	gv_error_set(&forbidden, GV_EIO, NULL, 0, 0,
+		     "PUT /apis/coordination.k8s.io/v1/namespaces/"
+		     "groved-system/leases/groved: forbidden: "
+		     "leases.coordination.k8s.io \"groved\" is forbidden: User "
+		     "\"system:serviceaccount:groved-system:groved\" cannot "
+		     "update resource \"leases\" (HTTP 403)");
+	gv_error_set(&away, GV_EIO, NULL, 0, 0,
+		     "GET https://10.0.0.1:6443/api/v1/pods: transport error: "
+		     "Couldn't connect to server (curl 7)");
+	/* every round fails alike: one line */
+	srv_kerrors_report(&e, "lease groved-system/groved", &forbidden);
+	srv_kerrors_report(&e, "lease groved-system/groved", &forbidden);
+	srv_kerrors_report(&e, "lease groved-system/groved", &forbidden);
+	assert_int_equal(lines_with(path, warn_lease), 1);
+	/* another part is another line, also once */
+	srv_kerrors_report(&e, "client", &away);
+	srv_kerrors_report(&e, "client", &away);
+	assert_int_equal(lines_with(path, warn_client), 1);
+	/* the lease works again: said once; the client still fails */
+	srv_kerrors_report(&e, "lease groved-system/groved", NULL);
+	srv_kerrors_report(&e, "lease groved-system/groved", NULL);
+	srv_kerrors_report(&e, "client", &away);
+	assert_int_equal(lines_with(path, back), 1);
+	assert_int_equal(lines_with(path, any_warn), 2);
+	/* and fails again: a new line */
+	srv_kerrors_report(&e, "lease groved-system/groved", &forbidden);
+	assert_int_equal(lines_with(path, warn_lease), 2);
+	/* a part that never failed says nothing when it works */
+	srv_kerrors_report(&e, "informer pods", NULL);
+	assert_int_equal(lines_with(path, any_warn), 3);
+	srv_kerrors_release(&e);
+	log_release(&lg);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kube_errors_logged_once),
 		cmocka_unit_test_setup_teardown(test_not_synced, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hit_asks_nothing, setup,

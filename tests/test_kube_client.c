@@ -17,7 +17,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "kube_client.h"
+#include "groved/kube.h"
 
 /* ---------------------------------------------------------------------
  * The fake API server
@@ -301,10 +301,7 @@ static const kube_gvr gvr_crd = { "apiextensions.k8s.io", "v1",
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)gv_now_ns() / 1e9;
 }
 
 /* ---------------------------------------------------------------------
@@ -771,6 +768,106 @@ static void test_transport_error(void **state)
 	json_decref(obj);
 }
 
+/* What the client's error callback was told, in order. */
+typedef struct err_log {
+	unsigned n;
+	char what[8][64];
+	char text[8][GV_ERROR_TEXT_MAX]; /* "" for "works again" */
+} err_log;
+
+static void record_error(void *ctx, const char *what, const gv_error_t *err)
+{
+	err_log *l = ctx;
+
+	if (l->n >= 8)
+		fail_msg("more than 8 reports");
+	snprintf(l->what[l->n], sizeof(l->what[0]), "%s", what);
+	snprintf(l->text[l->n], sizeof(l->text[0]), "%s", err ? err->text : "");
+	l->n++;
+}
+
+/* The client reports what is the whole client's (5xx after retries, an
+ * unreachable server), with the API server's words and the HTTP status,
+ * then that it answers again; an answer about one object is no report. */
+static void test_error_callback(void **state)
+{
+	fixture *x = *state;
+	fk_resp r403 = { 403, NULL,
+			 STATUS(403, "Forbidden",
+				"pods \\\"y\\\" is forbidden: User \\\"u\\\" "
+				"cannot get resource") };
+	fk_resp r500 = { 500, NULL, STATUS(500, "InternalError", "etcd down") };
+	fk_resp r200 = { 200, NULL, "{\"kind\":\"Pod\"}" };
+	err_log l;
+	kube_client c;
+	char url[64];
+	char want[160];
+	gv_error_t err = GV_ERROR_INIT;
+	kube_result res;
+	json_t *out = NULL;
+
+	memset(&l, 0, sizeof(l));
+	kube_client_release(&x->c);
+	fx_client(x, (kube_client_opts){ .max_attempts = 2 });
+	kube_client_on_error(&x->c, record_error, &l);
+
+	fk_script(x->f, &r403, 1);
+	assert_int_equal(
+	    kube_get(&x->c, &gvr_pods, "x", "y", NULL, &out, &res, &err),
+	    GV_EIO);
+	assert_int_equal(l.n, 0);
+
+	fk_script(x->f, &r500, 1);
+	assert_int_equal(
+	    kube_get(&x->c, &gvr_pods, "x", "y", NULL, &out, &res, &err),
+	    GV_EIO);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.what[0], "client");
+	assert_string_equal(l.text[0], "GET /api/v1/namespaces/x/pods/y: "
+				       "server error: etcd down (HTTP 500)");
+
+	fk_script(x->f, &r200, 1);
+	assert_int_equal(
+	    kube_get(&x->c, &gvr_pods, "x", "y", NULL, &out, &res, &err),
+	    GV_OK);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.what[1], "client");
+	assert_string_equal(l.text[1], "");
+	/* said once: a second success says nothing */
+	fk_script(x->f, &r200, 1);
+	assert_int_equal(
+	    kube_get(&x->c, &gvr_pods, "x", "y", NULL, &out, &res, &err),
+	    GV_OK);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(l.n, 2);
+
+	/* no server at all: curl's words, no HTTP status */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", fk_closed_port());
+	assert_int_equal(kube_client_init(&c,
+					  &(kube_client_opts){
+					      .server = url,
+					      .max_attempts = 1,
+					  },
+					  &err),
+			 GV_OK);
+	kube_client_on_error(&c, record_error, &l);
+	assert_int_equal(
+	    kube_get(&c, &gvr_pods, "x", "y", NULL, &out, &res, &err), GV_EIO);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.what[2], "client");
+	snprintf(want, sizeof(want),
+		 "GET %s/api/v1/namespaces/x/pods/y: transport error: "
+		 "Couldn't connect to server (curl 7)",
+		 url);
+	if (strncmp(l.text[2], want, strlen(want)) != 0)
+		fail_msg("got '%s', want '%s...'", l.text[2], want);
+	assert_null(strstr(l.text[2], "(HTTP"));
+	kube_client_release(&c);
+}
+
 static void test_too_big(void **state)
 {
 	fixture *x = *state;
@@ -1005,6 +1102,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transport_error, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_callback, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_token_per_request, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tls_server_name, setup,

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "test_util.h"
-#include "kube_config.h"
+#include "groved/kube.h"
 
 #define FIXTURES GV_SOURCE_DIR "/tests/fixtures/kubeconfig"
 

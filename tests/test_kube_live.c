@@ -17,9 +17,9 @@
 
 #include <curl/curl.h>
 
-#include "kube_connect.h"
-#include "kube_informer.h"
-#include "kube_lease.h"
+#include "groved/gv_time.h"
+#include "groved/kube.h"
+#include "srv_kcache.h"
 
 typedef struct fixture {
 	pid_t pid;
@@ -35,7 +35,7 @@ static const kube_gvr pcs = { "grove.io", "v1alpha1", "podcliquesets", true };
 /* Starts kube-sim on an ephemeral port with the CRDs and claim templates
  * loaded (over HTTPS with a CA of its own when tls); waits for its
  * "listening" line. */
-static int start_sim(void **state, bool tls)
+static int start_sim(void **state, bool tls, bool authorize)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	int out[2];
@@ -63,6 +63,13 @@ static int start_sim(void **state, bool tls)
 		char tls_dir[96];
 
 		snprintf(tls_dir, sizeof(tls_dir), "%s/tls", f->dir);
+		/* RBAC for the token "sa" (a service account) */
+		if (authorize)
+			execlp("python3", "python3", sim, "--addr",
+			       "127.0.0.1:0", "--kubeconfig-out", f->kubeconfig,
+			       "--load", crds, "--load", claims, "--authorize",
+			       "--token", "sa=system:serviceaccount:ns1:app",
+			       (char *)NULL);
 		if (tls)
 			execlp("python3", "python3", sim, "--addr",
 			       "127.0.0.1:0", "--tls-dir", tls_dir,
@@ -87,12 +94,17 @@ static int start_sim(void **state, bool tls)
 
 static int setup(void **state)
 {
-	return start_sim(state, false);
+	return start_sim(state, false, false);
 }
 
 static int setup_tls(void **state)
 {
-	return start_sim(state, true);
+	return start_sim(state, true, false);
+}
+
+static int setup_authorize(void **state)
+{
+	return start_sim(state, false, true);
 }
 
 static int teardown(void **state)
@@ -494,7 +506,7 @@ static void le_report(const le_child *c, char what)
 {
 	char line[64];
 	int n = snprintf(line, sizeof(line), "%d %c %llu\n", c->who, what,
-			 (unsigned long long)kube_now_ms());
+			 (unsigned long long)gv_now_ms());
 
 	/* one write of less than PIPE_BUF bytes: never interleaved */
 	if (write(c->fd, line, (size_t)n) != n)
@@ -523,7 +535,7 @@ static void le_child_main(const le_run *r, int who, int ctl_rd)
 	kube_elector e;
 	kube_elector_opts o;
 	gv_error_t err = GV_ERROR_INIT;
-	atomic_bool stop;
+	gv_stopper stop;
 	struct pollfd pfd = { .fd = ctl_rd, .events = POLLIN };
 
 	if (kube_connect(&kc, r->f->kubeconfig, NULL, &err) != GV_OK)
@@ -540,14 +552,14 @@ static void le_child_main(const le_run *r, int who, int ctl_rd)
 	o.ctx = &c;
 	kube_elector_init(&e, &kc.client, &o);
 	for (;;) {
-		le_report(&c,
-			  kube_elector_round(&e, kube_now_ms()) ? 'L' : 'N');
+		le_report(&c, kube_elector_round(&e, gv_now_ms()) ? 'L' : 'N');
 		/* readable: the parent closed its end */
 		if (poll(&pfd, 1, LE_RETRY_MS) > 0)
 			break;
 	}
 	/* stop already set: no further round, only the release */
-	atomic_init(&stop, true);
+	gv_stopper_init(&stop);
+	gv_stopper_stop(&stop);
 	kube_elector_run(&e, &stop);
 	le_report(&c, 'X');
 	_exit(0);
@@ -846,7 +858,7 @@ static void test_leader_election(void **state)
 	tu_wait_until(le_any_leads, r, 15000);
 	first = le_leader(r);
 	second = 1 - first;
-	t = kube_now_ms();
+	t = gv_now_ms();
 	le_wait(r, first, 'L', 5, t, 15000);
 	le_wait(r, second, 'N', 5, t, 15000);
 
@@ -860,7 +872,7 @@ static void test_leader_election(void **state)
 
 	/* a replica comes back; the new leader keeps the lease */
 	le_spawn(r, third);
-	t = kube_now_ms();
+	t = gv_now_ms();
 	le_wait(r, third, 'N', 5, t, 15000);
 	le_wait(r, second, 'L', 5, t, 15000);
 
@@ -872,9 +884,9 @@ static void test_leader_election(void **state)
 			 r->pid[second]);
 	assert_true(WIFSTOPPED(status));
 	le_pump(r); /* what it wrote before it stopped */
-	le_add(r, second, 'P', kube_now_ms());
+	le_add(r, second, 'P', gv_now_ms());
 	le_wait(r, third, 'S', 1, 0, LE_LEASE_MS + 15000);
-	t = kube_now_ms();
+	t = gv_now_ms();
 	le_add(r, second, 'C', t);
 	assert_int_equal(kill(r->pid[second], SIGCONT), 0);
 	le_wait(r, second, 'E', 1, t, 15000);
@@ -1152,22 +1164,200 @@ static void test_token_file_rotation(void **state)
 static void test_validate_lookups(void **state)
 {
 	fixture *f = *state;
+	srv_kconn k;
 	char why[256];
 	json_t *levels = NULL;
 
 	connect_sim(f);
-	assert_int_equal(kube_lookup_claim_template(&f->kc, "inference",
-						    "b200-prefill-claim", why,
-						    sizeof(why)),
+	/* the lookups are the server's (srv_kcache.c), over a srv_kconn */
+	memset(&k, 0, sizeof(k));
+	k.kc = f->kc;
+	assert_int_equal(srv_lookup_claim_template(&k, "inference",
+						   "b200-prefill-claim", why,
+						   sizeof(why)),
 			 POL_LOOKUP_FOUND);
-	assert_int_equal(kube_lookup_claim_template(&f->kc, "inference",
-						    "h100-claim", why,
-						    sizeof(why)),
+	assert_string_equal(k.claims.version, "v1");
+	assert_int_equal(srv_lookup_claim_template(
+			     &k, "inference", "h100-claim", why, sizeof(why)),
 			 POL_LOOKUP_MISSING);
 	/* no ClusterTopologyBinding CRD loaded: no such binding */
-	assert_int_equal(kube_lookup_topology(&f->kc, "grove-topology", &levels,
-					      why, sizeof(why)),
+	assert_int_equal(srv_lookup_topology(&k, "grove-topology", &levels, why,
+					     sizeof(why)),
 			 POL_LOOKUP_MISSING);
+}
+
+/* What a client's error callback was told (from any thread). */
+typedef struct err_log {
+	pthread_mutex_t lock;
+	unsigned n;
+	char what[16][64];
+	char text[16][GV_ERROR_TEXT_MAX]; /* "" for "works again" */
+} err_log;
+
+static void record_error(void *ctx, const char *what, const gv_error_t *err)
+{
+	err_log *l = ctx;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->n < 16) {
+		snprintf(l->what[l->n], sizeof(l->what[0]), "%s", what);
+		snprintf(l->text[l->n], sizeof(l->text[0]), "%s",
+			 err ? err->text : "");
+	}
+	l->n++;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static bool has_report(void *arg)
+{
+	err_log *l = arg;
+	bool any = false;
+
+	pthread_mutex_lock(&l->lock);
+	any = l->n > 0;
+	pthread_mutex_unlock(&l->lock);
+	return any;
+}
+
+static const kube_gvr roles = { "rbac.authorization.k8s.io", "v1", "roles",
+				true };
+
+/* A Role in "default" with the lease verbs given, bound to the service
+ * account of the token "sa"; updated when it exists. */
+static void grant_leases(fixture *f, const char *verbs)
+{
+	kube_result res;
+	gv_error_t err = GV_ERROR_INIT;
+	json_t *role = json_pack(
+	    "{s:s, s:s, s:{s:s}, s:[{s:[s], s:[s], s:o}]}", "apiVersion",
+	    "rbac.authorization.k8s.io/v1", "kind", "Role", "metadata", "name",
+	    "leases", "rules", "apiGroups", "coordination.k8s.io", "resources",
+	    "leases", "verbs", json_loads(verbs, 0, NULL));
+	json_t *binding = json_pack(
+	    "{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}",
+	    "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "RoleBinding",
+	    "metadata", "name", "leases", "roleRef", "apiGroup",
+	    "rbac.authorization.k8s.io", "kind", "Role", "name", "leases",
+	    "subjects", "kind", "ServiceAccount", "name", "app", "namespace",
+	    "ns1");
+	const kube_gvr bindings = { "rbac.authorization.k8s.io", "v1",
+				    "rolebindings", true };
+	json_t *cur = NULL;
+
+	assert_non_null(role);
+	assert_non_null(binding);
+	if (kube_get(&f->kc.client, &roles, "default", "leases", NULL, &cur,
+		     &res, &err) == GV_OK) {
+		assert_int_equal(
+		    json_object_set(cur, "rules",
+				    json_object_get(role, "rules")),
+		    0);
+		assert_int_equal(kube_update(&f->kc.client, &roles, "default",
+					     NULL, cur, NULL, &res, &err),
+				 GV_OK);
+	} else {
+		assert_int_equal(kube_create(&f->kc.client, &roles, "default",
+					     role, NULL, &res, &err),
+				 GV_OK);
+		assert_int_equal(kube_create(&f->kc.client, &bindings,
+					     "default", binding, NULL, &res,
+					     &err),
+				 GV_OK);
+	}
+	json_decref(cur);
+	json_decref(role);
+	json_decref(binding);
+}
+
+/*
+ * The kube module says why it failed, in the API server's words: a lease
+ * whose update is forbidden, an informer whose list is forbidden (kube-sim
+ * --authorize answers as kube-apiserver's RBAC does), and the lease again
+ * once it may write.
+ */
+static void test_failures_in_api_words(void **state)
+{
+	fixture *f = *state;
+	kube_client_opts co;
+	kube_client sa;
+	kube_elector e;
+	kube_elector_opts eo;
+	kube_store store;
+	kube_informer inf;
+	kube_informer_opts io;
+	gv_error_t err = GV_ERROR_INIT;
+	err_log *l = calloc(1, sizeof(*l));
+	static char sa_token[] = "sa";
+
+	assert_non_null(l);
+	pthread_mutex_init(&l->lock, NULL);
+	connect_sim(f);
+	memset(&co, 0, sizeof(co));
+	co.server = f->kc.cfg.server;
+	co.token = kube_token_static;
+	co.token_ctx = sa_token;
+	co.max_attempts = 1;
+	assert_int_equal(kube_client_init(&sa, &co, &err), GV_OK);
+	kube_client_on_error(&sa, record_error, l);
+
+	/* the lease: it may be read and created, not updated */
+	grant_leases(f, "[\"get\", \"create\"]");
+	memset(&eo, 0, sizeof(eo));
+	eo.namespace = "default";
+	eo.name = "groved";
+	eo.identity = "replica-a";
+	kube_elector_init(&e, &sa, &eo);
+	assert_true(kube_elector_round(&e, gv_now_ms())); /* created */
+	assert_int_equal(l->n, 0);
+	/* the renewal is refused: kube-sim's Status.message, word for word
+	 * (kube-apiserver puts the name after the group) */
+	kube_elector_round(&e, gv_now_ms());
+	assert_int_equal(l->n, 1);
+	assert_string_equal(l->what[0], "lease default/groved");
+	assert_string_equal(
+	    l->text[0],
+	    "PUT /apis/coordination.k8s.io/v1/namespaces/default/leases/"
+	    "groved: forbidden: leases \"groved\".coordination.k8s.io is "
+	    "forbidden: User \"system:serviceaccount:ns1:app\" cannot update "
+	    "resource \"leases\" in API group \"coordination.k8s.io\" in the "
+	    "namespace \"default\" (HTTP 403)");
+	/* allowed again: said once */
+	grant_leases(f, "[\"get\", \"create\", \"update\"]");
+	assert_true(kube_elector_round(&e, gv_now_ms()));
+	assert_int_equal(l->n, 2);
+	assert_string_equal(l->what[1], "lease default/groved");
+	assert_string_equal(l->text[1], "");
+	assert_true(kube_elector_round(&e, gv_now_ms()));
+	assert_int_equal(l->n, 2);
+
+	/* an informer whose list is forbidden says so before its backoff */
+	l->n = 0;
+	assert_int_equal(kube_store_init(&store, NULL), GV_OK);
+	memset(&io, 0, sizeof(io));
+	io.gvr = pods;
+	io.namespace = "default";
+	assert_int_equal(kube_informer_start(&inf, &sa, &store, &io, &err),
+			 GV_OK);
+	if (!tu_poll(has_report, l, 10000)) {
+		kube_informer_stop(&inf);
+		fail_msg("the informer never reported its failure");
+	}
+	kube_informer_stop(&inf);
+	assert_string_equal(l->what[0], "informer pods");
+	assert_true(strncmp(l->text[0], "GET /api/v1/namespaces/default/pods",
+			    strlen("GET /api/v1/namespaces/default/pods")) ==
+		    0);
+	if (!strstr(l->text[0],
+		    ": forbidden: pods is forbidden: User "
+		    "\"system:serviceaccount:ns1:app\" cannot list resource "
+		    "\"pods\" in API group \"\" in the namespace \"default\" "
+		    "(HTTP 403)"))
+		fail_msg("got '%s'", l->text[0]);
+	assert_false(kube_store_synced(&store));
+	kube_store_release(&store);
+	kube_client_release(&sa);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
 }
 
 int main(void)
@@ -1191,6 +1381,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_validate_lookups, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup_tls, teardown),
+		cmocka_unit_test_setup_teardown(test_failures_in_api_words,
+						setup_authorize, teardown),
 	};
 	int rc = 0;
 

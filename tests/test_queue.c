@@ -4,7 +4,7 @@
 #include <stdatomic.h>
 
 #include "test_util.h"
-#include "kube_queue.h"
+#include "groved/kube.h"
 
 static int setup(void **state)
 {
@@ -23,14 +23,6 @@ static int teardown(void **state)
 	kube_queue_release(q);
 	free(q);
 	return 0;
-}
-
-static uint64_t ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Gets a key, asserts it is want, marks it done. */
@@ -174,28 +166,28 @@ static void test_one_worker_per_key(void **state)
 static void test_add_after_order(void **state)
 {
 	kube_queue *q = *state;
-	uint64_t start = ms_now();
+	uint64_t start = gv_now_ms();
 
 	assert_int_equal(kube_queue_add_after(q, "late", 150), GV_OK);
 	assert_int_equal(kube_queue_add_after(q, "early", 50), GV_OK);
 	assert_int_equal(kube_queue_len(q), 0); /* not due yet */
 	get_done(q, "early");
-	assert_true(ms_now() - start >= 50);
+	assert_true(gv_now_ms() - start >= 50);
 	get_done(q, "late");
-	assert_true(ms_now() - start >= 150);
-	assert_true(ms_now() - start < 10000);
+	assert_true(gv_now_ms() - start >= 150);
+	assert_true(gv_now_ms() - start < 10000);
 
 	/* A second delayed add of a waiting key keeps the earlier deadline;
 	 * delay 0 is a plain add. */
-	start = ms_now();
+	start = gv_now_ms();
 	assert_int_equal(kube_queue_add_after(q, "k", 60000), GV_OK);
 	assert_int_equal(kube_queue_add_after(q, "k", 30), GV_OK);
 	assert_int_equal(kube_queue_add_after(q, "k", 90000), GV_OK);
 	assert_int_equal(kube_queue_add_after(q, "now", 0), GV_OK);
 	get_done(q, "now");
 	get_done(q, "k");
-	assert_true(ms_now() - start >= 30);
-	assert_true(ms_now() - start < 10000);
+	assert_true(gv_now_ms() - start >= 30);
+	assert_true(gv_now_ms() - start < 10000);
 	assert_int_equal(q->n_heap, 0);
 }
 

@@ -3,7 +3,7 @@
 #include <stdatomic.h>
 
 #include "test_util.h"
-#include "kube_store.h"
+#include "groved/kube.h"
 
 static const char *const index_labels[] = { "app", NULL };
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "kube_config.h"
+#include "groved/kube.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
  */
 #include <stdint.h>
 
-#include "kube_client.h"
+#include "groved/kube.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
