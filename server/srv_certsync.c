@@ -107,26 +107,17 @@ out:
 static void *certsync_main(void *arg)
 {
 	srv_certsync *s = arg;
-	struct timespec until;
 
-	pthread_mutex_lock(&s->lock);
-	while (!s->stop) {
+	while (!gv_stopper_stopped(&s->stop)) {
 		cert_material held = CERT_MATERIAL_INIT;
 
-		s->kicked = false;
-		pthread_mutex_unlock(&s->lock);
 		/* the leader learns the Secret in its round: no second GET */
 		if (srv_leader_leading(s->leader))
 			leader_round(s, &held);
 		load_round(s, &held);
-		pthread_mutex_lock(&s->lock);
-		until = gv_timespec_ns(gv_now_ns() +
-				       (uint64_t)s->period_ms * 1000000u);
-		while (!s->stop && !s->kicked &&
-		       pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
-			;
+		/* until the period ends, a kick or the stop */
+		gv_stopper_wait(&s->stop, (uint64_t)s->period_ms);
 	}
-	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -135,7 +126,6 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 		       log_ctx *log, met_registry *met, atomic_bool *loaded,
 		       gv_error_t *err)
 {
-	pthread_condattr_t ca;
 	cert_secret_opts o;
 	long leaf_ms = 0;
 	int rc = GV_OK;
@@ -168,16 +158,11 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 	s->period_ms = leaf_ms < CERTSYNC_MIN_MS   ? CERTSYNC_MIN_MS
 		       : leaf_ms > CERTSYNC_MAX_MS ? CERTSYNC_MAX_MS
 						   : leaf_ms;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	gv_stopper_init(&s->stop);
 	if (pthread_create(&s->thread, NULL, certsync_main, s) != 0) {
 		rc = gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
 				  "cannot start the certificate thread");
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->lock);
+		gv_stopper_release(&s->stop);
 		cert_secret_release(&s->cs);
 		return rc;
 	}
@@ -187,23 +172,16 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 
 void srv_certsync_kick(srv_certsync *s)
 {
-	pthread_mutex_lock(&s->lock);
-	s->kicked = true;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	gv_stopper_kick(&s->stop);
 }
 
 void srv_certsync_stop(srv_certsync *s)
 {
 	if (!s->running)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stop = true;
-	pthread_cond_signal(&s->wake);
-	pthread_mutex_unlock(&s->lock);
+	gv_stopper_stop(&s->stop);
 	pthread_join(s->thread, NULL);
-	pthread_cond_destroy(&s->wake);
-	pthread_mutex_destroy(&s->lock);
+	gv_stopper_release(&s->stop);
 	cert_secret_release(&s->cs);
 	s->running = false;
 }

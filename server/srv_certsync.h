@@ -1,16 +1,13 @@
 /*
  * srv_certsync.h: self-managed certificates in `groved serve`
- * (--cert-secret), and the leader election that decides who renews them.
+ * (--cert-secret).
  *
  * One thread per process: when this replica leads, a round of
  * cert_secret_rotate() (create or renew the Secret, inject the CA
  * bundle); on every replica, a GET of the Secret and, when its serving
  * pair changed, cert_store_load_pem(), so a renewal reaches every replica
  * without a restart. The period follows the certificate's lifetime (a
- * twentieth, between 200 ms and 10 s).
- *
- * With --leader-elect a second thread runs kube_elector on the Lease
- * --leader-election-id; without, this process always leads.
+ * twentieth, between 200 ms and 10 s). Who leads: srv_leader.h.
  */
 #ifndef GROVED_SRV_CERTSYNC_H
 #define GROVED_SRV_CERTSYNC_H
@@ -20,38 +17,11 @@
 #include <stdbool.h>
 
 #include "groved/certs.h"
-#include "kube_lease.h"
+#include "groved/gv_thread.h"
 #include "srv_config.h"
+#include "srv_leader.h"
 #include "srv_log.h"
 #include "srv_metrics.h"
-
-/* Who leads; the elector's thread when elected. */
-typedef struct srv_leader {
-	atomic_bool leading;
-	bool electing; /* the elector thread runs */
-	kube_elector elector;
-	char identity[256];
-	char namespace[254];
-	char lease[254];
-	atomic_bool stop;
-	pthread_t thread;
-	log_ctx *log; /* borrowed */
-	void (*on_change)(void *ctx); /* borrowed; after every change */
-	void *ctx;
-} srv_leader;
-
-/*
- * Starts leader election on client (borrowed) when c->leader_elect, in
- * namespace ns (copied); else marks this process the leader at once.
- * on_change (may be NULL) is called, on the elector's thread, after
- * leadership starts or ends. Returns GV_OK or GV_ENOMEM (err).
- */
-int srv_leader_start(srv_leader *l, kube_client *client, const cfg_serve *c,
-		     const char *ns, log_ctx *log, void (*on_change)(void *),
-		     void *ctx, gv_error_t *err);
-/* Stops the elector (releasing the Lease when held) and waits for it. */
-void srv_leader_stop(srv_leader *l);
-bool srv_leader_leading(srv_leader *l);
 
 typedef struct srv_certsync {
 	cert_secret cs;
@@ -63,10 +33,7 @@ typedef struct srv_certsync {
 	cert_service_names names; /* of the serving certificate */
 	char namespace[254];
 	long period_ms;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool kicked; /* under lock */
-	bool stop; /* under lock */
+	gv_stopper stop; /* and kicks: a round now */
 	pthread_t thread;
 	bool running;
 	/* each logged once per text, until the next success */
@@ -87,9 +54,5 @@ int srv_certsync_start(srv_certsync *s, kube_client *client, const cfg_serve *c,
 /* Runs a round now (leadership changed). Any thread. */
 void srv_certsync_kick(srv_certsync *s);
 void srv_certsync_stop(srv_certsync *s);
-
-/* groved's namespace: flag, $POD_NAMESPACE, the in-cluster one
- * (in_cluster_ns, may be NULL), else "groved-system". Borrowed result. */
-const char *srv_own_namespace(const cfg_serve *c, const char *in_cluster_ns);
 
 #endif

@@ -28,6 +28,7 @@
 #include "srv_http.h"
 
 #include "groved/gv_buf.h"
+#include "groved/gv_thread.h"
 #include "groved/gv_time.h"
 
 /* Headers and the connection's own buffers; bodies live outside it. */
@@ -71,9 +72,7 @@ struct srv_http {
 	conn *conns;
 	pthread_t watchdog;
 	bool watchdog_running;
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;
-	bool stopping;
+	gv_stopper stop; /* the watchdog's */
 };
 
 /* ---- connections and the watchdog ------------------------------------- */
@@ -123,10 +122,8 @@ static void notify_connection(void *cls, struct MHD_Connection *connection,
 static void *watchdog_main(void *arg)
 {
 	srv_http *h = arg;
-	struct timespec until;
 
-	pthread_mutex_lock(&h->stop_lock);
-	while (!h->stopping) {
+	while (!gv_stopper_stopped(&h->stop)) {
 		uint64_t now = gv_now_ms();
 		conn *c = NULL;
 
@@ -146,11 +143,8 @@ static void *watchdog_main(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&h->lock);
-		until = gv_timespec_ns(gv_now_ns() +
-				       WATCHDOG_PERIOD_MS * (uint64_t)1000000u);
-		pthread_cond_timedwait(&h->stop_cond, &h->stop_lock, &until);
+		gv_stopper_wait(&h->stop, WATCHDOG_PERIOD_MS);
 	}
-	pthread_mutex_unlock(&h->stop_lock);
 	return NULL;
 }
 
@@ -447,7 +441,6 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 {
 	srv_http *h = NULL;
 	struct sockaddr_storage ss;
-	pthread_condattr_t ca;
 	const union MHD_DaemonInfo *di = NULL;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -470,11 +463,7 @@ int srv_http_start(const srv_http_opts *o, srv_http **out, gv_error_t *err)
 	h->o = *o;
 	atomic_init(&h->in_flight, 0);
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_mutex_init(&h->stop_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gv_timespec_ns */
-	pthread_cond_init(&h->stop_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	gv_stopper_init(&h->stop);
 	if (o->tls_cert_callback)
 		flags |= MHD_USE_TLS;
 	if (!o->host || !o->host[0]) {
@@ -552,14 +541,10 @@ void srv_http_stop(srv_http *h, unsigned grace)
 		MHD_stop_daemon(h->daemon);
 	}
 	if (h->watchdog_running) {
-		pthread_mutex_lock(&h->stop_lock);
-		h->stopping = true;
-		pthread_cond_signal(&h->stop_cond);
-		pthread_mutex_unlock(&h->stop_lock);
+		gv_stopper_stop(&h->stop);
 		pthread_join(h->watchdog, NULL);
 	}
 	pthread_mutex_destroy(&h->lock);
-	pthread_mutex_destroy(&h->stop_lock);
-	pthread_cond_destroy(&h->stop_cond);
+	gv_stopper_release(&h->stop);
 	free(h);
 }

@@ -1,11 +1,11 @@
 /*
- * srv_leader.c: who leads among groved's replicas (srv_certsync.h).
+ * srv_leader.c: who leads among groved's replicas (srv_leader.h).
  * Leadership gates every write to the cluster; the webhooks are served
  * by every replica whatever this says.
  */
 #include <unistd.h>
 
-#include "srv_certsync.h"
+#include "srv_leader.h"
 
 const char *srv_own_namespace(const cfg_serve *c, const char *in_cluster_ns)
 {
@@ -48,21 +48,20 @@ static void *elector_main(void *arg)
 	return NULL;
 }
 
-int srv_leader_start(srv_leader *l, kube_client *client, const cfg_serve *c,
-		     const char *ns, log_ctx *log, void (*on_change)(void *),
-		     void *ctx, gv_error_t *err)
+void srv_leader_init(srv_leader *l, const cfg_serve *c, log_ctx *log,
+		     void (*on_change)(void *), void *ctx)
 {
 	const char *pod = getenv("POD_NAME");
-	kube_elector_opts o;
 	char host[128] = "";
 
 	memset(l, 0, sizeof(*l));
-	atomic_init(&l->leading, false);
-	atomic_init(&l->stop, false);
+	/* without election this process leads: the writers may act at
+	 * once; srv_leader_start() says so */
+	atomic_init(&l->leading, !c->leader_elect);
+	l->elect = c->leader_elect;
 	l->log = log;
 	l->on_change = on_change;
 	l->ctx = ctx;
-	snprintf(l->namespace, sizeof(l->namespace), "%s", ns);
 	snprintf(l->lease, sizeof(l->lease), "%s", c->leader_election_id);
 	/* the pod name is unique among replicas; outside a pod, host and
 	 * pid are */
@@ -73,7 +72,15 @@ int srv_leader_start(srv_leader *l, kube_client *client, const cfg_serve *c,
 		snprintf(l->identity, sizeof(l->identity), "%s_%ld",
 			 host[0] ? host : "groved", (long)getpid());
 	}
-	if (!c->leader_elect) {
+}
+
+int srv_leader_start(srv_leader *l, kube_client *client, const char *ns,
+		     gv_error_t *err)
+{
+	kube_elector_opts o;
+
+	snprintf(l->namespace, sizeof(l->namespace), "%s", ns);
+	if (!l->elect) {
 		leader_set(l, true);
 		return GV_OK;
 	}
@@ -85,9 +92,12 @@ int srv_leader_start(srv_leader *l, kube_client *client, const cfg_serve *c,
 	o.on_stopped = on_stopped;
 	o.ctx = l;
 	kube_elector_init(&l->elector, client, &o);
-	if (pthread_create(&l->thread, NULL, elector_main, l) != 0)
+	gv_stopper_init(&l->stop);
+	if (pthread_create(&l->thread, NULL, elector_main, l) != 0) {
+		gv_stopper_release(&l->stop);
 		return gv_error_set(err, GV_ENOMEM, NULL, 0, 0,
 				    "cannot start the leader election thread");
+	}
 	l->electing = true;
 	return GV_OK;
 }
@@ -95,8 +105,9 @@ int srv_leader_start(srv_leader *l, kube_client *client, const cfg_serve *c,
 void srv_leader_stop(srv_leader *l)
 {
 	if (l->electing) {
-		atomic_store(&l->stop, true);
+		gv_stopper_stop(&l->stop);
 		pthread_join(l->thread, NULL);
+		gv_stopper_release(&l->stop);
 		l->electing = false;
 	}
 	atomic_store(&l->leading, false);

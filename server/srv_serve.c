@@ -1,8 +1,15 @@
 /*
- * srv_serve.c: `groved serve`, the process: configuration, TLS material,
- * the three servers (webhooks over HTTPS, health, metrics), signals.
+ * srv_serve.c: `groved serve`, the process: configuration, then its parts
+ * (the caches, the certificates, the leader, the three servers: webhooks
+ * over HTTPS, health, metrics), then signals.
+ *
+ * The parts are one table of start/stop pairs (parts[] below): started
+ * in order, each on the ones before it; on a failure the started ones
+ * stop in reverse, and on SIGTERM or SIGINT every one does. A part that
+ * runs a thread stops it with its gv_stopper (groved/gv_thread.h).
  *
  * Threads: libmicrohttpd's pool for each server, a watchdog per server,
+ * an informer per watched resource, the elector, the certificate thread,
  * and this main thread, which only waits for signals and, every few
  * seconds, checks the certificate files. Worker threads share read-only
  * state: the hook environment is published through an atomic pointer and
@@ -21,6 +28,7 @@
 #include "srv_config.h"
 #include "srv_http.h"
 #include "srv_kcache.h"
+#include "srv_leader.h"
 #include "srv_log.h"
 #include "srv_metrics.h"
 
@@ -39,22 +47,34 @@ typedef struct generation {
 	char self_user[320]; /* when derived from the pod (cfg_self_user) */
 } generation;
 
+/* The parts of the process (parts[]). */
+enum {
+	PART_CACHES,
+	PART_CERT_FILES,
+	PART_CERT_SECRET,
+	PART_LEADER,
+	PART_WEBHOOKS,
+	PART_HEALTH,
+	PART_METRICS,
+	PART_COUNT
+};
+
 typedef struct serve {
 	int argc;
 	char **argv;
+	const cfg_serve *cfg; /* the first generation's: what needs a restart */
 	log_ctx log;
 	met_registry *met;
-	cert_store certs;
-	bool certs_init; /* certs needs cert_store_release */
-	atomic_bool certs_loaded; /* a pair is served */
+	bool cluster; /* --kubeconfig, or in a pod: informers fill the caches */
 	bool secret_mode; /* --cert-secret: certsync loads certs */
+	bool up[PART_COUNT]; /* parts[i] started and not yet stopped */
+	unsigned grace; /* seconds the webhooks may finish in */
+	cert_store certs;
+	atomic_bool certs_loaded; /* a pair is served */
 	srv_leader leader;
-	bool leader_running;
 	srv_certsync certsync;
-	atomic_bool certsync_running;
 	srv_cache cache;
 	srv_kcache kcache; /* the cluster's informers, when connected */
-	bool kcache_running;
 	_Atomic(generation *) current;
 	srv_http *webhooks;
 	srv_http *health;
@@ -180,7 +200,7 @@ static bool is_ready(serve *s, char *why, size_t size)
 		snprintf(why, size, "serving certificate not loaded");
 		return false;
 	}
-	if (s->kcache_running && !s->cache.ops->synced(s->cache.ctx)) {
+	if (s->cluster && !s->cache.ops->synced(s->cache.ctx)) {
 		snprintf(why, size, "caches not synced");
 		return false;
 	}
@@ -213,7 +233,7 @@ static void health_handler(void *ctx, const srv_http_request *rq,
 	text_answer(rs, 503, text);
 }
 
-/* ---- start and stop --------------------------------------------------- */
+/* ---- the parts -------------------------------------------------------- */
 
 static unsigned seconds_up(uint64_t ms)
 {
@@ -222,28 +242,38 @@ static unsigned seconds_up(uint64_t ms)
 	return s ? (unsigned)s : 1;
 }
 
-/* Starts one server on addr ("host:port"). */
-static int start_server(serve *s, const char *what, const char *addr,
-			const srv_http_opts *base, srv_http **out,
-			gv_error_t *err)
+/* groved's namespace, once the caches know the pod's. */
+static const char *own_namespace(const serve *s)
 {
-	srv_http_opts o = *base;
-	char host[256];
-	unsigned port = 0;
-	int rc = cfg_parse_hostport(addr, host, sizeof(host), &port);
+	return srv_own_namespace(s->cfg, s->cluster ? s->kcache.kc.cfg.namespace
+						    : NULL);
+}
+
+/* The caches: with a cluster (--kubeconfig, or in a pod), informers fill
+ * them; without one nothing is ever synced, and checks that need the
+ * cluster warn instead of deny (srv_cache_unsynced, set at start). */
+static bool want_cluster(const serve *s)
+{
+	return s->cluster;
+}
+
+static int caches_start(serve *s, gv_error_t *err)
+{
+	int rc = srv_kcache_start(&s->kcache, s->cfg->kubeconfig, &s->log, err);
 
 	if (rc != GV_OK)
-		return gv_error_set(err, rc, NULL, 0, 0,
-				    "bad %s address \"%s\"", what, addr);
-	o.host = host;
-	o.port = port;
-	rc = srv_http_start(&o, out, err);
-	if (rc == GV_OK)
-		LOG_INFO(&s->log, "listening", LOG_STR("server", what),
-			 LOG_STR("host", host[0] ? host : "*"),
-			 LOG_INT("port", srv_http_port(*out)),
-			 LOG_BOOL("tls", o.tls_cert_callback != NULL));
-	return rc;
+		return rc;
+	s->cache = srv_kcache_cache(&s->kcache);
+	LOG_INFO(&s->log, "watching the cluster",
+		 LOG_STR("server", s->kcache.kc.cfg.server),
+		 LOG_BOOL("claim_templates", s->kcache.claims_served));
+	return GV_OK;
+}
+
+static void caches_stop(serve *s)
+{
+	srv_kcache_stop(&s->kcache);
+	s->cache = srv_cache_unsynced();
 }
 
 /* A pair from the files became current: its expiry for /metrics. */
@@ -255,8 +285,16 @@ static void certificate_loaded(serve *s)
 		met_cert_loaded(s->met, info.not_after);
 }
 
-static int load_certificates(serve *s, const cfg_serve *c, gv_error_t *err)
+/* The certificate files (--tls-cert-file, --self-signed): loaded now,
+ * checked by the main thread every few seconds and on SIGHUP. */
+static bool want_cert_files(const serve *s)
 {
+	return !s->secret_mode;
+}
+
+static int cert_files_start(serve *s, gv_error_t *err)
+{
+	const cfg_serve *c = s->cfg;
 	const char *dns[] = { "localhost", NULL };
 	const char *ips[] = { "127.0.0.1", NULL };
 	char crt[4096];
@@ -287,54 +325,52 @@ static int load_certificates(serve *s, const cfg_serve *c, gv_error_t *err)
 	if (rc != GV_OK)
 		return gv_error_set(err, rc, NULL, 0, 0,
 				    "cannot set up the certificate store");
-	s->certs_init = true;
 	rc = cert_store_load(&s->certs, err);
-	if (rc != GV_OK)
+	if (rc != GV_OK) {
+		cert_store_release(&s->certs);
 		return rc;
+	}
 	cert_store_bind(&s->certs);
 	atomic_store(&s->certs_loaded, true);
 	certificate_loaded(s);
 	return GV_OK;
 }
 
-/* Leadership changed: certificates are the leader's to renew. */
-static void leader_changed(void *ctx)
+static void cert_store_stop(serve *s)
 {
-	serve *s = ctx;
-
-	met_set_leader(s->met, srv_leader_leading(&s->leader));
-	if (atomic_load(&s->certsync_running))
-		srv_certsync_kick(&s->certsync);
+	cert_store_bind(NULL);
+	cert_store_release(&s->certs);
 }
 
-/* --leader-elect and --cert-secret: both need the cluster. The webhook
- * server starts before a certificate is loaded (handshakes fail and
- * /readyz says why until one is); the certificate thread loads it. */
-static int start_cluster_writers(serve *s, const cfg_serve *c, gv_error_t *err)
+static const char *needs_cluster(const serve *s)
 {
+	return s->cfg->cert_secret ? "--cert-secret" : "--leader-elect";
+}
+
+/* --cert-secret: the certificate thread follows the Secret (and renews
+ * it while this replica leads). The webhook server starts before a
+ * certificate is loaded (handshakes fail and /readyz says why until one
+ * is); the certificate thread loads it. Before the leader, which kicks
+ * it, and stopped after it. */
+static bool want_cert_secret(const serve *s)
+{
+	return s->secret_mode;
+}
+
+static int cert_secret_start(serve *s, gv_error_t *err)
+{
+	const cfg_serve *c = s->cfg;
 	const char *ns = NULL;
 	char crt[512];
 	char key[512];
 	int rc = GV_OK;
 
-	if (!c->leader_elect && !c->cert_secret)
-		return GV_OK;
-	if (!s->kcache_running)
+	if (!s->cluster)
 		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
 				    "%s needs the cluster: give --kubeconfig "
 				    "or run in a pod",
-				    c->cert_secret ? "--cert-secret"
-						   : "--leader-elect");
-	ns = srv_own_namespace(c, s->kcache.kc.cfg.namespace);
-	rc = srv_leader_start(&s->leader, &s->kcache.kc.client, c, ns, &s->log,
-			      leader_changed, s, err);
-	if (rc != GV_OK)
-		return rc;
-	s->leader_running = true;
-	/* a replica that never leads still says so */
-	met_set_leader(s->met, srv_leader_leading(&s->leader));
-	if (!c->cert_secret)
-		return GV_OK;
+				    needs_cluster(s));
+	ns = own_namespace(s);
 	/* the names only label messages: the pair comes from the Secret */
 	snprintf(crt, sizeof(crt), "secret %s/%s: tls.crt", ns, c->cert_secret);
 	snprintf(key, sizeof(key), "secret %s/%s: tls.key", ns, c->cert_secret);
@@ -342,20 +378,259 @@ static int start_cluster_writers(serve *s, const cfg_serve *c, gv_error_t *err)
 	if (rc != GV_OK)
 		return gv_error_set(err, rc, NULL, 0, 0,
 				    "cannot set up the certificate store");
-	s->certs_init = true;
-	s->secret_mode = true;
 	cert_store_bind(&s->certs);
 	rc = srv_certsync_start(&s->certsync, &s->kcache.kc.client, c, ns,
 				&s->certs, &s->leader, &s->log, s->met,
 				&s->certs_loaded, err);
-	if (rc != GV_OK)
+	if (rc != GV_OK) {
+		cert_store_stop(s);
 		return rc;
-	atomic_store(&s->certsync_running, true);
+	}
 	LOG_INFO(&s->log, "self-managed certificates", LOG_STR("namespace", ns),
 		 LOG_STR("secret", c->cert_secret),
 		 LOG_BOOL("leader_elect", c->leader_elect));
 	return GV_OK;
 }
+
+static void cert_secret_stop(serve *s)
+{
+	srv_certsync_stop(&s->certsync);
+	cert_store_stop(s);
+}
+
+/* Leadership changed: certificates are the leader's to renew. The
+ * certificate thread starts before the leader and stops after it. */
+static void leader_changed(void *ctx)
+{
+	serve *s = ctx;
+
+	met_set_leader(s->met, srv_leader_leading(&s->leader));
+	if (s->secret_mode)
+		srv_certsync_kick(&s->certsync);
+}
+
+/* --leader-elect, and --cert-secret (whose renewals the leader makes):
+ * the elector's thread, or this process leading alone. Stopping it
+ * releases a held Lease. */
+static bool want_leader(const serve *s)
+{
+	return s->cfg->leader_elect || s->secret_mode;
+}
+
+static int leader_start(serve *s, gv_error_t *err)
+{
+	int rc = GV_OK;
+
+	if (!s->cluster)
+		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				    "%s needs the cluster: give --kubeconfig "
+				    "or run in a pod",
+				    needs_cluster(s));
+	rc = srv_leader_start(&s->leader, &s->kcache.kc.client,
+			      own_namespace(s), err);
+	if (rc != GV_OK)
+		return rc;
+	/* a replica that never leads still says so */
+	met_set_leader(s->met, srv_leader_leading(&s->leader));
+	return GV_OK;
+}
+
+static void leader_stop(serve *s)
+{
+	srv_leader_stop(&s->leader); /* releases the Lease */
+}
+
+/* Starts one server on addr ("host:port"). */
+static int start_server(serve *s, const char *what, const char *addr,
+			const srv_http_opts *o, srv_http **out, gv_error_t *err)
+{
+	srv_http_opts bound = *o;
+	char host[256];
+	unsigned port = 0;
+	int rc = cfg_parse_hostport(addr, host, sizeof(host), &port);
+
+	if (rc != GV_OK)
+		return gv_error_set(err, rc, NULL, 0, 0,
+				    "bad %s address \"%s\"", what, addr);
+	bound.host = host;
+	bound.port = port;
+	rc = srv_http_start(&bound, out, err);
+	if (rc == GV_OK)
+		LOG_INFO(&s->log, "listening", LOG_STR("server", what),
+			 LOG_STR("host", host[0] ? host : "*"),
+			 LOG_INT("port", srv_http_port(*out)),
+			 LOG_BOOL("tls", bound.tls_cert_callback != NULL));
+	return rc;
+}
+
+/* The webhooks over HTTPS, with the current certificate. */
+static int webhooks_start(serve *s, gv_error_t *err)
+{
+	const cfg_serve *c = s->cfg;
+	srv_http_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = SRV_HTTP_JSON_POST;
+	o.threads = (unsigned)c->threads;
+	o.max_connections = (unsigned)c->max_connections;
+	o.idle_timeout = seconds_up(c->connection_idle_timeout_ms);
+	o.request_timeout = seconds_up(c->request_timeout_ms);
+	o.max_body = SRV_MAX_BODY;
+	o.tls_cert_callback = (void *)cert_store_retrieve;
+	o.route = webhook_route;
+	o.handler = webhook_handler;
+	o.on_tls_error = tls_failure;
+	o.ctx = s;
+	return start_server(s, "webhooks", c->webhook_addr, &o, &s->webhooks,
+			    err);
+}
+
+/* A clean stop, before any part stops: stop taking requests, finish the
+ * ones in flight (bounded by --shutdown-timeout) while /healthz,
+ * /readyz and /metrics still answer. */
+static void webhooks_finish(serve *s)
+{
+	srv_http_stop(s->webhooks, s->grace);
+	s->webhooks = NULL;
+}
+
+static void webhooks_stop(serve *s)
+{
+	srv_http_stop(s->webhooks, 0);
+	s->webhooks = NULL;
+}
+
+static void plain_options(serve *s, srv_http_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = SRV_HTTP_GET;
+	o->threads = 1;
+	o->max_connections = 64;
+	o->idle_timeout = seconds_up(s->cfg->connection_idle_timeout_ms);
+	o->request_timeout = seconds_up(s->cfg->request_timeout_ms);
+	o->handler = health_handler;
+	o->ctx = s;
+}
+
+/* /healthz and /readyz over plain HTTP. */
+static int health_start(serve *s, gv_error_t *err)
+{
+	srv_http_opts o;
+
+	plain_options(s, &o);
+	o.route = health_route;
+	return start_server(s, "health", s->cfg->health_addr, &o, &s->health,
+			    err);
+}
+
+static void health_stop(serve *s)
+{
+	srv_http_stop(s->health, 0);
+	s->health = NULL;
+}
+
+/* /metrics over plain HTTP; the last to listen. */
+static int metrics_start(serve *s, gv_error_t *err)
+{
+	srv_http_opts o;
+
+	plain_options(s, &o);
+	o.route = metrics_route;
+	return start_server(s, "metrics", s->cfg->metrics_addr, &o, &s->metrics,
+			    err);
+}
+
+static void metrics_stop(serve *s)
+{
+	srv_http_stop(s->metrics, 0);
+	s->metrics = NULL;
+}
+
+/*
+ * The parts, in the order they start; they stop in reverse. Each starts
+ * on the ones above it: the certificates and the leader on the caches'
+ * kube client; the leader kicks the certificate thread, which must run
+ * for as long as it does (and a leader stops its writers before it
+ * releases the Lease); the servers last, so that nothing answers before
+ * what it answers from is there, and /metrics last of all (tests and
+ * scripts wait for its "listening" line).
+ *
+ * A row: its name; whether this configuration wants it (NULL: always);
+ * start, which on failure undoes its own work and fills err; on a clean
+ * stop, finish (may be NULL), called on every part in reverse before any
+ * stops; stop. The reconcile worker will be one row after the leader:
+ *	{ "worker", want_worker, worker_start, worker_finish, worker_stop },
+ */
+typedef struct part {
+	const char *name;
+	const char *fail; /* the message logged when start fails */
+	bool (*wanted)(const serve *s);
+	int (*start)(serve *s, gv_error_t *err);
+	void (*finish)(serve *s);
+	void (*stop)(serve *s);
+} part;
+
+static const part parts[PART_COUNT] = {
+	[PART_CACHES] = { "caches", "cannot connect to the API server",
+			  want_cluster, caches_start, NULL, caches_stop },
+	[PART_CERT_FILES] = { "certificate files",
+			      "cannot load the serving certificate",
+			      want_cert_files, cert_files_start, NULL,
+			      cert_store_stop },
+	[PART_CERT_SECRET] = { "certificate secret", "cannot start",
+			       want_cert_secret, cert_secret_start, NULL,
+			       cert_secret_stop },
+	[PART_LEADER] = { "leader", "cannot start", want_leader, leader_start,
+			  NULL, leader_stop },
+	[PART_WEBHOOKS] = { "webhooks", "cannot start", NULL, webhooks_start,
+			    webhooks_finish, webhooks_stop },
+	[PART_HEALTH] = { "health", "cannot start", NULL, health_start, NULL,
+			  health_stop },
+	[PART_METRICS] = { "metrics", "cannot start", NULL, metrics_start, NULL,
+			   metrics_stop },
+};
+
+/* Stops the started parts in reverse; finish first when clean. */
+static void stop_parts(serve *s, bool clean)
+{
+	size_t i = 0;
+
+	for (i = PART_COUNT; clean && i-- > 0;)
+		if (s->up[i] && parts[i].finish)
+			parts[i].finish(s);
+	for (i = PART_COUNT; i-- > 0;) {
+		if (!s->up[i])
+			continue;
+		parts[i].stop(s);
+		s->up[i] = false;
+	}
+}
+
+/* Starts the wanted parts in order; on a failure (logged) stops the
+ * started ones in reverse. */
+static int start_parts(serve *s)
+{
+	gv_error_t err = GV_ERROR_INIT;
+	size_t i = 0;
+	int rc = GV_OK;
+
+	for (i = 0; i < PART_COUNT; i++) {
+		if (parts[i].wanted && !parts[i].wanted(s))
+			continue;
+		rc = parts[i].start(s, &err);
+		if (rc != GV_OK) {
+			LOG_ERROR(&s->log, parts[i].fail,
+				  LOG_STR("part", parts[i].name),
+				  LOG_STR("error", err.text));
+			stop_parts(s, false);
+			return rc;
+		}
+		s->up[i] = true;
+	}
+	return GV_OK;
+}
+
+/* ---- configuration and signals ---------------------------------------- */
 
 /* A configuration and its hook environment; NULL on failure (err). */
 static generation *load_generation(serve *s, gv_error_t *err)
@@ -469,17 +744,29 @@ static void free_generations(generation *g)
 	}
 }
 
-int srv_cmd_serve(int argc, char **argv)
+static int new_metrics(serve *s)
 {
 	static const char *hooks[SRV_HOOK_COUNT];
+	met_options mo;
+	size_t i = 0;
+
+	for (i = 0; i < SRV_HOOK_COUNT; i++)
+		hooks[i] = srv_hook_name((srv_hook)i);
+	memset(&mo, 0, sizeof(mo));
+	mo.webhooks = hooks;
+	mo.n_webhooks = SRV_HOOK_COUNT;
+	mo.version = GROVED_VERSION;
+	mo.process = true;
+	return met_new(&mo, &s->met);
+}
+
+int srv_cmd_serve(int argc, char **argv)
+{
 	serve s;
 	generation *g = NULL;
 	gv_error_t err = GV_ERROR_INIT;
-	met_options mo;
-	srv_http_opts ho;
 	sigset_t set;
 	char *dump = NULL;
-	size_t i = 0;
 	int exit_code = 1;
 
 	memset(&s, 0, sizeof(s));
@@ -498,6 +785,7 @@ int srv_cmd_serve(int argc, char **argv)
 		exit_code = 0;
 		goto out;
 	}
+	s.cfg = &g->cfg; /* generations are kept until exit */
 	log_set_level(&s.log, g->cfg.log_level);
 	dump = cfg_serve_dump(&g->cfg);
 	LOG_INFO(&s.log, "starting", LOG_STR("version", GROVED_VERSION),
@@ -506,112 +794,32 @@ int srv_cmd_serve(int argc, char **argv)
 	if (!g->cfg.no_reconcile)
 		LOG_INFO(&s.log, "the reconcile worker is not in this build; "
 				 "serving the webhooks alone");
-	/* with a cluster (--kubeconfig, or in a pod), informers fill the
-	 * caches; without one nothing is ever synced, and checks that need
-	 * the cluster warn instead of deny */
-	s.cache = srv_cache_unsynced();
-	if (g->cfg.kubeconfig || getenv("KUBERNETES_SERVICE_HOST")) {
-		if (srv_kcache_start(&s.kcache, g->cfg.kubeconfig, &err) !=
-		    GV_OK) {
-			LOG_ERROR(&s.log, "cannot connect to the API server",
-				  LOG_STR("error", err.text));
-			exit_code = 2;
-			goto out;
-		}
-		s.kcache_running = true;
-		s.cache = srv_kcache_cache(&s.kcache);
-		LOG_INFO(&s.log, "watching the cluster",
-			 LOG_STR("server", s.kcache.kc.cfg.server),
-			 LOG_BOOL("claim_templates", s.kcache.claims_served));
-	}
-	for (i = 0; i < SRV_HOOK_COUNT; i++)
-		hooks[i] = srv_hook_name((srv_hook)i);
-	memset(&mo, 0, sizeof(mo));
-	mo.webhooks = hooks;
-	mo.n_webhooks = SRV_HOOK_COUNT;
-	mo.version = GROVED_VERSION;
-	mo.process = true;
-	if (met_new(&mo, &s.met) != GV_OK) {
+	if (new_metrics(&s) != GV_OK) {
 		LOG_ERROR(&s.log, "out of memory");
 		goto out;
 	}
-	if (!g->cfg.cert_secret &&
-	    load_certificates(&s, &g->cfg, &err) != GV_OK) {
-		LOG_ERROR(&s.log, "cannot load the serving certificate",
-			  LOG_STR("error", err.text));
-		exit_code = 2;
-		goto out;
-	}
-	if (start_cluster_writers(&s, &g->cfg, &err) != GV_OK) {
-		LOG_ERROR(&s.log, "cannot start", LOG_STR("error", err.text));
-		exit_code = 2;
-		goto out;
-	}
-	/* signals go to sigtimedwait in this thread, never to workers */
+	s.cluster = g->cfg.kubeconfig || getenv("KUBERNETES_SERVICE_HOST");
+	s.secret_mode = g->cfg.cert_secret != NULL;
+	s.cache = srv_cache_unsynced();
+	srv_leader_init(&s.leader, &g->cfg, &s.log, leader_changed, &s);
+	/* signals go to sigtimedwait in this thread, never to a part's
+	 * threads: blocked before any starts, they inherit the mask */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
-	memset(&ho, 0, sizeof(ho));
-	ho.kind = SRV_HTTP_JSON_POST;
-	ho.threads = (unsigned)g->cfg.threads;
-	ho.max_connections = (unsigned)g->cfg.max_connections;
-	ho.idle_timeout = seconds_up(g->cfg.connection_idle_timeout_ms);
-	ho.request_timeout = seconds_up(g->cfg.request_timeout_ms);
-	ho.max_body = SRV_MAX_BODY;
-	ho.tls_cert_callback = (void *)cert_store_retrieve;
-	ho.route = webhook_route;
-	ho.handler = webhook_handler;
-	ho.on_tls_error = tls_failure;
-	ho.ctx = &s;
-	if (start_server(&s, "webhooks", g->cfg.webhook_addr, &ho, &s.webhooks,
-			 &err) != GV_OK)
-		goto fail;
-	ho.kind = SRV_HTTP_GET;
-	ho.threads = 1;
-	ho.max_connections = 64;
-	ho.max_body = 0;
-	ho.tls_cert_callback = NULL;
-	ho.route = health_route;
-	ho.handler = health_handler;
-	ho.on_tls_error = NULL;
-	if (start_server(&s, "health", g->cfg.health_addr, &ho, &s.health,
-			 &err) != GV_OK)
-		goto fail;
-	ho.route = metrics_route;
-	if (start_server(&s, "metrics", g->cfg.metrics_addr, &ho, &s.metrics,
-			 &err) != GV_OK)
-		goto fail;
+	if (start_parts(&s) != GV_OK) {
+		exit_code = 2;
+		goto out;
+	}
 	wait_for_stop(&s, &set);
-	/* stop taking requests, finish the ones in flight (bounded) */
-	srv_http_stop(
-	    s.webhooks,
-	    seconds_up(atomic_load(&s.current)->cfg.shutdown_timeout_ms));
-	s.webhooks = NULL;
+	s.grace = seconds_up(atomic_load(&s.current)->cfg.shutdown_timeout_ms);
+	stop_parts(&s, true);
 	LOG_INFO(&s.log, "stopped");
 	exit_code = 0;
-	goto out;
-fail:
-	LOG_ERROR(&s.log, "cannot start", LOG_STR("error", err.text));
-	exit_code = 2;
 out:
-	srv_http_stop(s.webhooks, 0);
-	srv_http_stop(s.health, 0);
-	srv_http_stop(s.metrics, 0);
-	/* the elector first: its callbacks kick the certificate thread */
-	if (s.leader_running)
-		srv_leader_stop(&s.leader); /* releases the Lease */
-	if (atomic_exchange(&s.certsync_running, false))
-		srv_certsync_stop(&s.certsync);
-	if (s.certs_init) {
-		cert_store_bind(NULL);
-		cert_store_release(&s.certs);
-	}
-	if (s.kcache_running)
-		srv_kcache_stop(&s.kcache);
 	met_free(s.met);
 	free_generations(atomic_load(&s.current));
 	log_release(&s.log);

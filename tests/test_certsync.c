@@ -84,7 +84,6 @@ static int setup(void **state)
 		return -1;
 	atomic_init(&f->loaded, false);
 	atomic_init(&f->leader.leading, false);
-	atomic_init(&f->leader.stop, false);
 	*state = f;
 	return 0;
 }

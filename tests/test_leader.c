@@ -15,7 +15,7 @@
 
 #include <unistd.h>
 
-#include "srv_certsync.h"
+#include "srv_leader.h"
 #include "test_fake_kube.h"
 
 static const kube_gvr leases = { "coordination.k8s.io", "v1", "leases", true };
@@ -255,8 +255,10 @@ static void test_race_has_one_winner(void **state)
 {
 	fixture *f = *state;
 	char h[64];
-	atomic_bool stop = true; /* b's run releases at once */
+	gv_stopper stop; /* stopped: b's run releases at once */
 
+	gv_stopper_init(&stop);
+	gv_stopper_stop(&stop);
 	/* both find no Lease; b creates it first: a's create fails */
 	fk_fail(&f->fk, FK_CREATE, "leases", GV_EEXIST, KUBE_ERR_ALREADY_EXISTS,
 		409, 1);
@@ -272,16 +274,18 @@ static void test_race_has_one_winner(void **state)
 	assert_int_equal(f->a.started, 0);
 	assert_string_equal(lease_holder(&f->fk, h, sizeof(h)), "replica-b");
 	assert_true(f->b.e.leading);
+	gv_stopper_release(&stop);
 }
 
 static void test_release_after_the_writers_stop(void **state)
 {
 	fixture *f = *state;
-	atomic_bool stop;
+	gv_stopper stop;
 	char h[64];
 	size_t a_writes = 0;
 
-	atomic_init(&stop, true);
+	gv_stopper_init(&stop);
+	gv_stopper_stop(&stop);
 	assert_true(kube_elector_round(&f->a.e, 1000));
 	/* stopping: on_stopped runs while the Lease still names a, then
 	 * the Lease is given up (no holder, a one-second duration) */
@@ -299,6 +303,7 @@ static void test_release_after_the_writers_stop(void **state)
 	assert_int_equal(writes_of(f, &f->a), a_writes);
 	assert_int_equal(f->a.stopped, 1);
 	assert_string_equal(lease_holder(&f->fk, h, sizeof(h)), "replica-b");
+	gv_stopper_release(&stop);
 }
 
 /* ---- srv_leader, as groved serve runs it ------------------------------ */
@@ -374,10 +379,13 @@ static void test_srv_leader_elects(void **state)
 	fk_attach(&f->fk, &client);
 	atomic_init(&w.changes, 0);
 	setenv("POD_NAME", "groved-7d9f-x2", 1);
-	assert_int_equal(srv_leader_start(&l, &client, &c, "groved-system", &lg,
-					  on_change, &w, &err),
-			 GV_OK);
+	srv_leader_init(&l, &c, &lg, on_change, &w);
 	unsetenv("POD_NAME");
+	/* nothing asked, nothing led before the start */
+	assert_false(srv_leader_leading(&l));
+	assert_int_equal(fk_count(&f->fk, FK_GET, ""), 0);
+	assert_int_equal(srv_leader_start(&l, &client, "groved-system", &err),
+			 GV_OK);
 	/* the elector's thread acquires the free Lease at once */
 	tu_wait_until(is_leading, &l, WAIT_MS);
 	assert_string_equal(lease_holder(&f->fk, h, sizeof(h)),
@@ -417,12 +425,16 @@ static void test_srv_leader_without_election(void **state)
 	fk_attach(&f->fk, &client);
 	atomic_init(&w.changes, 0);
 	unsetenv("POD_NAME");
-	/* leads at once, and asks the cluster nothing */
-	assert_int_equal(srv_leader_start(&l, &client, &c, "groved-system",
-					  NULL, on_change, &w, &err),
+	/* leads from the init, so the writers started before the leader
+	 * act as leader from their first round; the start says so */
+	srv_leader_init(&l, &c, NULL, on_change, &w);
+	assert_true(srv_leader_leading(&l));
+	assert_int_equal(atomic_load(&w.changes), 0);
+	assert_int_equal(srv_leader_start(&l, &client, "groved-system", &err),
 			 GV_OK);
 	assert_true(srv_leader_leading(&l));
 	assert_int_equal(atomic_load(&w.changes), 1);
+	/* and asks the cluster nothing */
 	assert_int_equal(fk_count(&f->fk, FK_GET, ""), 0);
 	/* outside a pod the identity is host and pid: unique per process */
 	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
