@@ -12,19 +12,50 @@
 #define GROVED_VERSION "0.0.0"
 #endif
 
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("groved %s\n", GROVED_VERSION);
+	return 0;
+}
+
+/* The subcommands, as git's: `groved NAME ...` runs fn with argv from
+ * NAME on and returns its exit status; `groved --help` lists them in
+ * this order. The next ones (plan, initc) are one row each. */
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "serve", srv_cmd_serve, "run the admission webhooks over HTTPS" },
+	{ "validate", srv_cmd_validate,
+	  "check PodCliqueSet manifests offline, with the webhook's rules" },
+	{ "certs", srv_cmd_certs,
+	  "generate the webhook's CA and serving certificate" },
+	{ "version", cmd_version, "print the version" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *to)
 {
-	fputs("usage: groved COMMAND [options]\n"
-	      "\n"
-	      "commands:\n"
-	      "  serve      run the admission webhooks over HTTPS\n"
-	      "  validate   check PodCliqueSet manifests offline, with the "
-	      "webhook's rules\n"
-	      "  certs      generate the webhook's CA and serving certificate\n"
-	      "  version    print the version\n"
-	      "\n"
-	      "Run 'groved COMMAND --help' for a command's options.\n",
-	      to);
+	size_t i = 0;
+
+	fputs("usage: groved COMMAND [options]\n\ncommands:\n", to);
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fputs("\nRun 'groved COMMAND --help' for a command's options.\n", to);
+}
+
+static const struct cmd *find_command(const char *name)
+{
+	size_t i = 0;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
 }
 
 /* "--name=value" where name is a long option of longopts that takes no
@@ -69,9 +100,25 @@ void srv_option_error(const char *cmd, int c, char *const *argv,
 
 int main(int argc, char **argv)
 {
+	const struct cmd *cmd = NULL;
+
 	if (argc < 2) {
 		fputs("groved: missing command\n", stderr);
 		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	cmd = find_command(strcmp(argv[1], "--version") == 0 ? "version"
+							     : argv[1]);
+	if (!cmd) {
+		fprintf(stderr,
+			"groved: '%s' is not a groved command; see "
+			"'groved --help'\n",
+			argv[1]);
 		return 2;
 	}
 	/* libcurl's process-wide set-up, once, before any thread starts */
@@ -79,23 +126,5 @@ int main(int argc, char **argv)
 		fputs("groved: cannot initialise libcurl\n", stderr);
 		return 2;
 	}
-	if (strcmp(argv[1], "validate") == 0)
-		return srv_cmd_validate(argc - 1, argv + 1);
-	if (strcmp(argv[1], "serve") == 0)
-		return srv_cmd_serve(argc - 1, argv + 1);
-	if (strcmp(argv[1], "certs") == 0)
-		return srv_cmd_certs(argc - 1, argv + 1);
-	if (strcmp(argv[1], "version") == 0 ||
-	    strcmp(argv[1], "--version") == 0) {
-		printf("groved %s\n", GROVED_VERSION);
-		return 0;
-	}
-	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	fprintf(stderr, "groved: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return cmd->fn(argc - 1, argv + 1);
 }

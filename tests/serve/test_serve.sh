@@ -232,7 +232,42 @@ check "the short-lived certificate is replaced (rounds ran)" loaded_twice
 check "a missing webhook configuration is logged once" test "$(grep -c 'cannot renew the certificate or inject the CA' "$tmp/serve.log")" = 1
 check "and named" grep -q 'not-installed' "$tmp/serve.log"
 check "SIGTERM exits 0 with the certificate thread running" stop
+
+# the parts stop in the reverse order of their start: on SIGTERM the
+# webhooks finish first, then the elector releases the Lease (before the
+# certificate thread it kicks stops), then the informers
+check "serve starts with --leader-elect and --cert-secret" start --kubeconfig "$tmp/kubeconfig" \
+  --namespace groved-system --cert-secret cert --leader-elect
+leading() { grep -q '"msg":"leading"' "$tmp/serve.log"; }
+wait_until 30 leading
+wait_until 30 ready
+check "it leads and is ready" sh -c "grep -q '\"msg\":\"leading\"' '$tmp/serve.log' && test \"\$(curl -s http://127.0.0.1:$hp/readyz)\" = ok"
+check "SIGTERM exits 0 with the elector running" stop
+# line numbers of the first MSG in the log
+line_of() { grep -n "\"msg\":\"$1\"" "$tmp/serve.log" | head -1 | cut -d: -f1; }
+check "stopping, then the Lease given up, then stopped" sh -c \
+  "[ -n '$(line_of stopping)' ] && [ '$(line_of stopping)' -lt '$(line_of 'no longer leading')' ] && [ '$(line_of 'no longer leading')' -lt '$(line_of stopped)' ]"
+holder=$(curl -s "$sim_url/apis/coordination.k8s.io/v1/namespaces/groved-system/leases/groved-leader" | json_get 'r["spec"].get("holderIdentity", "")')
+check "the Lease is free after SIGTERM" test -z "$holder"
 kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null
+
+# a part that cannot start stops the ones started before it: the metrics
+# server cannot bind the health server's port; groved exits 2 at once
+# (bounded: a part left running would hang the exit), naming the part
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+timeout 60 "$groved" serve --self-signed "$tmp/certs" --webhook-addr 127.0.0.1:0 \
+  --health-addr "127.0.0.1:$port" --metrics-addr "127.0.0.1:$port" 2>"$tmp/err.log"
+check "a part that cannot start: exit 2, the others stopped" test $? = 2
+check "the servers before it had started" sh -c "grep -q '\"server\":\"webhooks\"' '$tmp/err.log' && grep -q '\"server\":\"health\"' '$tmp/err.log'"
+check "the failure names the part" grep -q '"msg":"cannot start","part":"metrics"' "$tmp/err.log"
+
+# ---- the subcommands, from one table -------------------------------------
+"$groved" --help > "$tmp/help.txt"
+check "groved --help lists the commands" sh -c "for c in serve validate certs version; do grep -q \"^  \$c \" '$tmp/help.txt' || exit 1; done"
+"$groved" plan 2>"$tmp/err.log"
+check "an unknown command exits 2" test $? = 2
+check "and says it is not a groved command" grep -q "^groved: 'plan' is not a groved command" "$tmp/err.log"
+check "groved --version" sh -c "'$groved' --version | grep -q '^groved '"
 
 # ---- bad configurations fail clearly -------------------------------------
 "$groved" serve --webhook-addr nonsense --self-signed "$tmp/certs" 2>"$tmp/err.log"
