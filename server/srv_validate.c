@@ -1,6 +1,6 @@
 /*
  * srv_validate.c: `groved validate -f PATH...`, the validating webhook's
- * checks on manifests offline, with the same messages (issue 2).
+ * checks on manifests offline, with the same messages.
  *
  * Two passes: the first reads every document of every input, so that the
  * second can look up what PodCliqueSets refer to (ResourceClaimTemplates

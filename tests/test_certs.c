@@ -271,7 +271,7 @@ static void test_generate_chain(void **state)
 
 static void test_generate_service_names(void **state)
 {
-	/* What `groved certs generate --service` (issue 5) will pass. */
+	/* What `groved certs generate --service` passes. */
 	static const char *const dns[] = {
 		"groved", "groved.grove-system", "groved.grove-system.svc",
 		"groved.grove-system.svc.cluster.local", NULL
