@@ -1165,13 +1165,13 @@ static void test_validate_lookups(void **state)
 {
 	fixture *f = *state;
 	srv_kconn k;
+	gv_error_t err = GV_ERROR_INIT;
 	char why[256];
 	json_t *levels = NULL;
 
-	connect_sim(f);
 	/* the lookups are the server's (srv_kcache.c), over a srv_kconn */
-	memset(&k, 0, sizeof(k));
-	k.kc = f->kc;
+	assert_int_equal(srv_kconn_connect(&k, f->kubeconfig, NULL, &err),
+			 GV_OK);
 	assert_int_equal(srv_lookup_claim_template(&k, "inference",
 						   "b200-prefill-claim", why,
 						   sizeof(why)),
@@ -1184,6 +1184,7 @@ static void test_validate_lookups(void **state)
 	assert_int_equal(srv_lookup_topology(&k, "grove-topology", &levels, why,
 					     sizeof(why)),
 			 POL_LOOKUP_MISSING);
+	srv_kconn_release(&k);
 }
 
 /* What a client's error callback was told (from any thread). */
