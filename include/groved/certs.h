@@ -358,8 +358,11 @@ typedef struct cert_rotate_opts {
  * On success *what says what changed; when nothing did it is 0 and next
  * is untouched, else *next (caller's, empty) holds the whole new material
  * and why (may be NULL) says in words why ("serving certificate in the
- * last third of its life"). Returns GV_OK, GV_EINVAL (bad names) or
- * GV_EIO/GV_ENOMEM (OpenSSL failed; err says why).
+ * last third of its life"): a note for the log, never a failure.
+ * Failures are the rc and err only: GV_EINVAL (bad names), GV_ETOOBIG
+ * (ca.crt too large) or GV_EIO/GV_ENOMEM (OpenSSL failed; err says why).
+ * Three steps, each a function of cert_rotate.c: the signer (kept or a
+ * new CA), the serving certificate (kept or a new one), the bundle.
  */
 int cert_rotate(const cert_material *cur, const cert_rotate_opts *o,
 		cert_material *next, unsigned *what, char *why, size_t why_size,
