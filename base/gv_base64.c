@@ -8,22 +8,18 @@
 #include <stdint.h>
 
 #include "groved/gv.h"
+#include "groved/gv_buf.h"
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *gv_base64_encode(const void *data, size_t len)
+/* Writes the (len + 2) / 3 * 4 characters of data's base64 at out (no
+ * NUL). */
+static void b64_encode(const unsigned char *p, size_t len, char *out)
 {
-	const unsigned char *p = data;
-	char *out = NULL;
 	size_t o = 0;
 	size_t i = 0;
 
-	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
-		return NULL;
-	out = malloc((len + 2) / 3 * 4 + 1);
-	if (!out)
-		return NULL;
 	for (i = 0; i + 2 < len; i += 3) {
 		uint32_t v =
 		    (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
@@ -42,8 +38,39 @@ char *gv_base64_encode(const void *data, size_t len)
 		out[o++] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
 		out[o++] = '=';
 	}
-	out[o] = '\0';
+}
+
+/* The most input bytes whose encoding (and a NUL) a size_t can count. */
+#define B64_MAX_IN ((SIZE_MAX - 1) / 4 * 3 - 3)
+
+char *gv_base64_encode(const void *data, size_t len)
+{
+	size_t n = (len + 2) / 3 * 4;
+	char *out = NULL;
+
+	if (len > B64_MAX_IN)
+		return NULL;
+	out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	b64_encode(data, len, out);
+	out[n] = '\0';
 	return out;
+}
+
+int gv_buf_add_base64(gv_buf *b, const void *data, size_t len)
+{
+	size_t n = (len + 2) / 3 * 4;
+	int rc = GV_OK;
+
+	/* past B64_MAX_IN the encoding would pass any maximum: b fails */
+	rc = gv_buf_grow(b, len > B64_MAX_IN ? SIZE_MAX : n);
+	if (rc != GV_OK)
+		return rc;
+	b64_encode(data, len, b->s + b->len);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return GV_OK;
 }
 
 static int b64_value(unsigned char ch)

@@ -76,9 +76,10 @@ static int buf_reserve(gv_buf *b, size_t extra)
 
 	if (b->failed)
 		return gv_buf_rc(b);
-	if (extra > b->max - b->len)
+	/* the second test: a max of SIZE_MAX leaves no room for the NUL */
+	if (extra > b->max - b->len || extra == SIZE_MAX - b->len)
 		return buf_fail(b, true);
-	need = b->len + extra + 1; /* no overflow: len + extra <= max */
+	need = b->len + extra + 1; /* no overflow: len + extra < SIZE_MAX */
 	if (need <= b->cap)
 		return GV_OK;
 	if (b->fixed)

@@ -106,3 +106,23 @@ size_t gv_utf8_len(const unsigned char *s, size_t n)
 		return 0;
 	return len;
 }
+
+size_t gv_utf8_cut(const char *s, size_t n)
+{
+	size_t j = n;
+	size_t need = 1;
+	unsigned char lead = 0;
+
+	while (j > 0 && n - j < 3 && ((unsigned char)s[j - 1] & 0xc0) == 0x80)
+		j--;
+	if (j == 0)
+		return n;
+	lead = (unsigned char)s[j - 1];
+	if (lead >= 0xf0)
+		need = 4;
+	else if (lead >= 0xe0)
+		need = 3;
+	else if (lead >= 0xc0)
+		need = 2;
+	return n - (j - 1) < need ? j - 1 : n;
+}

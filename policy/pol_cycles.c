@@ -154,15 +154,15 @@ static void strongconnect(graph *g, size_t root, size_t *counter, size_t *ncomp)
 static void report_cycle(const pol_pcs *pcs, graph *g, size_t s, bool *seen,
 			 pol_verdict *v)
 {
-	pol_buf b;
+	gv_buf b;
 	char field[POL_PATH_MAX];
 	size_t cur = s;
 	size_t first_entry = 0;
 	bool first = true;
 	const char *text = NULL;
 
-	pol_buf_init(&b, (size_t)1 << 20);
-	pol_buf_puts(&b, pcs->cliques[s].name);
+	gv_buf_init(&b, (size_t)1 << 20);
+	gv_buf_addstr(&b, pcs->cliques[s].name);
 	while (!seen[cur]) {
 		size_t e = 0;
 
@@ -176,14 +176,14 @@ static void report_cycle(const pol_pcs *pcs, graph *g, size_t s, bool *seen,
 			first_entry = g->edges[e].entry;
 		first = false;
 		cur = g->edges[e].to;
-		pol_buf_puts(&b, " -> ");
-		pol_buf_puts(&b, pcs->cliques[cur].name);
+		gv_buf_addstr(&b, " -> ");
+		gv_buf_addstr(&b, pcs->cliques[cur].name);
 	}
 	/* a path longer than the buffer is cut ("..."), not out of memory:
 	 * b keeps what fit */
 	if (b.failed && !b.toobig) {
 		v->oom = true;
-		pol_buf_release(&b);
+		gv_buf_release(&b);
 		return;
 	}
 	text = b.s ? b.s : "";
@@ -195,9 +195,9 @@ static void report_cycle(const pol_pcs *pcs, graph *g, size_t s, bool *seen,
 	pol_verdict_add(
 	    v, POL_FE_INVALID, field,
 	    pol_verdict_copy(v, entry_of(&pcs->cliques[s], first_entry)),
-	    "startsAfter cycle: %.*s%s", (int)pol_utf8_cut(text, b.len), text,
+	    "startsAfter cycle: %.*s%s", (int)gv_utf8_cut(text, b.len), text,
 	    b.toobig ? " -> ..." : "");
-	pol_buf_release(&b);
+	gv_buf_release(&b);
 }
 
 int pol_check_cycles(const pol_pcs *pcs, pol_verdict *v)

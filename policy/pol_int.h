@@ -10,42 +10,17 @@
 #include "groved/policy.h"
 
 /*
- * A growable string with a hard maximum and a sticky failure: base's
- * gv_buf (groved/gv_buf.h, which states the rules). `failed` says why an
- * append failed: GV_ETOOBIG (over max: the input's fault) or GV_ENOMEM.
- * Phase 2 of the base layer renames pol_buf to gv_buf in the policy
- * files; until then these forward.
+ * Policy builds its messages in base's gv_buf (groved/gv_buf.h, which
+ * states the rules): `failed` and gv_buf_rc() say why an append failed,
+ * GV_ETOOBIG (over max: the input's fault) or GV_ENOMEM. On top of it,
+ * Go's way of printing values (pol_print.c):
  */
-typedef gv_buf pol_buf;
-
-static inline void pol_buf_init(pol_buf *b, size_t max)
-{
-	gv_buf_init(b, max);
-}
-static inline void pol_buf_release(pol_buf *b)
-{
-	gv_buf_release(b);
-}
-static inline void pol_buf_add(pol_buf *b, const char *s, size_t n)
-{
-	(void)gv_buf_add(b, s, n);
-}
-static inline void pol_buf_puts(pol_buf *b, const char *s)
-{
-	(void)gv_buf_addstr(b, s);
-}
-#define pol_buf_printf(b, ...) ((void)gv_buf_printf((b), __VA_ARGS__))
-/* Returns the string (caller frees) and empties b; NULL if b failed. */
-static inline char *pol_buf_detach(pol_buf *b)
-{
-	return gv_buf_detach(b, NULL);
-}
 
 /* Appends s quoted as Go's %q does. */
-void pol_buf_quote(pol_buf *b, const char *s);
+void pol_print_quote(gv_buf *b, const char *s);
 /* Appends a JSON value as Kubernetes prints a field error's value:
  * strings quoted, numbers and booleans bare, the rest compact JSON. */
-void pol_buf_value(pol_buf *b, const json_t *value);
+void pol_print_value(gv_buf *b, const json_t *value);
 
 /* snprintf into a path buffer of POL_PATH_MAX; truncates safely (at a
  * UTF-8 character boundary). */
@@ -61,13 +36,17 @@ bool pol_get_int(const json_t *obj, const char *key, int64_t *out);
 /* String value of a member, or NULL when absent or not a string. */
 const char *pol_get_str(const json_t *obj, const char *key);
 
-/* Name checks. Each returns NULL when s is valid, or a static-free
- * message in msg (of size POL_MSG_MAX) saying what is wrong and where. */
+/* Name checks. Each returns GV_OK when s is valid, or GV_EINVAL with
+ * err's text saying what is wrong and where (the detail of a field
+ * error). */
+int pol_check_dns_label(const char *s, gv_error_t *err);
+int pol_check_dns_subdomain(const char *s, gv_error_t *err);
+int pol_check_qualified_name(const char *s, gv_error_t *err);
+int pol_check_env_name(const char *s, gv_error_t *err);
+
+/* Size of a note that is not a failure: why a cluster lookup could not
+ * be made (the webhook then warns "not checked"). */
 #define POL_MSG_MAX 256
-bool pol_check_dns_label(const char *s, char *msg, size_t size);
-bool pol_check_dns_subdomain(const char *s, char *msg, size_t size);
-bool pol_check_qualified_name(const char *s, char *msg, size_t size);
-bool pol_check_env_name(const char *s, char *msg, size_t size);
 
 /*
  * Linear-time duplicate checks over untrusted lists: set is a json object

@@ -19,61 +19,57 @@ static bool is_alnum(unsigned char c)
 	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
 }
 
-/* Describes byte c at 0-based position pos for a message. */
-static void describe_char(char *msg, size_t size, const char *rule,
-			  unsigned char c, size_t pos)
+/* GV_EINVAL, with err saying that byte c at 0-based position pos breaks
+ * rule. */
+static int bad_char(gv_error_t *err, const char *rule, unsigned char c,
+		    size_t pos)
 {
 	if (c >= 0x20 && c < 0x7f)
-		snprintf(msg, size, "%s; '%c' at position %zu is not allowed",
-			 rule, c, pos + 1);
-	else
-		snprintf(msg, size,
-			 "%s; byte 0x%02x at position %zu is not allowed", rule,
-			 c, pos + 1);
+		return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				    "%s; '%c' at position %zu is not allowed",
+				    rule, c, pos + 1);
+	return gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+			    "%s; byte 0x%02x at position %zu is not allowed",
+			    rule, c, pos + 1);
 }
+
+/* GV_EINVAL, with err's text from fmt. */
+#define BAD(err, ...) gv_error_set((err), GV_EINVAL, NULL, 0, 0, __VA_ARGS__)
 
 #define DNS_LABEL_RULE                                                        \
 	"must be a lowercase RFC 1123 label: lower-case letters, digits and " \
 	"'-', starting and ending with a letter or digit"
 
-bool pol_check_dns_label(const char *s, char *msg, size_t size)
+int pol_check_dns_label(const char *s, gv_error_t *err)
 {
 	size_t n = strlen(s);
 	size_t i = 0;
 
-	if (n == 0) {
-		snprintf(msg, size, "must not be empty");
-		return false;
-	}
-	if (n > POL_NAME_MAX) {
-		snprintf(msg, size,
-			 "must be no more than %d characters (is %zu)",
-			 POL_NAME_MAX, n);
-		return false;
-	}
+	if (n == 0)
+		return BAD(err, "must not be empty");
+	if (n > POL_NAME_MAX)
+		return BAD(err, "must be no more than %d characters (is %zu)",
+			   POL_NAME_MAX, n);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		bool edge = i == 0 || i == n - 1;
 
 		if (is_lower_alnum(c) || (c == '-' && !edge))
 			continue;
-		describe_char(msg, size, DNS_LABEL_RULE, c, i);
-		return false;
+		return bad_char(err, DNS_LABEL_RULE, c, i);
 	}
-	return true;
+	return GV_OK;
 }
 
-bool pol_check_dns_subdomain(const char *s, char *msg, size_t size)
+int pol_check_dns_subdomain(const char *s, gv_error_t *err)
 {
 	size_t n = strlen(s);
 	size_t i = 0;
 
-	if (n == 0 || n > 253) {
-		snprintf(
-		    msg, size,
+	if (n == 0 || n > 253)
+		return BAD(
+		    err,
 		    "must be an RFC 1123 subdomain of 1 to 253 characters");
-		return false;
-	}
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		bool edge =
@@ -81,17 +77,17 @@ bool pol_check_dns_subdomain(const char *s, char *msg, size_t size)
 
 		if (is_lower_alnum(c) || ((c == '-' || c == '.') && !edge))
 			continue;
-		describe_char(msg, size,
-			      "must be a lowercase RFC 1123 subdomain: labels "
-			      "of lower-case letters, digits and '-', joined "
-			      "by '.'",
-			      c, i);
-		return false;
+		return bad_char(
+		    err,
+		    "must be a lowercase RFC 1123 subdomain: labels "
+		    "of lower-case letters, digits and '-', joined "
+		    "by '.'",
+		    c, i);
 	}
-	return true;
+	return GV_OK;
 }
 
-bool pol_check_qualified_name(const char *s, char *msg, size_t size)
+int pol_check_qualified_name(const char *s, gv_error_t *err)
 {
 	const char *slash = strchr(s, '/');
 	const char *name = slash ? slash + 1 : s;
@@ -103,22 +99,18 @@ bool pol_check_qualified_name(const char *s, char *msg, size_t size)
 		char prefix[254];
 		size_t plen = (size_t)(slash - s);
 
-		if (plen == 0 || plen >= sizeof(prefix)) {
-			snprintf(msg, size,
-				 "prefix before '/' must be a DNS subdomain "
-				 "of 1 to 253 characters");
-			return false;
-		}
+		if (plen == 0 || plen >= sizeof(prefix))
+			return BAD(err,
+				   "prefix before '/' must be a DNS subdomain "
+				   "of 1 to 253 characters");
 		memcpy(prefix, s, plen);
 		prefix[plen] = '\0';
-		if (!pol_check_dns_subdomain(prefix, msg, size))
-			return false;
+		if (pol_check_dns_subdomain(prefix, err) != GV_OK)
+			return GV_EINVAL;
 	}
-	if (n == 0 || n > 63) {
-		snprintf(msg, size,
-			 "name part must be 1 to 63 characters (is %zu)", n);
-		return false;
-	}
+	if (n == 0 || n > 63)
+		return BAD(err, "name part must be 1 to 63 characters (is %zu)",
+			   n);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 		bool edge = i == 0 || i == n - 1;
@@ -126,37 +118,33 @@ bool pol_check_qualified_name(const char *s, char *msg, size_t size)
 		if (is_alnum(c) ||
 		    ((c == '-' || c == '_' || c == '.') && !edge))
 			continue;
-		describe_char(msg, size,
-			      "must be a qualified name: an optional DNS "
-			      "subdomain prefix and '/', then alphanumerics, "
-			      "'-', '_' or '.', starting and ending with an "
-			      "alphanumeric",
-			      c, off + i);
-		return false;
+		return bad_char(err,
+				"must be a qualified name: an optional DNS "
+				"subdomain prefix and '/', then alphanumerics, "
+				"'-', '_' or '.', starting and ending with an "
+				"alphanumeric",
+				c, off + i);
 	}
-	return true;
+	return GV_OK;
 }
 
-bool pol_check_env_name(const char *s, char *msg, size_t size)
+int pol_check_env_name(const char *s, gv_error_t *err)
 {
 	size_t i = 0;
 
-	if (!s[0]) {
-		snprintf(msg, size, "must not be empty");
-		return false;
-	}
+	if (!s[0])
+		return BAD(err, "must not be empty");
 	for (i = 0; s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '=')
 			continue;
-		describe_char(msg, size,
-			      "must consist of printable ASCII characters "
-			      "other than '='",
-			      c, i);
-		return false;
+		return bad_char(err,
+				"must consist of printable ASCII characters "
+				"other than '='",
+				c, i);
 	}
-	return true;
+	return GV_OK;
 }
 
 size_t pol_edit_distance(const char *a, const char *b, size_t cap)

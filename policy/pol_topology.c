@@ -41,7 +41,7 @@ static size_t level_index(const json_t *levels, const char *domain)
 static size_t check_domain(const json_t *levels, const char *path,
 			   const json_t *domain, pol_verdict *v)
 {
-	pol_buf supported;
+	gv_buf supported;
 	size_t i = 0;
 	size_t idx = NO_LEVEL;
 	const json_t *l = NULL;
@@ -57,14 +57,14 @@ static size_t check_domain(const json_t *levels, const char *path,
 	idx = level_index(levels, json_string_value(domain));
 	if (idx != NO_LEVEL)
 		return idx;
-	pol_buf_init(&supported, 4096);
+	gv_buf_init(&supported, 4096);
 	json_array_foreach(levels, i, l)
 	{
 		if (i)
-			pol_buf_puts(&supported, ", ");
-		pol_buf_quote(&supported, pol_get_str(l, "domain")
-					      ? pol_get_str(l, "domain")
-					      : "");
+			gv_buf_addstr(&supported, ", ");
+		pol_print_quote(&supported, pol_get_str(l, "domain")
+						? pol_get_str(l, "domain")
+						: "");
 	}
 	/* a list past its maximum is cut, not out of memory */
 	if (supported.failed && !supported.toobig)
@@ -73,11 +73,11 @@ static size_t check_domain(const json_t *levels, const char *path,
 		pol_verdict_add(
 		    v, POL_FE_NOT_SUPPORTED, path, pol_verdict_copy(v, domain),
 		    "supported values: %.*s%s",
-		    supported.s ? (int)pol_utf8_cut(supported.s, supported.len)
+		    supported.s ? (int)gv_utf8_cut(supported.s, supported.len)
 				: 4,
 		    supported.s ? supported.s : "none",
 		    supported.toobig ? "..." : "");
-	pol_buf_release(&supported);
+	gv_buf_release(&supported);
 	return NO_LEVEL;
 }
 
@@ -236,7 +236,7 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 	const char *name = pol_get_str(meta, "name");
 	const json_t *l = NULL;
 	char field[POL_PATH_MAX];
-	char msg[POL_MSG_MAX];
+	gv_error_t bad = GV_ERROR_INIT;
 	json_t *domains = json_object();
 	json_t *keys = json_object();
 	size_t i = 0;
@@ -244,9 +244,9 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 	if (!name)
 		pol_verdict_add(v, POL_FE_REQUIRED, "metadata.name", NULL,
 				NULL);
-	else if (!pol_check_dns_subdomain(name, msg, sizeof(msg)))
+	else if (pol_check_dns_subdomain(name, &bad) != GV_OK)
 		pol_verdict_add(v, POL_FE_INVALID, "metadata.name",
-				pol_verdict_str(v, name), "%s", msg);
+				pol_verdict_str(v, name), "%s", bad.text);
 	if (!json_is_array(levels) || json_array_size(levels) == 0) {
 		if (levels && !json_is_array(levels))
 			pol_verdict_add(v, POL_FE_INVALID, "spec.levels",
@@ -266,18 +266,20 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v)
 		pol_path(field, "spec.levels[%zu].domain", i);
 		if (!domain)
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
-		else if (!pol_check_dns_label(domain, msg, sizeof(msg)))
+		else if (pol_check_dns_label(domain, &bad) != GV_OK)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					pol_verdict_str(v, domain), "%s", msg);
+					pol_verdict_str(v, domain), "%s",
+					bad.text);
 		else if (pol_seen(domains, domain, i, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
 					pol_verdict_str(v, domain), NULL);
 		pol_path(field, "spec.levels[%zu].key", i);
 		if (!key)
 			pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
-		else if (!pol_check_qualified_name(key, msg, sizeof(msg)))
+		else if (pol_check_qualified_name(key, &bad) != GV_OK)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					pol_verdict_str(v, key), "%s", msg);
+					pol_verdict_str(v, key), "%s",
+					bad.text);
 		else if (pol_seen(keys, key, i, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
 					pol_verdict_str(v, key), NULL);

@@ -28,25 +28,24 @@ typedef struct name_list {
 #define LIST_MAX 8192
 
 /* Appends name quoted, cut after NAME_SHOWN_MAX bytes with "...". */
-static void quote_name(pol_buf *buf, const char *name)
+static void quote_name(gv_buf *buf, const char *name)
 {
 	char cut[NAME_SHOWN_MAX + 1];
 	size_t n = strlen(name);
 
 	if (n <= NAME_SHOWN_MAX) {
-		pol_buf_quote(buf, name);
+		pol_print_quote(buf, name);
 		return;
 	}
-	n = pol_utf8_cut(name, NAME_SHOWN_MAX);
+	n = gv_utf8_cut(name, NAME_SHOWN_MAX);
 	memcpy(cut, name, n);
 	cut[n] = '\0';
-	pol_buf_quote(buf, cut);
-	pol_buf_puts(buf, "...");
+	pol_print_quote(buf, cut);
+	gv_buf_addstr(buf, "...");
 }
 
 /* Lists the names of a missing from b into buf ("x", "y" and 3 more). */
-static size_t missing_names(const name_list *a, const name_list *b,
-			    pol_buf *buf)
+static size_t missing_names(const name_list *a, const name_list *b, gv_buf *buf)
 {
 	size_t i = 0;
 	size_t n = 0;
@@ -56,14 +55,14 @@ static size_t missing_names(const name_list *a, const name_list *b,
 		if (!a->names[i] || json_object_get(b->index, a->names[i]))
 			continue;
 		if (buf->len < LIST_SHOWN_MAX) {
-			pol_buf_puts(buf, n ? ", " : "");
+			gv_buf_addstr(buf, n ? ", " : "");
 			quote_name(buf, a->names[i]);
 			shown++;
 		}
 		n++;
 	}
 	if (shown < n)
-		pol_buf_printf(buf, " and %zu more", n - shown);
+		gv_buf_printf(buf, " and %zu more", n - shown);
 	return n;
 }
 
@@ -72,13 +71,13 @@ static void check_same_names(const char *path, const char *what,
 			     const name_list *cur, const name_list *old,
 			     pol_verdict *v)
 {
-	pol_buf added;
-	pol_buf removed;
+	gv_buf added;
+	gv_buf removed;
 	size_t na = 0;
 	size_t nr = 0;
 
-	pol_buf_init(&added, LIST_MAX);
-	pol_buf_init(&removed, LIST_MAX);
+	gv_buf_init(&added, LIST_MAX);
+	gv_buf_init(&removed, LIST_MAX);
 	na = missing_names(cur, old, &added);
 	nr = missing_names(old, cur, &removed);
 	if ((added.failed && !added.toobig) ||
@@ -92,8 +91,8 @@ static void check_same_names(const char *path, const char *what,
 				na && added.s ? added.s : "",
 				na && nr ? "; " : "", nr ? "removed " : "",
 				nr && removed.s ? removed.s : "");
-	pol_buf_release(&added);
-	pol_buf_release(&removed);
+	gv_buf_release(&added);
+	gv_buf_release(&removed);
 }
 
 /* Entry k of startsAfter as written, a scalar read as a one-entry list. */
@@ -204,34 +203,34 @@ static void check_clique(const pol_pcs *cur, const pol_clique *c,
 /* Appends the ratio of group g as written (its replicas member), else
  * as in force (the replicas of its cliques), as compact JSON cut with
  * "..." past LIST_SHOWN_MAX. False only when out of memory. */
-static bool ratio_into(pol_buf *b, const pol_group *g)
+static bool ratio_into(gv_buf *b, const pol_group *g)
 {
 	const json_t *written = json_object_get(g->node, "replicas");
-	pol_buf vb;
+	gv_buf vb;
 	const char *s = NULL;
 	size_t k = 0;
 	bool ok = true;
 
-	pol_buf_init(&vb, LIST_SHOWN_MAX);
+	gv_buf_init(&vb, LIST_SHOWN_MAX);
 	if (written) {
-		pol_buf_value(&vb, written);
+		pol_print_value(&vb, written);
 	} else {
-		pol_buf_puts(&vb, "[");
+		gv_buf_addstr(&vb, "[");
 		for (k = 0; k < g->n_cliques; k++)
-			pol_buf_printf(&vb, "%s%" PRId64, k ? "," : "",
-				       g->ratio[k]);
-		pol_buf_puts(&vb, "]");
+			gv_buf_printf(&vb, "%s%" PRId64, k ? "," : "",
+				      g->ratio[k]);
+		gv_buf_addstr(&vb, "]");
 	}
 	s = vb.s ? vb.s : "";
 	if (vb.failed && !vb.toobig) {
 		ok = false;
 	} else if (vb.failed) { /* too big: what fit, then "..." */
-		pol_buf_add(b, s, pol_utf8_cut(s, vb.len));
-		pol_buf_puts(b, "...");
+		gv_buf_add(b, s, gv_utf8_cut(s, vb.len));
+		gv_buf_addstr(b, "...");
 	} else {
-		pol_buf_add(b, s, vb.len);
+		gv_buf_add(b, s, vb.len);
 	}
-	pol_buf_release(&vb);
+	gv_buf_release(&vb);
 	return ok;
 }
 
@@ -266,10 +265,10 @@ static void check_ratio(const pol_group *g, const pol_group *o, pol_verdict *v)
 	const json_t *written = json_object_get(g->node, "replicas");
 	bool was_written = json_object_get(o->node, "replicas") != NULL;
 	char field[POL_PATH_MAX];
-	pol_buf was;
+	gv_buf was;
 
 	pol_path(field, "%s.replicas", g->path);
-	pol_buf_init(&was, LIST_MAX);
+	gv_buf_init(&was, LIST_MAX);
 	if (!ratio_into(&was, o) || was.failed) {
 		v->oom = true;
 	} else if (written) {
@@ -289,7 +288,7 @@ static void check_ratio(const pol_group *g, const pol_group *o, pol_verdict *v)
 					  "replicas of the group's cliques",
 				was.s);
 	}
-	pol_buf_release(&was);
+	gv_buf_release(&was);
 }
 
 /* U2: what an UPDATE may not change in a scaling group. */

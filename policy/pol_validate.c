@@ -18,11 +18,11 @@
 
 static void check_label(pol_verdict *v, const char *field, const char *name)
 {
-	char msg[POL_MSG_MAX];
+	gv_error_t bad = GV_ERROR_INIT;
 
-	if (!pol_check_dns_label(name, msg, sizeof(msg)))
+	if (pol_check_dns_label(name, &bad) != GV_OK)
 		pol_verdict_add(v, POL_FE_INVALID, field,
-				pol_verdict_str(v, name), "%s", msg);
+				pol_verdict_str(v, name), "%s", bad.text);
 }
 
 static void check_names(const pol_pcs *pcs, pol_verdict *v)
@@ -589,7 +589,7 @@ static void check_env(const json_t *ctr, const char *cpath, pol_verdict *v)
 	const json_t *e = NULL;
 	json_t *seen = json_object();
 	char field[POL_PATH_MAX];
-	char msg[POL_MSG_MAX];
+	gv_error_t bad = GV_ERROR_INIT;
 	size_t k = 0;
 
 	json_array_foreach(env, k, e)
@@ -604,9 +604,10 @@ static void check_env(const json_t *ctr, const char *cpath, pol_verdict *v)
 			pol_verdict_add(v, POL_FE_INVALID, field,
 					pol_verdict_copy(v, nm),
 					"must be a string");
-		else if (!pol_check_env_name(name, msg, sizeof(msg)))
+		else if (pol_check_env_name(name, &bad) != GV_OK)
 			pol_verdict_add(v, POL_FE_INVALID, field,
-					pol_verdict_str(v, name), "%s", msg);
+					pol_verdict_str(v, name), "%s",
+					bad.text);
 		else if (pol_seen(seen, name, k, NULL, v))
 			pol_verdict_add(v, POL_FE_DUPLICATE, field,
 					pol_verdict_str(v, name), NULL);
@@ -763,7 +764,7 @@ static pol_lookup_result lookup_claim(const pol_options *o, const char *ns,
 typedef struct claim_scan {
 	json_t *names; /* claim names seen */
 	json_t *templates; /* distinct template names seen */
-	pol_buf listed; /* those templates, for the ambiguity warning */
+	gv_buf listed; /* those templates, for the ambiguity warning */
 } claim_scan;
 
 /* V14: the template exists (in the set's own resourceClaimTemplates, or
@@ -825,9 +826,9 @@ static void check_claim(const pol_clique *c, size_t k, const json_t *cl,
 		return;
 	}
 	if (!pol_seen(scan->templates, tpl, k, NULL, v))
-		pol_buf_printf(
-		    &scan->listed, "%s%s",
-		    json_object_size(scan->templates) > 1 ? ", " : "", tpl);
+		gv_buf_printf(&scan->listed, "%s%s",
+			      json_object_size(scan->templates) > 1 ? ", " : "",
+			      tpl);
 	check_claim_template(o, ns, own, field, tpl, v);
 }
 
@@ -851,7 +852,7 @@ static void check_claims(const pol_pcs *pcs, const pol_options *o,
 
 		scan.names = json_object();
 		scan.templates = json_object();
-		pol_buf_init(&scan.listed, 4096);
+		gv_buf_init(&scan.listed, 4096);
 		json_array_foreach(c->claims, k, cl)
 		    check_claim(c, k, cl, o, ns, own, &scan, v);
 		/* a list past its maximum is cut, not out of memory */
@@ -864,12 +865,12 @@ static void check_claims(const pol_pcs *pcs, const pol_options *o,
 			    "ResourceClaimTemplate (%.*s%s); DRA binding is "
 			    "ambiguous",
 			    c->pod_path,
-			    scan.listed.s ? (int)pol_utf8_cut(scan.listed.s,
-							      scan.listed.len)
+			    scan.listed.s ? (int)gv_utf8_cut(scan.listed.s,
+							     scan.listed.len)
 					  : 0,
 			    scan.listed.s ? scan.listed.s : "",
 			    scan.listed.toobig ? ", ..." : "");
-		pol_buf_release(&scan.listed);
+		gv_buf_release(&scan.listed);
 		json_decref(scan.names);
 		json_decref(scan.templates);
 	}

@@ -80,26 +80,6 @@ static bool grow(void **items, size_t *cap, size_t n, size_t elem)
 	return true;
 }
 
-size_t pol_utf8_cut(const char *s, size_t n)
-{
-	size_t j = n;
-	size_t need = 1;
-	unsigned char lead = 0;
-
-	while (j > 0 && n - j < 3 && ((unsigned char)s[j - 1] & 0xc0) == 0x80)
-		j--;
-	if (j == 0)
-		return n;
-	lead = (unsigned char)s[j - 1];
-	if (lead >= 0xf0)
-		need = 4;
-	else if (lead >= 0xe0)
-		need = 3;
-	else if (lead >= 0xc0)
-		need = 2;
-	return n - (j - 1) < need ? j - 1 : n;
-}
-
 /* A new copy of s[0..n), cut to at most max bytes at a character
  * boundary. NULL only when out of memory. */
 static char *text_dup(const char *s, size_t n, size_t max)
@@ -107,7 +87,7 @@ static char *text_dup(const char *s, size_t n, size_t max)
 	char *d = NULL;
 
 	if (n > max)
-		n = pol_utf8_cut(s, max);
+		n = gv_utf8_cut(s, max);
 	d = malloc(n + 1);
 	if (!d)
 		return NULL;
@@ -135,51 +115,51 @@ static char *vformat(const char *fmt, va_list ap)
 	if (!s)
 		return NULL;
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	s[pol_utf8_cut(s, (size_t)n)] = '\0';
+	s[gv_utf8_cut(s, (size_t)n)] = '\0';
 	return s;
 }
 
 /* Appends the value as Kubernetes prints it, cut after
  * POL_VERDICT_VALUE_MAX bytes with "...". False only when out of memory. */
-static bool value_into(pol_buf *b, const json_t *value)
+static bool value_into(gv_buf *b, const json_t *value)
 {
-	pol_buf vb;
+	gv_buf vb;
 	const char *s = NULL;
 	bool ok = true;
 
 	if (!value) {
-		pol_buf_puts(b, "null"); /* absent, as Go prints a nil */
+		gv_buf_addstr(b, "null"); /* absent, as Go prints a nil */
 		return true;
 	}
-	pol_buf_init(&vb, POL_VERDICT_VALUE_MAX);
-	pol_buf_value(&vb, value);
+	gv_buf_init(&vb, POL_VERDICT_VALUE_MAX);
+	pol_print_value(&vb, value);
 	s = vb.s ? vb.s : "";
 	if (vb.failed && !vb.toobig) {
 		ok = false;
 	} else if (vb.failed) { /* too big: what fit, then "..." */
-		pol_buf_add(b, s, pol_utf8_cut(s, vb.len));
-		pol_buf_puts(b, "...");
+		gv_buf_add(b, s, gv_utf8_cut(s, vb.len));
+		gv_buf_addstr(b, "...");
 	} else {
-		pol_buf_add(b, s, vb.len);
+		gv_buf_add(b, s, vb.len);
 	}
-	pol_buf_release(&vb);
+	gv_buf_release(&vb);
 	return ok;
 }
 
 /* Appends e without its field. False only when out of memory (b's own
  * failure aside, which its owner tests). */
-static bool message_into(pol_buf *b, const pol_ferr *e)
+static bool message_into(gv_buf *b, const pol_ferr *e)
 {
 	bool ok = true;
 
-	pol_buf_puts(b, fe_info[e->type].text);
+	gv_buf_addstr(b, fe_info[e->type].text);
 	if (fe_info[e->type].shows_value) {
-		pol_buf_puts(b, ": ");
+		gv_buf_addstr(b, ": ");
 		ok = value_into(b, e->value);
 	}
 	if (e->detail && e->detail[0]) {
-		pol_buf_puts(b, ": ");
-		pol_buf_puts(b, e->detail);
+		gv_buf_addstr(b, ": ");
+		gv_buf_addstr(b, e->detail);
 	}
 	return ok;
 }
@@ -188,13 +168,13 @@ static bool message_into(pol_buf *b, const pol_ferr *e)
  * *ok false when out of memory. */
 static size_t error_bytes(const pol_ferr *e, bool *ok)
 {
-	pol_buf b;
+	gv_buf b;
 	size_t n = 0;
 
-	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
+	gv_buf_init(&b, VERDICT_MESSAGE_MAX);
 	*ok = message_into(&b, e) && !b.failed;
 	n = strlen(e->field) + 2 + b.len + 2;
-	pol_buf_release(&b);
+	gv_buf_release(&b);
 	return n;
 }
 
@@ -377,57 +357,57 @@ void pol_verdict_warn(pol_verdict *v, const char *fmt, ...)
 }
 
 /* b's text for the caller, or NULL (b released) when ok is false. */
-static char *detach_if(pol_buf *b, bool ok)
+static char *detach_if(gv_buf *b, bool ok)
 {
 	if (!ok) {
-		pol_buf_release(b);
+		gv_buf_release(b);
 		return NULL;
 	}
-	return pol_buf_detach(b);
+	return gv_buf_detach(b, NULL);
 }
 
 char *pol_ferr_message(const pol_ferr *e)
 {
-	pol_buf b;
+	gv_buf b;
 	bool ok = true;
 
-	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
+	gv_buf_init(&b, VERDICT_MESSAGE_MAX);
 	ok = message_into(&b, e);
 	return detach_if(&b, ok);
 }
 
 char *pol_ferr_string(const pol_ferr *e)
 {
-	pol_buf b;
+	gv_buf b;
 	bool ok = true;
 
-	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
-	pol_buf_puts(&b, e->field);
-	pol_buf_puts(&b, ": ");
+	gv_buf_init(&b, VERDICT_MESSAGE_MAX);
+	gv_buf_addstr(&b, e->field);
+	gv_buf_addstr(&b, ": ");
 	ok = message_into(&b, e);
 	return detach_if(&b, ok);
 }
 
 char *pol_verdict_message(const pol_verdict *v)
 {
-	pol_buf b;
+	gv_buf b;
 	size_t i = 0;
 	bool ok = true;
 
 	if (v->n_errors == 0)
 		return NULL;
-	pol_buf_init(&b, VERDICT_MESSAGE_MAX);
+	gv_buf_init(&b, VERDICT_MESSAGE_MAX);
 	if (v->n_errors > 1)
-		pol_buf_puts(&b, "[");
+		gv_buf_addstr(&b, "[");
 	for (i = 0; ok && i < v->n_errors; i++) {
 		if (i)
-			pol_buf_puts(&b, ", ");
-		pol_buf_puts(&b, v->errors[i].field);
-		pol_buf_puts(&b, ": ");
+			gv_buf_addstr(&b, ", ");
+		gv_buf_addstr(&b, v->errors[i].field);
+		gv_buf_addstr(&b, ": ");
 		ok = message_into(&b, &v->errors[i]);
 	}
 	if (v->n_errors > 1)
-		pol_buf_puts(&b, "]");
+		gv_buf_addstr(&b, "]");
 	return detach_if(&b, ok);
 }
 

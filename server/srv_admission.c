@@ -2,7 +2,7 @@
  * srv_admission.c: AdmissionReview in, AdmissionReview out (docs/api.md
  * sections 3, 4, 6 and 8).
  *
- * The path of one request: pol_json_parse (several times faster than
+ * The path of one request: gv_json_parse (several times faster than
  * jansson's own parser, which would be most of a request's cost) reads
  * the body once, refusing nesting deeper than SRV_MAX_DEPTH; the envelope
  * is checked and borrowed into a srv_review (no copy of the object); the
@@ -11,7 +11,7 @@
  * keeps state between requests.
  *
  * Decisions:
- * - Duplicate keys are refused (POL_JSON_REJECT_DUPLICATES). kube-apiserver
+ * - Duplicate keys are refused (GV_JSON_REJECT_DUPLICATES). kube-apiserver
  *   serialises Go structs and never sends them, so a body that has them
  *   did not come from it; and a document whose meaning depends on which
  *   duplicate wins (Go keeps the last, other parsers the first) should not
@@ -28,6 +28,8 @@
 #include <stdint.h>
 
 #include "groved/gv.h"
+#include "groved/gv_buf.h"
+#include "groved/gv_json.h"
 #include "srv_admission.h"
 
 /* Nesting levels of objects and arrays a request body may have. */
@@ -109,28 +111,34 @@ void srv_answer_release(srv_answer *a)
 
 /* Bytes of a field path or detail kept in the short form. */
 #define SHORT_PART_MAX 1024
+/* The short form has no limit of its own: a verdict's size is bounded
+ * (POL_VERDICT_BYTES_MAX). */
+#define SHORT_MAX (SIZE_MAX / 8)
 
-/* Appends s to the malloc'd string *buf (of *len bytes), at most max
- * bytes of it, cut at a UTF-8 boundary. Returns false when out of
- * memory. */
-static bool str_append(char **buf, size_t *len, const char *s, size_t max)
+/* Appends s to b, at most max bytes of it, cut at a character boundary. */
+static void add_cut(gv_buf *b, const char *s, size_t max)
 {
 	size_t n = strlen(s);
-	char *p = NULL;
 
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+	(void)gv_buf_add(b, s, n > max ? gv_utf8_cut(s, max) : n);
+}
+
+/* Appends cause {reason, message, field} to causes. GV_OK or GV_ENOMEM. */
+static int add_cause(json_t *causes, const char *reason, const char *msg,
+		     size_t msg_len, const char *field)
+{
+	json_t *cause = json_object();
+
+	if (!cause ||
+	    json_object_set_new(cause, "reason", json_string(reason)) ||
+	    json_object_set_new(cause, "message",
+				json_stringn_nocheck(msg, msg_len)) ||
+	    json_object_set_new(cause, "field",
+				json_stringn_nocheck(field, strlen(field)))) {
+		json_decref(cause);
+		return GV_ENOMEM;
 	}
-	p = realloc(*buf, *len + n + 1);
-	if (!p)
-		return false;
-	memcpy(p + *len, s, n);
-	*len += n;
-	p[*len] = '\0';
-	*buf = p;
-	return true;
+	return json_array_append_new(causes, cause) ? GV_ENOMEM : GV_OK;
 }
 
 /*
@@ -141,59 +149,54 @@ static bool str_append(char **buf, size_t *len, const char *s, size_t max)
 static int short_verdict(const pol_verdict *v, char **message_out,
 			 json_t **causes_out)
 {
-	char *msg = NULL;
-	size_t len = 0;
-	char *one = NULL;
-	size_t one_len = 0;
+	gv_buf msg;
+	gv_buf one;
 	json_t *causes = json_array();
-	json_t *cause = NULL;
 	size_t i = 0;
 	int rc = GV_ENOMEM;
 
-	if (!causes || !str_append(&msg, &len, v->n_errors > 1 ? "[" : "", 1))
+	gv_buf_init(&msg, SHORT_MAX);
+	gv_buf_init(&one, SHORT_MAX);
+	if (!causes)
 		goto out;
+	(void)gv_buf_addstr(&msg, v->n_errors > 1 ? "[" : "");
 	for (i = 0; i < v->n_errors; i++) {
 		const pol_ferr *e = &v->errors[i];
 
-		one_len = 0;
-		if (!str_append(&one, &one_len, pol_fe_text(e->type),
-				SHORT_PART_MAX))
+		gv_buf_reset(&one);
+		add_cut(&one, pol_fe_text(e->type), SHORT_PART_MAX);
+		if (e->detail && strlen(e->detail) <= SHORT_PART_MAX) {
+			(void)gv_buf_addstr(&one, ": ");
+			(void)gv_buf_addstr(&one, e->detail);
+		}
+		if (i)
+			(void)gv_buf_addstr(&msg, ", ");
+		add_cut(&msg, e->field, SHORT_PART_MAX);
+		(void)gv_buf_addstr(&msg, ": ");
+		(void)gv_buf_add(&msg, gv_buf_str(&one), one.len);
+		rc = gv_buf_rc(&one);
+		if (rc != GV_OK || (rc = gv_buf_rc(&msg)) != GV_OK ||
+		    (rc = add_cause(causes, pol_fe_reason(e->type),
+				    gv_buf_str(&one), one.len, e->field)) !=
+			GV_OK)
 			goto out;
-		if (e->detail && strlen(e->detail) <= SHORT_PART_MAX &&
-		    (!str_append(&one, &one_len, ": ", 2) ||
-		     !str_append(&one, &one_len, e->detail, SHORT_PART_MAX)))
-			goto out;
-		if ((i && !str_append(&msg, &len, ", ", 2)) ||
-		    !str_append(&msg, &len, e->field, SHORT_PART_MAX) ||
-		    !str_append(&msg, &len, ": ", 2) ||
-		    !str_append(&msg, &len, one, SIZE_MAX))
-			goto out;
-		cause = json_object();
-		if (!cause ||
-		    json_object_set_new(cause, "reason",
-					json_string(pol_fe_reason(e->type))) ||
-		    json_object_set_new(cause, "message",
-					json_stringn_nocheck(one, one_len)) ||
-		    json_object_set_new(
-			cause, "field",
-			json_stringn_nocheck(e->field, strlen(e->field))) ||
-		    json_array_append_new(causes, cause))
-			goto out;
-		cause = NULL;
 	}
-	if (!str_append(&msg, &len, v->n_errors > 1 ? "]" : "", 1))
+	(void)gv_buf_addstr(&msg, v->n_errors > 1 ? "]" : "");
+	rc = gv_buf_rc(&msg);
+	if (rc != GV_OK)
 		goto out;
-	*message_out = msg;
-	msg = NULL;
+	*message_out = gv_buf_detach(&msg, NULL);
+	if (!*message_out) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
 	*causes_out = causes;
 	causes = NULL;
-	rc = GV_OK;
 out:
-	free(msg);
-	free(one);
-	json_decref(cause);
+	gv_buf_release(&msg);
+	gv_buf_release(&one);
 	json_decref(causes);
-	return rc;
+	return rc == GV_OK ? GV_OK : GV_ENOMEM;
 }
 
 int srv_answer_from_verdict(srv_answer *a, const pol_verdict *v)
@@ -263,224 +266,86 @@ void srv_reply_release(srv_reply *r)
 	r->len = 0;
 }
 
-/* ---- the output buffer ------------------------------------------------ */
+/* ---- writing JSON ----------------------------------------------------- */
 
-/* A growing byte buffer; failure is sticky (`oom`), so writers need not
- * test every call. */
-typedef struct obuf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool oom;
-} obuf;
+/*
+ * An answer is written into one gv_buf. Its size follows from the review
+ * (SRV_MAX_BODY) and the verdict (POL_VERDICT_BYTES_MAX); the maximum is
+ * a backstop that no answer to a review within SRV_MAX_BODY reaches.
+ */
+#define SRV_MAX_REPLY ((size_t)256 << 20)
 
-static bool ob_grow(obuf *b, size_t more)
+/* s[0..n) as a JSON string, quotes included (invalid UTF-8 as U+FFFD). */
+static void put_strn(gv_buf *b, const char *s, size_t n)
 {
-	size_t want = 0;
-	char *p = NULL;
-
-	if (b->oom)
-		return false;
-	if (more < b->cap - b->len)
-		return true;
-	if (more > SIZE_MAX / 2 - b->len) {
-		b->oom = true;
-		return false;
-	}
-	want = b->cap ? b->cap : 256;
-	while (want - b->len <= more)
-		want *= 2;
-	p = realloc(b->p, want);
-	if (!p) {
-		b->oom = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = want;
-	return true;
+	(void)gv_json_escape(b, s, n, NULL, NULL);
 }
 
-static void ob_put(obuf *b, const char *s, size_t n)
+static void put_str(gv_buf *b, const char *s)
 {
-	if (!ob_grow(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	put_strn(b, s, strlen(s));
 }
 
-static void ob_puts(obuf *b, const char *s)
-{
-	ob_put(b, s, strlen(s));
-}
-
-static void ob_printf(obuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void ob_printf(obuf *b, const char *fmt, ...)
-{
-	char tmp[64];
-	va_list ap;
-	int n = 0;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->oom = true;
-		return;
-	}
-	ob_put(b, tmp, (size_t)n);
-}
-
-/* s[0..n) as a JSON string, quotes included. */
-static void ob_json_strn(obuf *b, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	size_t run = 0; /* start of the bytes not yet written */
-
-	ob_put(b, "\"", 1);
-	while (i < n) {
-		unsigned char c = u[i];
-		size_t l = 0;
-		char esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			l = gv_utf8_len(u + i, n - i);
-			if (l) {
-				i += l;
-				continue;
-			}
-		}
-		ob_put(b, s + run, i - run);
-		if (c == '"')
-			ob_put(b, "\\\"", 2);
-		else if (c == '\\')
-			ob_put(b, "\\\\", 2);
-		else if (c == '\n')
-			ob_put(b, "\\n", 2);
-		else if (c == '\t')
-			ob_put(b, "\\t", 2);
-		else if (c == '\r')
-			ob_put(b, "\\r", 2);
-		else if (c < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			ob_put(b, esc, 6);
-		} else {
-			ob_put(b, "\\ufffd", 6); /* invalid UTF-8 */
-		}
-		i++;
-		run = i;
-	}
-	ob_put(b, s + run, n - run);
-	ob_put(b, "\"", 1);
-}
-
-static void ob_json_str(obuf *b, const char *s)
-{
-	ob_json_strn(b, s, strlen(s));
-}
-
-/* v as compact JSON. The depth is bounded by the request's pre-scan and
- * by what the policy builds; the guard is for safety only. */
-static void ob_json(obuf *b, const json_t *v, int depth)
+/* v as compact JSON. The depth is bounded by the parser (SRV_MAX_DEPTH)
+ * and by what the policy builds; the guard is for safety only. Returns
+ * GV_OK, or GV_ETOODEEP past it (b's own failure is sticky: gv_buf_rc). */
+static int put_json(gv_buf *b, const json_t *v, int depth)
 {
 	const char *key = NULL;
 	const json_t *el = NULL;
 	size_t i = 0;
+	int rc = GV_OK;
 
-	if (depth > SRV_MAX_DEPTH) {
-		b->oom = true;
-		return;
-	}
+	if (depth > SRV_MAX_DEPTH)
+		return GV_ETOODEEP;
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		ob_put(b, "{", 1);
+		(void)gv_buf_addch(b, '{');
 		json_object_foreach((json_t *)v, key, el)
 		{
 			if (i++)
-				ob_put(b, ",", 1);
-			ob_json_str(b, key);
-			ob_put(b, ":", 1);
-			ob_json(b, el, depth + 1);
+				(void)gv_buf_addch(b, ',');
+			put_str(b, key);
+			(void)gv_buf_addch(b, ':');
+			rc = put_json(b, el, depth + 1);
+			if (rc != GV_OK)
+				return rc;
 		}
-		ob_put(b, "}", 1);
+		(void)gv_buf_addch(b, '}');
 		break;
 	case JSON_ARRAY:
-		ob_put(b, "[", 1);
+		(void)gv_buf_addch(b, '[');
 		json_array_foreach(v, i, el)
 		{
 			if (i)
-				ob_put(b, ",", 1);
-			ob_json(b, el, depth + 1);
+				(void)gv_buf_addch(b, ',');
+			rc = put_json(b, el, depth + 1);
+			if (rc != GV_OK)
+				return rc;
 		}
-		ob_put(b, "]", 1);
+		(void)gv_buf_addch(b, ']');
 		break;
 	case JSON_STRING:
-		ob_json_strn(b, json_string_value(v), json_string_length(v));
+		put_strn(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
-		ob_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		(void)gv_buf_printf(b, "%" JSON_INTEGER_FORMAT,
+				    json_integer_value(v));
 		break;
 	case JSON_REAL:
-		ob_printf(b, "%.17g", json_real_value(v));
+		(void)gv_buf_printf(b, "%.17g", json_real_value(v));
 		break;
 	case JSON_TRUE:
-		ob_puts(b, "true");
+		(void)gv_buf_addstr(b, "true");
 		break;
 	case JSON_FALSE:
-		ob_puts(b, "false");
+		(void)gv_buf_addstr(b, "false");
 		break;
 	case JSON_NULL:
-		ob_puts(b, "null");
+		(void)gv_buf_addstr(b, "null");
 		break;
 	}
-}
-
-/* Standard base64 (RFC 4648, with padding) of in[0..n). */
-static void ob_base64(obuf *b, const char *in, size_t n)
-{
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *u = (const unsigned char *)in;
-	size_t out = (n + 2) / 3 * 4;
-	char *p = NULL;
-	size_t i = 0;
-
-	if (!ob_grow(b, out))
-		return;
-	p = b->p + b->len;
-	for (i = 0; i + 2 < n; i += 3) {
-		uint32_t w =
-		    (uint32_t)u[i] << 16 | (uint32_t)u[i + 1] << 8 | u[i + 2];
-
-		*p++ = tbl[w >> 18];
-		*p++ = tbl[(w >> 12) & 63];
-		*p++ = tbl[(w >> 6) & 63];
-		*p++ = tbl[w & 63];
-	}
-	if (n - i == 1) {
-		uint32_t w = (uint32_t)u[i] << 16;
-
-		*p++ = tbl[w >> 18];
-		*p++ = tbl[(w >> 12) & 63];
-		*p++ = '=';
-		*p++ = '=';
-	} else if (n - i == 2) {
-		uint32_t w = (uint32_t)u[i] << 16 | (uint32_t)u[i + 1] << 8;
-
-		*p++ = tbl[w >> 18];
-		*p++ = tbl[(w >> 12) & 63];
-		*p++ = tbl[(w >> 6) & 63];
-		*p++ = '=';
-	}
-	b->len += out;
-	b->p[b->len] = '\0';
+	return GV_OK;
 }
 
 /* ---- parsing the review ----------------------------------------------- */
@@ -497,9 +362,7 @@ static char *clip(const char *s, char *buf, size_t size, size_t max)
 		memcpy(buf, s, n + 1);
 		return buf;
 	}
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
+	n = gv_utf8_cut(s, max);
 	memcpy(buf, s, n);
 	memcpy(buf + n, "...", 4);
 	return buf;
@@ -526,54 +389,9 @@ static const char *type_name(const json_t *v)
 	return "unknown";
 }
 
-/*
- * *out = the string at key of obj ("" when absent or null), or an error
- * naming path. Returns false with err filled when it is not a string or,
- * when required, missing or empty.
- */
-static bool get_str(const json_t *obj, const char *key, const char *path,
-		    bool required, const char **out, char *err, size_t size)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	if (!v || json_is_null(v)) {
-		if (required) {
-			snprintf(err, size, "missing field \"%s\"", path);
-			return false;
-		}
-		*out = "";
-		return true;
-	}
-	if (!json_is_string(v)) {
-		snprintf(err, size, "field \"%s\" must be a string, not %s",
-			 path, type_name(v));
-		return false;
-	}
-	if (required && json_string_length(v) == 0) {
-		snprintf(err, size, "empty field \"%s\"", path);
-		return false;
-	}
-	*out = json_string_value(v);
-	return true;
-}
-
-/* *out = the object at key of obj, or NULL when absent or null. */
-static bool get_obj(const json_t *obj, const char *key, const char *path,
-		    const json_t **out, char *err, size_t size)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_object(v)) {
-		snprintf(err, size, "field \"%s\" must be an object, not %s",
-			 path, type_name(v));
-		return false;
-	}
-	*out = v;
-	return true;
-}
+/* A malformed review: GV_EPARSE with err saying what is wrong and where
+ * (the text of the 400 answer). */
+#define BAD(err, ...) gv_error_set((err), GV_EPARSE, NULL, 0, 0, __VA_ARGS__)
 
 static bool is_all_space(const char *s, size_t n)
 {
@@ -587,245 +405,362 @@ static bool is_all_space(const char *s, size_t n)
 }
 
 /*
+ * Parses body into *doc_out (a new reference to a JSON object). Returns
+ * GV_OK, GV_EPARSE with err filled, or GV_ENOMEM.
+ */
+static int parse_body(const char *body, size_t len, json_t **doc_out,
+		      gv_error_t *err)
+{
+	gv_error_t perr = GV_ERROR_INIT;
+	json_t *doc = NULL;
+	int rc = GV_OK;
+
+	if (len > SRV_MAX_BODY)
+		return BAD(
+		    err, "request body too large: %zu bytes, the limit is %zu",
+		    len, SRV_MAX_BODY);
+	if (len == 0 || is_all_space(body, len))
+		return BAD(err, "empty request body: expected an "
+				"AdmissionReview");
+	rc = gv_json_parse(body, len, "request body", SRV_MAX_DEPTH,
+			   GV_JSON_REJECT_DUPLICATES, &doc, &perr);
+	if (rc == GV_ENOMEM)
+		return rc;
+	if (!doc)
+		return BAD(err,
+			   "request body is not valid JSON: %.400s (line %d, "
+			   "column %d)",
+			   perr.text, perr.line, perr.column);
+	if (!json_is_object(doc)) {
+		rc = BAD(err,
+			 "request body is not an AdmissionReview: expected a "
+			 "JSON object, not %s",
+			 type_name(doc));
+		json_decref(doc);
+		return rc;
+	}
+	*doc_out = doc;
+	return GV_OK;
+}
+
+/* The review being read: the review itself and the objects its fields
+ * are read from. */
+typedef struct review_parse {
+	srv_review r; /* r.doc: the root */
+	const char *review_kind; /* "AdmissionReview" */
+	const json_t *req; /* request */
+	const json_t *kind; /* request.kind */
+	const json_t *res; /* request.resource */
+	const json_t *user; /* request.userInfo */
+} review_parse;
+
+/* What a field of the review must be. */
+typedef enum {
+	RF_STR, /* a string, or absent or null: "" */
+	RF_REQ_STR, /* a non-empty string */
+	RF_OBJ, /* an object, or absent or null: NULL */
+	RF_ARRAY, /* an array, or absent or null: NULL */
+	RF_BOOL, /* a boolean, or absent or null: false */
+} rf_type;
+
+/* A further check of a field once read (its value is in p). Returns
+ * GV_OK or GV_EPARSE with err filled. */
+typedef int (*rf_check)(const review_parse *p, gv_error_t *err);
+
+static int check_api_version(const review_parse *p, gv_error_t *err)
+{
+	char q[SRV_QUOTE_MAX + 4];
+
+	if (strcmp(p->r.api_version, "admission.k8s.io/v1") == 0)
+		return GV_OK;
+	return BAD(err,
+		   "unsupported AdmissionReview apiVersion \"%s\": "
+		   "groved speaks admission.k8s.io/v1",
+		   clip(p->r.api_version, q, sizeof(q), SRV_QUOTE_MAX));
+}
+
+static int check_kind(const review_parse *p, gv_error_t *err)
+{
+	char q[SRV_QUOTE_MAX + 4];
+
+	if (strcmp(p->review_kind, "AdmissionReview") == 0)
+		return GV_OK;
+	return BAD(err,
+		   "unsupported kind \"%s\" at \"kind\": expected "
+		   "AdmissionReview",
+		   clip(p->review_kind, q, sizeof(q), SRV_QUOTE_MAX));
+}
+
+static int check_request(const review_parse *p, gv_error_t *err)
+{
+	if (p->req)
+		return GV_OK;
+	return BAD(err, "missing field \"request\": an "
+			"AdmissionReview to answer needs one");
+}
+
+static int check_uid(const review_parse *p, gv_error_t *err)
+{
+	size_t n = strlen(p->r.uid);
+
+	if (n <= SRV_MAX_UID)
+		return GV_OK;
+	return BAD(err,
+		   "field \"request.uid\" too long: %zu characters, the "
+		   "limit is %d",
+		   n, SRV_MAX_UID);
+}
+
+static int check_operation(const review_parse *p, gv_error_t *err)
+{
+	static const char *const ops[] = { "CREATE", "UPDATE", "DELETE",
+					   "CONNECT" };
+	char q[SRV_QUOTE_MAX + 4];
+	size_t i = 0;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strcmp(p->r.operation, ops[i]) == 0)
+			return GV_OK;
+	}
+	return BAD(err,
+		   "unsupported operation \"%s\" at "
+		   "\"request.operation\": expected CREATE, UPDATE, "
+		   "DELETE or CONNECT",
+		   clip(p->r.operation, q, sizeof(q), SRV_QUOTE_MAX));
+}
+
+/* The objects an operation carries. */
+static int check_objects(const review_parse *p, gv_error_t *err)
+{
+	const char *op = p->r.operation;
+
+	if (!p->r.object &&
+	    (strcmp(op, "CREATE") == 0 || strcmp(op, "UPDATE") == 0))
+		return BAD(err,
+			   "missing field \"request.object\": a %s "
+			   "carries the object",
+			   op);
+	if (!p->r.old_object && strcmp(op, "UPDATE") == 0)
+		return BAD(err, "missing field \"request.oldObject\": an "
+				"UPDATE carries the old object");
+	return GV_OK;
+}
+
+#define RP(member) offsetof(review_parse, member)
+
+/* One field of the review: where it is, what it must be, where it goes. */
+typedef struct review_field {
+	size_t parent; /* offset in review_parse of its object */
+	const char *key;
+	const char *path; /* for messages */
+	rf_type type;
+	size_t to; /* offset in review_parse of its value */
+	rf_check check; /* or NULL */
+} review_field;
+
+/* The envelope, in the order its errors are reported. */
+static const review_field review_fields[] = {
+	{ RP(r.doc), "apiVersion", "apiVersion", RF_REQ_STR, RP(r.api_version),
+	  check_api_version },
+	{ RP(r.doc), "kind", "kind", RF_REQ_STR, RP(review_kind), check_kind },
+	{ RP(r.doc), "request", "request", RF_OBJ, RP(req), check_request },
+	{ RP(req), "uid", "request.uid", RF_REQ_STR, RP(r.uid), check_uid },
+	{ RP(req), "operation", "request.operation", RF_REQ_STR,
+	  RP(r.operation), check_operation },
+	{ RP(req), "kind", "request.kind", RF_OBJ, RP(kind), NULL },
+	{ RP(kind), "group", "request.kind.group", RF_STR, RP(r.group), NULL },
+	{ RP(kind), "version", "request.kind.version", RF_STR, RP(r.version),
+	  NULL },
+	{ RP(kind), "kind", "request.kind.kind", RF_STR, RP(r.kind), NULL },
+	{ RP(req), "resource", "request.resource", RF_OBJ, RP(res), NULL },
+	{ RP(res), "resource", "request.resource.resource", RF_STR,
+	  RP(r.resource), NULL },
+	{ RP(req), "subResource", "request.subResource", RF_STR,
+	  RP(r.sub_resource), NULL },
+	{ RP(req), "namespace", "request.namespace", RF_STR, RP(r.namespace),
+	  NULL },
+	{ RP(req), "name", "request.name", RF_STR, RP(r.name), NULL },
+	{ RP(req), "userInfo", "request.userInfo", RF_OBJ, RP(user), NULL },
+	{ RP(user), "username", "request.userInfo.username", RF_STR, RP(r.user),
+	  NULL },
+	{ RP(req), "object", "request.object", RF_OBJ, RP(r.object), NULL },
+	{ RP(req), "oldObject", "request.oldObject", RF_OBJ, RP(r.old_object),
+	  NULL },
+	{ RP(user), "groups", "request.userInfo.groups", RF_ARRAY, RP(r.groups),
+	  NULL },
+	{ RP(req), "dryRun", "request.dryRun", RF_BOOL, RP(r.dry_run),
+	  check_objects },
+};
+
+/* Reads field f of the review into p. GV_OK or GV_EPARSE. */
+static int read_field(review_parse *p, const review_field *f, gv_error_t *err)
+{
+	const json_t *obj = *(const json_t *const *)((char *)p + f->parent);
+	const json_t *v = json_object_get(obj, f->key);
+	void *to = (char *)p + f->to;
+
+	if (json_is_null(v))
+		v = NULL;
+	switch (f->type) {
+	case RF_STR:
+	case RF_REQ_STR:
+		if (!v && f->type == RF_REQ_STR)
+			return BAD(err, "missing field \"%s\"", f->path);
+		if (v && !json_is_string(v))
+			return BAD(err, "field \"%s\" must be a string, not %s",
+				   f->path, type_name(v));
+		if (v && f->type == RF_REQ_STR && json_string_length(v) == 0)
+			return BAD(err, "empty field \"%s\"", f->path);
+		*(const char **)to = v ? json_string_value(v) : "";
+		break;
+	case RF_OBJ:
+	case RF_ARRAY:
+		if (v && (f->type == RF_OBJ ? !json_is_object(v)
+					    : !json_is_array(v)))
+			return BAD(err, "field \"%s\" must be %s, not %s",
+				   f->path,
+				   f->type == RF_OBJ ? "an object" : "an array",
+				   type_name(v));
+		*(const json_t **)to = v;
+		break;
+	case RF_BOOL:
+		if (v && !json_is_boolean(v))
+			return BAD(err,
+				   "field \"%s\" must be a boolean, not %s",
+				   f->path, type_name(v));
+		*(bool *)to = json_is_true(v);
+		break;
+	}
+	return f->check ? f->check(p, err) : GV_OK;
+}
+
+/*
  * Parses and checks the envelope into r (strings borrowed from r->doc,
  * which r owns on GV_OK). Returns GV_OK, GV_EPARSE with err saying what
  * is wrong and where, or GV_ENOMEM.
  */
-static int parse_review(const char *body, size_t len, srv_review *r, char *err,
-			size_t size)
+static int parse_review(const char *body, size_t len, srv_review *r,
+			gv_error_t *err)
 {
-	static const char *const ops[] = { "CREATE", "UPDATE", "DELETE",
-					   "CONNECT" };
-	gv_error_t perr = GV_ERROR_INIT;
-	json_t *doc = NULL;
-	const json_t *req = NULL;
-	const json_t *k = NULL;
-	const json_t *res = NULL;
-	const json_t *ui = NULL;
-	const json_t *dry = NULL;
-	const char *kind = NULL;
-	char q[SRV_QUOTE_MAX + 4];
-	srv_review out = { 0 };
+	review_parse p = { 0 };
 	size_t i = 0;
-	int rc = GV_EPARSE;
+	int rc = parse_body(body, len, &p.r.doc, err);
 
-	if (len > SRV_MAX_BODY) {
-		snprintf(err, size,
-			 "request body too large: %zu bytes, the limit is %zu",
-			 len, SRV_MAX_BODY);
-		goto out;
+	for (i = 0; rc == GV_OK &&
+		    i < sizeof(review_fields) / sizeof(review_fields[0]);
+	     i++)
+		rc = read_field(&p, &review_fields[i], err);
+	if (rc != GV_OK) {
+		json_decref(p.r.doc);
+		return rc;
 	}
-	if (len == 0 || is_all_space(body, len)) {
-		snprintf(err, size,
-			 "empty request body: expected an "
-			 "AdmissionReview");
-		goto out;
-	}
-	rc = pol_json_parse(body, len, "request body", SRV_MAX_DEPTH,
-			    POL_JSON_REJECT_DUPLICATES, &doc, &perr);
-	if (rc == GV_ENOMEM)
-		goto out;
-	rc = GV_EPARSE;
-	if (!doc) {
-		snprintf(err, size,
-			 "request body is not valid JSON: %.400s (line %d, "
-			 "column %d)",
-			 perr.text, perr.line, perr.column);
-		goto out;
-	}
-	if (!json_is_object(doc)) {
-		snprintf(err, size,
-			 "request body is not an AdmissionReview: expected a "
-			 "JSON object, not %s",
-			 type_name(doc));
-		goto out;
-	}
-	out.doc = doc;
-	if (!get_str(doc, "apiVersion", "apiVersion", true, &out.api_version,
-		     err, size))
-		goto out;
-	if (strcmp(out.api_version, "admission.k8s.io/v1") != 0) {
-		snprintf(err, size,
-			 "unsupported AdmissionReview apiVersion \"%s\": "
-			 "groved speaks admission.k8s.io/v1",
-			 clip(out.api_version, q, sizeof(q), SRV_QUOTE_MAX));
-		goto out;
-	}
-	if (!get_str(doc, "kind", "kind", true, &kind, err, size))
-		goto out;
-	if (strcmp(kind, "AdmissionReview") != 0) {
-		snprintf(err, size,
-			 "unsupported kind \"%s\" at \"kind\": expected "
-			 "AdmissionReview",
-			 clip(kind, q, sizeof(q), SRV_QUOTE_MAX));
-		goto out;
-	}
-	if (!get_obj(doc, "request", "request", &req, err, size))
-		goto out;
-	if (!req) {
-		snprintf(err, size,
-			 "missing field \"request\": an "
-			 "AdmissionReview to answer needs one");
-		goto out;
-	}
-	if (!get_str(req, "uid", "request.uid", true, &out.uid, err, size))
-		goto out;
-	if (strlen(out.uid) > SRV_MAX_UID) {
-		snprintf(err, size,
-			 "field \"request.uid\" too long: %zu characters, the "
-			 "limit is %d",
-			 strlen(out.uid), SRV_MAX_UID);
-		goto out;
-	}
-	if (!get_str(req, "operation", "request.operation", true,
-		     &out.operation, err, size))
-		goto out;
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		if (strcmp(out.operation, ops[i]) == 0)
-			break;
-	}
-	if (i == sizeof(ops) / sizeof(ops[0])) {
-		snprintf(err, size,
-			 "unsupported operation \"%s\" at "
-			 "\"request.operation\": expected CREATE, UPDATE, "
-			 "DELETE or CONNECT",
-			 clip(out.operation, q, sizeof(q), SRV_QUOTE_MAX));
-		goto out;
-	}
-	if (!get_obj(req, "kind", "request.kind", &k, err, size) ||
-	    !get_str(k, "group", "request.kind.group", false, &out.group, err,
-		     size) ||
-	    !get_str(k, "version", "request.kind.version", false, &out.version,
-		     err, size) ||
-	    !get_str(k, "kind", "request.kind.kind", false, &out.kind, err,
-		     size) ||
-	    !get_obj(req, "resource", "request.resource", &res, err, size) ||
-	    !get_str(res, "resource", "request.resource.resource", false,
-		     &out.resource, err, size) ||
-	    !get_str(req, "subResource", "request.subResource", false,
-		     &out.sub_resource, err, size) ||
-	    !get_str(req, "namespace", "request.namespace", false,
-		     &out.namespace, err, size) ||
-	    !get_str(req, "name", "request.name", false, &out.name, err,
-		     size) ||
-	    !get_obj(req, "userInfo", "request.userInfo", &ui, err, size) ||
-	    !get_str(ui, "username", "request.userInfo.username", false,
-		     &out.user, err, size) ||
-	    !get_obj(req, "object", "request.object", &out.object, err, size) ||
-	    !get_obj(req, "oldObject", "request.oldObject", &out.old_object,
-		     err, size))
-		goto out;
-	out.groups = json_object_get(ui, "groups");
-	if (json_is_null(out.groups))
-		out.groups = NULL;
-	if (out.groups && !json_is_array(out.groups)) {
-		snprintf(err, size,
-			 "field \"request.userInfo.groups\" must be an array, "
-			 "not %s",
-			 type_name(out.groups));
-		goto out;
-	}
-	dry = json_object_get(req, "dryRun");
-	if (dry && !json_is_null(dry) && !json_is_boolean(dry)) {
-		snprintf(err, size,
-			 "field \"request.dryRun\" must be a boolean, not %s",
-			 type_name(dry));
-		goto out;
-	}
-	out.dry_run = json_is_true(dry);
-	if (!out.object && (strcmp(out.operation, "CREATE") == 0 ||
-			    strcmp(out.operation, "UPDATE") == 0)) {
-		snprintf(err, size,
-			 "missing field \"request.object\": a %s "
-			 "carries the object",
-			 out.operation);
-		goto out;
-	}
-	if (!out.old_object && strcmp(out.operation, "UPDATE") == 0) {
-		snprintf(err, size,
-			 "missing field \"request.oldObject\": an "
-			 "UPDATE carries the old object");
-		goto out;
-	}
-	*r = out;
-	doc = NULL;
-	rc = GV_OK;
-out:
-	json_decref(doc);
-	return rc;
+	*r = p.r;
+	return GV_OK;
 }
 
 /* ---- writing the answer ----------------------------------------------- */
 
+/* Hands b's text to reply as a JSON answer with status. Returns GV_OK, or
+ * why b failed. */
+static int reply_take(gv_buf *b, int status, srv_reply *reply)
+{
+	size_t len = 0;
+	char *body = NULL;
+	int rc = gv_buf_rc(b);
+
+	if (rc != GV_OK)
+		return rc;
+	body = gv_buf_detach(b, &len);
+	if (!body)
+		return GV_ENOMEM;
+	reply->status = status;
+	reply->content_type = "application/json";
+	reply->body = body;
+	reply->len = len;
+	return GV_OK;
+}
+
 /* A Kubernetes Status for a malformed review, answered with HTTP 400. */
 static int write_bad_request(const char *message, srv_reply *reply)
 {
-	obuf b = { 0 };
+	gv_buf b;
+	int rc = GV_OK;
 
-	ob_puts(&b, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":"
-		    "\"Failure\",\"message\":");
-	ob_json_str(&b, message);
-	ob_puts(&b, ",\"reason\":\"BadRequest\",\"code\":400}");
-	if (b.oom) {
-		free(b.p);
-		return GV_ENOMEM;
+	gv_buf_init(&b, SRV_MAX_REPLY);
+	(void)gv_buf_addstr(&b, "{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+				"\"status\":\"Failure\",\"message\":");
+	put_str(&b, message);
+	(void)gv_buf_addstr(&b, ",\"reason\":\"BadRequest\",\"code\":400}");
+	rc = reply_take(&b, 400, reply);
+	gv_buf_release(&b);
+	return rc;
+}
+
+/* The status of a denial: code, reason, message, causes. */
+static int write_status(gv_buf *b, const srv_answer *a)
+{
+	int rc = GV_OK;
+
+	(void)gv_buf_printf(
+	    b, ",\"status\":{\"code\":%d,\"reason\":", a->code ? a->code : 403);
+	put_str(b, a->reason ? a->reason : "Forbidden");
+	if (a->message) {
+		(void)gv_buf_addstr(b, ",\"message\":");
+		put_str(b, a->message);
 	}
-	reply->status = 400;
-	reply->content_type = "application/json";
-	reply->body = b.p;
-	reply->len = b.len;
-	return GV_OK;
+	if (json_array_size(a->causes)) {
+		(void)gv_buf_addstr(b, ",\"details\":{\"causes\":");
+		rc = put_json(b, a->causes, 0);
+		(void)gv_buf_addch(b, '}');
+	}
+	(void)gv_buf_addch(b, '}');
+	return rc;
+}
+
+/* The JSON Patch, base64-encoded in place. */
+static int write_patch(gv_buf *b, const json_t *patch)
+{
+	gv_buf text;
+	int rc = GV_OK;
+
+	gv_buf_init(&text, SRV_MAX_REPLY);
+	rc = put_json(&text, patch, 0);
+	if (rc == GV_OK)
+		rc = gv_buf_rc(&text);
+	if (rc == GV_OK) {
+		(void)gv_buf_addstr(
+		    b, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
+		(void)gv_buf_add_base64(b, text.s, text.len);
+		(void)gv_buf_addch(b, '"');
+	}
+	gv_buf_release(&text);
+	return rc;
 }
 
 static int write_review(const char *uid, const srv_answer *a, srv_reply *reply)
 {
-	obuf b = { 0 };
-	obuf patch = { 0 };
-	int rc = GV_ENOMEM;
+	gv_buf b;
+	int rc = GV_OK;
 
-	ob_puts(&b, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":"
-		    "\"AdmissionReview\",\"response\":{\"uid\":");
-	ob_json_str(&b, uid);
-	ob_puts(&b, a->allowed ? ",\"allowed\":true" : ",\"allowed\":false");
-	if (!a->allowed) {
-		ob_printf(&b, ",\"status\":{\"code\":%d,\"reason\":",
-			  a->code ? a->code : 403);
-		ob_json_str(&b, a->reason ? a->reason : "Forbidden");
-		if (a->message) {
-			ob_puts(&b, ",\"message\":");
-			ob_json_str(&b, a->message);
-		}
-		if (json_array_size(a->causes)) {
-			ob_puts(&b, ",\"details\":{\"causes\":");
-			ob_json(&b, a->causes, 0);
-			ob_puts(&b, "}");
-		}
-		ob_puts(&b, "}");
+	gv_buf_init(&b, SRV_MAX_REPLY);
+	(void)gv_buf_addstr(&b, "{\"apiVersion\":\"admission.k8s.io/v1\","
+				"\"kind\":\"AdmissionReview\",\"response\":"
+				"{\"uid\":");
+	put_str(&b, uid);
+	(void)gv_buf_addstr(&b, a->allowed ? ",\"allowed\":true"
+					   : ",\"allowed\":false");
+	if (!a->allowed)
+		rc = write_status(&b, a);
+	if (rc == GV_OK && json_array_size(a->warnings)) {
+		(void)gv_buf_addstr(&b, ",\"warnings\":");
+		rc = put_json(&b, a->warnings, 0);
 	}
-	if (json_array_size(a->warnings)) {
-		ob_puts(&b, ",\"warnings\":");
-		ob_json(&b, a->warnings, 0);
-	}
-	if (a->allowed && json_array_size(a->patch)) {
-		ob_json(&patch, a->patch, 0);
-		if (patch.oom)
-			goto out;
-		ob_puts(&b, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
-		ob_base64(&b, patch.p, patch.len);
-		ob_puts(&b, "\"");
-	}
-	ob_puts(&b, "}}");
-	if (b.oom)
-		goto out;
-	reply->status = 200;
-	reply->content_type = "application/json";
-	reply->body = b.p;
-	reply->len = b.len;
-	b.p = NULL;
-	rc = GV_OK;
-out:
-	free(b.p);
-	free(patch.p);
+	if (rc == GV_OK && a->allowed && json_array_size(a->patch))
+		rc = write_patch(&b, a->patch);
+	(void)gv_buf_addstr(&b, "}}");
+	if (rc == GV_OK)
+		rc = reply_take(&b, 200, reply);
+	gv_buf_release(&b);
 	return rc;
 }
 
@@ -834,11 +769,8 @@ static void log_copy(char *dst, size_t size, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n >= size) {
-		n = size - 1;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
+	if (n >= size)
+		n = gv_utf8_cut(s, size - 1);
 	if (n)
 		memcpy(dst, s, n);
 	dst[n] = '\0';
@@ -912,7 +844,7 @@ int srv_admission_serve(srv_hook hook, const char *body, size_t len,
 	srv_review r = { 0 };
 	srv_answer a;
 	srv_reply out = { 0 };
-	char err[SRV_ERR_MAX];
+	gv_error_t err = GV_ERROR_INIT;
 	int rc = GV_OK;
 
 	srv_answer_init(&a);
@@ -920,15 +852,13 @@ int srv_admission_serve(srv_hook hook, const char *body, size_t len,
 		memset(log, 0, sizeof(*log));
 	if ((int)hook < 0 || hook >= SRV_HOOK_COUNT || !reply)
 		return GV_EINVAL;
-	err[0] = '\0';
-	rc = parse_review(body ? body : "", body ? len : 0, &r, err,
-			  sizeof(err));
+	rc = parse_review(body ? body : "", body ? len : 0, &r, &err);
 	if (rc == GV_EPARSE) {
 		if (log) {
 			log->malformed = true;
-			log_copy(log->error, sizeof(log->error), err);
+			log_copy(log->error, sizeof(log->error), err.text);
 		}
-		rc = write_bad_request(err, &out);
+		rc = write_bad_request(err.text, &out);
 		goto done;
 	}
 	if (rc != GV_OK)

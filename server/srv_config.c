@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <yaml.h>
 
+#include "groved/gv_file.h"
+#include "groved/gv_json.h"
+#include "groved/gv_read.h"
 #include "groved/policy.h"
 #include "srv_config.h"
 
@@ -654,8 +657,9 @@ static int apply(cfg_serve *c, const cfg_row *r, const char *text,
 /* ---- the file ---------------------------------------------------------- */
 
 /* The line of each top-level key of a YAML mapping, as an object of
- * integers (new reference), or NULL when unknown. */
-static json_t *key_lines(const char *data, size_t len)
+ * integers (*out, a new reference; keys it could not find are absent).
+ * Returns GV_OK or GV_ENOMEM. */
+static int key_lines(const char *data, size_t len, json_t **out)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
@@ -663,10 +667,11 @@ static json_t *key_lines(const char *data, size_t len)
 	int depth = 0;
 	bool want_key = true;
 	bool done = false;
+	int rc = GV_OK;
 
 	if (!lines || !yaml_parser_initialize(&parser)) {
 		json_decref(lines);
-		return NULL;
+		return GV_ENOMEM;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	while (!done) {
@@ -687,11 +692,14 @@ static json_t *key_lines(const char *data, size_t len)
 				want_key = true;
 			break;
 		case YAML_SCALAR_EVENT:
-			if (depth == 1 && want_key)
-				json_object_set_new(
-				    lines, (const char *)ev.data.scalar.value,
-				    json_integer(
-					(json_int_t)ev.start_mark.line + 1));
+			if (depth == 1 && want_key &&
+			    json_object_set_new(
+				lines, (const char *)ev.data.scalar.value,
+				json_integer((json_int_t)ev.start_mark.line +
+					     1)) != 0) {
+				rc = GV_ENOMEM;
+				done = true;
+			}
 			if (depth == 1)
 				want_key = !want_key;
 			break;
@@ -705,51 +713,35 @@ static json_t *key_lines(const char *data, size_t len)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
-	return lines;
+	if (rc != GV_OK) {
+		json_decref(lines);
+		return rc;
+	}
+	*out = lines;
+	return GV_OK;
 }
 
+/* The file at path, read whole by gv_read_file; its failures in the
+ * words of the other messages about the file. */
 static int read_file(const char *path, char **data, size_t *len,
 		     gv_error_t *err)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0;
-	char msg[128];
-	int rc = GV_OK;
+	gv_error_t rerr = GV_ERROR_INIT;
+	const char *why = NULL;
+	int rc = gv_read_file(path, CFG_FILE_MAX, NULL, data, len, &rerr);
 
-	if (!f) {
-		strerror_r(errno, msg, sizeof(msg));
-		rc = fail(err, GV_EIO, "config file '%s': cannot read: %s",
-			  path, msg);
-		goto out;
-	}
-	buf = malloc(CFG_FILE_MAX + 1);
-	if (!buf) {
-		rc = fail(err, GV_ENOMEM, "out of memory");
-		goto out;
-	}
-	n = fread(buf, 1, CFG_FILE_MAX + 1, f);
-	if (ferror(f)) {
-		strerror_r(errno, msg, sizeof(msg));
-		rc = fail(err, GV_EIO, "config file '%s': cannot read: %s",
-			  path, msg);
-		goto out;
-	}
-	if (n > CFG_FILE_MAX) {
-		rc = fail(err, GV_ETOOBIG,
-			  "config file '%s': larger than %zu bytes", path,
-			  CFG_FILE_MAX);
-		goto out;
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	buf = NULL;
-out:
-	if (f)
-		fclose(f);
-	free(buf);
-	return rc;
+	if (rc == GV_OK)
+		return GV_OK;
+	if (rc == GV_ENOMEM)
+		return fail(err, rc, "out of memory");
+	if (rc == GV_ETOOBIG)
+		return fail(err, rc, "config file '%s': larger than %zu bytes",
+			    path, CFG_FILE_MAX);
+	/* "cannot open: <strerror>" and the like: the reason after the
+	 * verb */
+	why = strstr(rerr.text, ": ");
+	return fail(err, GV_EIO, "config file '%s': cannot read: %s", path,
+		    why ? why + 2 : rerr.text);
 }
 
 /* A YAML scalar as the text a flag would give. */
@@ -831,7 +823,7 @@ static int apply_file(cfg_serve *c, const char *path, gv_error_t *err)
 	rc = read_file(path, &data, &len, err);
 	if (rc != GV_OK)
 		goto out;
-	rc = pol_read_documents(data, len, path, &docs, NULL, &perr);
+	rc = gv_read_documents(data, len, path, &docs, NULL, &perr);
 	if (rc != GV_OK) {
 		if (perr.line > 0)
 			rc = fail(err, rc, "config file '%s': line %d: %s",
@@ -851,7 +843,10 @@ static int apply_file(cfg_serve *c, const char *path, gv_error_t *err)
 			  path);
 		goto out;
 	}
-	lines = key_lines(data, len);
+	if (key_lines(data, len, &lines) != GV_OK) {
+		rc = fail(err, GV_ENOMEM, "out of memory");
+		goto out;
+	}
 	json_object_foreach((json_t *)doc, key, value)
 	{
 		const cfg_row *r = find_row(key, strlen(key));
@@ -1164,28 +1159,24 @@ void cfg_serve_release(cfg_serve *c)
 	}
 }
 
-/* A JSON string. Text that is not UTF-8 has its non-ASCII bytes written
- * as U+FFFD so the dump stays valid JSON. */
-static void dump_string(FILE *f, const char *s)
+/* The dump has no limit of its own: a value is as long as the file or
+ * flag it came from let it be. */
+#define DUMP_STRING_MAX (SIZE_MAX / 8)
+
+/* s as a JSON string (gv_json_escape: bytes that are not UTF-8 become
+ * U+FFFD, so the dump stays valid JSON). Returns false when out of
+ * memory. */
+static bool dump_string(FILE *f, const char *s)
 {
-	json_t *probe = json_string(s);
-	bool utf8 = probe != NULL;
+	gv_buf b;
+	bool ok = false;
 
-	json_decref(probe);
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else if (ch >= 0x80 && !utf8)
-			fputs("\\ufffd", f);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	gv_buf_init(&b, DUMP_STRING_MAX);
+	ok = gv_json_escape_str(&b, s) == GV_OK;
+	if (ok)
+		fwrite(b.s, 1, b.len, f);
+	gv_buf_release(&b);
+	return ok;
 }
 
 static void dump_duration(FILE *f, uint64_t ms)
@@ -1202,6 +1193,7 @@ char *cfg_serve_dump(const cfg_serve *c)
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
 	bool first = true;
+	bool failed = false;
 	size_t i = 0;
 	size_t j = 0;
 
@@ -1226,7 +1218,7 @@ char *cfg_serve_dump(const cfg_serve *c)
 		case T_PATH:
 		case T_ADDR:
 			if (*(char *const *)v)
-				dump_string(f, *(char *const *)v);
+				failed |= !dump_string(f, *(char *const *)v);
 			else
 				fputs("null", f);
 			break;
@@ -1253,14 +1245,15 @@ char *cfg_serve_dump(const cfg_serve *c)
 				if (r->flags & F_SENSITIVE)
 					fputs("\"<redacted>\"", f);
 				else
-					dump_string(f, (*(char **const *)v)[j]);
+					failed |= !dump_string(
+					    f, (*(char **const *)v)[j]);
 			}
 			fputc(']', f);
 			break;
 		}
 	}
 	fputc('}', f);
-	if (ferror(f)) {
+	if (failed || ferror(f)) {
 		fclose(f);
 		free(buf);
 		return NULL;

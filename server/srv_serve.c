@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "groved/certs.h"
+#include "groved/gv_time.h"
 #include "groved/server.h"
 #include "srv_admission.h"
 #include "srv_certsync.h"
@@ -83,10 +84,7 @@ typedef struct serve {
 
 static double now_mono(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)gv_now_ns() / 1e9;
 }
 
 /* ---- the webhooks ----------------------------------------------------- */

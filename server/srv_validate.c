@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <stdint.h>
 
+#include "groved/gv_read.h"
 #include "groved/policy.h"
 #include "groved/server.h"
 #include "srv_kcache.h"
@@ -579,7 +580,7 @@ static int load(const srv_inputs *in, json_t *all_docs, json_t *all_lines,
 		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
 		size_t n = 0;
 		int rc =
-		    pol_read_documents(in->items[i].data, in->items[i].len,
+		    gv_read_documents(in->items[i].data, in->items[i].len,
 				       in->items[i].name, &docs, &lines, &err);
 
 		if (rc == GV_ENOMEM)
@@ -642,11 +643,11 @@ static int load_old(const char *path, bundle *b, tally *t)
 	b->old_docs = json_array();
 	if (!b->old_docs)
 		return GV_ENOMEM;
-	rc = srv_inputs_add(&in, path, POL_READ_MAX_BYTES, &err);
+	rc = srv_inputs_add(&in, path, GV_READ_MAX_BYTES, &err);
 	for (i = 0; rc == GV_OK && i < in.n; i++) {
 		json_t *docs = NULL;
 
-		rc = pol_read_documents(in.items[i].data, in.items[i].len,
+		rc = gv_read_documents(in.items[i].data, in.items[i].len,
 					in.items[i].name, &docs, NULL, &err);
 		if (rc == GV_OK && !(docs = flatten_lists(docs)))
 			rc = GV_ENOMEM;
@@ -674,7 +675,7 @@ static void add_path(srv_inputs *in, const char *path, tally *t)
 	char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
 	size_t before = in->n;
 
-	if (srv_inputs_add(in, path, POL_READ_MAX_BYTES, &err) != GV_OK) {
+	if (srv_inputs_add(in, path, GV_READ_MAX_BYTES, &err) != GV_OK) {
 		fprintf(stderr, "groved validate: %s\n",
 			gv_error_format(&err, msg, sizeof(msg)));
 		t->unreadable = true;

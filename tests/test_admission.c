@@ -250,16 +250,11 @@ static void assert_contains(const char *s, const char *part)
 /* The decoded JSON Patch of an allowed reply, new reference, or NULL. */
 static json_t *patch_of(const json_t *reply)
 {
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const json_t *r = response(reply);
 	const char *b64 = json_string_value(json_object_get(r, "patch"));
-	size_t n = 0;
-	size_t i = 0;
-	size_t o = 0;
-	unsigned char *out = NULL;
-	uint32_t acc = 0;
-	int bits = 0;
+	char *out = NULL;
+	size_t len = 0;
+	size_t bad_at = 0;
 	json_t *patch = NULL;
 
 	if (!b64) {
@@ -268,22 +263,10 @@ static json_t *patch_of(const json_t *reply)
 	}
 	assert_string_equal(json_string_value(json_object_get(r, "patchType")),
 			    "JSONPatch");
-	n = strlen(b64);
-	assert_int_equal(n % 4, 0);
-	out = malloc(n);
-	assert_non_null(out);
-	for (i = 0; i < n && b64[i] != '='; i++) {
-		const char *p = strchr(tbl, b64[i]);
-
-		assert_non_null(p);
-		acc = acc << 6 | (uint32_t)(p - tbl);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	patch = json_loadb((const char *)out, o, 0, NULL);
+	assert_int_equal(strlen(b64) % 4, 0);
+	assert_int_equal(
+	    gv_base64_decode(b64, strlen(b64), &out, &len, &bad_at), GV_OK);
+	patch = json_loadb(out, len, 0, NULL);
 	free(out);
 	assert_non_null(patch);
 	assert_true(json_is_array(patch));

@@ -139,11 +139,11 @@ static int run_update(char **message_out)
 		levels = json_pack("[{s:s},{s:s},{s:s}]", "domain", "zone",
 				   "domain", "rack", "domain", "host");
 	lookup.ctx = levels;
-	rc = pol_read_documents(old_manifest, sizeof(old_manifest) - 1, "o",
-				&old, NULL, NULL);
+	rc = gv_read_documents(old_manifest, sizeof(old_manifest) - 1, "o",
+			       &old, NULL, NULL);
 	if (rc == GV_OK)
-		rc = pol_read_documents(new_manifest, sizeof(new_manifest) - 1,
-					"n", &cur, NULL, NULL);
+		rc = gv_read_documents(new_manifest, sizeof(new_manifest) - 1,
+				       "n", &cur, NULL, NULL);
 	if (rc == GV_OK)
 		rc = pol_review_pcs(json_array_get(cur, 0),
 				    json_array_get(old, 0), &opts, &v, NULL);
@@ -171,8 +171,8 @@ static int run_create(char **message_out)
 	char *msg = NULL;
 	int rc = GV_OK;
 
-	rc = pol_read_documents(manifest, sizeof(manifest) - 1, "t", &docs,
-				NULL, NULL);
+	rc = gv_read_documents(manifest, sizeof(manifest) - 1, "t", &docs, NULL,
+			       NULL);
 	if (rc != GV_OK)
 		goto out;
 	rc = pol_review_pcs(json_array_get(docs, 0), NULL, NULL, &v, NULL);

@@ -313,10 +313,7 @@ static void test_keep_alive(void **state)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)gv_now_ns() / 1e9;
 }
 
 /* Sends s one byte every 200 ms until the server cuts the connection;

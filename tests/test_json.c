@@ -1,15 +1,16 @@
 /*
- * test_json.c: pol_json_parse, the fast parser of request bodies: the
+ * test_json.c: gv_json_parse, the fast parser of request bodies: the
  * values it builds are jansson's, and every malformed input is refused
  * with the byte, line and column where it went wrong.
  */
+#include "groved/gv_json.h"
 #include "test_util.h"
 
 static json_t *parse_ok(const char *text)
 {
 	json_t *v = NULL;
 	gv_error_t err = GV_ERROR_INIT;
-	int rc = pol_json_parse(text, strlen(text), "t", 64, 0, &v, &err);
+	int rc = gv_json_parse(text, strlen(text), "t", 64, 0, &v, &err);
 
 	if (rc != GV_OK)
 		print_error("%s: %s\n", text, err.text);
@@ -36,8 +37,7 @@ static void check_error(const char *text, size_t len, int rc, int line, int col,
 	json_t *v = NULL;
 	gv_error_t err = GV_ERROR_INIT;
 
-	assert_int_equal(pol_json_parse(text, len, "body", 64, 0, &v, &err),
-			 rc);
+	assert_int_equal(gv_json_parse(text, len, "body", 64, 0, &v, &err), rc);
 	assert_null(v);
 	assert_string_equal(err.source, "body");
 	assert_int_equal(err.line, line);
@@ -114,12 +114,12 @@ static void test_duplicates(void **state)
 	(void)state;
 	/* by default the last wins, as in Go and jansson */
 	assert_int_equal(
-	    pol_json_parse(text, strlen(text), "t", 64, 0, &v, &err), GV_OK);
+	    gv_json_parse(text, strlen(text), "t", 64, 0, &v, &err), GV_OK);
 	assert_int_equal(json_integer_value(json_object_get(v, "a")), 2);
 	json_decref(v);
 	v = NULL;
-	assert_int_equal(pol_json_parse(text, strlen(text), "t", 64,
-					POL_JSON_REJECT_DUPLICATES, &v, &err),
+	assert_int_equal(gv_json_parse(text, strlen(text), "t", 64,
+				       GV_JSON_REJECT_DUPLICATES, &v, &err),
 			 GV_EPARSE);
 	assert_null(v);
 	assert_non_null(strstr(err.text, "duplicate key \"a\""));
@@ -137,11 +137,11 @@ static void test_depth_limit(void **state)
 	memset(deep, '[', 65);
 	memset(deep + 65, ']', 65);
 	/* 64 levels pass, 65 do not */
-	assert_int_equal(pol_json_parse(deep + 1, 128, "t", 64, 0, &v, &err),
+	assert_int_equal(gv_json_parse(deep + 1, 128, "t", 64, 0, &v, &err),
 			 GV_OK);
 	json_decref(v);
 	v = NULL;
-	assert_int_equal(pol_json_parse(deep, 130, "t", 64, 0, &v, &err),
+	assert_int_equal(gv_json_parse(deep, 130, "t", 64, 0, &v, &err),
 			 GV_ETOODEEP);
 	assert_null(v);
 	assert_int_equal(err.column, 65);

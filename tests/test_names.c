@@ -8,67 +8,67 @@
 
 static void test_dns_label(void **state)
 {
-	char msg[POL_MSG_MAX];
+	gv_error_t err;
 	char long_name[80];
 
 	(void)state;
-	assert_true(pol_check_dns_label("a", msg, sizeof(msg)));
-	assert_true(pol_check_dns_label("prefill-clique", msg, sizeof(msg)));
-	assert_true(pol_check_dns_label("0abc9", msg, sizeof(msg)));
-	assert_false(pol_check_dns_label("", msg, sizeof(msg)));
-	assert_string_equal(msg, "must not be empty");
-	assert_false(pol_check_dns_label("-a", msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "'-' at position 1"));
-	assert_false(pol_check_dns_label("a-", msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "'-' at position 2"));
-	assert_false(pol_check_dns_label("Prefill", msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "'P' at position 1"));
-	assert_false(pol_check_dns_label("a.b", msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "'.' at position 2"));
-	assert_false(pol_check_dns_label("a\x01", msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "byte 0x01 at position 2"));
+	assert_int_equal(pol_check_dns_label("a", &err), GV_OK);
+	assert_int_equal(pol_check_dns_label("prefill-clique", &err), GV_OK);
+	assert_int_equal(pol_check_dns_label("0abc9", &err), GV_OK);
+	assert_int_equal(pol_check_dns_label("", &err), GV_EINVAL);
+	assert_string_equal(err.text, "must not be empty");
+	assert_int_equal(pol_check_dns_label("-a", &err), GV_EINVAL);
+	assert_non_null(strstr(err.text, "'-' at position 1"));
+	assert_int_equal(pol_check_dns_label("a-", &err), GV_EINVAL);
+	assert_non_null(strstr(err.text, "'-' at position 2"));
+	assert_int_equal(pol_check_dns_label("Prefill", &err), GV_EINVAL);
+	assert_non_null(strstr(err.text, "'P' at position 1"));
+	assert_int_equal(pol_check_dns_label("a.b", &err), GV_EINVAL);
+	assert_non_null(strstr(err.text, "'.' at position 2"));
+	assert_int_equal(pol_check_dns_label("a\x01", &err), GV_EINVAL);
+	assert_non_null(strstr(err.text, "byte 0x01 at position 2"));
 	memset(long_name, 'a', 63);
 	long_name[63] = '\0';
-	assert_true(pol_check_dns_label(long_name, msg, sizeof(msg)));
+	assert_int_equal(pol_check_dns_label(long_name, &err), GV_OK);
 	long_name[63] = 'a';
 	long_name[64] = '\0';
-	assert_false(pol_check_dns_label(long_name, msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "no more than 63"));
+	assert_int_equal(pol_check_dns_label(long_name, &err), GV_EINVAL);
+	assert_non_null(strstr(err.text, "no more than 63"));
 }
 
 static void test_qualified_name(void **state)
 {
-	char msg[POL_MSG_MAX];
+	gv_error_t err;
 
 	(void)state;
-	assert_true(pol_check_qualified_name("kubernetes.io/hostname", msg,
-					     sizeof(msg)));
-	assert_true(pol_check_qualified_name("rack", msg, sizeof(msg)));
-	assert_true(pol_check_qualified_name("Rack_1.x", msg, sizeof(msg)));
-	assert_false(pol_check_qualified_name("/rack", msg, sizeof(msg)));
-	assert_false(
-	    pol_check_qualified_name("Example.com/rack", msg, sizeof(msg)));
-	assert_false(
-	    pol_check_qualified_name("example.com/", msg, sizeof(msg)));
-	assert_false(
-	    pol_check_qualified_name("example.com/-rack", msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "at position 13"));
+	assert_int_equal(
+	    pol_check_qualified_name("kubernetes.io/hostname", &err), GV_OK);
+	assert_int_equal(pol_check_qualified_name("rack", &err), GV_OK);
+	assert_int_equal(pol_check_qualified_name("Rack_1.x", &err), GV_OK);
+	assert_int_equal(pol_check_qualified_name("/rack", &err), GV_EINVAL);
+	assert_int_equal(pol_check_qualified_name("Example.com/rack", &err),
+			 GV_EINVAL);
+	assert_int_equal(pol_check_qualified_name("example.com/", &err),
+			 GV_EINVAL);
+	assert_int_equal(pol_check_qualified_name("example.com/-rack", &err),
+			 GV_EINVAL);
+	assert_non_null(strstr(err.text, "at position 13"));
 }
 
 static void test_env_name(void **state)
 {
-	char msg[POL_MSG_MAX];
+	gv_error_t err;
 
 	(void)state;
-	assert_true(pol_check_env_name("GROVE_PCS_NAME", msg, sizeof(msg)));
+	assert_int_equal(pol_check_env_name("GROVE_PCS_NAME", &err), GV_OK);
 	/* Kubernetes 1.32+ accepts any printable ASCII except '=' */
-	assert_true(
-	    pol_check_env_name("1.weird-name with space", msg, sizeof(msg)));
-	assert_false(pol_check_env_name("A=B", msg, sizeof(msg)));
-	assert_non_null(strstr(msg, "'=' at position 2"));
-	assert_false(pol_check_env_name("tab\there", msg, sizeof(msg)));
-	assert_false(pol_check_env_name("caf\xc3\xa9", msg, sizeof(msg)));
-	assert_false(pol_check_env_name("", msg, sizeof(msg)));
+	assert_int_equal(pol_check_env_name("1.weird-name with space", &err),
+			 GV_OK);
+	assert_int_equal(pol_check_env_name("A=B", &err), GV_EINVAL);
+	assert_non_null(strstr(err.text, "'=' at position 2"));
+	assert_int_equal(pol_check_env_name("tab\there", &err), GV_EINVAL);
+	assert_int_equal(pol_check_env_name("caf\xc3\xa9", &err), GV_EINVAL);
+	assert_int_equal(pol_check_env_name("", &err), GV_EINVAL);
 }
 
 static void test_did_you_mean(void **state)

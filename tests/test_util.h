@@ -17,6 +17,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "groved/gv_read.h"
+#include "groved/gv_time.h"
 #include "groved/policy.h"
 
 /* The first document of text (YAML or JSON); fails the test when it
@@ -27,7 +29,7 @@ static inline json_t *tu_doc(const char *text)
 	json_t *doc = NULL;
 	gv_error_t err = GV_ERROR_INIT;
 	int rc =
-	    pol_read_documents(text, strlen(text), "test", &docs, NULL, &err);
+	    gv_read_documents(text, strlen(text), "test", &docs, NULL, &err);
 
 	if (rc != GV_OK)
 		print_error("parse: %d:%d: %s\n", err.line, err.column,
@@ -87,15 +89,6 @@ static inline char *tu_review(const char *text, const pol_options *opts,
 	return msg;
 }
 
-/* Monotonic milliseconds. */
-static inline uint64_t tu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 #define TU_POLL_MS 10 /* between two looks at a condition */
 
 /* Polls cond(arg) every TU_POLL_MS until it holds (true) or timeout_ms
@@ -103,12 +96,12 @@ static inline uint64_t tu_now_ms(void)
  * before it fails; others use tu_wait_until. */
 static inline bool tu_poll(bool (*cond)(void *arg), void *arg, long timeout_ms)
 {
-	uint64_t until = tu_now_ms() + (uint64_t)timeout_ms;
+	uint64_t until = gv_now_ms() + (uint64_t)timeout_ms;
 
 	while (!cond(arg)) {
 		struct timespec ts = { 0, TU_POLL_MS * 1000000L };
 
-		if (tu_now_ms() >= until)
+		if (gv_now_ms() >= until)
 			return cond(arg);
 		nanosleep(&ts, NULL);
 	}

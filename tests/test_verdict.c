@@ -215,12 +215,12 @@ static void test_str_repairs_utf8(void **state)
 	check_message(v, 0,
 		      "a: Invalid value: \"b\xef\xbf\xbd"
 		      "c\xef\xbf\xbd\"");
-	assert_int_equal(pol_utf8_cut("a\xc3\xa9", 3), 3);
-	assert_int_equal(pol_utf8_cut("a\xc3\xa9", 2), 1);
-	assert_int_equal(pol_utf8_cut("a\xf0\x9f\x98\x80", 4), 1);
-	assert_int_equal(pol_utf8_cut("a\xf0\x9f\x98\x80", 5), 5);
-	assert_int_equal(pol_utf8_cut("ab", 2), 2);
-	assert_int_equal(pol_utf8_cut("", 0), 0);
+	assert_int_equal(gv_utf8_cut("a\xc3\xa9", 3), 3);
+	assert_int_equal(gv_utf8_cut("a\xc3\xa9", 2), 1);
+	assert_int_equal(gv_utf8_cut("a\xf0\x9f\x98\x80", 4), 1);
+	assert_int_equal(gv_utf8_cut("a\xf0\x9f\x98\x80", 5), 5);
+	assert_int_equal(gv_utf8_cut("ab", 2), 2);
+	assert_int_equal(gv_utf8_cut("", 0), 0);
 }
 
 /* Whether s is valid UTF-8. */

@@ -88,6 +88,11 @@ char *gv_error_format(const gv_error_t *err, char *buf, size_t size);
  * n must be at least 1. */
 size_t gv_utf8_len(const unsigned char *s, size_t n);
 
+/* How much of s[0..n) to keep so that it does not end inside a UTF-8
+ * character: n, unless the last character is cut short. For text cut
+ * to a maximum that must stay valid UTF-8 (it ends up in JSON). */
+size_t gv_utf8_cut(const char *s, size_t n);
+
 /*
  * Base64, RFC 4648 standard alphabet, padded (gv_base64.c).
  * gv_base64_encode: a new malloc'd NUL-terminated string without line

@@ -94,6 +94,10 @@ int gv_buf_printf(gv_buf *b, const char *fmt, ...)
 int gv_buf_vprintf(gv_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Appends the base64 of data[0..len) (RFC 4648, standard alphabet,
+ * padded; base/gv_base64.c); as gv_buf_add. */
+int gv_buf_add_base64(gv_buf *b, const void *data, size_t len);
+
 /* GV_OK, or why b failed: GV_ETOOBIG or GV_ENOMEM. */
 static inline int gv_buf_rc(const gv_buf *b)
 {

@@ -1,9 +1,10 @@
 /*
  * policy.h: manifests in, verdicts out.
  *
- * The policy module reads YAML and JSON documents, turns a PodCliqueSet of
- * either form into one model, computes its defaults as a JSON Patch and
- * validates it into Kubernetes-style field errors. It does no I/O, keeps
+ * The policy module turns a PodCliqueSet, read from YAML or JSON by base's
+ * gv_read_documents (groved/gv_read.h), into one model, computes its
+ * defaults as a JSON Patch and validates it into Kubernetes-style field
+ * errors. It does no I/O, keeps
  * no global state and starts no threads: every function is a pure function
  * of its arguments, safe to call from any number of threads at once.
  *
@@ -20,51 +21,6 @@
 #include <stdint.h>
 
 #include "groved/gv.h"
-
-/* ---------------------------------------------------------------------
- * Reading documents (pol_read.c)
- * ------------------------------------------------------------------- */
-
-/* Limits on untrusted manifests and request bodies. */
-#define POL_READ_MAX_BYTES ((size_t)64 << 20) /* one input */
-#define POL_READ_MAX_DEPTH 128 /* nesting of maps/lists */
-#define POL_READ_MAX_NODES ((size_t)4 << 20) /* nodes, aliases expanded */
-
-/*
- * Reads every document of a YAML stream (multi-document, anchors and
- * aliases, merge keys `<<`, block scalars, the scalar types Kubernetes
- * accepts) or a JSON text/stream into jansson values.
- *
- * data need not be NUL-terminated. source names the input in errors.
- * Empty documents (a bare `---`, only comments) are skipped.
- *
- * On success *docs_out is a new reference to an array of the documents
- * and, when lines_out is not NULL, *lines_out a new reference to an array
- * of integers, the 1-based line on which each document starts.
- * On failure returns GV_EPARSE, GV_ETOOBIG, GV_ETOODEEP or GV_ENOMEM, fills
- * err with source, line and column (1-based) and a message saying what is
- * wrong, and leaves the out-params untouched.
- */
-int pol_read_documents(const char *data, size_t len, const char *source,
-		       json_t **docs_out, json_t **lines_out, gv_error_t *err);
-
-/*
- * Parses one JSON text (a request body) into jansson values, several
- * times faster than json_loadb: it scans the buffer in place and copies
- * each string once. Numbers without fraction or exponent are integers (an
- * integer beyond int64 is an error), others reals; strings must be valid
- * UTF-8 without NUL (\u0000 is refused, as jansson does by default: C
- * reads a string up to its first NUL); the last of duplicate keys wins unless flags
- * has POL_JSON_REJECT_DUPLICATES; nesting deeper than max_depth is
- * refused. data need not be NUL-terminated.
- * On success *out is a new reference. On failure returns GV_EPARSE,
- * GV_ETOODEEP or GV_ENOMEM with err naming source, line, column and byte
- * offset, and leaves *out untouched. (pol_json.c)
- */
-#define POL_JSON_REJECT_DUPLICATES 0x1u
-int pol_json_parse(const char *data, size_t len, const char *source,
-		   size_t max_depth, unsigned flags, json_t **out,
-		   gv_error_t *err);
 
 /* ---------------------------------------------------------------------
  * JSON Patch, RFC 6902 (pol_patch.c)
@@ -192,11 +148,6 @@ void pol_verdict_warn(pol_verdict *v, const char *fmt, ...)
 json_t *pol_verdict_copy(pol_verdict *v, const json_t *x);
 json_t *pol_verdict_str(pol_verdict *v, const char *s);
 json_t *pol_verdict_int(pol_verdict *v, int64_t n);
-
-/* How much of s[0..n) to keep so that it does not end inside a UTF-8
- * character: n, unless the last character is cut short. For text cut
- * to a maximum that must stay valid UTF-8 (it ends up in JSON). */
-size_t pol_utf8_cut(const char *s, size_t n);
 
 /* Orders the errors as their fields appear in doc (stable: errors on the
  * same field keep the order the checks found them in; the closing "Too

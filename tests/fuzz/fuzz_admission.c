@@ -78,49 +78,24 @@ static void setup_once(void)
 	env.exempt_users = exempt;
 }
 
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* The patch decodes from base64 to a JSON array. */
 static void check_patch(const char *b64)
 {
 	size_t n = strlen(b64);
-	unsigned char *out = malloc(n + 1);
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	size_t i = 0;
+	char *out = NULL;
+	size_t len = 0;
+	size_t bad_at = 0;
 	json_t *patch = NULL;
+	int rc = GV_OK;
 
-	if (!out)
-		return;
 	if (n % 4 != 0)
 		__builtin_trap();
-	for (i = 0; i < n && b64[i] != '='; i++) {
-		int v = b64_value(b64[i]);
-
-		if (v < 0)
-			__builtin_trap();
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	patch = json_loadb((const char *)out, o, 0, NULL);
+	rc = gv_base64_decode(b64, n, &out, &len, &bad_at);
+	if (rc == GV_ENOMEM)
+		return;
+	if (rc != GV_OK)
+		__builtin_trap();
+	patch = json_loadb(out, len, 0, NULL);
 	if (!json_is_array(patch) || json_array_size(patch) == 0)
 		__builtin_trap();
 	json_decref(patch);

@@ -1,5 +1,5 @@
 /*
- * fuzz_read.c: libFuzzer target for pol_read_documents().
+ * fuzz_read.c: libFuzzer target for gv_read_documents().
  *
  * Any input must end in success or a filled error, without a crash, a
  * leak or a timeout; on success the documents must dump as JSON.
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "groved/policy.h"
+#include "groved/gv_read.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *dump = NULL;
 	char text[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
 
-	if (pol_read_documents((const char *)data, size, "fuzz", &docs, &lines,
-			       &err) == GV_OK) {
+	if (gv_read_documents((const char *)data, size, "fuzz", &docs, &lines,
+			      &err) == GV_OK) {
 		if (json_array_size(docs) != json_array_size(lines))
 			abort();
 		/* every value we build must be representable as JSON */

@@ -14,6 +14,7 @@
  */
 #include <stdint.h>
 
+#include "groved/gv_read.h"
 #include "groved/policy.h"
 
 static void check_defaults_idempotent(const json_t *obj)
@@ -92,8 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const json_t *prev = NULL;
 	size_t i = 0;
 
-	if (pol_read_documents((const char *)data, size, "fuzz", &docs, NULL,
-			       NULL) != GV_OK)
+	if (gv_read_documents((const char *)data, size, "fuzz", &docs, NULL,
+			      NULL) != GV_OK)
 		return 0;
 	json_array_foreach(docs, i, obj)
 	{

@@ -1,4 +1,4 @@
-/* pol_buf.c: Go-compatible value printing on a pol_buf (a gv_buf), and
+/* pol_print.c: Go-compatible value printing on a gv_buf, and
  * small helpers of the policy files. */
 #include <inttypes.h>
 #include <math.h>
@@ -7,41 +7,41 @@
 #include "groved/gv_json.h"
 #include "pol_int.h"
 
-void pol_buf_quote(pol_buf *b, const char *s)
+void pol_print_quote(gv_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	pol_buf_add(b, "\"", 1);
+	gv_buf_add(b, "\"", 1);
 	for (; *p; p++) {
 		switch (*p) {
 		case '"':
-			pol_buf_add(b, "\\\"", 2);
+			gv_buf_add(b, "\\\"", 2);
 			break;
 		case '\\':
-			pol_buf_add(b, "\\\\", 2);
+			gv_buf_add(b, "\\\\", 2);
 			break;
 		case '\n':
-			pol_buf_add(b, "\\n", 2);
+			gv_buf_add(b, "\\n", 2);
 			break;
 		case '\t':
-			pol_buf_add(b, "\\t", 2);
+			gv_buf_add(b, "\\t", 2);
 			break;
 		case '\r':
-			pol_buf_add(b, "\\r", 2);
+			gv_buf_add(b, "\\r", 2);
 			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
-				pol_buf_printf(b, "\\x%02x", *p);
+				gv_buf_printf(b, "\\x%02x", *p);
 			else
-				pol_buf_add(b, (const char *)p, 1);
+				gv_buf_add(b, (const char *)p, 1);
 		}
 	}
-	pol_buf_add(b, "\"", 1);
+	gv_buf_add(b, "\"", 1);
 }
 
 /* Go prints a float64 with %v as the shortest representation that reads
  * back the same; %.17g and trimming gets there for the common cases. */
-static void buf_real(pol_buf *b, double d)
+static void buf_real(gv_buf *b, double d)
 {
 	char tmp[64];
 	int prec = 1;
@@ -51,11 +51,11 @@ static void buf_real(pol_buf *b, double d)
 		if (strtod(tmp, NULL) == d)
 			break;
 	}
-	pol_buf_puts(b, tmp);
+	gv_buf_addstr(b, tmp);
 }
 
 /* A JSON string, escaped as JSON (not Go) requires. */
-static void buf_json_string(pol_buf *b, const char *s, size_t n)
+static void buf_json_string(gv_buf *b, const char *s, size_t n)
 {
 	(void)gv_json_escape(b, s, n, NULL, NULL);
 }
@@ -66,71 +66,71 @@ static void buf_json_string(pol_buf *b, const char *s, size_t n)
 /*
  * Compact JSON, written here rather than with json_dumps: jansson 2.14
  * ignores a failed write of an object key and returns corrupted text when
- * an allocation fails, while pol_buf fails as a whole.
+ * an allocation fails, while gv_buf fails as a whole.
  */
-static void buf_json(pol_buf *b, const json_t *value, int depth)
+static void buf_json(gv_buf *b, const json_t *value, int depth)
 {
 	const char *key = NULL;
 	json_t *member = NULL;
 	size_t i = 0;
 
 	if (depth > VALUE_MAX_DEPTH) {
-		pol_buf_puts(b, "\"...\"");
+		gv_buf_addstr(b, "\"...\"");
 		return;
 	}
 	switch (json_typeof(value)) {
 	case JSON_OBJECT:
-		pol_buf_puts(b, "{");
+		gv_buf_addstr(b, "{");
 		json_object_foreach((json_t *)value, key, member)
 		{
 			if (i++)
-				pol_buf_puts(b, ",");
+				gv_buf_addstr(b, ",");
 			buf_json_string(b, key, strlen(key));
-			pol_buf_puts(b, ":");
+			gv_buf_addstr(b, ":");
 			buf_json(b, member, depth + 1);
 		}
-		pol_buf_puts(b, "}");
+		gv_buf_addstr(b, "}");
 		break;
 	case JSON_ARRAY:
-		pol_buf_puts(b, "[");
+		gv_buf_addstr(b, "[");
 		json_array_foreach(value, i, member)
 		{
 			if (i)
-				pol_buf_puts(b, ",");
+				gv_buf_addstr(b, ",");
 			buf_json(b, member, depth + 1);
 		}
-		pol_buf_puts(b, "]");
+		gv_buf_addstr(b, "]");
 		break;
 	case JSON_STRING:
 		buf_json_string(b, json_string_value(value),
 				json_string_length(value));
 		break;
 	default:
-		pol_buf_value(b, value);
+		pol_print_value(b, value);
 	}
 }
 
-void pol_buf_value(pol_buf *b, const json_t *value)
+void pol_print_value(gv_buf *b, const json_t *value)
 {
 	switch (json_typeof(value)) {
 	case JSON_STRING:
-		pol_buf_quote(b, json_string_value(value));
+		pol_print_quote(b, json_string_value(value));
 		break;
 	case JSON_INTEGER:
-		pol_buf_printf(b, "%" PRId64,
-			       (int64_t)json_integer_value(value));
+		gv_buf_printf(b, "%" PRId64,
+			      (int64_t)json_integer_value(value));
 		break;
 	case JSON_REAL:
 		buf_real(b, json_real_value(value));
 		break;
 	case JSON_TRUE:
-		pol_buf_puts(b, "true");
+		gv_buf_addstr(b, "true");
 		break;
 	case JSON_FALSE:
-		pol_buf_puts(b, "false");
+		gv_buf_addstr(b, "false");
 		break;
 	case JSON_NULL:
-		pol_buf_puts(b, "null");
+		gv_buf_addstr(b, "null");
 		break;
 	default:
 		buf_json(b, value, 0);
@@ -148,7 +148,7 @@ void pol_path(char *dst, const char *fmt, ...)
 	/* cut: never in the middle of a character (the path goes into
 	 * JSON, which must be valid UTF-8) */
 	if (n >= 0 && (size_t)n >= POL_PATH_MAX)
-		dst[pol_utf8_cut(dst, POL_PATH_MAX - 1)] = '\0';
+		dst[gv_utf8_cut(dst, POL_PATH_MAX - 1)] = '\0';
 }
 
 json_t *pol_jstr(const char *s)

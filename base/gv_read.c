@@ -1,11 +1,11 @@
 /*
- * pol_read.c: YAML and JSON manifests in, jansson values out.
+ * gv_read.c: YAML and JSON manifests in, jansson values out.
  *
  * JSON (first non-blank byte `{` or `[`, as Kubernetes' YAMLOrJSONDecoder
  * decides) goes to jansson, for its precise messages. Everything else goes
  * through libyaml's event API and is built here with an explicit stack, so
  * that hostile input cannot recurse: nesting, the node count with aliases
- * expanded and the input size are all bounded (policy.h has the limits).
+ * expanded and the input size are all bounded (gv_read.h has the limits).
  *
  * Scalars are resolved the way the API server sees them after kubectl's
  * sigs.k8s.io/yaml, which runs go-yaml v2 (YAML 1.1 words, Go's ParseInt
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "groved/policy.h"
+#include "groved/gv_read.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 /* Long keys are cut in messages so one line stays readable. */
@@ -46,7 +46,7 @@ struct frame {
 struct reader {
 	const char *source;
 	gv_error_t *err;
-	struct frame frames[POL_READ_MAX_DEPTH];
+	struct frame frames[GV_READ_MAX_DEPTH];
 	int depth;
 	size_t nodes; /* whole stream, aliases expanded */
 	json_t *anchors; /* this document's: name -> value */
@@ -542,11 +542,11 @@ static int count_nodes(struct reader *r, size_t n, const yaml_mark_t *mark)
 {
 	int rc = GV_OK;
 
-	if (n > POL_READ_MAX_NODES - r->nodes)
+	if (n > GV_READ_MAX_NODES - r->nodes)
 		rc = fail_at(r, GV_ETOOBIG, mark,
 			     "too many nodes: more than %zu with aliases "
 			     "expanded",
-			     POL_READ_MAX_NODES);
+			     GV_READ_MAX_NODES);
 	else
 		r->nodes += n;
 	return rc;
@@ -788,10 +788,10 @@ static int on_start(struct reader *r, const yaml_event_t *ev,
 			     kind == FRAME_MAP ? "mapping" : "list");
 		goto out;
 	}
-	if (r->depth >= POL_READ_MAX_DEPTH) {
+	if (r->depth >= GV_READ_MAX_DEPTH) {
 		rc = fail_at(r, GV_ETOODEEP, &ev->start_mark,
 			     "nesting is deeper than %d levels",
-			     POL_READ_MAX_DEPTH);
+			     GV_READ_MAX_DEPTH);
 		goto out;
 	}
 	rc = count_nodes(r, 1, &ev->start_mark);
@@ -1069,12 +1069,12 @@ static int json_prescan(const char *data, size_t len, const char *source,
 		} else if (c == '[' || c == '{') {
 			nodes++;
 			in_token = false;
-			if (++depth > POL_READ_MAX_DEPTH) {
+			if (++depth > GV_READ_MAX_DEPTH) {
 				rc = gv_error_set(err, GV_ETOODEEP, source,
 						  line, col,
 						  "nesting is deeper than %d "
 						  "levels",
-						  POL_READ_MAX_DEPTH);
+						  GV_READ_MAX_DEPTH);
 				goto out;
 			}
 		} else if (c == ']' || c == '}') {
@@ -1088,10 +1088,10 @@ static int json_prescan(const char *data, size_t len, const char *source,
 			nodes++;
 			in_token = true;
 		}
-		if (nodes > POL_READ_MAX_NODES) {
+		if (nodes > GV_READ_MAX_NODES) {
 			rc = gv_error_set(err, GV_ETOOBIG, source, line, col,
 					  "too many nodes: more than %zu",
-					  POL_READ_MAX_NODES);
+					  GV_READ_MAX_NODES);
 			goto out;
 		}
 		if (c == '\n') {
@@ -1190,8 +1190,8 @@ out:
 	return rc;
 }
 
-int pol_read_documents(const char *data, size_t len, const char *source,
-		       json_t **docs_out, json_t **lines_out, gv_error_t *err)
+int gv_read_documents(const char *data, size_t len, const char *source,
+		      json_t **docs_out, json_t **lines_out, gv_error_t *err)
 {
 	json_t *docs = NULL;
 	json_t *lines = NULL;
@@ -1204,10 +1204,10 @@ int pol_read_documents(const char *data, size_t len, const char *source,
 		goto out;
 	}
 	/* Checked before anything is read: the caller's len is the limit. */
-	if (len > POL_READ_MAX_BYTES) {
+	if (len > GV_READ_MAX_BYTES) {
 		rc = gv_error_set(err, GV_ETOOBIG, source, 0, 0,
 				  "input is too large: %zu bytes, limit %zu",
-				  len, POL_READ_MAX_BYTES);
+				  len, GV_READ_MAX_BYTES);
 		goto out;
 	}
 	if (!data)
