@@ -291,6 +291,91 @@ static void test_buf_grow(void **state)
 	gv_buf_release(&b);
 }
 
+/* gv_buf_add_base64 appends RFC 4648 base64 (the vectors of its section
+ * 10), round-trips through gv_base64_decode, and fails as gv_buf_add. */
+static void test_buf_base64(void **state)
+{
+	static const char *const vectors[][2] = {
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	unsigned char all[256];
+	gv_buf b = GV_BUF_INIT(1 << 20);
+	char *back = NULL;
+	size_t len = 0;
+	size_t bad_at = 0;
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		gv_buf_reset(&b);
+		assert_int_equal(gv_buf_addstr(&b, "<"), GV_OK);
+		assert_int_equal(
+		    gv_buf_add_base64(&b, vectors[i][0], strlen(vectors[i][0])),
+		    GV_OK);
+		assert_int_equal(gv_buf_addstr(&b, ">"), GV_OK);
+		assert_int_equal(b.len, strlen(vectors[i][1]) + 2);
+		assert_memory_equal(b.s + 1, vectors[i][1],
+				    strlen(vectors[i][1]));
+		assert_string_equal(b.s + b.len - 1, ">");
+	}
+	/* every byte value, and the same text as gv_base64_encode */
+	for (i = 0; i < sizeof(all); i++)
+		all[i] = (unsigned char)i;
+	gv_buf_reset(&b);
+	assert_int_equal(gv_buf_add_base64(&b, all, sizeof(all)), GV_OK);
+	back = gv_base64_encode(all, sizeof(all));
+	assert_non_null(back);
+	assert_string_equal(b.s, back);
+	free(back);
+	back = NULL;
+	assert_int_equal(gv_base64_decode(b.s, b.len, &back, &len, &bad_at),
+			 GV_OK);
+	assert_int_equal(len, sizeof(all));
+	assert_memory_equal(back, all, sizeof(all));
+	free(back);
+	gv_buf_release(&b);
+
+	/* over max: too big, the text stays what fitted */
+	gv_buf_init(&b, 8);
+	assert_int_equal(gv_buf_addstr(&b, "ab"), GV_OK);
+	assert_int_equal(gv_buf_add_base64(&b, "foobar", 6), GV_ETOOBIG);
+	assert_string_equal(b.s, "ab");
+	assert_int_equal(gv_buf_add_base64(&b, "", 0), GV_ETOOBIG); /* sticky */
+	gv_buf_release(&b);
+	/* out of memory */
+	fail_after = 0;
+	assert_int_equal(gv_buf_add_base64(&b, "f", 1), GV_ENOMEM);
+	fail_after = -1;
+	assert_false(b.toobig);
+	gv_buf_release(&b);
+	/* a maximum of SIZE_MAX leaves no room for an append of SIZE_MAX */
+	gv_buf_init(&b, SIZE_MAX);
+	assert_int_equal(gv_buf_grow(&b, SIZE_MAX), GV_ETOOBIG);
+	gv_buf_release(&b);
+}
+
+/* gv_utf8_cut never ends inside a character. */
+static void test_utf8_cut(void **state)
+{
+	(void)state;
+	assert_int_equal(gv_utf8_cut("", 0), 0);
+	assert_int_equal(gv_utf8_cut("ab", 2), 2);
+	assert_int_equal(gv_utf8_cut("ab", 1), 1);
+	assert_int_equal(gv_utf8_cut("a\xc3\xa9", 3), 3); /* é whole */
+	assert_int_equal(gv_utf8_cut("a\xc3\xa9", 2), 1); /* é cut */
+	assert_int_equal(gv_utf8_cut("a\xe2\x82\xac", 3), 1); /* € cut */
+	assert_int_equal(gv_utf8_cut("a\xe2\x82\xac", 2), 1);
+	assert_int_equal(gv_utf8_cut("a\xf0\x9f\x98\x80", 4), 1);
+	assert_int_equal(gv_utf8_cut("a\xf0\x9f\x98\x80", 5), 5);
+	assert_int_equal(gv_utf8_cut("\xc3\xa9\xc3\xa9", 3), 2);
+}
+
 /* ---- gv_json_escape -------------------------------------------------- */
 
 /* s[0..n) escaped with o; fails the test unless the result is rc. The
@@ -850,6 +935,8 @@ int main(void)
 		cmocka_unit_test(test_buf_detach),
 		cmocka_unit_test(test_buf_fixed),
 		cmocka_unit_test(test_buf_grow),
+		cmocka_unit_test(test_buf_base64),
+		cmocka_unit_test(test_utf8_cut),
 		cmocka_unit_test(test_escape_controls),
 		cmocka_unit_test(test_escape_plain),
 		cmocka_unit_test(test_escape_invalid_utf8),

@@ -7,6 +7,7 @@
  *   groved/gv_buf.h   gv_buf, the one growable buffer (a maximum, a
  *                     sticky failure that tells too big from no memory)
  *   groved/gv_json.h  the JSON parser and the one JSON string escaper
+ *   groved/gv_read.h  the YAML/JSON document reader, bounded
  *   groved/gv_file.h  reading a whole file, bounded
  *   groved/gv_time.h  the monotonic clock
  *
