@@ -1318,7 +1318,7 @@ static void test_failures_in_api_words(void **state)
 	assert_string_equal(
 	    l->text[0],
 	    "PUT /apis/coordination.k8s.io/v1/namespaces/default/leases/"
-	    "groved: forbidden: leases \"groved\".coordination.k8s.io is "
+	    "groved: forbidden: leases.coordination.k8s.io \"groved\" is "
 	    "forbidden: User \"system:serviceaccount:ns1:app\" cannot update "
 	    "resource \"leases\" in API group \"coordination.k8s.io\" in the "
 	    "namespace \"default\" (HTTP 403)");

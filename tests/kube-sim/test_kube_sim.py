@@ -1203,6 +1203,17 @@ def t_rbac(_):
         assert st["message"] == ('secrets "mine" is forbidden: User '
                                  '"system:serviceaccount:ns1:app" cannot get resource '
                                  '"secrets" in API group "" in the namespace "ns1"'), st
+        # a grouped resource is qualified before the name; no namespace is the cluster scope
+        code, st, _ = r.req("GET", rbac + "/namespaces/ns1/roles/x", token="sa")
+        assert code == 403 and st["message"] == (
+            'roles.rbac.authorization.k8s.io "x" is forbidden: User '
+            '"system:serviceaccount:ns1:app" cannot get resource "roles" in API group '
+            '"rbac.authorization.k8s.io" in the namespace "ns1"'), st
+        code, st, _ = r.req("GET", rbac + "/clusterroles", token="sa")
+        assert code == 403 and st["message"] == (
+            'clusterroles.rbac.authorization.k8s.io is forbidden: User '
+            '"system:serviceaccount:ns1:app" cannot list resource "clusterroles" in API group '
+            '"rbac.authorization.k8s.io" at the cluster scope'), st
         r.ok("POST", rbac + "/namespaces/ns1/roles", {
             "metadata": {"name": "r"},
             "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
