@@ -5,10 +5,10 @@
  * The path of one request: gv_json_parse (several times faster than
  * jansson's own parser, which would be most of a request's cost) reads
  * the body once, refusing nesting deeper than SRV_MAX_DEPTH; the envelope
- * is checked and borrowed into a srv_review (no copy of the object); the
- * hook decides; the answer is written straight into one growing buffer,
- * compact, with the JSON Patch base64-encoded in place. Nothing here
- * keeps state between requests.
+ * is checked, one row of a field table at a time, and borrowed into a
+ * srv_review (no copy of the object); the hook decides; the answer is
+ * written straight into one gv_buf, compact, with the JSON Patch
+ * base64-encoded in place. Nothing here keeps state between requests.
  *
  * Decisions:
  * - Duplicate keys are refused (GV_JSON_REJECT_DUPLICATES). kube-apiserver
@@ -19,9 +19,11 @@
  * - Nesting is limited to SRV_MAX_DEPTH levels by the parser: a review is
  *   2 levels above the object, and no real PodCliqueSet or Pod comes near
  *   100, while the policy and the writers below recurse over the object.
- * - Strings are written with our own escaper, which also replaces any
+ * - Strings are written with gv_json_escape, which also replaces any
  *   invalid UTF-8 (a message cut by a fixed buffer) by U+FFFD, so the
  *   answer is always valid JSON.
+ * - A malformed review is a failure like any other: parse_review reports
+ *   it as GV_EPARSE in a gv_error_t, whose text becomes the 400 answer.
  */
 #include <inttypes.h>
 #include <stdarg.h>

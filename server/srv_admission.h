@@ -157,7 +157,9 @@ typedef struct srv_review_log {
  * status, warnings, base64 JSON Patch with patchType) into reply. A body
  * that is not a valid review gets status 400 and a Status JSON body whose
  * message says what is wrong and where. Returns GV_OK (reply filled, also
- * for 400s) or GV_ENOMEM. log may be NULL.
+ * for 400s) or GV_ENOMEM; GV_ETOOBIG or GV_ETOODEEP for an answer that
+ * cannot be written (past 256 MiB, or nested deeper than a request may
+ * be), which no review within SRV_MAX_BODY produces. log may be NULL.
  */
 int srv_admission_serve(srv_hook hook, const char *body, size_t len,
 			const srv_hook_env *env, srv_reply *reply,
