@@ -40,6 +40,9 @@ port_of() {
 listening_or_gone() { [ -n "$(port_of metrics)" ] || ! kill -0 "$pid" 2>/dev/null; }
 
 start() { # start ARGS...: groved serve in the background, ports known
+  # emptied here, not only by the background job's redirection, which may
+  # come after the first look: the last run's ports would be read
+  : >"$tmp/serve.log"
   "$groved" serve --webhook-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 \
     --metrics-addr 127.0.0.1:0 --threads 2 "$@" 2>"$tmp/serve.log" &
   pid=$!
