@@ -4,7 +4,12 @@
  *
  * A constraint is {topologyName, pack: {required, preferred}} or the older
  * {packDomain} that tools such as Dynamo still write; topologyName names
- * the ClusterTopologyBinding and defaults to POL_DEFAULT_TOPOLOGY. A
+ * the ClusterTopologyBinding. A set uses one binding (docs/api.md section
+ * 4, V20): a constraint that names none inherits the name written
+ * elsewhere in the set (a set that packs at group or clique level names
+ * it once, at template level, say), POL_DEFAULT_TOPOLOGY when the set
+ * names none; two different names are an error. The binding is looked up
+ * once per set. A
  * binding lists its levels from the broadest (region) to the narrowest
  * (host); "narrower" below means a later level.
  */
@@ -81,53 +86,22 @@ static size_t check_domain(const json_t *levels, const char *path,
 	return NO_LEVEL;
 }
 
-/* Resolves and checks one constraint (tc at path); *r is its result. */
-static int check_constraint(const json_t *tc, const char *path,
-			    const pol_options *o, resolved *r, pol_verdict *v)
+/* Checks one constraint (tc at path) against the levels of binding name;
+ * *r is its result. */
+static void check_constraint(const json_t *tc, const char *path,
+			     const char *name, const json_t *levels,
+			     resolved *r, pol_verdict *v)
 {
-	const char *name = pol_get_str(tc, "topologyName");
 	const json_t *pack = json_object_get(tc, "pack");
 	const json_t *req = json_object_get(pack, "required");
 	const json_t *pref = json_object_get(pack, "preferred");
 	const json_t *legacy = json_object_get(tc, "packDomain");
-	json_t *levels = NULL;
 	char field[POL_PATH_MAX];
-	char why[POL_MSG_MAX] = "no cluster to check against";
-	pol_lookup_result lr = POL_LOOKUP_UNKNOWN;
 	size_t p = NO_LEVEL;
 
-	r->binding = NULL;
+	r->binding = name;
 	r->required = NO_LEVEL;
 	r->required_name = NULL;
-	/* an unwritten topologyName is reported on the constraint */
-	if (name)
-		pol_path(field, "%s.topologyName", path);
-	else
-		pol_path(field, "%s", path);
-	if (!name)
-		name = POL_DEFAULT_TOPOLOGY;
-	if (o->lookup && o->lookup->topology)
-		lr = o->lookup->topology(o->lookup->ctx, name, &levels, why,
-					 sizeof(why));
-	if (lr == POL_LOOKUP_MISSING) {
-		pol_verdict_add(
-		    v, POL_FE_NOT_FOUND, field, pol_verdict_str(v, name),
-		    "no ClusterTopologyBinding of that name%s; "
-		    "create it first",
-		    pol_get_str(tc, "topologyName")
-			? ""
-			: " (topologyName defaults to \"" POL_DEFAULT_TOPOLOGY
-			  "\")");
-		return GV_OK;
-	}
-	if (lr != POL_LOOKUP_FOUND) {
-		pol_verdict_warn(v,
-				 "%s: ClusterTopologyBinding \"%s\" was not "
-				 "checked: %s",
-				 field, name, why);
-		return GV_OK;
-	}
-	r->binding = name;
 	if (req) {
 		pol_path(r->path, "%s.pack.required", path);
 		r->required = check_domain(levels, r->path, req, v);
@@ -156,8 +130,6 @@ static int check_constraint(const json_t *tc, const char *path,
 					"pack.required",
 					r->required_name);
 	}
-	json_decref(levels);
-	return GV_OK;
 }
 
 /* A child's required domain may not be broader than its parent's. */
@@ -178,53 +150,166 @@ static void check_nesting(const resolved *parent, const char *parent_path,
 			parent->required_name);
 }
 
+/* One constraint of the set, in the order its name is inherited: the
+ * set's, then each group's, then each clique's. */
+typedef struct constraint {
+	const json_t *tc;
+	char path[POL_PATH_MAX]; /* spec.template...topologyConstraint */
+	bool other_name; /* names another binding than the set's: skipped */
+} constraint;
+
+/*
+ * The set's one binding: the first topologyName written (the set's, else
+ * a group's, else a clique's) is inherited by every constraint that names
+ * none; another name is an error on its topologyName. Returns the name
+ * and writes into field where it was written (or, defaulted, the first
+ * constraint's path).
+ */
+static const char *set_binding(constraint *cs, size_t n, char *field,
+			       pol_verdict *v)
+{
+	const char *name = NULL;
+	size_t first = 0;
+	size_t i = 0;
+	char here[POL_PATH_MAX];
+
+	for (i = 0; i < n; i++) {
+		const char *t = pol_get_str(cs[i].tc, "topologyName");
+
+		if (!t)
+			continue;
+		if (!name) {
+			name = t;
+			first = i;
+			continue;
+		}
+		if (strcmp(t, name) == 0)
+			continue;
+		cs[i].other_name = true;
+		pol_path(here, "%s.topologyName", cs[i].path);
+		pol_verdict_add(
+		    v, POL_FE_INVALID, here, pol_verdict_str(v, t),
+		    "a PodCliqueSet uses one ClusterTopologyBinding: "
+		    "%s.topologyName names \"%s\"; write the same "
+		    "name or leave it out to inherit it",
+		    cs[first].path, name);
+	}
+	if (name) {
+		pol_path(field, "%s.topologyName", cs[first].path);
+		return name;
+	}
+	pol_path(field, "%s", cs[0].path);
+	return POL_DEFAULT_TOPOLOGY;
+}
+
 int pol_check_topology(const pol_pcs *pcs, const pol_options *o, pol_verdict *v)
 {
-	resolved top = { NULL, NO_LEVEL, NULL, "" };
-	resolved *groups = NULL;
-	char path[POL_PATH_MAX];
+	resolved *rs = NULL;
+	constraint *cs = NULL;
+	size_t *group_of = NULL; /* constraint of each group, or SIZE_MAX */
+	json_t *levels = NULL;
+	const char *name = NULL;
+	char field[POL_PATH_MAX];
+	char why[POL_MSG_MAX] = "no cluster to check against";
+	pol_lookup_result lr = POL_LOOKUP_UNKNOWN;
+	resolved none = { NULL, NO_LEVEL, NULL, "" };
+	const resolved *top = NULL;
+	size_t n = 0;
 	size_t i = 0;
-	int rc = GV_OK;
+	size_t k = 0;
+	int rc = GV_ENOMEM;
 
 	if (pcs->form != POL_FORM_TEMPLATE)
 		return GV_OK;
-	groups = calloc(pcs->n_groups + 1, sizeof(*groups));
-	if (!groups)
-		return GV_ENOMEM;
-	if (pcs->topology)
-		check_constraint(pcs->topology,
-				 "spec.template.topologyConstraint", o, &top,
-				 v);
+	cs = calloc(1 + pcs->n_groups + pcs->n_cliques, sizeof(*cs));
+	rs = calloc(1 + pcs->n_groups + pcs->n_cliques, sizeof(*rs));
+	group_of = calloc(pcs->n_groups + 1, sizeof(*group_of));
+	if (!cs || !rs || !group_of)
+		goto out;
+	rc = GV_OK;
+	if (pcs->topology) {
+		cs[n].tc = pcs->topology;
+		pol_path(cs[n++].path, "spec.template.topologyConstraint");
+	}
 	for (i = 0; i < pcs->n_groups; i++) {
-		const pol_group *g = &pcs->groups[i];
-
-		groups[i].required = NO_LEVEL;
-		if (!g->topology)
+		group_of[i] = SIZE_MAX;
+		if (!pcs->groups[i].topology)
 			continue;
-		pol_path(path, "%s.topologyConstraint", g->path);
-		check_constraint(g->topology, path, o, &groups[i], v);
-		check_nesting(&top, "spec.template.topologyConstraint",
-			      &groups[i], v);
+		group_of[i] = n;
+		cs[n].tc = pcs->groups[i].topology;
+		pol_path(cs[n++].path, "%s.topologyConstraint",
+			 pcs->groups[i].path);
 	}
 	for (i = 0; i < pcs->n_cliques; i++) {
+		if (!pcs->cliques[i].topology)
+			continue;
+		cs[n].tc = pcs->cliques[i].topology;
+		pol_path(cs[n++].path, "%s.topologyConstraint",
+			 pcs->cliques[i].path);
+	}
+	if (n == 0)
+		goto out;
+	name = set_binding(cs, n, field, v);
+	if (o->lookup && o->lookup->topology)
+		lr = o->lookup->topology(o->lookup->ctx, name, &levels, why,
+					 sizeof(why));
+	if (lr == POL_LOOKUP_MISSING) {
+		pol_verdict_add(
+		    v, POL_FE_NOT_FOUND, field, pol_verdict_str(v, name),
+		    "no ClusterTopologyBinding of that name%s; "
+		    "create it first",
+		    strcmp(field, cs[0].path) != 0
+			? ""
+			: " (topologyName defaults to \"" POL_DEFAULT_TOPOLOGY
+			  "\")");
+		goto out;
+	}
+	if (lr != POL_LOOKUP_FOUND) {
+		pol_verdict_warn(v,
+				 "%s: ClusterTopologyBinding \"%s\" was not "
+				 "checked: %s",
+				 field, name, why);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		rs[i].binding = NULL;
+		rs[i].required = NO_LEVEL;
+		if (!cs[i].other_name)
+			check_constraint(cs[i].tc, cs[i].path, name, levels,
+					 &rs[i], v);
+	}
+	/* nesting: a group inside the set; a clique inside its group when
+	 * the group packs, else inside the set */
+	top = pcs->topology ? &rs[0] : &none;
+	for (i = 0; i < pcs->n_groups; i++) {
+		if (group_of[i] != SIZE_MAX)
+			check_nesting(top, "spec.template.topologyConstraint",
+				      &rs[group_of[i]], v);
+	}
+	k = (pcs->topology ? 1 : 0);
+	for (i = 0; i < pcs->n_groups; i++)
+		k += group_of[i] != SIZE_MAX;
+	for (i = 0; i < pcs->n_cliques; i++) {
 		const pol_clique *c = &pcs->cliques[i];
-		resolved r = { NULL, NO_LEVEL, NULL, "" };
+		const resolved *parent = top;
 		char ppath[POL_PATH_MAX];
-		const resolved *parent = &top;
 
 		if (!c->topology)
 			continue;
-		pol_path(path, "%s.topologyConstraint", c->path);
-		check_constraint(c->topology, path, o, &r, v);
 		pol_path(ppath, "spec.template.topologyConstraint");
-		if (c->group >= 0 && groups[c->group].required != NO_LEVEL) {
-			parent = &groups[c->group];
+		if (c->group >= 0 && group_of[c->group] != SIZE_MAX &&
+		    rs[group_of[c->group]].required != NO_LEVEL) {
+			parent = &rs[group_of[c->group]];
 			pol_path(ppath, "%s.topologyConstraint",
 				 pcs->groups[c->group].path);
 		}
-		check_nesting(parent, ppath, &r, v);
+		check_nesting(parent, ppath, &rs[k++], v);
 	}
-	free(groups);
+out:
+	json_decref(levels);
+	free(group_of);
+	free(rs);
+	free(cs);
 	return rc;
 }
 
