@@ -25,6 +25,9 @@ static const char *const compact_group_keys[] = {
 	"name",
 	"cliques",
 	"replicas",
+	/* upstream's per-component rollingUpdate: accepted with a warning
+	 * (pol_validate.c), not acted on yet */
+	"rollingUpdate",
 	NULL,
 };
 static const char *const compact_clique_keys[] = {
@@ -50,6 +53,8 @@ static const char *const compact_clique_keys[] = {
 	"runtimeClassName",
 	"labels",
 	"annotations",
+	/* upstream's per-component rollingUpdate, as for groups */
+	"rollingUpdate",
 	/* not pod-level fields a user may set, but named so that V18 can
 	 * say why they are refused instead of calling them typos */
 	"nodeName",
@@ -238,6 +243,7 @@ static void build_compact_clique(pol_verdict *v, const json_t *node,
 		   &c->min_available_set);
 	c->claims = member(v, node, c->path, "resourceClaims", JSON_ARRAY);
 	(void)member(v, node, c->path, "containers", JSON_ARRAY);
+	(void)member(v, node, c->path, "rollingUpdate", JSON_OBJECT);
 	check_starts_after(v, c, node, true);
 }
 
@@ -385,6 +391,8 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 			   JSON_ARRAY);
 		if (compact) {
 			check_unknown(v, el, g->path, compact_group_keys);
+			(void)member(v, el, g->path, "rollingUpdate",
+				     JSON_OBJECT);
 			ratio = member(v, el, g->path, "replicas", JSON_ARRAY);
 			json_array_foreach(ratio, k, r)
 			{

@@ -767,11 +767,32 @@ typedef struct claim_scan {
 	gv_buf listed; /* those templates, for the ambiguity warning */
 } claim_scan;
 
+/* The controller ownerReference of the set (another operator made it,
+ * as NVIDIA Dynamo does), or NULL. Borrowed. */
+static const json_t *controller_of(const json_t *obj)
+{
+	const json_t *refs = json_object_get(json_object_get(obj, "metadata"),
+					     "ownerReferences");
+	const json_t *ref = NULL;
+	size_t i = 0;
+
+	json_array_foreach(refs, i, ref)
+	{
+		if (json_is_true(json_object_get(ref, "controller")))
+			return ref;
+	}
+	return NULL;
+}
+
 /* V14: the template exists (in the set's own resourceClaimTemplates, or
- * by lookup in the namespace). */
+ * by lookup in the namespace). A set that another controller made only
+ * gets a warning for a missing one: that operator may create the
+ * template in its next step, and a denial would stall it (docs/api.md
+ * section 4). */
 static void check_claim_template(const pol_options *o, const char *ns,
-				 const json_t *own, const char *field,
-				 const char *tpl, pol_verdict *v)
+				 const json_t *own, const json_t *controller,
+				 const char *field, const char *tpl,
+				 pol_verdict *v)
 {
 	char why[POL_MSG_MAX];
 
@@ -781,6 +802,22 @@ static void check_claim_template(const pol_options *o, const char *ns,
 	case POL_LOOKUP_FOUND:
 		break;
 	case POL_LOOKUP_MISSING:
+		if (controller) {
+			pol_verdict_warn(
+			    v,
+			    "%s: ResourceClaimTemplate \"%s/%s\" does not "
+			    "exist yet; allowed because %s \"%s\" controls "
+			    "this PodCliqueSet and may create it next (its "
+			    "pods wait for it)",
+			    field, ns, tpl,
+			    pol_get_str(controller, "kind")
+				? pol_get_str(controller, "kind")
+				: "its controller",
+			    pol_get_str(controller, "name")
+				? pol_get_str(controller, "name")
+				: "");
+			break;
+		}
 		pol_verdict_add(v, POL_FE_NOT_FOUND, field,
 				pol_verdict_str(v, tpl),
 				"no ResourceClaimTemplate \"%s\" in namespace "
@@ -798,7 +835,8 @@ static void check_claim_template(const pol_options *o, const char *ns,
 /* V15 (names) and V14 for claim k of clique c. */
 static void check_claim(const pol_clique *c, size_t k, const json_t *cl,
 			const pol_options *o, const char *ns, const json_t *own,
-			claim_scan *scan, pol_verdict *v)
+			const json_t *controller, claim_scan *scan,
+			pol_verdict *v)
 {
 	const char *name = pol_get_str(cl, "name");
 	const char *tpl = pol_get_str(cl, "resourceClaimTemplateName");
@@ -829,13 +867,14 @@ static void check_claim(const pol_clique *c, size_t k, const json_t *cl,
 		gv_buf_printf(&scan->listed, "%s%s",
 			      json_object_size(scan->templates) > 1 ? ", " : "",
 			      tpl);
-	check_claim_template(o, ns, own, field, tpl, v);
+	check_claim_template(o, ns, own, controller, field, tpl, v);
 }
 
 static void check_claims(const pol_pcs *pcs, const pol_options *o,
 			 const char *ns, pol_verdict *v)
 {
 	json_t *own = json_object();
+	const json_t *controller = controller_of(pcs->doc);
 	const json_t *cl = NULL;
 	size_t i = 0;
 	size_t k = 0;
@@ -854,7 +893,7 @@ static void check_claims(const pol_pcs *pcs, const pol_options *o,
 		scan.templates = json_object();
 		gv_buf_init(&scan.listed, 4096);
 		json_array_foreach(c->claims, k, cl)
-		    check_claim(c, k, cl, o, ns, own, &scan, v);
+		    check_claim(c, k, cl, o, ns, own, controller, &scan, v);
 		/* a list past its maximum is cut, not out of memory */
 		if (scan.listed.failed && !scan.listed.toobig)
 			v->oom = true;
@@ -967,6 +1006,118 @@ static void check_template_fields(const pol_pcs *pcs, pol_verdict *v)
 				"must be greater than 0");
 }
 
+/* V19: spec.updateStrategy.type (docs/api.md section 4). */
+static void check_update_strategy(const pol_pcs *pcs, pol_verdict *v)
+{
+	const json_t *us = json_object_get(json_object_get(pcs->doc, "spec"),
+					   "updateStrategy");
+	const json_t *type = json_object_get(us, "type");
+	const char *t = json_string_value(type);
+
+	if (!us || json_is_null(us))
+		return;
+	if (!json_is_object(us)) {
+		pol_verdict_add(v, POL_FE_INVALID, "spec.updateStrategy",
+				pol_verdict_copy(v, us), "must be an object");
+		return;
+	}
+	if (!type || json_is_null(type))
+		return; /* RollingRecreate */
+	if (!t) {
+		pol_verdict_add(v, POL_FE_INVALID, "spec.updateStrategy.type",
+				pol_verdict_copy(v, type), "must be a string");
+		return;
+	}
+	if (strcmp(t, "RollingRecreate") == 0 || strcmp(t, "OnDelete") == 0)
+		return;
+	if (strcmp(t, "Coherent") == 0)
+		pol_verdict_add(v, POL_FE_NOT_SUPPORTED,
+				"spec.updateStrategy.type",
+				pol_verdict_str(v, t),
+				"supported values: \"RollingRecreate\", "
+				"\"OnDelete\"; Coherent is upstream's "
+				"GREP-393, not in upstream's released API, and "
+				"groved refuses it until it implements it");
+	else
+		pol_verdict_add(v, POL_FE_NOT_SUPPORTED,
+				"spec.updateStrategy.type",
+				pol_verdict_str(v, t),
+				"supported values: \"RollingRecreate\", "
+				"\"OnDelete\"");
+}
+
+/* A field of upstream's that groved accepts but does not act on yet:
+ * named in a warning, never silently ignored (docs/api.md section 4). A
+ * value of another JSON type than t is an error instead (the compact
+ * form's model reports it already: typed false). */
+static void warn_not_acted_on(const json_t *holder, const char *path,
+			      const char *key, json_type t, bool typed,
+			      pol_verdict *v)
+{
+	const json_t *m = json_object_get(holder, key);
+	char field[POL_PATH_MAX];
+
+	if (!m || json_is_null(m))
+		return;
+	pol_path(field, "%s.%s", path, key);
+	if (json_typeof(m) != t) {
+		if (typed)
+			pol_verdict_add(v, POL_FE_INVALID, field,
+					pol_verdict_copy(v, m), "must be %s",
+					t == JSON_ARRAY ? "a list"
+							: "an object");
+		return;
+	}
+	pol_verdict_warn(v,
+			 "%s: accepted but not acted on yet: groved does not "
+			 "implement upstream's %s",
+			 field,
+			 t == JSON_ARRAY ? "resourceSharing (shared "
+					   "ResourceClaims)"
+					 : "per-component rollingUpdate");
+}
+
+/*
+ * Upstream's resourceSharing (a list: spec.template, each clique, each
+ * group) and per-component rollingUpdate (an object: on a clique, or in
+ * its spec in the shape of upstream's PodCliqueSpec, and on a group; in
+ * the compact form on a podClique or scalingGroup).
+ */
+static void check_not_acted_on(const pol_pcs *pcs, pol_verdict *v)
+{
+	bool tpl = pcs->form == POL_FORM_TEMPLATE;
+	char spec[POL_PATH_MAX];
+	size_t i = 0;
+
+	if (tpl)
+		warn_not_acted_on(
+		    json_object_get(json_object_get(pcs->doc, "spec"),
+				    "template"),
+		    "spec.template", "resourceSharing", JSON_ARRAY, true, v);
+	for (i = 0; i < pcs->n_cliques; i++) {
+		const pol_clique *c = &pcs->cliques[i];
+
+		warn_not_acted_on(c->node, c->path, "rollingUpdate",
+				  JSON_OBJECT, tpl, v);
+		if (!tpl)
+			continue;
+		warn_not_acted_on(c->node, c->path, "resourceSharing",
+				  JSON_ARRAY, true, v);
+		pol_path(spec, "%s.spec", c->path);
+		warn_not_acted_on(json_object_get(c->node, "spec"), spec,
+				  "rollingUpdate", JSON_OBJECT, true, v);
+	}
+	for (i = 0; i < pcs->n_groups; i++) {
+		const pol_group *g = &pcs->groups[i];
+
+		warn_not_acted_on(g->node, g->path, "rollingUpdate",
+				  JSON_OBJECT, tpl, v);
+		if (tpl)
+			warn_not_acted_on(g->node, g->path, "resourceSharing",
+					  JSON_ARRAY, true, v);
+	}
+}
+
 /* ---- the whole check -------------------------------------------------- */
 
 /* pol_validate_pcs, told which fields of obj only the defaults wrote
@@ -1020,6 +1171,8 @@ static int validate_pcs(const json_t *obj, const json_t *old,
 	check_pods(&pcs, old == NULL, v);
 	check_scheduler(&pcs, o, v);
 	check_template_fields(&pcs, v);
+	check_update_strategy(&pcs, v);
+	check_not_acted_on(&pcs, v);
 	rc = pol_check_topology(&pcs, o, v);
 	if (rc != GV_OK)
 		goto out;
