@@ -25,6 +25,12 @@
  *   letting one through that the worker will clamp.
  * - A Scale's spec.replicas is int32 with omitempty: absent means 0.
  *   Negative, above int32 or not an integer is denied.
+ * - A PodClique or PodCliqueScalingGroup scaled to 0 is paused, not
+ *   broken (NVIDIA Dynamo does this while a component waits for a
+ *   checkpoint): allowed whatever its bounds, with a warning that says
+ *   so; between 0 and its minAvailable is refused with both bounds. A
+ *   PodCliqueSet's own /scale keeps its rules (compact: the scaling
+ *   bounds, so 0 is refused there).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -211,6 +217,21 @@ static bool check_bounds(const json_t *cfg, const char *path, int64_t n,
 	return false;
 }
 
+/* 0 pauses the child: allowed, said in a warning. */
+static bool paused(const char *kind, const char *ns, const char *name,
+		   int64_t n, pol_verdict *v)
+{
+	if (n != 0)
+		return false;
+	pol_verdict_warn(v,
+			 "spec.replicas: 0 pauses %s \"%s/%s\": its pods are "
+			 "removed and its podgroups ask for 0 in the gang, "
+			 "neither breached nor ready, until it is scaled up "
+			 "again",
+			 kind, ns, name ? name : "");
+	return true;
+}
+
 static bool check_min_available(const json_t *spec, int64_t n, pol_verdict *v)
 {
 	int64_t ma = 0;
@@ -219,7 +240,9 @@ static bool check_min_available(const json_t *spec, int64_t n, pol_verdict *v)
 		return false;
 	pol_verdict_add(v, POL_FE_INVALID, "spec.replicas",
 			pol_verdict_int(v, n),
-			"must be at least spec.minAvailable (%" PRId64 ")", ma);
+			"must be 0 (paused) or at least spec.minAvailable "
+			"(%" PRId64 ")",
+			ma);
 	return true;
 }
 
@@ -242,11 +265,14 @@ static void check_pod_names(const char *pclq, int64_t pods, int64_t n,
 			name, len, POL_NAME_MAX);
 }
 
-static int check_pclq(const json_t *parent, int64_t n, pol_verdict *v)
+static int check_pclq(const json_t *parent, const char *ns, int64_t n,
+		      pol_verdict *v)
 {
 	const json_t *spec = json_object_get(parent, "spec");
 	const json_t *asc = json_object_get(spec, "autoScalingConfig");
 
+	if (paused(SRV_KIND_PCLQ, ns, str_at(parent, "metadata", "name"), n, v))
+		return GV_OK;
 	if (json_is_object(asc) &&
 	    check_bounds(asc, "spec.autoScalingConfig", n, v))
 		return GV_OK;
@@ -380,6 +406,8 @@ static int check_pcsg(const srv_cache *c, const json_t *parent, const char *ns,
 	size_t i = 0;
 	int rc = GV_OK;
 
+	if (paused(SRV_KIND_PCSG, ns, name, n, v))
+		return GV_OK;
 	if (check_min_available(spec, n, v))
 		return GV_OK;
 	rc = check_pcsg_owner(c, parent, ns, n, v, &denied);
@@ -482,7 +510,7 @@ int srv_hook_validate_scale(const srv_review *r, const srv_hook_env *env,
 	if (strcmp(kind, SRV_KIND_PCS) == 0)
 		rc = check_pcs(parent, n, r->namespace, &v);
 	else if (strcmp(kind, SRV_KIND_PCLQ) == 0)
-		rc = check_pclq(parent, n, &v);
+		rc = check_pclq(parent, r->namespace, n, &v);
 	else
 		rc = check_pcsg(c, parent, r->namespace, n, &v);
 	if (rc != GV_OK)

@@ -55,6 +55,11 @@ static const char *const cached_yaml[] = {
 	"kind: PodCliqueSet, name: vllm-disaggregated, uid: x}]\n"
 	"spec: {replicas: 1, minAvailable: 1, "
 	"cliqueNames: [prefill-clique, decode-clique]}\n",
+	/* a group whose base gang is 3 units: /scale to 1 or 2 is refused,
+	 * to 0 pauses it */
+	"apiVersion: grove.io/v1alpha1\nkind: PodCliqueScalingGroup\n"
+	"metadata: {name: paused-group, namespace: inference}\n"
+	"spec: {replicas: 3, minAvailable: 3, cliqueNames: [worker]}\n",
 	"apiVersion: grove.io/v1alpha1\nkind: PodCliqueSet\n"
 	"metadata: {name: " LONG_SET ", namespace: inference}\n"
 	"spec:\n  replicas: 1\n  template:\n    cliques:\n    - name: worker\n"
@@ -819,7 +824,13 @@ typedef struct scale_case {
 	const char *name;
 	const char *replicas; /* JSON, NULL for absent */
 	const char *message; /* exact status.message, NULL: allowed */
+	const char *warning; /* the one warning, exact; NULL: none */
 } scale_case;
+
+#define PAUSED(kind, name)                                                   \
+	"spec.replicas: 0 pauses " kind " \"inference/" name "\": its pods " \
+	"are removed and its podgroups ask for 0 in the gang, neither "      \
+	"breached nor ready, until it is scaled up again"
 
 static const scale_case scale_cases[] = {
 	{ "podcliquesets", "vllm-disaggregated", "4", NULL },
@@ -855,18 +866,37 @@ static const scale_case scale_cases[] = {
 	  "(spec.autoScalingConfig.minReplicas, "
 	  "spec.autoScalingConfig.maxReplicas)" },
 	{ "podcliques", "plain-clique", "1",
-	  "spec.replicas: Invalid value: 1: must be at least "
+	  "spec.replicas: Invalid value: 1: must be 0 (paused) or at least "
 	  "spec.minAvailable (2)" },
+	/* 0 pauses a PodClique, below its minAvailable and its
+	 * autoScalingConfig.minReplicas alike; absent is 0 */
+	{ "podcliques", "plain-clique", "0", NULL,
+	  PAUSED("PodClique", "plain-clique") },
+	{ "podcliques", "plain-clique", NULL, NULL,
+	  PAUSED("PodClique", "plain-clique") },
+	{ "podcliques", "vllm-disaggregated-0-router-clique", "0", NULL,
+	  PAUSED("PodClique", "vllm-disaggregated-0-router-clique") },
+	{ "podcliques", "plain-clique", "2", NULL },
 	{ "podcliques", "plain-clique", "100", NULL },
 	{ "podcliques", "plain-clique", "99999999999",
 	  "spec.replicas: Invalid value: 99999999999: must be at most "
 	  "2147483647" },
 	{ "podcliquescalinggroups", "vllm-disaggregated-0-prefill-decode-ratio",
 	  "4", NULL },
+	/* 0 pauses a group, even one whose set's scaling says at least 1 */
 	{ "podcliquescalinggroups", "vllm-disaggregated-0-prefill-decode-ratio",
-	  "0",
-	  "spec.replicas: Invalid value: 0: must be at least "
-	  "spec.minAvailable (1)" },
+	  "0", NULL,
+	  PAUSED("PodCliqueScalingGroup",
+		 "vllm-disaggregated-0-prefill-decode-ratio") },
+	{ "podcliquescalinggroups", "paused-group", "0", NULL,
+	  PAUSED("PodCliqueScalingGroup", "paused-group") },
+	{ "podcliquescalinggroups", "paused-group", "1",
+	  "spec.replicas: Invalid value: 1: must be 0 (paused) or at least "
+	  "spec.minAvailable (3)" },
+	{ "podcliquescalinggroups", "paused-group", "2",
+	  "spec.replicas: Invalid value: 2: must be 0 (paused) or at least "
+	  "spec.minAvailable (3)" },
+	{ "podcliquescalinggroups", "paused-group", "3", NULL },
 	{ "podcliquescalinggroups", "vllm-disaggregated-0-prefill-decode-ratio",
 	  "5",
 	  "spec.replicas: Invalid value: 5: must be within [1, 4] "
@@ -888,13 +918,22 @@ static void test_scale_table(void **state)
 		const json_t *r = response(reply);
 		bool allowed = json_is_true(json_object_get(r, "allowed"));
 
-		if (allowed != !c->message || json_object_get(r, "warnings"))
+		const json_t *w = json_object_get(r, "warnings");
+
+		if (allowed != !c->message || !w != !c->warning)
 			print_error("case %zu (%s %s): %s\n", i, c->resource,
 				    c->replicas ? c->replicas : "-",
 				    allowed ? "allowed" : denial(reply, 403));
 		assert_int_equal(status, 200);
-		assert_null(json_object_get(r, "warnings"));
-		if (!c->message) {
+		if (!c->warning)
+			assert_null(w);
+		if (c->warning) {
+			assert_true(allowed);
+			assert_int_equal(json_array_size(w), 1);
+			assert_string_equal(
+			    json_string_value(json_array_get(w, 0)),
+			    c->warning);
+		} else if (!c->message) {
 			assert_plain_allow(reply, "u-scale");
 		} else {
 			const char *msg = denial(reply, 403);
