@@ -121,10 +121,15 @@ static void webhook_handler(void *ctx, const srv_http_request *rq,
 				 &g->env, &reply, &rl);
 	took = now_mono() - t0;
 	if (rc != GV_OK) {
+		/* the reason as it is: out of memory only when it is */
 		rs->status = 500;
 		rs->content_type = "text/plain";
-		rs->body = strdup("out of memory\n");
-		rs->len = rs->body ? strlen(rs->body) : 0;
+		rs->len = 0;
+		rs->body = malloc(64);
+		if (rs->body) {
+			snprintf(rs->body, 64, "%s\n", gv_strerror(rc));
+			rs->len = strlen(rs->body);
+		}
 		met_observe(s->met, (size_t)rq->route, MET_ERROR,
 			    (uint64_t)(took * 1e9), rq->len);
 		LOG_ERROR(&s->log, "request failed",
