@@ -152,6 +152,116 @@ static void test_reference_missing_template(void **state)
 	free(bad);
 }
 
+/* V14 on a set that another controller made: a missing template is a
+ * warning, since that operator may create it next; without a controller
+ * ownerReference it is still a denial. */
+static void test_controller_owned_missing_template(void **state)
+{
+	fixture *f = *state;
+	char *missing =
+	    replaced(f->reference, "h200-decode-claim", "h100-claim");
+	char *owned = replaced(
+	    missing, "  namespace: inference\n",
+	    "  namespace: inference\n  ownerReferences:\n"
+	    "  - {apiVersion: nvidia.com/v1alpha1, kind: "
+	    "DynamoGraphDeployment, name: vllm, uid: u1, controller: true}\n");
+	char *not_controller =
+	    replaced(owned, "controller: true", "controller: false");
+	json_t *warnings = NULL;
+	char *msg = tu_review(owned, &with_templates, &warnings);
+
+	assert_null(msg);
+	assert_int_equal(json_array_size(warnings), 1);
+	assert_string_equal(json_string_value(json_array_get(warnings, 0)),
+			    "spec.podCliques[2].resourceClaims[0]."
+			    "resourceClaimTemplateName: ResourceClaimTemplate "
+			    "\"inference/h100-claim\" does not exist yet; "
+			    "allowed because DynamoGraphDeployment \"vllm\" "
+			    "controls this PodCliqueSet and may create it next "
+			    "(its pods wait for it)");
+	json_decref(warnings);
+	expect_denial(not_controller,
+		      "spec.podCliques[2].resourceClaims[0]."
+		      "resourceClaimTemplateName: Not found: \"h100-claim\": "
+		      "no ResourceClaimTemplate \"h100-claim\" in namespace "
+		      "\"inference\"; create the template first");
+	free(not_controller);
+	free(owned);
+	free(missing);
+}
+
+/* V20: the bindings asked for, and how often. */
+typedef struct topo_calls {
+	size_t n;
+	char last[64];
+} topo_calls;
+
+static pol_lookup_result count_topology(void *ctx, const char *name,
+					json_t **levels, char *why, size_t size)
+{
+	topo_calls *c = ctx;
+
+	(void)why;
+	(void)size;
+	c->n++;
+	snprintf(c->last, sizeof(c->last), "%s", name);
+	if (strcmp(name, "gpu-topology") != 0)
+		return POL_LOOKUP_MISSING;
+	*levels =
+	    json_pack("[{s:s},{s:s}]", "domain", "rack", "domain", "host");
+	return *levels ? POL_LOOKUP_FOUND : POL_LOOKUP_UNKNOWN;
+}
+
+#define TOPO_SET                                                       \
+	"apiVersion: grove.io/v1alpha1\nkind: PodCliqueSet\n"          \
+	"metadata: {name: demo, namespace: inference}\n"               \
+	"spec:\n  template:\n"                                         \
+	"    topologyConstraint: {topologyName: gpu-topology}\n"       \
+	"    cliques:\n"                                               \
+	"    - name: a\n"                                              \
+	"      topologyConstraint: {pack: {required: host}}\n"         \
+	"      spec: {podSpec: {containers: [{name: c, image: i}]}}\n" \
+	"    - name: b\n"                                              \
+	"      topologyConstraint: {pack: {required: shelf}}\n"        \
+	"      spec: {podSpec: {containers: [{name: c, image: i}]}}\n" \
+	"    podCliqueScalingGroups:\n"                                \
+	"    - name: g\n      cliqueNames: [a]\n"                      \
+	"      topologyConstraint: {pack: {required: rack}}\n"
+
+/* A name written once, at template level, is inherited by the group and
+ * the cliques, looked up once; a clique's domain is checked against it;
+ * a second name is one error naming both. */
+static void test_topology_one_binding(void **state)
+{
+	topo_calls calls = { 0, "" };
+	pol_lookup lookup = { NULL, count_topology, &calls };
+	pol_options o = { NULL, NULL, &lookup };
+	char *two = NULL;
+	char *msg = tu_review(TOPO_SET, &o, NULL);
+
+	(void)state;
+	assert_int_equal(calls.n, 1);
+	assert_string_equal(calls.last, "gpu-topology");
+	assert_non_null(msg);
+	assert_string_equal(msg, "spec.template.cliques[1].topologyConstraint."
+				 "pack.required: Unsupported value: \"shelf\": "
+				 "supported values: \"rack\", \"host\"");
+	free(msg);
+	two = replaced(TOPO_SET, "{pack: {required: rack}}",
+		       "{topologyName: other, pack: {required: rack}}");
+	calls.n = 0;
+	msg = tu_review(two, &o, NULL);
+	assert_int_equal(calls.n, 1);
+	assert_non_null(msg);
+	assert_non_null(strstr(
+	    msg, "spec.template.podCliqueScalingGroups[0].topologyConstraint."
+		 "topologyName: Invalid value: \"other\": a PodCliqueSet uses "
+		 "one ClusterTopologyBinding: spec.template.topologyConstraint."
+		 "topologyName names \"gpu-topology\""));
+	free(msg);
+	free(two);
+}
+
 static void test_upstream_samples_valid(void **state)
 {
 	static const char *const samples[] = {
@@ -529,6 +639,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reference_missing_template,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_controller_owned_missing_template, setup, teardown),
+		cmocka_unit_test(test_topology_one_binding),
 		cmocka_unit_test(test_upstream_samples_valid),
 		cmocka_unit_test_setup_teardown(test_update_free_fields, setup,
 						teardown),
