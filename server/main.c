@@ -31,6 +31,8 @@ static const struct cmd {
 	{ "serve", srv_cmd_serve, "run the admission webhooks over HTTPS" },
 	{ "validate", srv_cmd_validate,
 	  "check PodCliqueSet manifests offline, with the webhook's rules" },
+	{ "plan", srv_cmd_plan,
+	  "print the objects groved's worker would create for a set" },
 	{ "certs", srv_cmd_certs,
 	  "generate the webhook's CA and serving certificate" },
 	{ "version", cmd_version, "print the version" },

@@ -19,21 +19,12 @@
 #include "groved/policy.h"
 #include "groved/server.h"
 #include "srv_kcache.h"
-
-typedef enum { OUT_TEXT, OUT_JSON } out_format;
+#include "srv_validate.h"
 
 /* Why a ResourceClaimTemplate is skipped; --strict does not refuse it. */
 #define REASON_LOOKUPS "used for lookups"
 
-typedef struct validate_opts {
-	const char *ns;
-	const char *kubeconfig;
-	const char *context;
-	const char *scheduler;
-	const char *old; /* --old PATH: validate as an UPDATE of these */
-	bool strict;
-	out_format format;
-} validate_opts;
+typedef srv_validate_opts validate_opts;
 
 /* One document, with the input it came from. */
 typedef struct doc_ref {
@@ -233,7 +224,7 @@ static void describe(const doc_ref *d, const char *ns, char *where,
 		snprintf(where, where_size, "%s:%ld", d->file, d->line);
 }
 
-static void print_text(const char *where, const char *what,
+static void print_text(FILE *to, const char *where, const char *what,
 		       const pol_verdict *v)
 {
 	size_t i = 0;
@@ -241,11 +232,13 @@ static void print_text(const char *where, const char *what,
 	for (i = 0; i < v->n_errors; i++) {
 		char *s = pol_ferr_string(&v->errors[i]);
 
-		printf("%s: %s: %s\n", where, what, s ? s : "out of memory");
+		fprintf(to, "%s: %s: %s\n", where, what,
+			s ? s : "out of memory");
 		free(s);
 	}
 	for (i = 0; i < v->n_warnings; i++)
-		printf("warning: %s: %s: %s\n", where, what, v->warnings[i]);
+		fprintf(to, "warning: %s: %s: %s\n", where, what,
+			v->warnings[i]);
 }
 
 /* {file, line, kind, namespace, name, errors[{field,type,value,detail}],
@@ -383,6 +376,8 @@ static int check_doc(bundle *b, const doc_ref *d, const pol_options *popts,
 	pol_kind kind = pol_kind_of(obj, &v);
 	const char *skip = skip_reason(kind, obj);
 	const char *ns = str_at(obj, "metadata", "namespace");
+	json_t *defaulted = NULL;
+	json_t *scaled = NULL;
 	char where[GV_ERROR_SOURCE_MAX + 32];
 	char what[512];
 	int rc = GV_OK;
@@ -391,8 +386,20 @@ static int check_doc(bundle *b, const doc_ref *d, const pol_options *popts,
 	case POL_KIND_PODCLIQUESET:
 		if (!ns)
 			ns = b->opts->ns;
+		if (b->opts->replicas >= 0) {
+			/* as `kubectl scale` would leave it */
+			scaled = json_deep_copy(obj);
+			if (!scaled ||
+			    json_object_set_new(
+				json_object_get(scaled, "spec"), "replicas",
+				json_integer(b->opts->replicas))) {
+				rc = GV_ENOMEM;
+				goto out;
+			}
+			obj = scaled;
+		}
 		rc = pol_review_pcs(obj, old_version(b, obj, ns), popts, &v,
-				    NULL);
+				    b->opts->valid ? &defaulted : NULL);
 		break;
 	case POL_KIND_CLUSTERTOPOLOGYBINDING:
 		ns = NULL;
@@ -441,6 +448,14 @@ static int check_doc(bundle *b, const doc_ref *d, const pol_options *popts,
 		t->invalid++;
 	else
 		t->valid++;
+	if (!v.n_errors && b->opts->valid &&
+	    (kind == POL_KIND_PODCLIQUESET ||
+	     kind == POL_KIND_CLUSTERTOPOLOGYBINDING)) {
+		rc = b->opts->valid(b->opts->ctx, kind,
+				    defaulted ? defaulted : obj, ns);
+		if (rc != GV_OK)
+			goto out;
+	}
 	describe(d, ns, where, sizeof(where), what, sizeof(what));
 	if (results) {
 		json_t *r = json_result(d, ns, &v);
@@ -450,9 +465,12 @@ static int check_doc(bundle *b, const doc_ref *d, const pol_options *popts,
 			goto out;
 		}
 	} else {
-		print_text(where, what, &v);
+		print_text(b->opts->text ? b->opts->text : stdout, where, what,
+			   &v);
 	}
 out:
+	json_decref(defaulted);
+	json_decref(scaled);
 	pol_verdict_release(&v);
 	return rc;
 }
@@ -581,12 +599,12 @@ static int load(const srv_inputs *in, json_t *all_docs, json_t *all_lines,
 		size_t n = 0;
 		int rc =
 		    gv_read_documents(in->items[i].data, in->items[i].len,
-				       in->items[i].name, &docs, &lines, &err);
+				      in->items[i].name, &docs, &lines, &err);
 
 		if (rc == GV_ENOMEM)
 			return rc;
 		if (rc != GV_OK) {
-			fprintf(stderr, "groved validate: %s\n",
+			fprintf(stderr, "%s: %s\n", b->opts->cmd,
 				gv_error_format(&err, msg, sizeof(msg)));
 			t->unreadable = true;
 			docs = json_array();
@@ -598,8 +616,8 @@ static int load(const srv_inputs *in, json_t *all_docs, json_t *all_lines,
 		for (k = 0; k < json_array_size(docs); k++)
 			n += objects_in(json_array_get(docs, k));
 		if (rc == GV_OK && n == 0) {
-			fprintf(stderr, "groved validate: no objects in '%s'\n",
-				in->items[i].name);
+			fprintf(stderr, "%s: no objects in '%s'\n",
+				b->opts->cmd, in->items[i].name);
 			t->no_objects = true;
 		}
 		total += n;
@@ -648,7 +666,7 @@ static int load_old(const char *path, bundle *b, tally *t)
 		json_t *docs = NULL;
 
 		rc = gv_read_documents(in.items[i].data, in.items[i].len,
-					in.items[i].name, &docs, NULL, &err);
+				       in.items[i].name, &docs, NULL, &err);
 		if (rc == GV_OK && !(docs = flatten_lists(docs)))
 			rc = GV_ENOMEM;
 		if (rc == GV_OK) {
@@ -658,7 +676,7 @@ static int load_old(const char *path, bundle *b, tally *t)
 		}
 	}
 	if (rc != GV_OK && rc != GV_ENOMEM) {
-		fprintf(stderr, "groved validate: %s\n",
+		fprintf(stderr, "%s: %s\n", b->opts->cmd,
 			gv_error_format(&err, msg, sizeof(msg)));
 		t->unreadable = true;
 		rc = GV_OK;
@@ -669,23 +687,105 @@ static int load_old(const char *path, bundle *b, tally *t)
 
 /* -f PATH: its inputs join in; a directory without manifests is said to
  * hold no objects. */
-static void add_path(srv_inputs *in, const char *path, tally *t)
+static void add_path(const char *cmd, srv_inputs *in, const char *path,
+		     tally *t)
 {
 	gv_error_t err = GV_ERROR_INIT;
 	char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
 	size_t before = in->n;
 
 	if (srv_inputs_add(in, path, GV_READ_MAX_BYTES, &err) != GV_OK) {
-		fprintf(stderr, "groved validate: %s\n",
+		fprintf(stderr, "%s: %s\n", cmd,
 			gv_error_format(&err, msg, sizeof(msg)));
 		t->unreadable = true;
 	} else if (in->n == before) {
 		fprintf(stderr,
-			"groved validate: no objects in '%s' (no *.yaml, "
-			"*.yml or *.json files)\n",
-			path);
+			"%s: no objects in '%s' (no *.yaml, *.yml or *.json "
+			"files)\n",
+			cmd, path);
 		t->no_objects = true;
 	}
+}
+
+int srv_validate_paths(const srv_validate_opts *opts, char *const *paths,
+		       size_t n)
+{
+	srv_kconn kc;
+	srv_inputs in = SRV_INPUTS_INIT;
+	bundle b = { .opts = opts };
+	tally t = { 0 };
+	pol_lookup lookup = { files_claim_template, files_topology, &b };
+	pol_options popts = { NULL, NULL, &lookup };
+	json_t *all_docs = NULL;
+	json_t *all_lines = NULL;
+	json_t *results = NULL;
+	FILE *report = opts->text ? opts->text : stdout;
+	size_t i = 0;
+	int exit_code = 2;
+
+	for (i = 0; i < n; i++)
+		add_path(opts->cmd, &in, paths[i], &t);
+	if (opts->kubeconfig) {
+		gv_error_t kerr = GV_ERROR_INIT;
+		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
+
+		if (srv_kconn_connect(&kc, opts->kubeconfig, opts->context,
+				      &kerr) != GV_OK) {
+			fprintf(stderr, "%s: %s\n", opts->cmd,
+				gv_error_format(&kerr, msg, sizeof(msg)));
+			goto out;
+		}
+		b.kc = &kc;
+	}
+	popts.default_scheduler = opts->scheduler;
+	popts.default_namespace = opts->ns;
+	all_docs = json_array();
+	all_lines = json_array();
+	b.pending = json_array();
+	b.unchecked = json_object();
+	t.skips = json_object();
+	if (opts->format == SRV_OUT_JSON) {
+		results = json_array();
+		report = stderr;
+	}
+	if (!all_docs || !all_lines || !b.pending || !b.unchecked || !t.skips ||
+	    (opts->format == SRV_OUT_JSON && !results) ||
+	    load(&in, all_docs, all_lines, &b, &t) != GV_OK)
+		goto oom;
+	if (opts->old && load_old(opts->old, &b, &t) != GV_OK)
+		goto oom;
+	for (i = 0; i < b.n_docs; i++) {
+		if (check_doc(&b, &b.docs[i], &popts, results, &t) != GV_OK)
+			goto oom;
+	}
+	if (results) {
+		if (json_dumpf(results, stdout, JSON_INDENT(2)) != 0)
+			goto oom;
+		fputc('\n', stdout);
+	}
+	fflush(stdout);
+	exit_code = t.unreadable ? 2 : t.invalid || t.no_objects ? 1 : 0;
+	print_unchecked(report, b.unchecked);
+	if (exit_code != 0 || !opts->summary_on_failure)
+		print_summary(report, &t);
+	goto out;
+oom:
+	fflush(stdout);
+	fprintf(stderr, "%s: out of memory\n", opts->cmd);
+	exit_code = 2;
+out:
+	json_decref(results);
+	json_decref(all_docs);
+	json_decref(all_lines);
+	json_decref(b.old_docs);
+	json_decref(b.pending);
+	json_decref(b.unchecked);
+	json_decref(t.skips);
+	if (b.kc)
+		srv_kconn_release(b.kc);
+	free(b.docs);
+	srv_inputs_release(&in);
+	return exit_code;
 }
 
 int srv_cmd_validate(int argc, char **argv)
@@ -702,40 +802,35 @@ int srv_cmd_validate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	validate_opts opts = { "default", NULL,	 NULL,	  NULL,
-			       NULL,	  false, OUT_TEXT };
-	srv_kconn kc;
-	srv_inputs in = SRV_INPUTS_INIT;
-	bundle b = { .opts = &opts };
-	tally t = { 0 };
-	pol_lookup lookup = { files_claim_template, files_topology, &b };
-	pol_options popts = { NULL, NULL, &lookup };
-	json_t *all_docs = NULL;
-	json_t *all_lines = NULL;
-	json_t *results = NULL;
-	FILE *report = stdout;
-	bool any_path = false;
-	size_t i = 0;
+	validate_opts opts = { .cmd = "groved validate",
+			       .ns = "default",
+			       .replicas = -1,
+			       .format = SRV_OUT_TEXT };
+	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	size_t n_paths = 0;
 	int exit_code = 2;
 	int c = 0;
 
+	if (!paths) {
+		fputs("groved validate: out of memory\n", stderr);
+		return 2;
+	}
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:n:o:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'f':
-			any_path = true;
-			add_path(&in, optarg, &t);
+			paths[n_paths++] = optarg;
 			break;
 		case 'n':
 			opts.ns = optarg;
 			break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0) {
-				opts.format = OUT_JSON;
+				opts.format = SRV_OUT_JSON;
 			} else if (strcmp(optarg, "text") == 0) {
-				opts.format = OUT_TEXT;
+				opts.format = SRV_OUT_TEXT;
 			} else {
 				fprintf(
 				    stderr,
@@ -778,7 +873,7 @@ int srv_cmd_validate(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	if (!any_path) {
+	if (!n_paths) {
 		fputs("groved validate: no input (use -f PATH)\n", stderr);
 		usage(stderr);
 		goto out;
@@ -789,64 +884,8 @@ int srv_cmd_validate(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	if (opts.kubeconfig) {
-		gv_error_t kerr = GV_ERROR_INIT;
-		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
-
-		if (srv_kconn_connect(&kc, opts.kubeconfig, opts.context, &kerr) !=
-		    GV_OK) {
-			fprintf(stderr, "groved validate: %s\n",
-				gv_error_format(&kerr, msg, sizeof(msg)));
-			goto out;
-		}
-		b.kc = &kc;
-	}
-	popts.default_scheduler = opts.scheduler;
-	popts.default_namespace = opts.ns;
-	all_docs = json_array();
-	all_lines = json_array();
-	b.pending = json_array();
-	b.unchecked = json_object();
-	t.skips = json_object();
-	if (opts.format == OUT_JSON) {
-		results = json_array();
-		report = stderr;
-	}
-	if (!all_docs || !all_lines || !b.pending || !b.unchecked || !t.skips ||
-	    (opts.format == OUT_JSON && !results) ||
-	    load(&in, all_docs, all_lines, &b, &t) != GV_OK)
-		goto oom;
-	if (opts.old && load_old(opts.old, &b, &t) != GV_OK)
-		goto oom;
-	for (i = 0; i < b.n_docs; i++) {
-		if (check_doc(&b, &b.docs[i], &popts, results, &t) != GV_OK)
-			goto oom;
-	}
-	if (results) {
-		if (json_dumpf(results, stdout, JSON_INDENT(2)) != 0)
-			goto oom;
-		fputc('\n', stdout);
-	}
-	fflush(stdout);
-	print_unchecked(report, b.unchecked);
-	print_summary(report, &t);
-	exit_code = t.unreadable ? 2 : t.invalid || t.no_objects ? 1 : 0;
-	goto out;
-oom:
-	fflush(stdout);
-	fputs("groved validate: out of memory\n", stderr);
-	exit_code = 2;
+	exit_code = srv_validate_paths(&opts, paths, n_paths);
 out:
-	json_decref(results);
-	json_decref(all_docs);
-	json_decref(all_lines);
-	json_decref(b.old_docs);
-	json_decref(b.pending);
-	json_decref(b.unchecked);
-	json_decref(t.skips);
-	if (b.kc)
-		srv_kconn_release(b.kc);
-	free(b.docs);
-	srv_inputs_release(&in);
+	free(paths);
 	return exit_code;
 }

@@ -5,8 +5,9 @@ Every module lives on a floor (docs/architecture.md):
 
     floor 0  base                  result codes, errors, buffers, JSON, files
     floor 1  policy, kube          the rules; the API client
-    floor 2  certs                 TLS material (uses kube for its Secret)
-    floor 3  server, reconcile     the programs
+    floor 2  certs, reconcile      TLS material (uses kube for its Secret);
+                                   the planner (server runs it)
+    floor 3  server                the program
 
 A source file may include the headers of its own module and of modules on
 lower floors, never of a module on its own floor or above. The same holds
@@ -35,7 +36,7 @@ FLOORS = {
     "kube": 1,
     "certs": 2,
     "server": 3,
-    "reconcile": 3,
+    "reconcile": 2,
 }
 
 # Public headers in include/groved/, by the module that implements them.

@@ -51,6 +51,9 @@ void srv_option_error(const char *cmd, int c, char *const *argv,
 /* `groved validate`: returns the process exit code (0, 1 or 2). */
 int srv_cmd_validate(int argc, char **argv);
 
+/* `groved plan`: returns the process exit code (0, 1 or 2). */
+int srv_cmd_plan(int argc, char **argv);
+
 /* `groved certs generate`: a CA and serving certificate for the webhook's
  * Service; returns the exit code (0, 1 or 2). */
 int srv_cmd_certs(int argc, char **argv);

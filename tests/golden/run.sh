@@ -8,7 +8,8 @@
 #
 # A case directory holds input.yaml (or any *.yaml / *.json) and, when
 # the default is not right, an `args` file with the validate arguments
-# (default: -f input.yaml). Paths are relative to the case directory.
+# (default: -f input.yaml), or `plan ...` for a `groved plan` case.
+# Paths are relative to the case directory.
 set -u
 groved=$1
 dir=$2
@@ -20,7 +21,11 @@ if [ -f args ]; then
 else
   argv=(-f input.yaml)
 fi
-actual=$("$groved" validate "${argv[@]}" 2>&1; echo "exit: $?")
+# an args file that starts with a subcommand other than validate (plan)
+# names it; otherwise the arguments are validate's
+cmd=(validate)
+case "${argv[0]:-}" in plan) cmd=() ;; esac
+actual=$("$groved" "${cmd[@]}" "${argv[@]}" 2>&1; echo "exit: $?")
 
 if [ "$mode" = --update ]; then
   printf '%s\n' "$actual" > expected

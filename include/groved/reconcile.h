@@ -1,0 +1,97 @@
+/*
+ * reconcile.h: the planner. One defaulted, valid PodCliqueSet in, every
+ * object the reconcile worker owns out (docs/api.md sections 5 and 6),
+ * in the order the worker creates them.
+ *
+ * The planner is pure: no I/O, no global state, no threads; the same
+ * input gives a byte-identical plan. It builds pods with policy's shared
+ * pod builder (pol_pod_shape and pol_pod_patch), so a planned pod carries
+ * exactly what the pod webhook would give it.
+ *
+ * Offline there is no cluster, so no uid: objects carry no
+ * ownerReferences. Each plan entry names its owner instead (the one
+ * controller ownerReference the worker writes).
+ *
+ * Ownership follows jansson: every prototype says whether a returned
+ * json_t is a new reference (the caller must json_decref it) or borrowed.
+ */
+#ifndef GROVED_RECONCILE_H
+#define GROVED_RECONCILE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "groved/gv.h"
+#include "groved/policy.h"
+
+/*
+ * What is observed of the set's children. Every member is borrowed and
+ * may be NULL (nothing observed). This first version plans from an empty
+ * cluster and ignores them: the observed-state rules of scaling, scale-in
+ * order and replacement names come next.
+ */
+typedef struct rec_observed {
+	const json_t *podcliques; /* array of PodClique objects */
+	const json_t *groups; /* array of PodCliqueScalingGroups */
+	const json_t *podgangs; /* array of PodGangs */
+	const json_t *pods; /* array of Pods (labels, phase, deletion) */
+} rec_observed;
+
+typedef struct rec_input {
+	const pol_pcs *pcs; /* borrowed: model of the defaulted set */
+	const char *namespace; /* NULL: the set's, else "default" */
+	/* borrowed: ClusterTopologyBinding name -> its spec.levels array;
+	 * NULL or a missing name: the binding is absent (no constraint is
+	 * built, and the plan's notes say so) */
+	const json_t *bindings;
+	const pol_pod_options *pod_options; /* may be NULL */
+	rec_observed observed;
+} rec_input;
+
+/*
+ * A plan. items: array of {"owner": "Kind/name" or null (the set itself
+ * has none here), "object": {...}} in creation order; notes: array of
+ * strings (what the planner could not do offline, e.g. an absent
+ * topology binding); template_hash: docs/api.md 7.1's generation hash.
+ */
+typedef struct rec_plan {
+	json_t *items; /* owned */
+	json_t *notes; /* owned */
+	char template_hash[17]; /* 16 hex digits */
+} rec_plan;
+
+#define REC_PLAN_INIT                                                \
+	{                                                            \
+		.items = NULL, .notes = NULL, .template_hash = { 0 } \
+	}
+
+/*
+ * Plans in->pcs. On GV_OK *out is filled (release it with
+ * rec_plan_release). Returns GV_EINVAL (a set, clique or group without a
+ * name: validate first), GV_ETOOBIG (a name over 63 characters; err
+ * names it) or GV_ENOMEM. On failure *out is left empty.
+ */
+int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err);
+void rec_plan_release(rec_plan *plan);
+
+/*
+ * The template generation hash of docs/api.md 7.1: FNV-1a 64 of the
+ * compact JSON (sorted keys) of [{name, labels, annotations, podSpec,
+ * priorityClassName} per clique], as 16 hex digits into out (17 bytes).
+ * replicas, minAvailable, scaling and autoscaling never change it.
+ * Returns GV_OK or GV_ENOMEM.
+ */
+int rec_template_hash(const pol_pcs *pcs, char out[17]);
+
+/*
+ * The startup order of the PodCliques of plan (borrowed) as waves: wave 1
+ * holds the PodCliques with no parent (spec.startsAfter), wave n + 1 those
+ * whose parents are all in waves 1..n. On GV_OK *waves_out is a new
+ * reference to an array of arrays of PodClique names, in plan order within
+ * a wave. A PodClique left over (a cycle; validation refuses those) makes
+ * a last wave of its own. Returns GV_OK or GV_ENOMEM.
+ */
+int rec_plan_waves(const rec_plan *plan, json_t **waves_out);
+
+#endif

@@ -1,0 +1,1170 @@
+/*
+ * rec_plan.c: the planner of docs/api.md sections 5 and 6. One defaulted,
+ * valid PodCliqueSet model in; every object the worker owns out, in the
+ * order the worker creates them:
+ *
+ *   once per set:     ServiceAccount <pcs>, Secret <pcs>-ic-sat,
+ *                     Role and RoleBinding grove.io:pcs:<pcs>
+ *   per set replica:  headless Service <pcs>-<i>; standalone PodCliques;
+ *                     per group its PodCliqueScalingGroup, then the
+ *                     PodCliques of each unit; the base PodGang and one
+ *                     scaled PodGang per unit at or above minAvailable;
+ *                     HorizontalPodAutoscalers; then the pods of every
+ *                     PodClique, from policy's pod builder
+ *
+ * Pure: no I/O, no globals, no threads.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "groved/reconcile.h"
+
+/* A generated name (at most 253 characters) with room to spare. */
+#define NAME_BUF 320
+
+#define COMP_PCLQ "pcs-podclique"
+#define COMP_PCSG "pcs-podcliquescalinggroup"
+#define COMP_PCSG_PCLQ "pcsg-podclique"
+#define COMP_SERVICE "pcs-headless-service"
+#define COMP_PODGANG "podgang"
+#define COMP_HPA "pcs-hpa"
+#define COMP_SA "pod-service-account"
+#define COMP_SECRET "pod-sa-token-secret"
+#define COMP_ROLE "pod-role"
+#define COMP_ROLE_BINDING "pod-role-binding"
+
+#define LABEL_COMPONENT "app.kubernetes.io/component"
+#define LABEL_APP_NAME "app.kubernetes.io/name"
+#define LABEL_BASE_PODGANG "grove.io/base-podgang"
+#define ANNOTATION_TOPOLOGY "grove.io/topology-name"
+#define INITC_FLAG "--podcliques="
+
+#define GROVE_API "grove.io/v1alpha1"
+#define SCHED_API "scheduler.grove.io/v1alpha1"
+
+/* Keys of a compact clique that are not part of its pod spec. */
+static const char *const compact_non_spec_keys[] = {
+	"name",	  "replicas",	 "minAvailable", "startsAfter",
+	"labels", "annotations", NULL,
+};
+
+/* One PodClique of the plan, for the gangs and the pods. */
+typedef struct pclq_ref {
+	char name[NAME_BUF];
+	size_t clique;
+	int64_t unit; /* j; -1 standalone */
+} pclq_ref;
+
+typedef struct planner {
+	const rec_input *in;
+	const pol_pcs *pcs;
+	const char *ns;
+	json_t *items;
+	json_t *notes;
+	const json_t *levels; /* borrowed: the binding's levels, or NULL */
+	const char *binding; /* the binding's name when constraints apply */
+	int rc;
+	gv_error_t *err;
+} planner;
+
+/* ---- small builders; the first failure sticks in p->rc ---------------- */
+
+static void put(planner *p, json_t *obj, const char *key, json_t *val)
+{
+	if (p->rc != GV_OK || !obj || !val) {
+		if (p->rc == GV_OK)
+			p->rc = GV_ENOMEM;
+		json_decref(val);
+		return;
+	}
+	if (json_object_set_new(obj, key, val) != 0)
+		p->rc = GV_ENOMEM;
+}
+
+static void push(planner *p, json_t *arr, json_t *val)
+{
+	if (p->rc != GV_OK || !arr || !val) {
+		if (p->rc == GV_OK)
+			p->rc = GV_ENOMEM;
+		json_decref(val);
+		return;
+	}
+	if (json_array_append_new(arr, val) != 0)
+		p->rc = GV_ENOMEM;
+}
+
+static void fmt(planner *p, char *buf, const char *f, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fmt(planner *p, char *buf, const char *f, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, f);
+	n = vsnprintf(buf, NAME_BUF, f, ap);
+	va_end(ap);
+	if ((n < 0 || n >= NAME_BUF) && p->rc == GV_OK)
+		p->rc = gv_error_set(p->err, GV_ETOOBIG, NULL, 0, 0,
+				     "name too long: '%.64s...'", buf);
+}
+
+static json_t *int_string(int64_t n)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%" PRId64, n);
+	return json_string(s);
+}
+
+/* The labels every managed object carries: a new reference. */
+static json_t *std_labels(planner *p, const char *component, const char *name)
+{
+	json_t *l = json_object();
+
+	put(p, l, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY));
+	put(p, l, POL_LABEL_PART_OF, json_string(p->pcs->name));
+	if (component)
+		put(p, l, LABEL_COMPONENT, json_string(component));
+	put(p, l, LABEL_APP_NAME, json_string(name));
+	return l;
+}
+
+/* {apiVersion, kind, metadata{name, namespace?, labels}}: a new
+ * reference; labels is stolen. */
+static json_t *object(planner *p, const char *api, const char *kind,
+		      const char *name, json_t *labels)
+{
+	json_t *o = json_object();
+	json_t *meta = json_object();
+
+	put(p, o, "apiVersion", json_string(api));
+	put(p, o, "kind", json_string(kind));
+	put(p, meta, "name", json_string(name));
+	put(p, meta, "namespace", json_string(p->ns));
+	put(p, meta, "labels", labels);
+	put(p, o, "metadata", meta);
+	return o;
+}
+
+/* Appends {"owner": "Kind/name", "object": obj}, stealing obj. */
+static void add_item(planner *p, const char *owner_kind, const char *owner_name,
+		     json_t *obj)
+{
+	char owner[NAME_BUF + 64];
+	json_t *item = NULL;
+
+	snprintf(owner, sizeof(owner), "%s/%s", owner_kind, owner_name);
+	item = json_object();
+	put(p, item, "owner", json_string(owner));
+	put(p, item, "object", obj);
+	push(p, p->items, item);
+}
+
+/* Copies the string members of src (an object, or NULL) into dst. */
+static void merge_strings(planner *p, json_t *dst, const json_t *src,
+			  bool skip_grove)
+{
+	const char *k = NULL;
+	json_t *v = NULL;
+
+	json_object_foreach((json_t *)src, k, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		if (skip_grove && strncmp(k, "grove.io/", 9) == 0)
+			continue;
+		put(p, dst, k, json_copy(v));
+	}
+}
+
+/* dst gets src's members, src winning; src borrowed. */
+static void overlay(planner *p, json_t *dst, const json_t *src)
+{
+	if (p->rc == GV_OK && json_object_update(dst, (json_t *)src) != 0)
+		p->rc = GV_ENOMEM;
+}
+
+/* ---- the model's pieces ----------------------------------------------- */
+
+static int64_t set_replicas(const pol_pcs *pcs)
+{
+	/* compact with groups: one copy; spec.replicas counts units */
+	if (pcs->form == POL_FORM_COMPACT && pcs->n_groups > 0)
+		return 1;
+	return pcs->replicas;
+}
+
+static const json_t *clique_meta(const pol_clique *c, const char *key)
+{
+	const json_t *v = json_object_get(c->node, key);
+
+	return json_is_object(v) ? v : NULL;
+}
+
+/* The clique's pod spec as the PodClique carries it: a new reference. */
+static json_t *clique_pod_spec(const pol_pcs *pcs, const pol_clique *c)
+{
+	json_t *spec = NULL;
+	const char *const *k = NULL;
+
+	if (!json_is_object(c->pod))
+		return json_object();
+	if (pcs->form != POL_FORM_COMPACT)
+		return json_deep_copy(c->pod);
+	spec = json_deep_copy(c->pod);
+	for (k = compact_non_spec_keys; spec && *k; k++)
+		(void)json_object_del(spec, *k);
+	return spec;
+}
+
+static const json_t *template_of(const pol_pcs *pcs)
+{
+	return json_object_get(json_object_get(pcs->doc, "spec"), "template");
+}
+
+static const char *priority_class(const pol_pcs *pcs)
+{
+	return json_string_value(
+	    json_object_get(template_of(pcs), "priorityClassName"));
+}
+
+/* ---- the template hash (docs/api.md 7.1) ------------------------------ */
+
+static uint64_t fnv1a64(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+int rec_template_hash(const pol_pcs *pcs, char out[17])
+{
+	json_t *all = json_array();
+	char *dump = NULL;
+	size_t i = 0;
+	int rc = GV_OK;
+
+	if (!all)
+		return GV_ENOMEM;
+	for (i = 0; i < pcs->n_cliques && rc == GV_OK; i++) {
+		const pol_clique *c = &pcs->cliques[i];
+		json_t *e =
+		    json_pack("{s:s?, s:O?, s:O?, s:o, s:s?}", "name", c->name,
+			      "labels", clique_meta(c, "labels"), "annotations",
+			      clique_meta(c, "annotations"), "podSpec",
+			      clique_pod_spec(pcs, c), "priorityClassName",
+			      priority_class(pcs));
+
+		if (!e || json_array_append_new(all, e) != 0)
+			rc = GV_ENOMEM;
+	}
+	if (rc == GV_OK) {
+		dump = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!dump)
+			rc = GV_ENOMEM;
+	}
+	if (rc == GV_OK)
+		snprintf(out, 17, "%016" PRIx64, fnv1a64(dump));
+	free(dump);
+	json_decref(all);
+	return rc;
+}
+
+/* ---- topology (docs/api.md 5 and 7) ----------------------------------- */
+
+static const char *level_key(const json_t *levels, const char *domain)
+{
+	const json_t *l = NULL;
+	size_t i = 0;
+
+	json_array_foreach(levels, i, l)
+	{
+		const char *d = json_string_value(json_object_get(l, "domain"));
+
+		if (d && domain && strcmp(d, domain) == 0)
+			return json_string_value(json_object_get(l, "key"));
+	}
+	return NULL;
+}
+
+/* {packConstraint{required, preferred}} of a written constraint, in node
+ * label keys; a new reference, or NULL when there is nothing to pack. */
+static json_t *translate(planner *p, const json_t *tc)
+{
+	const json_t *pack = json_object_get(tc, "pack");
+	const char *req = json_string_value(json_object_get(pack, "required"));
+	const char *pref =
+	    json_string_value(json_object_get(pack, "preferred"));
+	const char *kreq = NULL;
+	const char *kpref = NULL;
+	json_t *pc = NULL;
+
+	if (!req)
+		req = json_string_value(json_object_get(tc, "packDomain"));
+	if (!p->binding || !tc)
+		return NULL;
+	kreq = level_key(p->levels, req);
+	kpref = level_key(p->levels, pref);
+	if (!kreq && !kpref)
+		return NULL;
+	pc = json_object();
+	if (kreq)
+		put(p, pc, "required", json_string(kreq));
+	if (kpref)
+		put(p, pc, "preferred", json_string(kpref));
+	return json_pack("{s:o}", "packConstraint", pc);
+}
+
+/* Finds the binding the set's constraints name (one name per set,
+ * inherited; POL_DEFAULT_TOPOLOGY when none is written) and whether it
+ * is in the input. */
+static void resolve_binding(planner *p)
+{
+	const pol_pcs *pcs = p->pcs;
+	const char *name = NULL;
+	bool any = pcs->topology != NULL;
+	size_t i = 0;
+
+	name =
+	    json_string_value(json_object_get(pcs->topology, "topologyName"));
+	for (i = 0; i < pcs->n_groups; i++) {
+		const json_t *t = pcs->groups[i].topology;
+
+		any = any || t;
+		if (!name)
+			name = json_string_value(
+			    json_object_get(t, "topologyName"));
+	}
+	for (i = 0; i < pcs->n_cliques; i++) {
+		const json_t *t = pcs->cliques[i].topology;
+
+		any = any || t;
+		if (!name)
+			name = json_string_value(
+			    json_object_get(t, "topologyName"));
+	}
+	if (!any)
+		return;
+	if (!name)
+		name = POL_DEFAULT_TOPOLOGY;
+	p->levels = json_object_get(p->in->bindings, name);
+	if (json_is_array(p->levels)) {
+		p->binding = name;
+		return;
+	}
+	p->levels = NULL;
+	{
+		char note[NAME_BUF + 256];
+
+		snprintf(note, sizeof(note),
+			 "ClusterTopologyBinding \"%s\" is not in the input: "
+			 "PodGangs are planned without topology constraints "
+			 "(TopologyLevelsUnavailable, reason "
+			 "ClusterTopologyNotFound)",
+			 name);
+		push(p, p->notes, json_string(note));
+	}
+}
+
+/* ---- set-level objects ------------------------------------------------ */
+
+static void plan_set_objects(planner *p)
+{
+	const char *pcs = p->pcs->name;
+	char secret[NAME_BUF];
+	char role[NAME_BUF];
+	json_t *o = NULL;
+
+	fmt(p, secret, "%s-ic-sat", pcs);
+	fmt(p, role, "grove.io:pcs:%s", pcs);
+
+	o = object(p, "v1", "ServiceAccount", pcs, std_labels(p, COMP_SA, pcs));
+	add_item(p, "PodCliqueSet", pcs, o);
+
+	o = object(p, "v1", "Secret", secret,
+		   std_labels(p, COMP_SECRET, secret));
+	put(p, json_object_get(o, "metadata"), "annotations",
+	    json_pack("{s:s}", "kubernetes.io/service-account.name", pcs));
+	put(p, o, "type", json_string("kubernetes.io/service-account-token"));
+	add_item(p, "PodCliqueSet", pcs, o);
+
+	o = object(p, "rbac.authorization.k8s.io/v1", "Role", role,
+		   std_labels(p, COMP_ROLE, role));
+	put(p, o, "rules",
+	    json_pack("[{s:[s], s:[s,s], s:[s,s,s]}]", "apiGroups", "",
+		      "resources", "pods", "pods/status", "verbs", "get",
+		      "list", "watch"));
+	add_item(p, "PodCliqueSet", pcs, o);
+
+	o = object(p, "rbac.authorization.k8s.io/v1", "RoleBinding", role,
+		   std_labels(p, COMP_ROLE_BINDING, role));
+	put(p, o, "roleRef",
+	    json_pack("{s:s, s:s, s:s}", "apiGroup",
+		      "rbac.authorization.k8s.io", "kind", "Role", "name",
+		      role));
+	put(p, o, "subjects",
+	    json_pack("[{s:s, s:s, s:s}]", "kind", "ServiceAccount", "name",
+		      pcs, "namespace", p->ns));
+	add_item(p, "PodCliqueSet", pcs, o);
+}
+
+/* ---- per set replica -------------------------------------------------- */
+
+static void plan_service(planner *p, int64_t i)
+{
+	char name[NAME_BUF];
+	const json_t *hs =
+	    json_object_get(template_of(p->pcs), "headlessServiceConfig");
+	const json_t *pna = json_object_get(hs, "publishNotReadyAddresses");
+	json_t *o = NULL;
+	json_t *spec = NULL;
+
+	fmt(p, name, "%s-%" PRId64, p->pcs->name, i);
+	o = object(p, "v1", "Service", name, std_labels(p, COMP_SERVICE, name));
+	spec = json_object();
+	put(p, spec, "clusterIP", json_string("None"));
+	put(p, spec, "selector",
+	    json_pack("{s:s, s:s, s:o}", POL_LABEL_MANAGED_BY, POL_MANAGED_BY,
+		      POL_LABEL_PART_OF, p->pcs->name, POL_LABEL_PCS_INDEX,
+		      int_string(i)));
+	put(p, spec, "publishNotReadyAddresses",
+	    json_boolean(json_is_boolean(pna) ? json_is_true(pna) : true));
+	put(p, o, "spec", spec);
+	add_item(p, "PodCliqueSet", p->pcs->name, o);
+}
+
+/* What pol_pod_shape says of a PodClique (its pod 0): the template hash
+ * and the parent PodCliques from grove-initc's flags. *shape_out is a
+ * new reference. */
+static json_t *clique_shape(planner *p, int64_t i, size_t ci, int64_t j)
+{
+	pol_pod_ref ref = { .set_index = i,
+			    .clique = ci,
+			    .group_index = j < 0 ? 0 : j,
+			    .pod_index = 0 };
+	pol_pod_options o = { 0 };
+	json_t *shape = NULL;
+	int rc = GV_OK;
+
+	if (p->in->pod_options)
+		o = *p->in->pod_options;
+	o.namespace = p->ns;
+	if (p->rc != GV_OK)
+		return NULL;
+	rc = pol_pod_shape(p->pcs, &ref, &o, &shape);
+	if (rc != GV_OK)
+		p->rc = gv_error_set(p->err, rc, NULL, 0, 0,
+				     "cannot shape the pods of clique \"%s\"",
+				     p->pcs->cliques[ci].name);
+	return shape;
+}
+
+/* spec.startsAfter: the PodCliques named by grove-initc's flags. */
+static json_t *starts_after(planner *p, const json_t *shape)
+{
+	const json_t *inits =
+	    json_object_get(json_object_get(shape, "spec"), "initContainers");
+	const json_t *ic = NULL;
+	json_t *out = json_array();
+	size_t k = 0;
+
+	json_array_foreach(inits, k, ic)
+	{
+		const char *n = json_string_value(json_object_get(ic, "name"));
+		const json_t *arg = NULL;
+		size_t a = 0;
+
+		if (!n || strcmp(n, POL_INITC_NAME) != 0)
+			continue;
+		json_array_foreach(json_object_get(ic, "args"), a, arg)
+		{
+			const char *s = json_string_value(arg);
+			const char *colon = NULL;
+
+			if (!s || strncmp(s, INITC_FLAG, strlen(INITC_FLAG)))
+				continue;
+			s += strlen(INITC_FLAG);
+			colon = strrchr(s, ':');
+			push(p, out,
+			     json_stringn(s, colon ? (size_t)(colon - s)
+						   : strlen(s)));
+		}
+	}
+	return out;
+}
+
+static const char *shape_label(const json_t *shape, const char *key)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(shape, "metadata"), "labels"),
+	    key));
+}
+
+/* One PodClique; its ref is appended to refs. */
+static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
+			   const char *pcsg, int64_t scaled_from, pclq_ref *ref)
+{
+	const pol_pcs *pcs = p->pcs;
+	const pol_clique *c = &pcs->cliques[ci];
+	json_t *shape = clique_shape(p, i, ci, j);
+	json_t *labels = json_object();
+	json_t *o = NULL;
+	json_t *spec = json_object();
+	const json_t *ann = clique_meta(c, "annotations");
+	char base[NAME_BUF];
+
+	if (pcsg)
+		fmt(p, ref->name, "%s-%" PRId64 "-%s", pcsg, j, c->name);
+	else
+		fmt(p, ref->name, "%s-%" PRId64 "-%s", pcs->name, i, c->name);
+	fmt(p, base, "%s-%" PRId64, pcs->name, i);
+	ref->clique = ci;
+	ref->unit = j;
+
+	merge_strings(p, labels, clique_meta(c, "labels"), false);
+	{
+		json_t *mine =
+		    std_labels(p, pcsg ? COMP_PCSG_PCLQ : COMP_PCLQ, ref->name);
+
+		put(p, mine, POL_LABEL_PODGANG,
+		    json_string(shape_label(shape, POL_LABEL_PODGANG)));
+		put(p, mine, POL_LABEL_PCS_INDEX, int_string(i));
+		put(p, mine, POL_LABEL_TEMPLATE_HASH,
+		    json_string(shape_label(shape, POL_LABEL_TEMPLATE_HASH)));
+		if (pcsg) {
+			put(p, mine, POL_LABEL_PCSG, json_string(pcsg));
+			put(p, mine, POL_LABEL_PCSG_INDEX, int_string(j));
+		}
+		if (pcsg && j >= scaled_from)
+			put(p, mine, LABEL_BASE_PODGANG, json_string(base));
+		overlay(p, labels, mine);
+		json_decref(mine);
+	}
+	o = object(p, GROVE_API, "PodClique", ref->name, labels);
+	if (ann && json_object_size(ann))
+		put(p, json_object_get(o, "metadata"), "annotations",
+		    json_deep_copy(ann));
+	put(p, spec, "roleName",
+	    json_string(c->role_name ? c->role_name : c->name));
+	put(p, spec, "podSpec", clique_pod_spec(pcs, c));
+	put(p, spec, "replicas", json_integer(c->replicas));
+	put(p, spec, "minAvailable", json_integer(c->min_available));
+	{
+		json_t *sa = starts_after(p, shape);
+
+		if (sa && json_array_size(sa))
+			put(p, spec, "startsAfter", sa);
+		else
+			json_decref(sa);
+	}
+	if (!pcsg && json_is_object(c->autoscaling))
+		put(p, spec, "autoScalingConfig",
+		    json_deep_copy(c->autoscaling));
+	put(p, o, "spec", spec);
+	add_item(p, pcsg ? "PodCliqueScalingGroup" : "PodCliqueSet",
+		 pcsg ? pcsg : pcs->name, o);
+	json_decref(shape);
+}
+
+/* A group's PodCliqueScalingGroup, then the PodCliques of each unit. */
+static void plan_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
+		       size_t *n_refs)
+{
+	const pol_pcs *pcs = p->pcs;
+	const pol_group *g = &pcs->groups[gi];
+	char name[NAME_BUF];
+	json_t *o = NULL;
+	json_t *spec = json_object();
+	json_t *names = json_array();
+	int64_t j = 0;
+	size_t k = 0;
+
+	fmt(p, name, "%s-%" PRId64 "-%s", pcs->name, i, g->name);
+	for (k = 0; k < g->n_cliques; k++) {
+		if (g->cliques[k] != SIZE_MAX)
+			push(p, names,
+			     json_string(pcs->cliques[g->cliques[k]].name));
+	}
+	o = object(p, GROVE_API, "PodCliqueScalingGroup", name,
+		   std_labels(p, COMP_PCSG, name));
+	{
+		const json_t *ann = json_object_get(g->node, "annotations");
+
+		if (json_is_object(ann) && json_object_size(ann))
+			put(p, json_object_get(o, "metadata"), "annotations",
+			    json_deep_copy(ann));
+	}
+	put(p, spec, "replicas", json_integer(g->replicas));
+	put(p, spec, "minAvailable", json_integer(g->min_available));
+	put(p, spec, "cliqueNames", names);
+	put(p, o, "spec", spec);
+	add_item(p, "PodCliqueSet", pcs->name, o);
+	for (j = 0; j < g->replicas && p->rc == GV_OK; j++) {
+		for (k = 0; k < g->n_cliques && p->rc == GV_OK; k++) {
+			if (g->cliques[k] == SIZE_MAX)
+				continue;
+			plan_podclique(p, i, g->cliques[k], j, name,
+				       g->min_available, &refs[(*n_refs)++]);
+		}
+	}
+}
+
+/* ---- PodGangs --------------------------------------------------------- */
+
+static int cmp_ref_name(const void *a, const void *b)
+{
+	return strcmp(
+	    json_string_value(json_object_get(*(json_t *const *)a, "name")),
+	    json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+/* {name, podReferences sorted by name, minReplicas, topologyConstraint} */
+static json_t *podgroup(planner *p, const pclq_ref *r)
+{
+	const pol_clique *c = &p->pcs->cliques[r->clique];
+	json_t *pg = json_object();
+	json_t *refs = json_array();
+	json_t **v = NULL;
+	int64_t k = 0;
+	size_t n = 0;
+
+	for (k = 0; k < c->replicas && p->rc == GV_OK; k++) {
+		char pod[NAME_BUF];
+
+		fmt(p, pod, "%s-%" PRId64, r->name, k);
+		push(p, refs,
+		     json_pack("{s:s, s:s}", "namespace", p->ns, "name", pod));
+	}
+	n = json_array_size(refs);
+	v = n ? calloc(n, sizeof(*v)) : NULL;
+	if (n && !v && p->rc == GV_OK)
+		p->rc = GV_ENOMEM;
+	if (v && p->rc == GV_OK) {
+		size_t x = 0;
+
+		for (x = 0; x < n; x++)
+			v[x] = json_incref(json_array_get(refs, x));
+		qsort(v, n, sizeof(*v), cmp_ref_name);
+		json_array_clear(refs);
+		for (x = 0; x < n; x++)
+			push(p, refs, v[x]);
+	}
+	free(v);
+	put(p, pg, "name", json_string(r->name));
+	put(p, pg, "podReferences", refs);
+	/* a clique paused at 0 asks for no pod */
+	put(p, pg, "minReplicas",
+	    json_integer(c->replicas > 0 ? c->min_available : 0));
+	{
+		json_t *tc = translate(p, c->topology);
+
+		if (tc)
+			put(p, pg, "topologyConstraint", tc);
+	}
+	return pg;
+}
+
+/* A group unit's topologyConstraintGroupConfigs entry
+ * {name: <pcs>-<i>-<group>-<j>, podGroupNames, topologyConstraint}, or
+ * NULL when the group packs nothing. */
+static json_t *group_config(planner *p, int64_t i, const pclq_ref *refs,
+			    size_t n_refs, size_t gi, int64_t j)
+{
+	const pol_group *g = &p->pcs->groups[gi];
+	json_t *tc = translate(p, g->topology);
+	json_t *names = NULL;
+	char name[NAME_BUF];
+	size_t x = 0;
+
+	if (!tc)
+		return NULL;
+	names = json_array();
+	for (x = 0; x < n_refs; x++) {
+		if (refs[x].unit == j &&
+		    p->pcs->cliques[refs[x].clique].group == (int)gi)
+			push(p, names, json_string(refs[x].name));
+	}
+	fmt(p, name, "%s-%" PRId64 "-%s-%" PRId64, p->pcs->name, i, g->name, j);
+	return json_pack("{s:s, s:o, s:o}", "name", name, "podGroupNames",
+			 names, "topologyConstraint", tc);
+}
+
+static json_t *gang(planner *p, int64_t i, const char *name)
+{
+	json_t *labels = json_object();
+	json_t *mine = std_labels(p, COMP_PODGANG, name);
+	const json_t *meta = json_object_get(p->pcs->doc, "metadata");
+	json_t *o = NULL;
+	json_t *ann = json_object();
+
+	(void)i;
+	merge_strings(p, labels, json_object_get(meta, "labels"), true);
+	overlay(p, labels, mine);
+	json_decref(mine);
+	o = object(p, SCHED_API, "PodGang", name, labels);
+	merge_strings(p, ann, json_object_get(meta, "annotations"), true);
+	if (p->binding)
+		put(p, ann, ANNOTATION_TOPOLOGY, json_string(p->binding));
+	if (json_object_size(ann))
+		put(p, json_object_get(o, "metadata"), "annotations", ann);
+	else
+		json_decref(ann);
+	return o;
+}
+
+/* Fills spec{podgroups, topologyConstraint,
+ * topologyConstraintGroupConfigs, priorityClassName} and adds the gang. */
+static void finish_gang(planner *p, json_t *o, json_t *groups, json_t *configs)
+{
+	json_t *spec = json_object();
+	json_t *tc = translate(p, p->pcs->topology);
+	const char *pc = priority_class(p->pcs);
+
+	put(p, spec, "podgroups", groups);
+	if (tc)
+		put(p, spec, "topologyConstraint", tc);
+	if (json_array_size(configs))
+		put(p, spec, "topologyConstraintGroupConfigs", configs);
+	else
+		json_decref(configs);
+	if (pc)
+		put(p, spec, "priorityClassName", json_string(pc));
+	put(p, o, "spec", spec);
+	add_item(p, "PodCliqueSet", p->pcs->name, o);
+}
+
+static void plan_gangs(planner *p, int64_t i, const pclq_ref *refs,
+		       size_t n_refs)
+{
+	const pol_pcs *pcs = p->pcs;
+	char name[NAME_BUF];
+	json_t *groups = json_array();
+	json_t *configs = json_array();
+	size_t x = 0;
+	size_t gi = 0;
+	int64_t j = 0;
+
+	/* base: standalone cliques in template order, then the base units'
+	 * cliques per group in cliqueNames order (refs are in that order) */
+	fmt(p, name, "%s-%" PRId64, pcs->name, i);
+	for (x = 0; x < n_refs; x++) {
+		int g = pcs->cliques[refs[x].clique].group;
+
+		if (g < 0 || refs[x].unit < pcs->groups[g].min_available)
+			push(p, groups, podgroup(p, &refs[x]));
+	}
+	for (gi = 0; gi < pcs->n_groups; gi++) {
+		const pol_group *g = &pcs->groups[gi];
+
+		for (j = 0; j < g->min_available && j < g->replicas; j++) {
+			json_t *cfg = group_config(p, i, refs, n_refs, gi, j);
+
+			if (cfg)
+				push(p, configs, cfg);
+		}
+	}
+	finish_gang(p, gang(p, i, name), groups, configs);
+
+	for (gi = 0; gi < pcs->n_groups && p->rc == GV_OK; gi++) {
+		const pol_group *g = &pcs->groups[gi];
+
+		for (j = g->min_available; j < g->replicas; j++) {
+			json_t *cfg = NULL;
+
+			fmt(p, name, "%s-%" PRId64 "-%s-%" PRId64, pcs->name, i,
+			    g->name, j - g->min_available);
+			groups = json_array();
+			configs = json_array();
+			for (x = 0; x < n_refs; x++) {
+				if (pcs->cliques[refs[x].clique].group ==
+					(int)gi &&
+				    refs[x].unit == j)
+					push(p, groups, podgroup(p, &refs[x]));
+			}
+			cfg = group_config(p, i, refs, n_refs, gi, j);
+			if (cfg)
+				push(p, configs, cfg);
+			finish_gang(p, gang(p, i, name), groups, configs);
+		}
+	}
+}
+
+/* ---- HorizontalPodAutoscalers ----------------------------------------- */
+
+static void hpa(planner *p, const char *kind, const char *target,
+		const json_t *cfg)
+{
+	json_t *o = object(p, "autoscaling/v2", "HorizontalPodAutoscaler",
+			   target, std_labels(p, COMP_HPA, target));
+	json_t *spec = json_object();
+	const json_t *mn = json_object_get(cfg, "minReplicas");
+	const json_t *mx = json_object_get(cfg, "maxReplicas");
+	const json_t *metrics = json_object_get(cfg, "metrics");
+
+	put(p, spec, "scaleTargetRef",
+	    json_pack("{s:s, s:s, s:s}", "apiVersion", GROVE_API, "kind", kind,
+		      "name", target));
+	if (mn)
+		put(p, spec, "minReplicas", json_deep_copy(mn));
+	if (mx)
+		put(p, spec, "maxReplicas", json_deep_copy(mx));
+	if (metrics)
+		put(p, spec, "metrics", json_deep_copy(metrics));
+	put(p, o, "spec", spec);
+	add_item(p, "PodCliqueSet", p->pcs->name, o);
+}
+
+static void plan_hpas(planner *p, int64_t i)
+{
+	const pol_pcs *pcs = p->pcs;
+	char name[NAME_BUF];
+	size_t x = 0;
+
+	if (pcs->form != POL_FORM_TEMPLATE)
+		return;
+	for (x = 0; x < pcs->n_cliques; x++) {
+		const pol_clique *c = &pcs->cliques[x];
+
+		if (c->group >= 0 || !json_is_object(c->autoscaling))
+			continue;
+		fmt(p, name, "%s-%" PRId64 "-%s", pcs->name, i, c->name);
+		hpa(p, "PodClique", name, c->autoscaling);
+	}
+	for (x = 0; x < pcs->n_groups; x++) {
+		const pol_group *g = &pcs->groups[x];
+
+		if (!json_is_object(g->scale_config))
+			continue;
+		fmt(p, name, "%s-%" PRId64 "-%s", pcs->name, i, g->name);
+		hpa(p, "PodCliqueScalingGroup", name, g->scale_config);
+	}
+}
+
+/* ---- pods: policy's builder ------------------------------------------- */
+
+static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
+{
+	const pol_pcs *pcs = p->pcs;
+	const pol_clique *c = &pcs->cliques[r->clique];
+	pol_pod_ref ref = { .set_index = i,
+			    .clique = r->clique,
+			    .group_index = r->unit < 0 ? 0 : r->unit,
+			    .pod_index = k };
+	pol_pod_options o = { 0 };
+	const json_t *ann = clique_meta(c, "annotations");
+	json_t *shape = NULL;
+	json_t *pod = NULL;
+	json_t *patch = NULL;
+	json_t *shaped = NULL;
+	json_t *labels = json_object();
+	const json_t *smeta = NULL;
+	const json_t *sspec = NULL;
+	gv_error_t perr = GV_ERROR_INIT;
+	int rc = GV_OK;
+
+	if (p->in->pod_options)
+		o = *p->in->pod_options;
+	o.namespace = p->ns;
+	merge_strings(p, labels, clique_meta(c, "labels"), false);
+	if (p->rc != GV_OK) {
+		json_decref(labels);
+		return;
+	}
+	rc = pol_pod_shape(pcs, &ref, &o, &shape);
+	if (rc == GV_OK) {
+		pod = json_pack("{s:s, s:s, s:{s:o}, s:o}", "apiVersion", "v1",
+				"kind", "Pod", "metadata", "labels", labels,
+				"spec", clique_pod_spec(pcs, c));
+		labels = NULL;
+		if (!pod)
+			rc = GV_ENOMEM;
+	}
+	if (rc == GV_OK && ann && json_object_size(ann))
+		rc = json_object_set_new(json_object_get(pod, "metadata"),
+					 "annotations", json_deep_copy(ann))
+			 ? GV_ENOMEM
+			 : GV_OK;
+	if (rc == GV_OK)
+		rc = pol_pod_patch(pod, shape, NULL, &patch);
+	if (rc == GV_OK)
+		rc = pol_patch_apply(pod, patch, &shaped, &perr);
+	if (rc != GV_OK) {
+		p->rc = gv_error_set(p->err, rc, NULL, 0, 0,
+				     "cannot shape pod %" PRId64
+				     " of PodClique \"%s\"",
+				     k, r->name);
+		goto out;
+	}
+	/* what the webhook does not patch, the worker sets: name,
+	 * namespace, hostname, subdomain; groved's labels win */
+	smeta = json_object_get(shape, "metadata");
+	sspec = json_object_get(shape, "spec");
+	{
+		json_t *meta = json_object_get(shaped, "metadata");
+		json_t *spec = json_object_get(shaped, "spec");
+		json_t *m = json_object();
+
+		put(p, m, "name",
+		    json_deep_copy(json_object_get(smeta, "name")));
+		put(p, m, "namespace", json_string(p->ns));
+		overlay(p, m, meta);
+		overlay(p, json_object_get(m, "labels"),
+			json_object_get(smeta, "labels"));
+		put(p, shaped, "metadata", m);
+		put(p, spec, "hostname",
+		    json_deep_copy(json_object_get(sspec, "hostname")));
+		put(p, spec, "subdomain",
+		    json_deep_copy(json_object_get(sspec, "subdomain")));
+	}
+	add_item(p, "PodClique", r->name, shaped);
+	shaped = NULL;
+out:
+	json_decref(labels);
+	json_decref(shaped);
+	json_decref(patch);
+	json_decref(pod);
+	json_decref(shape);
+}
+
+/* ---- the plan --------------------------------------------------------- */
+
+static size_t podcliques_per_replica(const pol_pcs *pcs)
+{
+	size_t n = 0;
+	size_t x = 0;
+
+	for (x = 0; x < pcs->n_cliques; x++) {
+		const pol_clique *c = &pcs->cliques[x];
+
+		if (c->group < 0)
+			n++;
+		else if (pcs->groups[c->group].replicas > 0)
+			n += (size_t)pcs->groups[c->group].replicas;
+	}
+	return n;
+}
+
+static void plan_replica(planner *p, int64_t i, pclq_ref *refs)
+{
+	const pol_pcs *pcs = p->pcs;
+	size_t n_refs = 0;
+	size_t x = 0;
+	int64_t k = 0;
+
+	plan_service(p, i);
+	for (x = 0; x < pcs->n_cliques && p->rc == GV_OK; x++) {
+		if (pcs->cliques[x].group < 0)
+			plan_podclique(p, i, x, -1, NULL, 0, &refs[n_refs++]);
+	}
+	for (x = 0; x < pcs->n_groups && p->rc == GV_OK; x++)
+		plan_group(p, i, x, refs, &n_refs);
+	if (p->rc == GV_OK)
+		plan_gangs(p, i, refs, n_refs);
+	if (p->rc == GV_OK)
+		plan_hpas(p, i);
+	for (x = 0; x < n_refs && p->rc == GV_OK; x++) {
+		const pol_clique *c = &pcs->cliques[refs[x].clique];
+
+		for (k = 0; k < c->replicas && p->rc == GV_OK; k++)
+			plan_pod(p, i, &refs[x], k);
+	}
+}
+
+/* Every object's name fits a DNS label: 63 characters (V4 keeps the
+ * budget; this is the planner's own check). */
+static void check_names(planner *p)
+{
+	const json_t *item = NULL;
+	size_t x = 0;
+
+	json_array_foreach(p->items, x, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const char *n = json_string_value(
+		    json_object_get(json_object_get(o, "metadata"), "name"));
+
+		if (p->rc == GV_OK && n && strlen(n) > POL_NAME_MAX)
+			p->rc = gv_error_set(
+			    p->err, GV_ETOOBIG, NULL, 0, 0,
+			    "%s name '%s' is longer than %d characters",
+			    json_string_value(json_object_get(o, "kind")), n,
+			    POL_NAME_MAX);
+	}
+}
+
+static bool model_named(const pol_pcs *pcs)
+{
+	size_t x = 0;
+
+	if (!pcs || !pcs->name)
+		return false;
+	for (x = 0; x < pcs->n_cliques; x++) {
+		if (!pcs->cliques[x].name)
+			return false;
+	}
+	for (x = 0; x < pcs->n_groups; x++) {
+		if (!pcs->groups[x].name)
+			return false;
+	}
+	return true;
+}
+
+int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
+{
+	planner p = { 0 };
+	pclq_ref *refs = NULL;
+	int64_t i = 0;
+	int64_t n = 0;
+	int rc = GV_OK;
+
+	if (!in || !out || !model_named(in->pcs)) {
+		rc = gv_error_set(err, GV_EINVAL, NULL, 0, 0,
+				  "the set, a clique or a group has no name");
+		goto out;
+	}
+	p.in = in;
+	p.pcs = in->pcs;
+	p.err = err;
+	p.ns = in->namespace	    ? in->namespace
+	       : in->pcs->namespace ? in->pcs->namespace
+				    : "default";
+	p.items = json_array();
+	p.notes = json_array();
+	refs = calloc(podcliques_per_replica(p.pcs) + 1, sizeof(*refs));
+	if (!p.items || !p.notes || !refs) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	rc = rec_template_hash(p.pcs, out->template_hash);
+	if (rc != GV_OK)
+		goto out;
+	resolve_binding(&p);
+	plan_set_objects(&p);
+	n = set_replicas(p.pcs);
+	for (i = 0; i < n && p.rc == GV_OK; i++)
+		plan_replica(&p, i, refs);
+	check_names(&p);
+	rc = p.rc;
+	if (rc != GV_OK)
+		goto out;
+	out->items = p.items;
+	out->notes = p.notes;
+	p.items = NULL;
+	p.notes = NULL;
+out:
+	free(refs);
+	json_decref(p.items);
+	json_decref(p.notes);
+	return rc;
+}
+
+void rec_plan_release(rec_plan *plan)
+{
+	if (!plan)
+		return;
+	json_decref(plan->items);
+	json_decref(plan->notes);
+	plan->items = NULL;
+	plan->notes = NULL;
+}
+
+/* ---- startup waves ---------------------------------------------------- */
+
+int rec_plan_waves(const rec_plan *plan, json_t **waves_out)
+{
+	json_t *waves = json_array();
+	json_t *wave_of = json_object(); /* name -> wave number */
+	json_t *cliques = json_array(); /* the PodClique objects */
+	const json_t *item = NULL;
+	size_t x = 0;
+	size_t placed = 0;
+	int rc = GV_OK;
+
+	if (!waves || !wave_of || !cliques) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	json_array_foreach(plan->items, x, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const char *kind =
+		    json_string_value(json_object_get(o, "kind"));
+
+		if (kind && strcmp(kind, "PodClique") == 0 &&
+		    json_array_append((json_t *)cliques, (json_t *)o)) {
+			rc = GV_ENOMEM;
+			goto out;
+		}
+	}
+	while (placed < json_array_size(cliques)) {
+		json_int_t w = (json_int_t)json_array_size(waves) + 1;
+		json_t *wave = json_array();
+		const json_t *o = NULL;
+
+		if (!wave || json_array_append_new(waves, wave)) {
+			rc = GV_ENOMEM;
+			goto out;
+		}
+		json_array_foreach(cliques, x, o)
+		{
+			const char *n = json_string_value(json_object_get(
+			    json_object_get(o, "metadata"), "name"));
+			const json_t *sa = json_object_get(
+			    json_object_get(o, "spec"), "startsAfter");
+			const json_t *parent = NULL;
+			size_t a = 0;
+			bool ready = true;
+
+			if (json_object_get(wave_of, n))
+				continue;
+			json_array_foreach(sa, a, parent)
+			{
+				const json_t *pw = json_object_get(
+				    wave_of, json_string_value(parent));
+
+				if (!pw || json_integer_value(pw) >= w)
+					ready = false;
+			}
+			if (!ready)
+				continue;
+			if (json_array_append_new(wave, json_string(n)))
+				rc = GV_ENOMEM;
+		}
+		if (json_array_size(wave) == 0) {
+			/* a cycle: the rest make one last wave */
+			json_array_foreach(cliques, x, o)
+			{
+				const char *n =
+				    json_string_value(json_object_get(
+					json_object_get(o, "metadata"),
+					"name"));
+
+				if (!json_object_get(wave_of, n) &&
+				    json_array_append_new(wave, json_string(n)))
+					rc = GV_ENOMEM;
+			}
+		}
+		json_array_foreach(wave, x, o)
+		{
+			if (json_object_set_new(wave_of, json_string_value(o),
+						json_integer(w)))
+				rc = GV_ENOMEM;
+		}
+		placed += json_array_size(wave);
+		if (rc != GV_OK)
+			goto out;
+	}
+	*waves_out = waves;
+	waves = NULL;
+out:
+	json_decref(waves);
+	json_decref(wave_of);
+	json_decref(cliques);
+	return rc;
+}
