@@ -833,41 +833,48 @@ typedef struct scale_case {
 	"breached nor ready, until it is scaled up again"
 
 static const scale_case scale_cases[] = {
-	{ "podcliquesets", "vllm-disaggregated", "4", NULL },
-	{ "podcliquesets", "vllm-disaggregated", "1", NULL },
+	{ "podcliquesets", "vllm-disaggregated", "4", NULL, NULL },
+	{ "podcliquesets", "vllm-disaggregated", "1", NULL, NULL },
 	{ "podcliquesets", "vllm-disaggregated", "0",
 	  "spec.replicas: Invalid value: 0: must be within [1, 4] "
-	  "(spec.scaling.minReplicas, spec.scaling.maxReplicas)" },
+	  "(spec.scaling.minReplicas, spec.scaling.maxReplicas)",
+	  NULL },
 	/* absent: 0, as autoscaling/v1 omits it */
 	{ "podcliquesets", "vllm-disaggregated", NULL,
 	  "spec.replicas: Invalid value: 0: must be within [1, 4] "
-	  "(spec.scaling.minReplicas, spec.scaling.maxReplicas)" },
+	  "(spec.scaling.minReplicas, spec.scaling.maxReplicas)",
+	  NULL },
 	{ "podcliquesets", "vllm-disaggregated", "-1",
 	  "spec.replicas: Invalid value: -1: must be greater than or equal "
-	  "to 0" },
+	  "to 0",
+	  NULL },
 	{ "podcliquesets", "vllm-disaggregated", "\"3\"",
-	  "spec.replicas: Invalid value: \"3\": must be an integer" },
+	  "spec.replicas: Invalid value: \"3\": must be an integer", NULL },
 	{ "podcliquesets", "vllm-disaggregated", "2.5",
-	  "spec.replicas: Invalid value: 2.5: must be an integer" },
+	  "spec.replicas: Invalid value: 2.5: must be an integer", NULL },
 	{ "podcliquesets", "vllm-disaggregated", "4294967296",
 	  "spec.replicas: Invalid value: 4294967296: must be at most "
-	  "2147483647" },
+	  "2147483647",
+	  NULL },
 	/* template form: any count >= 0, within the name budget */
-	{ "podcliquesets", LONG_SET, "0", NULL },
-	{ "podcliquesets", LONG_SET, "1000", NULL },
+	{ "podcliquesets", LONG_SET, "0", NULL, NULL },
+	{ "podcliquesets", LONG_SET, "1000", NULL, NULL },
 	{ "podcliquesets", LONG_SET, "10000",
 	  "metadata.name: Too long: generated pod name \"" LONG_SET
 	  "-9999-worker-0\" has 64 characters; generated names must be at "
 	  "most 63: shorten the PodCliqueSet name (50 characters), the "
-	  "longest part" },
-	{ "podcliques", "vllm-disaggregated-0-router-clique", "3", NULL },
+	  "longest part",
+	  NULL },
+	{ "podcliques", "vllm-disaggregated-0-router-clique", "3", NULL, NULL },
 	{ "podcliques", "vllm-disaggregated-0-router-clique", "4",
 	  "spec.replicas: Invalid value: 4: must be within [1, 3] "
 	  "(spec.autoScalingConfig.minReplicas, "
-	  "spec.autoScalingConfig.maxReplicas)" },
+	  "spec.autoScalingConfig.maxReplicas)",
+	  NULL },
 	{ "podcliques", "plain-clique", "1",
 	  "spec.replicas: Invalid value: 1: must be 0 (paused) or at least "
-	  "spec.minAvailable (2)" },
+	  "spec.minAvailable (2)",
+	  NULL },
 	/* 0 pauses a PodClique, below its minAvailable and its
 	 * autoScalingConfig.minReplicas alike; absent is 0 */
 	{ "podcliques", "plain-clique", "0", NULL,
@@ -876,13 +883,14 @@ static const scale_case scale_cases[] = {
 	  PAUSED("PodClique", "plain-clique") },
 	{ "podcliques", "vllm-disaggregated-0-router-clique", "0", NULL,
 	  PAUSED("PodClique", "vllm-disaggregated-0-router-clique") },
-	{ "podcliques", "plain-clique", "2", NULL },
-	{ "podcliques", "plain-clique", "100", NULL },
+	{ "podcliques", "plain-clique", "2", NULL, NULL },
+	{ "podcliques", "plain-clique", "100", NULL, NULL },
 	{ "podcliques", "plain-clique", "99999999999",
 	  "spec.replicas: Invalid value: 99999999999: must be at most "
-	  "2147483647" },
+	  "2147483647",
+	  NULL },
 	{ "podcliquescalinggroups", "vllm-disaggregated-0-prefill-decode-ratio",
-	  "4", NULL },
+	  "4", NULL, NULL },
 	/* 0 pauses a group, even one whose set's scaling says at least 1 */
 	{ "podcliquescalinggroups", "vllm-disaggregated-0-prefill-decode-ratio",
 	  "0", NULL,
@@ -892,16 +900,19 @@ static const scale_case scale_cases[] = {
 	  PAUSED("PodCliqueScalingGroup", "paused-group") },
 	{ "podcliquescalinggroups", "paused-group", "1",
 	  "spec.replicas: Invalid value: 1: must be 0 (paused) or at least "
-	  "spec.minAvailable (3)" },
+	  "spec.minAvailable (3)",
+	  NULL },
 	{ "podcliquescalinggroups", "paused-group", "2",
 	  "spec.replicas: Invalid value: 2: must be 0 (paused) or at least "
-	  "spec.minAvailable (3)" },
-	{ "podcliquescalinggroups", "paused-group", "3", NULL },
+	  "spec.minAvailable (3)",
+	  NULL },
+	{ "podcliquescalinggroups", "paused-group", "3", NULL, NULL },
 	{ "podcliquescalinggroups", "vllm-disaggregated-0-prefill-decode-ratio",
 	  "5",
 	  "spec.replicas: Invalid value: 5: must be within [1, 4] "
 	  "(PodCliqueSet vllm-disaggregated: spec.scaling.minReplicas, "
-	  "spec.scaling.maxReplicas)" },
+	  "spec.scaling.maxReplicas)",
+	  NULL },
 };
 
 static void test_scale_table(void **state)
