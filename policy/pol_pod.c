@@ -1,9 +1,10 @@
 /*
  * pol_pod.c: the one pod builder of docs/api.md sections 5 and 6. The worker
  * lays pol_pod_shape's result over a clique's pod spec; the pod webhook
- * turns it into a JSON Patch with pol_pod_patch, adding only what a pod
- * lacks, so both give a pod the same names, labels, gate, scheduler, env
- * and startup-order init container.
+ * turns it into a JSON Patch with pol_pod_patch, so both give a pod the
+ * same names, labels and annotations, gate, scheduler, env (groved's
+ * variables before the container's own, in init containers too) and
+ * startup-order init container with the set's token.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -312,37 +313,106 @@ out:
  * The shape
  * ------------------------------------------------------------------- */
 
+/* Copies the string members of obj.key (template labels or
+ * annotations) into out, leaving skip out; a value of another type is
+ * the API server's to refuse. */
+static void copy_strings(json_t *out, const json_t *obj, const char *key,
+			 const char *skip, int *rc)
+{
+	const char *k = NULL;
+	json_t *val = NULL;
+
+	json_object_foreach((json_t *)json_object_get(obj, key), k, val)
+	{
+		if (json_is_string(val) && (!skip || strcmp(k, skip) != 0))
+			put(out, k, json_incref(val), rc);
+	}
+}
+
+/* The pod's position in its unit, counted over the group's cliques in
+ * order: the pods of the cliques before it, then k. */
+static int64_t unit_pod_index(const pol_pcs *pcs, const pol_clique *c,
+			      const pol_pod_ref *ref)
+{
+	const pol_group *g = &pcs->groups[c->group];
+	int64_t sum = ref->pod_index;
+	size_t k = 0;
+
+	for (k = 0; k < g->n_cliques && k < c->group_pos; k++) {
+		if (g->cliques[k] != SIZE_MAX)
+			sum += pcs->cliques[g->cliques[k]].replicas;
+	}
+	return sum;
+}
+
+/* The labels of the PodClique (pod false) or of a pod of it: the clique
+ * template's, for a pod the set's KAI queue when the template names
+ * none, then groved's (section 5), which win on a clash. */
 static json_t *shape_labels(const pol_pcs *pcs, const pol_clique *c,
 			    const pol_pod_ref *ref, const pod_names *n,
-			    const char *hash, int *rc)
+			    const char *hash, bool pod, int *rc)
 {
 	json_t *l = json_object();
 	const json_t *pcs_labels = NULL;
 	const char *queue = NULL;
+	bool scaled = strcmp(n->gang, n->base) != 0;
 
 	if (!l) {
 		*rc = GV_ENOMEM;
 		return NULL;
 	}
+	copy_strings(l, c->node, "labels", NULL, rc);
+	pcs_labels =
+	    json_object_get(json_object_get(pcs->doc, "metadata"), "labels");
+	queue = pol_get_str(pcs_labels, POL_LABEL_KAI_QUEUE);
+	if (pod && queue && !json_object_get(l, POL_LABEL_KAI_QUEUE))
+		put(l, POL_LABEL_KAI_QUEUE, json_string(queue), rc);
 	put(l, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY), rc);
 	put(l, POL_LABEL_PART_OF, json_string(pcs->name), rc);
-	put(l, POL_LABEL_PCS, json_string(pcs->name), rc);
-	put(l, POL_LABEL_PCS_CLIQUE, json_string(c->name), rc);
-	put(l, POL_LABEL_PCLQ, json_string(n->pclq), rc);
+	put(l, POL_LABEL_COMPONENT,
+	    json_string(c->group >= 0 ? POL_COMPONENT_PCSG_PCLQ
+				      : POL_COMPONENT_PCS_PCLQ),
+	    rc);
+	put(l, POL_LABEL_APP_NAME, json_string(n->pclq), rc);
+	if (pod) {
+		put(l, POL_LABEL_PCS, json_string(pcs->name), rc);
+		put(l, POL_LABEL_PCS_CLIQUE, json_string(c->name), rc);
+		put(l, POL_LABEL_PCLQ, json_string(n->pclq), rc);
+	}
 	put(l, POL_LABEL_PODGANG, json_string(n->gang), rc);
+	if (scaled)
+		put(l, POL_LABEL_BASE_PODGANG, json_string(n->base), rc);
 	put(l, POL_LABEL_PCS_INDEX, int_string(ref->set_index), rc);
 	if (c->group >= 0) {
 		put(l, POL_LABEL_PCSG, json_string(n->pcsg), rc);
 		put(l, POL_LABEL_PCSG_INDEX, int_string(ref->group_index), rc);
+		if (pod)
+			put(l, POL_LABEL_PCSG_POD_INDEX,
+			    int_string(unit_pod_index(pcs, c, ref)), rc);
 	}
-	put(l, POL_LABEL_POD_INDEX, int_string(ref->pod_index), rc);
+	if (pod)
+		put(l, POL_LABEL_POD_INDEX, int_string(ref->pod_index), rc);
 	put(l, POL_LABEL_TEMPLATE_HASH, json_string(hash), rc);
-	pcs_labels =
-	    json_object_get(json_object_get(pcs->doc, "metadata"), "labels");
-	queue = pol_get_str(pcs_labels, POL_LABEL_KAI_QUEUE);
-	if (queue)
-		put(l, POL_LABEL_KAI_QUEUE, json_string(queue), rc);
 	return l;
+}
+
+/* The pod's annotations: its clique template's, without
+ * grove.io/topology-name (the PodGang owns topology, as upstream); NULL
+ * when there are none. */
+static json_t *shape_annotations(const pol_clique *c, int *rc)
+{
+	json_t *a = json_object();
+
+	if (!a) {
+		*rc = GV_ENOMEM;
+		return NULL;
+	}
+	copy_strings(a, c->node, "annotations", POL_ANNOTATION_TOPOLOGY, rc);
+	if (json_object_size(a) == 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
 }
 
 /* Pods of one unit of group g: the sum of its cliques' pod counts. */
@@ -358,6 +428,8 @@ static int64_t unit_pods(const pol_pcs *pcs, const pol_group *g)
 	return sum;
 }
 
+/* groved's variables in the order of section 6: they go before a
+ * container's own, which may refer to them as $(VAR). */
 static json_t *shape_env(const pol_pcs *pcs, const pol_clique *c,
 			 const pol_pod_ref *ref, const pod_names *n, int *rc)
 {
@@ -379,6 +451,10 @@ static json_t *shape_env(const pol_pcs *pcs, const pol_clique *c,
 		push(env,
 		     env_var("GROVE_PCSG_INDEX", int_string(ref->group_index)),
 		     rc);
+		push(env,
+		     env_var("GROVE_PCSG_POD_INDEX",
+			     int_string(unit_pod_index(pcs, c, ref))),
+		     rc);
 		push(
 		    env,
 		    env_var("GROVE_PCSG_TEMPLATE_NUM_PODS",
@@ -388,29 +464,56 @@ static json_t *shape_env(const pol_pcs *pcs, const pol_clique *c,
 	return env;
 }
 
-/* One {"name", "env"} per container of the clique. */
-static json_t *shape_containers(const pol_clique *c, const json_t *env, int *rc)
+/* One {"name", "env"} per element of the clique's pod list key
+ * ("containers" or "initContainers"), appended to list. */
+static void shape_containers(json_t *list, const pol_clique *c, const char *key,
+			     const json_t *env, int *rc)
 {
-	json_t *list = json_array();
 	const json_t *ct = NULL;
 	size_t k = 0;
 
-	if (!list) {
-		*rc = GV_ENOMEM;
-		return NULL;
-	}
-	json_array_foreach(json_object_get(c->pod, "containers"), k, ct)
+	json_array_foreach(json_object_get(c->pod, key), k, ct)
 	{
 		const char *name = pol_get_str(ct, "name");
 
-		if (!name)
+		if (!name || strcmp(name, POL_INITC_NAME) == 0)
 			continue;
 		push(
 		    list,
 		    json_pack("{s:s, s:O}", "name", name, "env", (json_t *)env),
 		    rc);
 	}
-	return list;
+}
+
+/* grove-initc: the parents in args, the set's token mounted where a
+ * client looks for it. The pod's own token is mounted by the API
+ * server's ServiceAccount admission plugin into every container that
+ * has no mount at that path yet, so this explicit mount keeps it out of
+ * grove-initc alone. */
+static json_t *shape_initc(const pol_pod_options *o, json_t *args)
+{
+	return json_pack(
+	    "{s:s, s:s, s:o, s:[{s:s, s:s, s:b}]}", "name", POL_INITC_NAME,
+	    "image",
+	    o && o->initc_image ? o->initc_image : POL_DEFAULT_INITC_IMAGE,
+	    "args", args, "volumeMounts", "name", POL_INITC_TOKEN_VOLUME,
+	    "mountPath", POL_INITC_TOKEN_PATH, "readOnly", 1);
+}
+
+/* The volume of the set's grove-initc token: Secret <pcs>-ic-sat. */
+static json_t *shape_token_volume(const pol_pcs *pcs, int *rc)
+{
+	char secret[NAME_BUF];
+
+	if (*rc != GV_OK)
+		return NULL;
+	*rc = fmt_name(secret, sizeof(secret), "%s%s", pcs->name,
+		       POL_INITC_SECRET_SUFFIX);
+	if (*rc != GV_OK)
+		return NULL;
+	return json_pack("[{s:s, s:{s:s, s:i}}]", "name",
+			 POL_INITC_TOKEN_VOLUME, "secret", "secretName", secret,
+			 "defaultMode", 420);
 }
 
 static const char *scheduler_of(const pol_clique *c, const pol_pod_options *o)
@@ -450,7 +553,10 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
 	json_t *shape = NULL;
 	json_t *meta = NULL;
 	json_t *spec = NULL;
+	json_t *annotations = NULL;
 	json_t *env = NULL;
+	json_t *inits = NULL;
+	json_t *containers = NULL;
 	json_t *args = NULL;
 	int rc = GV_OK;
 
@@ -487,24 +593,32 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
 	}
 	put(meta, "name", json_string(n->pod), &rc);
 	put(meta, "namespace", json_string(ns), &rc);
-	put(meta, "labels", shape_labels(pcs, c, ref, n, hash, &rc), &rc);
+	put(meta, "labels", shape_labels(pcs, c, ref, n, hash, true, &rc), &rc);
+	annotations = shape_annotations(c, &rc);
+	if (annotations)
+		put(meta, "annotations", annotations, &rc);
 	put(spec, "schedulerName", json_string(scheduler_of(c, o)), &rc);
 	put(spec, "schedulingGates",
 	    json_pack("[{s:s}]", "name", POL_GATE_PODGANG), &rc);
 	put(spec, "hostname", json_string(n->pod), &rc);
 	put(spec, "subdomain", json_string(n->base), &rc);
-	if (args) {
-		put(spec, "initContainers",
-		    json_pack("[{s:s, s:s, s:o}]", "name", POL_INITC_NAME,
-			      "image",
-			      o && o->initc_image ? o->initc_image
-						  : POL_DEFAULT_INITC_IMAGE,
-			      "args", args),
-		    &rc);
-		args = NULL;
-	}
 	env = shape_env(pcs, c, ref, n, &rc);
-	put(spec, "containers", shape_containers(c, env, &rc), &rc);
+	inits = json_array();
+	containers = json_array();
+	if (!inits || !containers) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	shape_containers(inits, c, "initContainers", env, &rc);
+	if (args) {
+		push(inits, shape_initc(o, args), &rc);
+		args = NULL;
+		put(spec, "volumes", shape_token_volume(pcs, &rc), &rc);
+	}
+	shape_containers(containers, c, "containers", env, &rc);
+	if (json_array_size(inits) > 0)
+		put(spec, "initContainers", json_incref(inits), &rc);
+	put(spec, "containers", json_incref(containers), &rc);
 	put(shape, "metadata", meta, &rc);
 	meta = NULL;
 	put(shape, "spec", spec, &rc);
@@ -515,11 +629,107 @@ out:
 		shape = NULL;
 	}
 	json_decref(args);
+	json_decref(containers);
+	json_decref(inits);
 	json_decref(env);
 	json_decref(spec);
 	json_decref(meta);
 	json_decref(shape);
 	free(n);
+	return rc;
+}
+
+int pol_podclique_meta(const pol_pcs *pcs, const pol_pod_ref *ref,
+		       json_t **meta_out)
+{
+	const pol_clique *c = NULL;
+	pod_names *n = NULL;
+	char hash[POL_TEMPLATE_HASH_LEN + 1];
+	json_t *meta = NULL;
+	json_t *annotations = NULL;
+	int rc = GV_OK;
+
+	if (!meta_out || !ref_valid(pcs, ref)) {
+		rc = GV_EINVAL;
+		goto out;
+	}
+	c = &pcs->cliques[ref->clique];
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	rc = make_names(pcs, c, c->group >= 0 ? &pcs->groups[c->group] : NULL,
+			ref, pcs->namespace ? pcs->namespace : "default", n);
+	if (rc == GV_OK)
+		rc = template_hash(pcs, c, hash, sizeof(hash));
+	if (rc != GV_OK)
+		goto out;
+	meta = json_object();
+	if (!meta) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	put(meta, "name", json_string(n->pclq), &rc);
+	put(meta, "labels", shape_labels(pcs, c, ref, n, hash, false, &rc),
+	    &rc);
+	annotations = shape_annotations(c, &rc);
+	if (annotations)
+		put(meta, "annotations", annotations, &rc);
+out:
+	if (rc == GV_OK) {
+		*meta_out = meta;
+		meta = NULL;
+	}
+	json_decref(meta);
+	free(n);
+	return rc;
+}
+
+int pol_podgang_meta(const pol_pcs *pcs, json_t **meta_out)
+{
+	const json_t *pmeta = NULL;
+	json_t *labels = NULL;
+	json_t *annotations = NULL;
+	const char *k = NULL;
+	json_t *val = NULL;
+	int rc = GV_OK;
+
+	if (!meta_out || !pcs || !pcs->name)
+		return GV_EINVAL;
+	pmeta = json_object_get(pcs->doc, "metadata");
+	labels = json_object();
+	annotations = json_object();
+	if (!labels || !annotations) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	json_object_foreach((json_t *)json_object_get(pmeta, "labels"), k, val)
+	{
+		if (json_is_string(val) && strncmp(k, "grove.io/", 9) != 0)
+			put(labels, k, json_incref(val), &rc);
+	}
+	json_object_foreach((json_t *)json_object_get(pmeta, "annotations"), k,
+			    val)
+	{
+		if (json_is_string(val) && strncmp(k, "grove.io/", 9) != 0)
+			put(annotations, k, json_incref(val), &rc);
+	}
+	put(labels, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY), &rc);
+	put(labels, POL_LABEL_PART_OF, json_string(pcs->name), &rc);
+	put(labels, POL_LABEL_COMPONENT, json_string(POL_COMPONENT_PODGANG),
+	    &rc);
+	if (rc != GV_OK)
+		goto out;
+	*meta_out = json_pack("{s:o, s:o}", "labels", labels, "annotations",
+			      annotations);
+	labels = NULL;
+	annotations = NULL;
+	if (!*meta_out)
+		rc = GV_ENOMEM;
+out:
+	json_decref(labels);
+	json_decref(annotations);
 	return rc;
 }
 
@@ -635,58 +845,148 @@ static void patch_scheduler(patcher *p, const json_t *spec,
 		       json_string(want));
 }
 
-static void patch_labels(patcher *p, const json_t *pod, const json_t *want)
+/* metadata.key of the pod gets want's entries: a missing one added, one
+ * with another value replaced when replace is set (groved's labels win),
+ * kept otherwise (a pod's own annotation stays). */
+static void patch_meta_map(patcher *p, const json_t *pod, const char *key,
+			   const json_t *want, bool replace)
 {
 	const json_t *meta = json_object_get(pod, "metadata");
-	const json_t *have = json_object_get(meta, "labels");
-	const char *key = NULL;
+	const json_t *have = json_object_get(meta, key);
+	const json_t *cur = NULL;
+	const char *k = NULL;
 	json_t *val = NULL;
+	char ptr[32];
 
 	if (json_object_size(want) == 0)
 		return;
 	if (!meta || json_is_null(meta)) {
 		op_add(p, "add", "/metadata", NULL,
-		       json_pack("{s:O}", "labels", (json_t *)want));
+		       json_pack("{s:O}", key, (json_t *)want));
 		return;
 	}
 	if (!json_is_object(meta))
 		return;
+	snprintf(ptr, sizeof(ptr), "/metadata/%s", key);
 	if (!have || json_is_null(have)) {
-		op_add(p, "add", "/metadata/labels", NULL,
-		       json_deep_copy(want));
+		op_add(p, "add", ptr, NULL, json_deep_copy(want));
 		return;
 	}
 	if (!json_is_object(have))
 		return;
-	json_object_foreach((json_t *)want, key, val)
+	json_object_foreach((json_t *)want, k, val)
 	{
-		if (!json_object_get(have, key))
-			op_add(p, "add", "/metadata/labels", key,
-			       json_deep_copy(val));
+		cur = json_object_get(have, k);
+		if (!cur)
+			op_add(p, "add", ptr, k, json_deep_copy(val));
+		else if (replace && !json_equal(cur, val))
+			op_add(p, "replace", ptr, k, json_deep_copy(val));
 	}
 }
 
-/* Every container of the pod gets the env of the shape container of the
- * same name, else of the shape's first container. */
-static void patch_env(patcher *p, const json_t *spec, const json_t *want_spec)
+/* The env a container ends with: groved's variables first, then its own
+ * other than those (a template variable of the same name is replaced,
+ * as upstream does). A new reference, or NULL when out of memory. */
+static json_t *merged_env(const json_t *own, const json_t *grove)
 {
-	const json_t *want_list = json_object_get(want_spec, "containers");
+	json_t *env = json_deep_copy(grove);
+	const json_t *el = NULL;
+	size_t k = 0;
+
+	if (!env)
+		return NULL;
+	json_array_foreach(own, k, el)
+	{
+		if (named(grove, pol_get_str(el, "name")))
+			continue;
+		if (json_array_append_new(env, json_deep_copy(el)) != 0) {
+			json_decref(env);
+			return NULL;
+		}
+	}
+	return env;
+}
+
+/* groved's env for a container of the pod named name: the shape's entry
+ * of that name in want_list, else the first entry with an env in the
+ * shape (every container of a clique gets the same variables). */
+static const json_t *grove_env(const json_t *want_spec, const char *name)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	const json_t *el = NULL;
+	size_t l = 0;
+	size_t k = 0;
+
+	for (l = 0; l < 2; l++) {
+		el = named(json_object_get(want_spec, lists[l]), name);
+		if (json_object_get(el, "env"))
+			return json_object_get(el, "env");
+	}
+	for (l = 0; l < 2; l++) {
+		json_array_foreach(json_object_get(want_spec, lists[l]), k, el)
+		{
+			if (json_object_get(el, "env"))
+				return json_object_get(el, "env");
+		}
+	}
+	return NULL;
+}
+
+/* Every container of the pod's list key (but grove-initc, which takes
+ * no variables) gets groved's env before its own; a container whose env
+ * already reads so is left alone. */
+static void patch_env(patcher *p, const json_t *spec, const json_t *want_spec,
+		      const char *key)
+{
 	const json_t *ct = NULL;
 	char ptr[64];
 	size_t x = 0;
 
-	json_array_foreach(json_object_get(spec, "containers"), x, ct)
+	json_array_foreach(json_object_get(spec, key), x, ct)
 	{
-		const json_t *sc = named(want_list, pol_get_str(ct, "name"));
+		const char *name = pol_get_str(ct, "name");
+		const json_t *grove = grove_env(want_spec, name);
+		const json_t *own = NULL;
+		json_t *env = NULL;
 
-		if (!json_is_object(ct))
+		if (!json_is_object(ct) || json_array_size(grove) == 0 ||
+		    (name && strcmp(name, POL_INITC_NAME) == 0))
 			continue;
-		if (!sc)
-			sc = json_array_get(want_list, 0);
-		snprintf(ptr, sizeof(ptr), "/spec/containers/%zu", x);
-		add_missing_named(p, ct, "env", ptr,
-				  json_object_get(sc, "env"));
+		own = json_object_get(ct, "env");
+		if (own && !json_is_null(own) && !json_is_array(own))
+			continue; /* the API server's to refuse */
+		env = merged_env(own, grove);
+		if (!env) {
+			p->rc = p->rc == GV_OK ? GV_ENOMEM : p->rc;
+			return;
+		}
+		if (own && json_equal(own, env)) {
+			json_decref(env);
+			continue;
+		}
+		snprintf(ptr, sizeof(ptr), "/spec/%s/%zu/env", key, x);
+		op_add(p, own && !json_is_null(own) ? "replace" : "add", ptr,
+		       NULL, env);
 	}
+}
+
+/* grove-initc, appended after the pod's own init containers when none
+ * of its name is there. */
+static void patch_initc(patcher *p, const json_t *spec, const json_t *want_spec)
+{
+	const json_t *initc =
+	    named(json_object_get(want_spec, "initContainers"), POL_INITC_NAME);
+	json_t *one = NULL;
+
+	if (!initc)
+		return;
+	one = json_pack("[O]", (json_t *)initc);
+	if (!one) {
+		p->rc = p->rc == GV_OK ? GV_ENOMEM : p->rc;
+		return;
+	}
+	add_missing_named(p, spec, "initContainers", "/spec", one);
+	json_decref(one);
 }
 
 int pol_pod_patch(const json_t *pod, const json_t *shape,
@@ -695,8 +995,10 @@ int pol_pod_patch(const json_t *pod, const json_t *shape,
 	patcher p = { NULL, GV_OK };
 	const json_t *spec = json_object_get(pod, "spec");
 	const json_t *want_spec = json_object_get(shape, "spec");
-	const json_t *want_labels =
-	    json_object_get(json_object_get(shape, "metadata"), "labels");
+	const json_t *want_meta = json_object_get(shape, "metadata");
+	const json_t *want_labels = json_object_get(want_meta, "labels");
+	const json_t *want_annotations =
+	    json_object_get(want_meta, "annotations");
 
 	if (!json_is_object(pod) || !json_is_object(shape) || !patch_out) {
 		p.rc = GV_EINVAL;
@@ -717,11 +1019,14 @@ int pol_pod_patch(const json_t *pod, const json_t *shape,
 		    json_object_get(want_spec, "schedulingGates"));
 	if (json_is_object(spec))
 		patch_scheduler(&p, spec, want_spec, apiserver_default);
-	patch_labels(&p, pod, want_labels);
+	patch_meta_map(&p, pod, "labels", want_labels, true);
+	patch_meta_map(&p, pod, "annotations", want_annotations, false);
 	if (json_is_object(spec)) {
-		patch_env(&p, spec, want_spec);
-		add_missing_named(&p, spec, "initContainers", "/spec",
-				  json_object_get(want_spec, "initContainers"));
+		patch_env(&p, spec, want_spec, "containers");
+		patch_env(&p, spec, want_spec, "initContainers");
+		add_missing_named(&p, spec, "volumes", "/spec",
+				  json_object_get(want_spec, "volumes"));
+		patch_initc(&p, spec, want_spec);
 	}
 out:
 	if (p.rc == GV_OK) {

@@ -1,7 +1,9 @@
 /*
  * srv_hook_pod.c: the mutating pod webhook (docs/api.md sections 6, 8).
  * A pod that carries grove.io/podcliquesets gets, at CREATE, the shape
- * pol_pod_shape gives it, as a patch that adds only what it lacks.
+ * pol_pod_shape gives it, as the patch pol_pod_patch makes: what it
+ * lacks, groved's labels and variables where they differ, nothing at a
+ * second pass.
  *
  * The webhook never blocks a pod because of groved's own state: when the
  * PodCliqueSet cannot be read (cache not synced, set missing, set

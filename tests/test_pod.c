@@ -115,7 +115,7 @@ static char *initc_line(const json_t *shape)
 {
 	const json_t *ic =
 	    json_object_get(json_object_get(shape, "spec"), "initContainers");
-	const json_t *c = json_array_get(ic, 0);
+	const json_t *c = json_array_get(ic, json_array_size(ic) - 1);
 	const json_t *a = NULL;
 	char *line = NULL;
 	size_t len = 0;
@@ -123,9 +123,10 @@ static char *initc_line(const json_t *shape)
 
 	if (!ic)
 		return NULL;
-	assert_int_equal(json_array_size(ic), 1);
-	assert_string_equal(json_string_value(json_object_get(c, "name")),
-			    POL_INITC_NAME);
+	/* the template's own init containers first, grove-initc last */
+	if (strcmp(json_string_value(json_object_get(c, "name")),
+		   POL_INITC_NAME) != 0)
+		return NULL;
 	line = calloc(1, 4096);
 	assert_non_null(line);
 	json_array_foreach(json_object_get(c, "args"), k, a) len +=
@@ -145,6 +146,37 @@ static void expect_initc(const json_t *shape, const char *want)
 	assert_non_null(line);
 	assert_string_equal(line, want);
 	free(line);
+}
+
+/* With an init container, grove-initc alone mounts the set's token
+ * (Secret vllm-...-ic-sat) at the service account path; else no volume. */
+static void expect_token(const json_t *shape, bool want)
+{
+	const json_t *spec = json_object_get(shape, "spec");
+	const json_t *ic = json_array_get(
+	    json_object_get(spec, "initContainers"),
+	    json_array_size(json_object_get(spec, "initContainers")) - 1);
+	const json_t *vols = json_object_get(spec, "volumes");
+	char want_vol[256];
+	const json_t *ct = NULL;
+	size_t k = 0;
+
+	json_array_foreach(json_object_get(spec, "containers"), k, ct)
+	    assert_null(json_object_get(ct, "volumeMounts"));
+	if (!want) {
+		assert_null(vols);
+		return;
+	}
+	expect_json(json_object_get(ic, "volumeMounts"),
+		    "[{\"name\":\"sa-token-secret-vol\",\"mountPath\":"
+		    "\"/var/run/secrets/kubernetes.io/serviceaccount\","
+		    "\"readOnly\":true}]");
+	snprintf(want_vol, sizeof(want_vol),
+		 "[{\"name\":\"sa-token-secret-vol\",\"secret\":{"
+		 "\"secretName\":\"%s-ic-sat\",\"defaultMode\":420}}]",
+		 label(shape, POL_LABEL_PCS));
+	expect_json(vols, want_vol);
+	assert_null(json_object_get(spec, "serviceAccountName"));
 }
 
 static json_t *shape_of(const pol_pcs *pcs, const char *name, int64_t i,
@@ -169,28 +201,29 @@ static const struct ref_row {
 	const char *pclq;
 	const char *gang;
 	const char *initc; /* NULL: no init container */
+	const char *upi; /* pod index in the unit; NULL standalone */
 } ref_rows[] = {
 	{ "router-clique", 0, 0, PCS "-0-router-clique-0",
-	  PCS "-0-router-clique", PCS "-0", NULL },
+	  PCS "-0-router-clique", PCS "-0", NULL, NULL },
 	{ "prefill-clique", 0, 0, PCSG "-0-prefill-clique-0",
 	  PCSG "-0-prefill-clique", PCS "-0",
-	  "initc --podcliques=" PCS "-0-router-clique:1" },
+	  "initc --podcliques=" PCS "-0-router-clique:1", "0" },
 	{ "decode-clique", 0, 0, PCSG "-0-decode-clique-0",
 	  PCSG "-0-decode-clique", PCS "-0",
-	  "initc --podcliques=" PCSG "-0-prefill-clique:1" },
+	  "initc --podcliques=" PCSG "-0-prefill-clique:1", "1" },
 	{ "decode-clique", 0, 1, PCSG "-0-decode-clique-1",
 	  PCSG "-0-decode-clique", PCS "-0",
-	  "initc --podcliques=" PCSG "-0-prefill-clique:1" },
+	  "initc --podcliques=" PCSG "-0-prefill-clique:1", "2" },
 	/* unit 1 is past minAvailable 1: the first scaled gang */
 	{ "prefill-clique", 1, 0, PCSG "-1-prefill-clique-0",
 	  PCSG "-1-prefill-clique", PCSG "-0",
-	  "initc --podcliques=" PCS "-0-router-clique:1" },
+	  "initc --podcliques=" PCS "-0-router-clique:1", "0" },
 	{ "decode-clique", 1, 0, PCSG "-1-decode-clique-0",
 	  PCSG "-1-decode-clique", PCSG "-0",
-	  "initc --podcliques=" PCSG "-1-prefill-clique:1" },
+	  "initc --podcliques=" PCSG "-1-prefill-clique:1", "1" },
 	{ "decode-clique", 1, 1, PCSG "-1-decode-clique-1",
 	  PCSG "-1-decode-clique", PCSG "-0",
-	  "initc --podcliques=" PCSG "-1-prefill-clique:1" },
+	  "initc --podcliques=" PCSG "-1-prefill-clique:1", "2" },
 };
 
 static void test_reference_every_pod(void **state)
@@ -229,6 +262,16 @@ static void test_reference_every_pod(void **state)
 		assert_string_equal(label(s, POL_LABEL_PCS_CLIQUE), w->clique);
 		assert_string_equal(label(s, POL_LABEL_PCLQ), w->pclq);
 		assert_string_equal(label(s, POL_LABEL_PODGANG), w->gang);
+		/* a scaled gang's pods name their base gang */
+		if (strcmp(w->gang, PCS "-0") == 0)
+			assert_null(label(s, POL_LABEL_BASE_PODGANG));
+		else
+			assert_string_equal(label(s, POL_LABEL_BASE_PODGANG),
+					    PCS "-0");
+		assert_string_equal(label(s, POL_LABEL_COMPONENT),
+				    grouped ? "pcsg-podclique"
+					    : "pcs-podclique");
+		assert_string_equal(label(s, POL_LABEL_APP_NAME), w->pclq);
 		assert_string_equal(label(s, POL_LABEL_PCS_INDEX), "0");
 		snprintf(idx, sizeof(idx), "%d", (int)w->k);
 		assert_string_equal(label(s, POL_LABEL_POD_INDEX), idx);
@@ -253,12 +296,19 @@ static void test_reference_every_pod(void **state)
 			/* one prefill + two decode pods per unit */
 			assert_string_equal(
 			    env_value(s, "GROVE_PCSG_TEMPLATE_NUM_PODS"), "3");
+			assert_string_equal(label(s, POL_LABEL_PCSG_POD_INDEX),
+					    w->upi);
+			assert_string_equal(
+			    env_value(s, "GROVE_PCSG_POD_INDEX"), w->upi);
 		} else {
 			assert_null(label(s, POL_LABEL_PCSG));
 			assert_null(label(s, POL_LABEL_PCSG_INDEX));
+			assert_null(label(s, POL_LABEL_PCSG_POD_INDEX));
 			assert_null(env_value(s, "GROVE_PCSG_NAME"));
+			assert_null(env_value(s, "GROVE_PCSG_POD_INDEX"));
 		}
 		expect_initc(s, w->initc);
+		expect_token(s, w->initc != NULL);
 		json_decref(s);
 	}
 }
@@ -276,13 +326,17 @@ static void test_reference_full_shape(void **state)
 	       "\"namespace\":\"inference\",\"labels\":{"
 	       "\"app.kubernetes.io/managed-by\":\"grove-operator\","
 	       "\"app.kubernetes.io/part-of\":\"" PCS "\","
+	       "\"app.kubernetes.io/component\":\"pcsg-podclique\","
+	       "\"app.kubernetes.io/name\":\"" PCSG "-1-decode-clique\","
 	       "\"grove.io/podcliquesets\":\"" PCS "\","
 	       "\"grove.io/podcliquesets-clique\":\"decode-clique\","
 	       "\"grove.io/podclique\":\"" PCSG "-1-decode-clique\","
 	       "\"grove.io/podgang\":\"" PCSG "-0\","
+	       "\"grove.io/base-podgang\":\"" PCS "-0\","
 	       "\"grove.io/podcliqueset-replica-index\":\"0\","
 	       "\"grove.io/podcliquescalinggroup\":\"" PCSG "\","
 	       "\"grove.io/podcliquescalinggroup-replica-index\":\"1\","
+	       "\"grove.io/podcliquescalinggroup-pod-index\":\"2\","
 	       "\"grove.io/podclique-pod-index\":\"1\","
 	       "\"grove.io/pod-template-hash\":\"d90b713907\"}},"
 	       "\"spec\":{\"schedulerName\":\"kai-scheduler\","
@@ -292,7 +346,12 @@ static void test_reference_full_shape(void **state)
 	       "\"subdomain\":\"" PCS "-0\","
 	       "\"initContainers\":[{\"name\":\"grove-initc\","
 	       "\"image\":\"groved:test\",\"args\":[\"initc\","
-	       "\"--podcliques=" PCSG "-1-prefill-clique:1\"]}],"
+	       "\"--podcliques=" PCSG "-1-prefill-clique:1\"],"
+	       "\"volumeMounts\":[{\"name\":\"sa-token-secret-vol\","
+	       "\"mountPath\":\"/var/run/secrets/kubernetes.io/"
+	       "serviceaccount\",\"readOnly\":true}]}],"
+	       "\"volumes\":[{\"name\":\"sa-token-secret-vol\",\"secret\":{"
+	       "\"secretName\":\"" PCS "-ic-sat\",\"defaultMode\":420}}],"
 	       "\"containers\":[{\"name\":\"vllm-decode\",\"env\":["
 	       "{\"name\":\"GROVE_PCS_NAME\",\"value\":\"" PCS "\"},"
 	       "{\"name\":\"GROVE_PCS_INDEX\",\"value\":\"0\"},"
@@ -303,6 +362,7 @@ static void test_reference_full_shape(void **state)
 	       "{\"name\":\"GROVE_PCLQ_POD_INDEX\",\"value\":\"1\"},"
 	       "{\"name\":\"GROVE_PCSG_NAME\",\"value\":\"" PCSG "\"},"
 	       "{\"name\":\"GROVE_PCSG_INDEX\",\"value\":\"1\"},"
+	       "{\"name\":\"GROVE_PCSG_POD_INDEX\",\"value\":\"2\"},"
 	       "{\"name\":\"GROVE_PCSG_TEMPLATE_NUM_PODS\",\"value\":\"3\"}"
 	       "]}]}}");
 	json_decref(s);
@@ -588,7 +648,10 @@ static void expect_idempotent(const json_t *pod, const json_t *shape)
 
 /* The exact patch for the captured router pod: the three operations the
  * capture shows (gate, scheduler, podgang label), in that order, plus
- * the other labels and the env the contract adds. */
+ * the other labels and the env the contract adds. Reviewed when the
+ * component labels joined (app.kubernetes.io/component and name, as
+ * upstream's pods carry their PodClique's labels): the router is
+ * standalone and has no parent, so no token volume or grove-initc. */
 #define CAPTURED_PATCH                                                       \
 	"[{\"op\":\"add\",\"path\":\"/spec/schedulingGates\",\"value\":"     \
 	"[{\"name\":\"grove.io/podgang-pending-creation\"}]},"               \
@@ -598,6 +661,10 @@ static void expect_idempotent(const json_t *pod, const json_t *shape)
 	"app.kubernetes.io~1managed-by\",\"value\":\"grove-operator\"},"     \
 	"{\"op\":\"add\",\"path\":\"/metadata/labels/"                       \
 	"app.kubernetes.io~1part-of\",\"value\":\"" PCS "\"},"               \
+	"{\"op\":\"add\",\"path\":\"/metadata/labels/"                       \
+	"app.kubernetes.io~1component\",\"value\":\"pcs-podclique\"},"       \
+	"{\"op\":\"add\",\"path\":\"/metadata/labels/"                       \
+	"app.kubernetes.io~1name\",\"value\":\"" PCS "-0-router-clique\"},"  \
 	"{\"op\":\"add\",\"path\":\"/metadata/labels/grove.io~1podclique\"," \
 	"\"value\":\"" PCS "-0-router-clique\"},"                            \
 	"{\"op\":\"add\",\"path\":\"/metadata/labels/grove.io~1podgang\","   \
@@ -711,9 +778,27 @@ static void test_patch_idempotent(void **state)
 	}
 }
 
-/* What the pod has is kept: other gates, env values, init containers,
- * labels with other values. */
-static void test_patch_keeps_existing(void **state)
+/* groved's env of decode-clique pod (0, 0, 0), as a JSON list body. */
+#define DECODE_ENV                                               \
+	"{\"name\":\"GROVE_PCS_NAME\",\"value\":\"" PCS "\"},"   \
+	"{\"name\":\"GROVE_PCS_INDEX\",\"value\":\"0\"},"        \
+	"{\"name\":\"GROVE_PCLQ_NAME\",\"value\":\"" PCSG        \
+	"-0-decode-clique\"},"                                   \
+	"{\"name\":\"GROVE_HEADLESS_SERVICE\",\"value\":\"" PCS  \
+	"-0.inference.svc.cluster.local\"},"                     \
+	"{\"name\":\"GROVE_PCLQ_POD_INDEX\",\"value\":\"0\"},"   \
+	"{\"name\":\"GROVE_PCSG_NAME\",\"value\":\"" PCSG "\"}," \
+	"{\"name\":\"GROVE_PCSG_INDEX\",\"value\":\"0\"},"       \
+	"{\"name\":\"GROVE_PCSG_POD_INDEX\",\"value\":\"1\"},"   \
+	"{\"name\":\"GROVE_PCSG_TEMPLATE_NUM_PODS\",\"value\":\"3\"}"
+
+/* What the pod has and groved does not own is kept: other gates, its own
+ * variables (after groved's, so $(GROVE_...) expands), its init
+ * containers (which get the env too), its token mount. What groved owns
+ * is set: a label of groved's with another value is replaced (a pod in
+ * the wrong gang is never scheduled), a GROVE_ variable the pod wrote
+ * itself is replaced, as upstream does. */
+static void test_patch_existing(void **state)
 {
 	fixture *f = *state;
 	json_t *s = shape_of(&f->pcs, "decode-clique", 0, 0, 0, &opts);
@@ -729,17 +814,18 @@ static void test_patch_keeps_existing(void **state)
 		   "\"grove.io/podcliquescalinggroup-replica-index\":\"0\","
 		   "\"grove.io/podclique-pod-index\":\"0\"}},"
 		   "\"spec\":{\"schedulerName\":\"kai-scheduler\","
+		   "\"serviceAccountName\":\"workload\","
 		   "\"schedulingGates\":[{\"name\":\"example.com/other\"}],"
+		   "\"volumes\":[{\"name\":\"kube-api-access-x\"}],"
 		   "\"initContainers\":[{\"name\":\"setup\",\"image\":\"x\"}],"
 		   "\"containers\":[{\"name\":\"vllm-decode\",\"env\":["
+		   "{\"name\":\"LEADER\",\"value\":"
+		   "\"$(GROVE_PCSG_NAME)-$(GROVE_PCSG_INDEX)-leader\"},"
 		   "{\"name\":\"GROVE_PCS_NAME\",\"value\":\"custom\"},"
-		   "{\"name\":\"GROVE_PCS_INDEX\",\"value\":\"0\"},"
-		   "{\"name\":\"GROVE_PCLQ_NAME\",\"value\":\"" PCSG
-		   "-0-decode-clique\"},"
-		   "{\"name\":\"GROVE_HEADLESS_SERVICE\",\"value\":\"h\"},"
-		   "{\"name\":\"GROVE_PCLQ_POD_INDEX\",\"value\":\"0\"},"
-		   "{\"name\":\"GROVE_PCSG_NAME\",\"value\":\"" PCSG "\"},"
-		   "{\"name\":\"GROVE_PCSG_INDEX\",\"value\":\"0\"}]}]}}");
+		   "{\"name\":\"GROVE_PCS_INDEX\",\"value\":\"0\"}],"
+		   "\"volumeMounts\":[{\"name\":\"kube-api-access-x\","
+		   "\"mountPath\":\"/var/run/secrets/kubernetes.io/"
+		   "serviceaccount\"}]}]}}");
 	json_t *patch = patch_of(pod, s);
 
 	expect_json(
@@ -747,14 +833,29 @@ static void test_patch_keeps_existing(void **state)
 	    "[{\"op\":\"add\",\"path\":\"/spec/schedulingGates/-\","
 	    "\"value\":{\"name\":\"grove.io/podgang-pending-creation\"}},"
 	    "{\"op\":\"add\",\"path\":\"/metadata/labels/"
+	    "app.kubernetes.io~1component\",\"value\":\"pcsg-podclique\"},"
+	    "{\"op\":\"add\",\"path\":\"/metadata/labels/"
+	    "app.kubernetes.io~1name\",\"value\":\"" PCSG "-0-decode-clique\"},"
+	    "{\"op\":\"replace\",\"path\":\"/metadata/labels/"
+	    "grove.io~1podgang\",\"value\":\"" PCS "-0\"},"
+	    "{\"op\":\"add\",\"path\":\"/metadata/labels/"
+	    "grove.io~1podcliquescalinggroup-pod-index\",\"value\":\"1\"},"
+	    "{\"op\":\"add\",\"path\":\"/metadata/labels/"
 	    "grove.io~1pod-template-hash\",\"value\":\"d90b713907\"},"
-	    "{\"op\":\"add\",\"path\":\"/spec/containers/0/env/-\","
-	    "\"value\":{\"name\":\"GROVE_PCSG_TEMPLATE_NUM_PODS\","
-	    "\"value\":\"3\"}},"
+	    "{\"op\":\"replace\",\"path\":\"/spec/containers/0/env\","
+	    "\"value\":[" DECODE_ENV ",{\"name\":\"LEADER\",\"value\":"
+	    "\"$(GROVE_PCSG_NAME)-$(GROVE_PCSG_INDEX)-leader\"}]},"
+	    "{\"op\":\"add\",\"path\":\"/spec/initContainers/0/env\","
+	    "\"value\":[" DECODE_ENV "]},"
+	    "{\"op\":\"add\",\"path\":\"/spec/volumes/-\",\"value\":"
+	    "{\"name\":\"sa-token-secret-vol\",\"secret\":{\"secretName\":"
+	    "\"" PCS "-ic-sat\",\"defaultMode\":420}}},"
 	    "{\"op\":\"add\",\"path\":\"/spec/initContainers/-\","
 	    "\"value\":{\"name\":\"grove-initc\",\"image\":\"groved:test\","
 	    "\"args\":[\"initc\",\"--podcliques=" PCSG
-	    "-0-prefill-clique:1\"]}}]");
+	    "-0-prefill-clique:1\"],\"volumeMounts\":[{\"name\":"
+	    "\"sa-token-secret-vol\",\"mountPath\":\"/var/run/secrets/"
+	    "kubernetes.io/serviceaccount\",\"readOnly\":true}]}}]");
 	expect_idempotent(pod, s);
 	json_decref(patch);
 	json_decref(pod);
@@ -1179,6 +1280,587 @@ static void test_hook_wrong_kind(void **state)
 	srv_answer_release(&a);
 }
 
+/* ---- a Dynamo-shaped set: the planner's pod and the webhook's ------ */
+
+#define DYNAMO_YAML "tests/fixtures/pods/dynamo-multinode.yaml"
+#define SA_PATH "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* The value of variable i of env as Kubernetes gives it to the process:
+ * $(NAME) expanded from the variables listed before i, else left as
+ * written; $$ is a literal $. The caller frees. */
+static char *expanded(const json_t *env, size_t i)
+{
+	const char *v =
+	    json_string_value(json_object_get(json_array_get(env, i), "value"));
+	char *out = calloc(1, 4096);
+	size_t len = 0;
+
+	assert_non_null(v);
+	assert_non_null(out);
+	while (*v && len < 4000) {
+		const char *end = strchr(v, ')');
+		const char *val = NULL;
+		size_t k = 0;
+
+		if (v[0] == '$' && v[1] == '$') {
+			out[len++] = '$';
+			v += 2;
+			continue;
+		}
+		if (v[0] != '$' || v[1] != '(' || !end) {
+			out[len++] = *v++;
+			continue;
+		}
+		for (k = 0; k < i; k++) {
+			const json_t *e = json_array_get(env, k);
+			const char *n =
+			    json_string_value(json_object_get(e, "name"));
+
+			if (strlen(n) == (size_t)(end - v - 2) &&
+			    strncmp(n, v + 2, strlen(n)) == 0)
+				val = json_string_value(
+				    json_object_get(e, "value"));
+		}
+		if (val)
+			len +=
+			    (size_t)snprintf(out + len, 4096 - len, "%s", val);
+		else
+			len += (size_t)snprintf(out + len, 4096 - len, "%.*s",
+						(int)(end - v + 1), v);
+		v = end + 1;
+	}
+	return out;
+}
+
+/* Index of variable name in env; fails when absent. */
+static size_t env_index(const json_t *env, const char *name)
+{
+	const json_t *e = NULL;
+	size_t k = 0;
+
+	json_array_foreach(env, k, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "name")),
+			   name) == 0)
+			return k;
+	}
+	print_error("no variable %s\n", name);
+	fail();
+	return 0;
+}
+
+/* The pod the worker will create for ref, written out from the
+ * contract (the planner does not exist yet): the clique's podSpec with
+ * the shape laid over it: groved's variables before each container's
+ * own (a same-named one replaced), grove-initc after the template's init
+ * containers, its token volume beside the template's volumes, the gate
+ * beside the template's gates. */
+static json_t *planner_pod(const pol_pcs *pcs, const json_t *shape, size_t ci)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	const json_t *want = json_object_get(shape, "spec");
+	json_t *spec = json_deep_copy(pcs->cliques[ci].pod);
+	json_t *pod =
+	    json_pack("{s:O, s:o}", "metadata",
+		      json_object_get(shape, "metadata"), "spec", spec);
+	const json_t *el = NULL;
+	size_t l = 0;
+	size_t k = 0;
+
+	assert_non_null(pod);
+	json_object_set(spec, "schedulerName",
+			json_object_get(want, "schedulerName"));
+	json_object_set(spec, "hostname", json_object_get(want, "hostname"));
+	json_object_set(spec, "subdomain", json_object_get(want, "subdomain"));
+	if (!json_object_get(spec, "schedulingGates"))
+		json_object_set_new(spec, "schedulingGates", json_array());
+	json_array_extend(json_object_get(spec, "schedulingGates"),
+			  json_object_get(want, "schedulingGates"));
+	if (json_object_get(want, "volumes")) {
+		if (!json_object_get(spec, "volumes"))
+			json_object_set_new(spec, "volumes", json_array());
+		json_array_extend(json_object_get(spec, "volumes"),
+				  json_object_get(want, "volumes"));
+	}
+	for (l = 0; l < 2; l++) {
+		json_array_foreach(json_object_get(spec, lists[l]), k, el)
+		{
+			const char *name =
+			    json_string_value(json_object_get(el, "name"));
+			const json_t *w = NULL;
+			const json_t *e = NULL;
+			size_t m = 0;
+			size_t x = 0;
+			json_t *env = NULL;
+
+			json_array_foreach(json_object_get(want, lists[l]), m,
+					   w)
+			{
+				if (strcmp(json_string_value(
+					       json_object_get(w, "name")),
+					   name) == 0)
+					break;
+			}
+			env = json_deep_copy(json_object_get(w, "env"));
+			assert_non_null(env);
+			json_array_foreach(json_object_get(el, "env"), x, e)
+			{
+				const json_t *g = NULL;
+				size_t y = 0;
+				bool clash = false;
+
+				json_array_foreach(json_object_get(w, "env"), y,
+						   g) clash |=
+				    json_equal(json_object_get(g, "name"),
+					       json_object_get(e, "name"));
+				if (!clash)
+					json_array_append(env, (json_t *)e);
+			}
+			json_object_set_new((json_t *)el, "env", env);
+		}
+	}
+	json_array_foreach(json_object_get(want, "initContainers"), k, el)
+	{
+		if (strcmp(json_string_value(json_object_get(el, "name")),
+			   POL_INITC_NAME) != 0)
+			continue;
+		if (!json_object_get(spec, "initContainers"))
+			json_object_set_new(spec, "initContainers",
+					    json_array());
+		json_array_append(json_object_get(spec, "initContainers"),
+				  (json_t *)el);
+	}
+	return pod;
+}
+
+/* The same pod as kube-apiserver hands it to the mutating webhook: made
+ * from the clique's podSpec by someone else, named as the worker names
+ * it, labelled with the set and the clique only, defaulted
+ * (default-scheduler) and with the pod's own token mounted into every
+ * container by the ServiceAccount admission plugin, which runs before
+ * webhooks. */
+static json_t *apiserver_pod(const pol_pcs *pcs, size_t ci, const char *name)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	json_t *spec = json_deep_copy(pcs->cliques[ci].pod);
+	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}}, s:o}",
+				"apiVersion", "v1", "kind", "Pod", "metadata",
+				"name", name, "namespace", "dynamo", "labels",
+				POL_LABEL_PCS, pcs->name, POL_LABEL_PCS_CLIQUE,
+				pcs->cliques[ci].name, "spec", spec);
+	const json_t *el = NULL;
+	size_t l = 0;
+	size_t k = 0;
+
+	assert_non_null(pod);
+	json_object_set_new(spec, "schedulerName",
+			    json_string("default-scheduler"));
+	json_object_set_new(spec, "volumes",
+			    json_pack("[{s:s, s:{s:[{s:{s:i, s:s}}]}}]", "name",
+				      "kube-api-access-abcde", "projected",
+				      "sources", "serviceAccountToken",
+				      "expirationSeconds", 3607, "path",
+				      "token"));
+	for (l = 0; l < 2; l++) {
+		json_array_foreach(json_object_get(spec, lists[l]), k, el)
+		    json_object_set_new((json_t *)el, "volumeMounts",
+					json_pack("[{s:s, s:b, s:s}]", "name",
+						  "kube-api-access-abcde",
+						  "readOnly", 1, "mountPath",
+						  SA_PATH));
+	}
+	return pod;
+}
+
+/* The AdmissionReview of a CREATE of pod (borrowed). */
+static json_t *create_review(const json_t *pod)
+{
+	return json_pack(
+	    "{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, "
+	    "s:s, s:s, s:s, s:{s:s}, s:O}}",
+	    "apiVersion", "admission.k8s.io/v1", "kind", "AdmissionReview",
+	    "request", "uid", "dynamo-1", "kind", "group", "", "version", "v1",
+	    "kind", "Pod", "resource", "group", "", "version", "v1", "resource",
+	    "pods", "namespace", "dynamo", "name",
+	    json_string_value(
+		json_object_get(json_object_get(pod, "metadata"), "name")),
+	    "operation", "CREATE", "userInfo", "username", "admin", "object",
+	    (json_t *)pod);
+}
+
+/* Equal, or both absent (json_equal is false for NULL). */
+static bool same_json(const json_t *a, const json_t *b)
+{
+	return (!a && !b) || json_equal(a, b);
+}
+
+static const json_t *named_el(const json_t *list, const char *name)
+{
+	const json_t *el = NULL;
+	size_t k = 0;
+
+	json_array_foreach(list, k, el)
+	{
+		if (strcmp(json_string_value(json_object_get(el, "name")),
+			   name) == 0)
+			return el;
+	}
+	return NULL;
+}
+
+/* A Dynamo worker pod (unit 1 of the group, so a scaled gang; worker 2,
+ * the unit's fourth pod) through the mutating webhook gets what the
+ * planner's pod gets: env order, labels, annotations, credentials,
+ * gates; and a second pass patches nothing. */
+static void test_dynamo_webhook_matches_planner(void **state)
+{
+	static const char *const cliques[] = { "vllmworker-wkr",
+					       "vllmworker-ldr", "frontend" };
+	static const char *const names[] = {
+		"llm-0-vllmworker-1-vllmworker-wkr-2",
+		"llm-0-vllmworker-1-vllmworker-ldr-0", "llm-0-frontend-0"
+	};
+	json_t *doc = load_doc(DYNAMO_YAML);
+	srv_memcache *mem = srv_memcache_new();
+	srv_cache cache;
+	srv_hook_env env;
+	pol_pcs pcs;
+	size_t r = 0;
+
+	(void)state;
+	build(doc, &pcs);
+	assert_non_null(mem);
+	assert_int_equal(srv_memcache_put(mem, doc), GV_OK);
+	cache = srv_memcache_cache(mem);
+	memset(&env, 0, sizeof(env));
+	env.cache = &cache;
+	env.default_scheduler = "kai-scheduler";
+	env.initc_image = "groved:test";
+	for (r = 0; r < 3; r++) {
+		size_t ci = clique(&pcs, cliques[r]);
+		json_t *in = apiserver_pod(&pcs, ci, names[r]);
+		json_t *review = create_review(in);
+		hook_result h = serve(review, &env);
+		pol_pod_options o = { "kai-scheduler", "groved:test",
+				      "dynamo" };
+		pol_pod_ref ref;
+		json_t *shape = NULL;
+		json_t *plan = NULL;
+		json_t *got = NULL;
+		const json_t *gs = NULL;
+		const json_t *ps = NULL;
+		static const char *const lists[] = { "containers",
+						     "initContainers" };
+		size_t l = 0;
+		size_t k = 0;
+		const json_t *el = NULL;
+
+		print_message("pod %s\n", names[r]);
+		assert_true(
+		    json_is_true(json_object_get(h.response, "allowed")));
+		assert_null(json_object_get(h.response, "warnings"));
+		assert_non_null(h.patch);
+		assert_int_equal(pol_patch_apply(in, h.patch, &got, NULL),
+				 GV_OK);
+		assert_int_equal(pol_pod_ref_from_pod(&pcs, in, &ref), GV_OK);
+		assert_int_equal(pol_pod_shape(&pcs, &ref, &o, &shape), GV_OK);
+		plan = planner_pod(&pcs, shape, ci);
+		gs = json_object_get(got, "spec");
+		ps = json_object_get(plan, "spec");
+		/* the same labels, annotations, gates, scheduler, identity */
+		assert_true(json_equal(
+		    json_object_get(json_object_get(got, "metadata"), "labels"),
+		    json_object_get(json_object_get(plan, "metadata"),
+				    "labels")));
+		assert_true(
+		    same_json(json_object_get(json_object_get(got, "metadata"),
+					      "annotations"),
+			      json_object_get(json_object_get(plan, "metadata"),
+					      "annotations")));
+		assert_true(json_equal(json_object_get(gs, "schedulingGates"),
+				       json_object_get(ps, "schedulingGates")));
+		assert_string_equal(
+		    json_string_value(json_object_get(gs, "schedulerName")),
+		    "kai-scheduler");
+		assert_string_equal(json_string_value(json_object_get(
+					gs, "serviceAccountName")),
+				    "llm-workload");
+		assert_string_equal(json_string_value(json_object_get(
+					ps, "serviceAccountName")),
+				    "llm-workload");
+		/* every container and init container: the same env, in the
+		 * same order; the same init containers in the same order */
+		for (l = 0; l < 2; l++) {
+			const json_t *gl = json_object_get(gs, lists[l]);
+			const json_t *pl = json_object_get(ps, lists[l]);
+
+			assert_int_equal(json_array_size(gl),
+					 json_array_size(pl));
+			json_array_foreach(pl, k, el)
+			{
+				const json_t *g = json_array_get(gl, k);
+
+				assert_true(
+				    json_equal(json_object_get(g, "name"),
+					       json_object_get(el, "name")));
+				assert_true(
+				    same_json(json_object_get(g, "env"),
+					      json_object_get(el, "env")));
+			}
+		}
+		/* grove-initc: the same container, the set's token alone at
+		 * the service account path; the pod's own token stays in the
+		 * other containers */
+		el = named_el(json_object_get(gs, "initContainers"),
+			      POL_INITC_NAME);
+		if (el) {
+			assert_true(json_equal(
+			    el, named_el(json_object_get(ps, "initContainers"),
+					 POL_INITC_NAME)));
+			assert_int_equal(json_array_size(json_object_get(
+					     el, "volumeMounts")),
+					 1);
+			assert_true(
+			    json_equal(named_el(json_object_get(gs, "volumes"),
+						POL_INITC_TOKEN_VOLUME),
+				       named_el(json_object_get(ps, "volumes"),
+						POL_INITC_TOKEN_VOLUME)));
+		}
+		assert_string_equal(
+		    json_string_value(json_object_get(
+			json_array_get(
+			    json_object_get(
+				json_array_get(
+				    json_object_get(gs, "containers"), 0),
+				"volumeMounts"),
+			    0),
+			"name")),
+		    "kube-api-access-abcde");
+		hook_result_release(&h);
+		json_decref(review);
+		/* a second pass patches nothing */
+		review = create_review(got);
+		h = serve(review, &env);
+		assert_true(
+		    json_is_true(json_object_get(h.response, "allowed")));
+		assert_null(h.patch);
+		hook_result_release(&h);
+		json_decref(review);
+		json_decref(plan);
+		json_decref(shape);
+		json_decref(got);
+		json_decref(in);
+	}
+	srv_memcache_free(mem);
+	pol_pcs_release(&pcs);
+	json_decref(doc);
+}
+
+/* What the Dynamo worker pod is, exactly where it matters: the queue
+ * from its template, the scaled gang and its base, the unit position,
+ * groved's variables first so that $(GROVE_PCSG_NAME) expands, in the
+ * main container and in the template's init container, and the parent
+ * counted by its minAvailable. */
+static void test_dynamo_worker_shape(void **state)
+{
+	json_t *doc = load_doc(DYNAMO_YAML);
+	pol_pcs pcs;
+	pol_pod_options o = { "kai-scheduler", "groved:test", NULL };
+	json_t *s = NULL;
+	const json_t *spec = NULL;
+	const json_t *env = NULL;
+	char *v = NULL;
+
+	(void)state;
+	build(doc, &pcs);
+	s = shape_of(&pcs, "vllmworker-wkr", 0, 1, 2, &o);
+	spec = json_object_get(s, "spec");
+	assert_string_equal(label(s, POL_LABEL_KAI_QUEUE), "dynamo");
+	assert_string_equal(label(s, "nvidia.com/dynamo-component-type"),
+			    "worker");
+	assert_string_equal(label(s, POL_LABEL_PODGANG), "llm-0-vllmworker-0");
+	assert_string_equal(label(s, POL_LABEL_BASE_PODGANG), "llm-0");
+	assert_string_equal(label(s, POL_LABEL_PCSG_POD_INDEX), "3");
+	assert_string_equal(label(s, POL_LABEL_COMPONENT), "pcsg-podclique");
+	expect_json(
+	    json_object_get(json_object_get(s, "metadata"), "annotations"),
+	    "{\"nvidia.com/dynamo-component\":\"VllmWorker\"}");
+	expect_initc(s, "initc --podcliques=llm-0-vllmworker-1-vllmworker-"
+			"ldr:1");
+	expect_token(s, true);
+	/* the template's own init container first, grove-initc last */
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(spec, "initContainers"), 0),
+		"name")),
+	    "wait-leader");
+	json_decref(s);
+	s = NULL;
+
+	/* the planner's pod: what the container's process sees */
+	{
+		json_t *shape = shape_of(&pcs, "vllmworker-wkr", 0, 1, 2, &o);
+		json_t *plan =
+		    planner_pod(&pcs, shape, clique(&pcs, "vllmworker-wkr"));
+		const json_t *ps = json_object_get(plan, "spec");
+
+		env = json_object_get(
+		    json_array_get(json_object_get(ps, "containers"), 0),
+		    "env");
+		assert_int_equal(env_index(env, "GROVE_PCS_NAME"), 0);
+		assert_int_equal(env_index(env, "GROVE_PCSG_TEMPLATE_NUM_PODS"),
+				 8);
+		assert_int_equal(env_index(env, "RAY_ADDRESS"), 9);
+		v = expanded(env, env_index(env, "RAY_ADDRESS"));
+		assert_string_equal(v, "llm-0-vllmworker-1-vllmworker-ldr-0."
+				       "llm-0.dynamo.svc.cluster.local:6379");
+		free(v);
+		env = json_object_get(
+		    json_array_get(json_object_get(ps, "initContainers"), 0),
+		    "env");
+		v = expanded(env, env_index(env, "LEADER_HOST"));
+		assert_string_equal(v, "llm-0-vllmworker-1-vllmworker-ldr-0."
+				       "llm-0.dynamo.svc.cluster.local");
+		free(v);
+		/* grove-initc takes no variables */
+		assert_null(json_object_get(
+		    json_array_get(json_object_get(ps, "initContainers"), 1),
+		    "env"));
+		json_decref(plan);
+		json_decref(shape);
+	}
+
+	/* the leader: a template GROVE_PCSG_NAME is replaced by groved's,
+	 * grove.io/topology-name stays off the pod, no parent */
+	s = shape_of(&pcs, "vllmworker-ldr", 0, 0, 0, &o);
+	assert_null(label(s, POL_LABEL_BASE_PODGANG));
+	assert_string_equal(label(s, POL_LABEL_PODGANG), "llm-0");
+	assert_string_equal(label(s, POL_LABEL_PCSG_POD_INDEX), "0");
+	expect_json(
+	    json_object_get(json_object_get(s, "metadata"), "annotations"),
+	    "{\"nvidia.com/dynamo-component\":\"VllmWorker\"}");
+	expect_initc(s, NULL);
+	expect_token(s, false);
+	{
+		json_t *plan =
+		    planner_pod(&pcs, s, clique(&pcs, "vllmworker-ldr"));
+
+		env = json_object_get(
+		    json_array_get(
+			json_object_get(json_object_get(plan, "spec"),
+					"containers"),
+			0),
+		    "env");
+		assert_int_equal(json_array_size(env), 10);
+		assert_string_equal(
+		    json_string_value(json_object_get(
+			json_array_get(env, env_index(env, "GROVE_PCSG_NAME")),
+			"value")),
+		    "llm-0-vllmworker");
+		v = expanded(env, env_index(env, "RAY_ADDRESS"));
+		assert_string_equal(v, "llm-0-vllmworker-0-vllmworker-ldr-0."
+				       "llm-0.dynamo.svc.cluster.local");
+		free(v);
+		json_decref(plan);
+	}
+	json_decref(s);
+	pol_pcs_release(&pcs);
+	json_decref(doc);
+}
+
+/* The PodClique of the Dynamo worker in unit 1: the template's labels
+ * and annotations, groved's labels, and what its pods carry beyond them
+ * is the pod's own. */
+static void test_podclique_meta(void **state)
+{
+	json_t *doc = load_doc(DYNAMO_YAML);
+	pol_pcs pcs;
+	pol_pod_ref ref;
+	json_t *meta = NULL;
+	json_t *shape = NULL;
+	json_t *view = NULL;
+	const char *k = NULL;
+	json_t *v = NULL;
+
+	(void)state;
+	build(doc, &pcs);
+	ref.set_index = 0;
+	ref.clique = clique(&pcs, "vllmworker-wkr");
+	ref.group_index = 1;
+	ref.pod_index = 2;
+	assert_int_equal(pol_podclique_meta(&pcs, &ref, &meta), GV_OK);
+	assert_int_equal(pol_pod_shape(&pcs, &ref, NULL, &shape), GV_OK);
+	view = json_pack("{s:O}", "metadata", meta);
+	assert_string_equal(json_string_value(json_object_get(meta, "name")),
+			    "llm-0-vllmworker-1-vllmworker-wkr");
+	assert_string_equal(label(view, POL_LABEL_KAI_QUEUE), "dynamo");
+	assert_string_equal(label(view, "nvidia.com/dynamo-component-type"),
+			    "worker");
+	assert_string_equal(label(view, POL_LABEL_COMPONENT), "pcsg-podclique");
+	assert_string_equal(label(view, POL_LABEL_APP_NAME),
+			    "llm-0-vllmworker-1-vllmworker-wkr");
+	assert_string_equal(label(view, POL_LABEL_PODGANG),
+			    "llm-0-vllmworker-0");
+	assert_string_equal(label(view, POL_LABEL_BASE_PODGANG), "llm-0");
+	assert_string_equal(label(view, POL_LABEL_PCSG), "llm-0-vllmworker");
+	assert_string_equal(label(view, POL_LABEL_PCSG_INDEX), "1");
+	assert_null(label(view, POL_LABEL_POD_INDEX));
+	expect_json(json_object_get(meta, "annotations"),
+		    "{\"nvidia.com/dynamo-component\":\"VllmWorker\"}");
+	/* its pods carry every label of it, and only their own besides */
+	json_object_foreach(json_object_get(meta, "labels"), k, v)
+	{
+		const json_t *pl = json_object_get(
+		    json_object_get(shape, "metadata"), "labels");
+
+		assert_true(json_equal(v, json_object_get(pl, k)));
+	}
+	json_object_foreach(
+	    json_object_get(json_object_get(shape, "metadata"), "labels"), k, v)
+	{
+		if (!json_object_get(json_object_get(meta, "labels"), k))
+			assert_true(strcmp(k, POL_LABEL_PCS) == 0 ||
+				    strcmp(k, POL_LABEL_PCS_CLIQUE) == 0 ||
+				    strcmp(k, POL_LABEL_PCLQ) == 0 ||
+				    strcmp(k, POL_LABEL_PCSG_POD_INDEX) == 0 ||
+				    strcmp(k, POL_LABEL_POD_INDEX) == 0);
+	}
+	json_decref(view);
+	json_decref(meta);
+	json_decref(shape);
+	pol_pcs_release(&pcs);
+	json_decref(doc);
+}
+
+/* Every PodGang of the set: the set's labels and annotations but
+ * grove.io/ ones (KAI takes the queue from the gang), then groved's. */
+static void test_podgang_meta(void **state)
+{
+	json_t *doc = tu_doc(
+	    "metadata: {name: g, namespace: n,\n"
+	    "  labels: {kai.scheduler/queue: team, grove.io/x: dropped,\n"
+	    "           app.kubernetes.io/component: mine},\n"
+	    "  annotations: {note: kept, grove.io/topology-name: dropped}}\n"
+	    "spec:\n"
+	    "  podCliques: [{name: a, containers: [{name: a, image: x}]}]\n");
+	pol_pcs pcs;
+	json_t *meta = NULL;
+
+	(void)state;
+	build(doc, &pcs);
+	assert_int_equal(pol_podgang_meta(&pcs, &meta), GV_OK);
+	expect_json(meta, "{\"labels\":{\"kai.scheduler/queue\":\"team\","
+			  "\"app.kubernetes.io/component\":\"podgang\","
+			  "\"app.kubernetes.io/managed-by\":"
+			  "\"grove-operator\","
+			  "\"app.kubernetes.io/part-of\":\"g\"},"
+			  "\"annotations\":{\"note\":\"kept\"}}");
+	assert_int_equal(pol_podgang_meta(&pcs, NULL), GV_EINVAL);
+	json_decref(meta);
+	pol_pcs_release(&pcs);
+	json_decref(doc);
+}
+
 #define HOOK_TEST(fn) \
 	cmocka_unit_test_setup_teardown(fn, hook_setup, hook_teardown)
 
@@ -1195,11 +1877,14 @@ int main(void)
 		cmocka_unit_test(test_shape_invalid_ref),
 		cmocka_unit_test(test_captured_pod_patch),
 		cmocka_unit_test(test_patch_idempotent),
-		cmocka_unit_test(test_patch_keeps_existing),
+		cmocka_unit_test(test_patch_existing),
 		cmocka_unit_test(test_patch_scheduler),
 		cmocka_unit_test(test_patch_escapes_label_keys),
 		cmocka_unit_test(test_patch_invalid),
 		cmocka_unit_test(test_ref_from_pod),
+		cmocka_unit_test(test_dynamo_worker_shape),
+		cmocka_unit_test(test_podclique_meta),
+		cmocka_unit_test(test_podgang_meta),
 	};
 	const struct CMUnitTest hook_tests[] = {
 		HOOK_TEST(test_hook_captured),
@@ -1209,6 +1894,7 @@ int main(void)
 		HOOK_TEST(test_hook_set_missing),
 		HOOK_TEST(test_hook_unknown_clique),
 		HOOK_TEST(test_hook_wrong_kind),
+		cmocka_unit_test(test_dynamo_webhook_matches_planner),
 	};
 	int failed = 0;
 

@@ -386,20 +386,38 @@ int pol_validate_topology_binding(const json_t *obj, pol_verdict *v);
 /* Label keys and values of section 5. */
 #define POL_LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define POL_LABEL_PART_OF "app.kubernetes.io/part-of"
+#define POL_LABEL_COMPONENT "app.kubernetes.io/component"
+#define POL_LABEL_APP_NAME "app.kubernetes.io/name" /* the PodClique's name */
 #define POL_LABEL_PCS "grove.io/podcliquesets"
 #define POL_LABEL_PCS_CLIQUE "grove.io/podcliquesets-clique"
 #define POL_LABEL_PCLQ "grove.io/podclique"
 #define POL_LABEL_PODGANG "grove.io/podgang"
+#define POL_LABEL_BASE_PODGANG "grove.io/base-podgang"
 #define POL_LABEL_PCS_INDEX "grove.io/podcliqueset-replica-index"
 #define POL_LABEL_PCSG "grove.io/podcliquescalinggroup"
 #define POL_LABEL_PCSG_INDEX "grove.io/podcliquescalinggroup-replica-index"
+#define POL_LABEL_PCSG_POD_INDEX "grove.io/podcliquescalinggroup-pod-index"
 #define POL_LABEL_POD_INDEX "grove.io/podclique-pod-index"
 #define POL_LABEL_TEMPLATE_HASH "grove.io/pod-template-hash"
 #define POL_LABEL_KAI_QUEUE "kai.scheduler/queue"
 #define POL_MANAGED_BY "grove-operator"
+/* app.kubernetes.io/component of a standalone and a grouped PodClique
+ * and their pods */
+#define POL_COMPONENT_PCS_PCLQ "pcs-podclique"
+#define POL_COMPONENT_PCSG_PCLQ "pcsg-podclique"
+#define POL_COMPONENT_PODGANG "podgang"
+/* Left out of a pod's annotations: the PodGang owns topology. */
+#define POL_ANNOTATION_TOPOLOGY "grove.io/topology-name"
 
 #define POL_GATE_PODGANG "grove.io/podgang-pending-creation"
 #define POL_INITC_NAME "grove-initc"
+/* grove-initc's credentials (section 6): the token of the set's
+ * ServiceAccount <pcs>, from Secret <pcs>-ic-sat, in a volume of this
+ * name mounted at the path clients read a token from, in grove-initc
+ * only. */
+#define POL_INITC_SECRET_SUFFIX "-ic-sat"
+#define POL_INITC_TOKEN_VOLUME "sa-token-secret-vol"
+#define POL_INITC_TOKEN_PATH "/var/run/secrets/kubernetes.io/serviceaccount"
 /* The grove-initc image when pol_pod_options.initc_image is NULL, and the
  * default of `groved serve --initc-image`: the one place it is written. The
  * image runs `groved`, so args start with "initc". It is the install's own
@@ -431,15 +449,27 @@ typedef struct pol_pod_options {
  * not a whole pod. On success *shape_out is a new reference to
  *
  *   {"metadata": {"name": "<pclq>-<k>", "namespace": ns,
- *                 "labels": {section 5's labels, kai.scheduler/queue}},
+ *                 "labels": {the clique template's labels, the set's
+ *                            kai.scheduler/queue when the template has
+ *                            none, then section 5's, which win},
+ *                 "annotations": {the template's but
+ *                                 grove.io/topology-name} (when any)},
  *    "spec": {"schedulerName", "schedulingGates": [{"name": gate}],
  *             "hostname": "<pclq>-<k>", "subdomain": "<pcs>-<i>",
- *             "initContainers": [grove-initc]   (only with parents),
+ *             "initContainers": [{"name", "env"} per template init
+ *                                container, then grove-initc (only
+ *                                with parents) with its token mount],
+ *             "volumes": [the token volume] (only with grove-initc),
  *             "containers": [{"name", "env": [GROVE_* vars]}, ...]}}
  *
- * with one "containers" entry per container of the clique, each with the
- * same env. The worker lays this over the clique's pod spec (see
- * pol_pod_patch); the pod webhook turns it into a patch.
+ * with one entry per container and init container of the clique (but
+ * one named grove-initc), each with the same env in section 6's order.
+ * grove-initc mounts POL_INITC_TOKEN_VOLUME, the Secret <pcs>-ic-sat,
+ * at POL_INITC_TOKEN_PATH; serviceAccountName is not part of the shape.
+ * The worker lays this over the clique's pod spec: groved's variables
+ * before a container's own (a same-named one replaced), grove-initc
+ * after the template's init containers; pol_pod_patch does the same to
+ * a pod the webhook sees.
  *
  * grove.io/pod-template-hash is the first POL_TEMPLATE_HASH_LEN hex
  * digits of the 64-bit FNV-1a hash of the clique's pod template dumped as
@@ -455,18 +485,23 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
 		  const pol_pod_options *o, json_t **shape_out);
 
 /*
- * The RFC 6902 patch that gives pod (borrowed) what shape (borrowed, from
- * pol_pod_shape) says and it lacks, changing nothing it has, in this
- * order: the gate (/spec/schedulingGates created, or the gate appended
- * to other gates); schedulerName (added when absent or empty, replaced
- * when it is apiserver_default, NULL meaning POL_APISERVER_SCHEDULER,
- * which the API server fills before webhooks run; any other scheduler on
- * the pod is kept); each missing label; per container of the pod the
- * missing env vars (from the shape container of the same name, else the
- * shape's first container); the init container when none of its name is
- * there. metadata.name, namespace, hostname and subdomain are not patched
- * (the webhook neither renames nor re-homes a pod; the worker sets them).
- * Applying the patch to pod and calling this again gives [].
+ * The RFC 6902 patch that makes pod (borrowed) what shape (borrowed, from
+ * pol_pod_shape) says, in this order: the gate (/spec/schedulingGates
+ * created, or the gate appended to other gates); schedulerName (added
+ * when absent or empty, replaced when it is apiserver_default, NULL
+ * meaning POL_APISERVER_SCHEDULER, which the API server fills before
+ * webhooks run; any other scheduler on the pod is kept); each label of
+ * the shape the pod lacks or has with another value (groved's win); each
+ * annotation the pod lacks (the pod's own value is kept); per container,
+ * then per init container but grove-initc, the env with groved's
+ * variables first and the container's own others after them, replaced
+ * only when it differs (from the shape entry of the same name, else the
+ * shape's first); the token volume when none of its name is there;
+ * grove-initc after the pod's own init containers when none of its name
+ * is there. metadata.name, namespace, hostname, subdomain and
+ * serviceAccountName are not patched (the webhook neither renames nor
+ * re-homes a pod, and the pod's own identity is the user's). Applying
+ * the patch to pod and calling this again gives [].
  *
  * On success *patch_out is a new reference to an array (empty when
  * nothing is missing). Returns GV_EINVAL (pod or shape not an object),
@@ -474,6 +509,30 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
  */
 int pol_pod_patch(const json_t *pod, const json_t *shape,
 		  const char *apiserver_default, json_t **patch_out);
+
+/*
+ * The metadata of the PodClique of ref (its pod_index is ignored), as
+ * section 5 says: {"name": <pclq>, "labels": {the template's, then
+ * managed-by, part-of, app.kubernetes.io/component and name,
+ * grove.io/podgang, grove.io/base-podgang for a scaled gang, the
+ * replica indices, grove.io/pod-template-hash, the group}, "annotations":
+ * {the template's but grove.io/topology-name} (when any)}: the labels a
+ * pod of it carries in pol_pod_shape, less the pod's own. On success
+ * *meta_out is a new reference; errors as pol_pod_shape.
+ */
+int pol_podclique_meta(const pol_pcs *pcs, const pol_pod_ref *ref,
+		       json_t **meta_out);
+
+/*
+ * The labels and annotations of every PodGang of pcs (section 5):
+ * {"labels": {the set's labels but those under grove.io/, then
+ * managed-by, part-of, app.kubernetes.io/component: podgang},
+ * "annotations": {the set's but those under grove.io/}}. KAI takes the
+ * queue kai.scheduler/queue from the gang first. grove.io/topology-name is the topology builder's to add. On
+ * success *meta_out is a new reference; GV_EINVAL (no set name) or
+ * GV_ENOMEM.
+ */
+int pol_podgang_meta(const pol_pcs *pcs, json_t **meta_out);
 
 /*
  * Which pod of pcs the pod (borrowed) is, for the pod webhook: the clique
