@@ -1,0 +1,534 @@
+/*
+ * test_plan.c: the planner (groved/reconcile.h): names, PodGang
+ * membership, determinism, spec.replicas 0, the template hash, startup
+ * waves and topology.
+ */
+#include "test_util.h"
+
+#include "groved/reconcile.h"
+
+/* A planned set: the defaulted document, its model and the plan. */
+typedef struct planned {
+	json_t *doc;
+	pol_pcs pcs;
+	rec_plan plan;
+	int rc;
+	gv_error_t err;
+} planned;
+
+/* Defaults text (a PodCliqueSet, with spec.replicas set to replicas
+ * when >= 0), checks it is valid when must_be_valid, and plans it. */
+static void plan_text(planned *p, const char *text, int64_t replicas,
+		      const json_t *bindings, bool must_be_valid)
+{
+	json_t *doc = tu_doc(text);
+	pol_verdict v = POL_VERDICT_INIT;
+	pol_options opts = { 0 };
+	rec_input in = { 0 };
+
+	memset(p, 0, sizeof(*p));
+	if (replicas >= 0)
+		assert_int_equal(
+		    json_object_set_new(json_object_get(doc, "spec"),
+					"replicas", json_integer(replicas)),
+		    0);
+	assert_int_equal(pol_review_pcs(doc, NULL, &opts, &v, &p->doc), GV_OK);
+	if (must_be_valid && v.n_errors) {
+		char *m = pol_verdict_message(&v);
+
+		print_error("invalid: %s\n", m);
+		free(m);
+		fail();
+	}
+	pol_verdict_release(&v);
+	pol_verdict_init(&v);
+	assert_int_equal(pol_pcs_build(p->doc, &p->pcs, &v), GV_OK);
+	pol_verdict_release(&v);
+	in.pcs = &p->pcs;
+	in.bindings = bindings;
+	p->rc = rec_plan_build(&in, &p->plan, &p->err);
+	json_decref(doc);
+}
+
+static void planned_release(planned *p)
+{
+	rec_plan_release(&p->plan);
+	pol_pcs_release(&p->pcs);
+	json_decref(p->doc);
+}
+
+static const char *name_of(const json_t *o)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(o, "metadata"), "name"));
+}
+
+static const char *label_of(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
+}
+
+static bool kind_is(const json_t *o, const char *kind)
+{
+	const char *k = json_string_value(json_object_get(o, "kind"));
+
+	return k && strcmp(k, kind) == 0;
+}
+
+/* Objects of kind in the plan. */
+static size_t count(const rec_plan *plan, const char *kind)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+	size_t n = 0;
+
+	json_array_foreach(plan->items, i, item)
+	{
+		if (kind_is(json_object_get(item, "object"), kind))
+			n++;
+	}
+	return n;
+}
+
+static bool has(const rec_plan *plan, const char *kind, const char *name)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+
+		if (kind_is(o, kind) && strcmp(name_of(o), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Pods whose grove.io/podcliquesets-clique is clique. */
+static size_t pods_of(const rec_plan *plan, const char *clique)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+	size_t n = 0;
+
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const char *c = label_of(o, POL_LABEL_PCS_CLIQUE);
+
+		if (kind_is(o, "Pod") && c && strcmp(c, clique) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* Every name at most 63 characters and unique within its kind; every
+ * object but the set's own has an owner in the plan (or the set). */
+static void check_names_and_owners(const rec_plan *plan, const char *pcs)
+{
+	json_t *seen = json_object();
+	const json_t *item = NULL;
+	size_t i = 0;
+	char set_owner[128];
+
+	snprintf(set_owner, sizeof(set_owner), "PodCliqueSet/%s", pcs);
+	assert_non_null(seen);
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const char *owner =
+		    json_string_value(json_object_get(item, "owner"));
+		char key[512];
+
+		assert_non_null(name_of(o));
+		assert_true(strlen(name_of(o)) <= POL_NAME_MAX);
+		snprintf(key, sizeof(key), "%s/%s",
+			 json_string_value(json_object_get(o, "kind")),
+			 name_of(o));
+		assert_null(json_object_get(seen, key));
+		assert_int_equal(json_object_set_new(seen, key, json_true()),
+				 0);
+		assert_null(json_object_get(json_object_get(o, "metadata"),
+					    "ownerReferences"));
+		assert_non_null(owner);
+		/* owners come before what they own */
+		assert_true(strcmp(owner, set_owner) == 0 ||
+			    json_object_get(seen, owner));
+	}
+	json_decref(seen);
+}
+
+/* Every pod is referenced by exactly one PodGang, the one its
+ * grove.io/podgang label names; every reference is a planned pod. */
+static void check_gang_membership(const rec_plan *plan)
+{
+	json_t *gang_of = json_object(); /* pod -> gang referencing it */
+	const json_t *item = NULL;
+	size_t i = 0;
+	size_t pods = 0;
+
+	assert_non_null(gang_of);
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const json_t *pg = NULL;
+		size_t g = 0;
+
+		if (!kind_is(o, "PodGang"))
+			continue;
+		json_array_foreach(
+		    json_object_get(json_object_get(o, "spec"), "podgroups"), g,
+		    pg)
+		{
+			const json_t *refs =
+			    json_object_get(pg, "podReferences");
+			const json_t *r = NULL;
+			size_t k = 0;
+
+			json_array_foreach(refs, k, r)
+			{
+				const char *pod = json_string_value(
+				    json_object_get(r, "name"));
+
+				/* sorted by name */
+				if (k > 0)
+					assert_true(
+					    strcmp(json_string_value(
+						       json_object_get(
+							   json_array_get(
+							       refs, k - 1),
+							   "name")),
+						   pod) < 0);
+				assert_null(json_object_get(gang_of, pod));
+				assert_int_equal(
+				    json_object_set_new(
+					gang_of, pod, json_string(name_of(o))),
+				    0);
+			}
+		}
+	}
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const char *g = NULL;
+
+		if (!kind_is(o, "Pod"))
+			continue;
+		pods++;
+		g = json_string_value(json_object_get(gang_of, name_of(o)));
+		assert_non_null(g);
+		assert_string_equal(g, label_of(o, POL_LABEL_PODGANG));
+	}
+	assert_int_equal(pods, json_object_size(gang_of));
+	json_decref(gang_of);
+}
+
+static void check_reference(int64_t units, size_t prefill, size_t decode)
+{
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	planned p;
+
+	plan_text(&p, text, units, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	assert_int_equal(pods_of(&p.plan, "router-clique"), 1);
+	assert_int_equal(pods_of(&p.plan, "prefill-clique"), prefill);
+	assert_int_equal(pods_of(&p.plan, "decode-clique"), decode);
+	/* one base gang plus one per unit above minAvailable 1 */
+	assert_int_equal(count(&p.plan, "PodGang"), (size_t)units);
+	assert_int_equal(count(&p.plan, "PodCliqueScalingGroup"), 1);
+	assert_int_equal(count(&p.plan, "Service"), 1);
+	assert_int_equal(count(&p.plan, "ServiceAccount"), 1);
+	assert_int_equal(count(&p.plan, "Secret"), 1);
+	assert_int_equal(count(&p.plan, "Role"), 1);
+	assert_int_equal(count(&p.plan, "RoleBinding"), 1);
+	check_names_and_owners(&p.plan, "vllm-disaggregated");
+	check_gang_membership(&p.plan);
+	planned_release(&p);
+	free(text);
+}
+
+static void test_reference_scaling(void **state)
+{
+	(void)state;
+	check_reference(1, 1, 2);
+	check_reference(2, 2, 4);
+	check_reference(4, 4, 8);
+}
+
+/* The same input twice gives byte-identical plans. */
+static void test_deterministic(void **state)
+{
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	planned a;
+	planned b;
+	char *da = NULL;
+	char *db = NULL;
+
+	(void)state;
+	plan_text(&a, text, 3, NULL, true);
+	plan_text(&b, text, 3, NULL, true);
+	assert_int_equal(a.rc, GV_OK);
+	assert_int_equal(b.rc, GV_OK);
+	da = json_dumps(a.plan.items, JSON_COMPACT);
+	db = json_dumps(b.plan.items, JSON_COMPACT);
+	assert_non_null(da);
+	assert_non_null(db);
+	assert_string_equal(da, db);
+	assert_string_equal(a.plan.template_hash, b.plan.template_hash);
+	free(da);
+	free(db);
+	planned_release(&a);
+	planned_release(&b);
+	free(text);
+}
+
+static const char template_set[] =
+    "apiVersion: grove.io/v1alpha1\n"
+    "kind: PodCliqueSet\n"
+    "metadata: {name: t, namespace: ns}\n"
+    "spec:\n"
+    "  replicas: 2\n"
+    "  template:\n"
+    "    cliqueStartupType: CliqueStartupTypeInOrder\n"
+    "    cliques:\n"
+    "    - name: a\n"
+    "      labels: {kai.scheduler/queue: q1}\n"
+    "      spec:\n"
+    "        replicas: 2\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    - name: b\n"
+    "      spec:\n"
+    "        replicas: 1\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    - name: w\n"
+    "      spec:\n"
+    "        replicas: 2\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    podCliqueScalingGroups:\n"
+    "    - {name: g, cliqueNames: [w], replicas: 4, minAvailable: 2}\n";
+
+/* spec.replicas 0: no set replica, the set-level four stay. */
+static void test_zero_replicas(void **state)
+{
+	planned p;
+
+	(void)state;
+	plan_text(&p, template_set, 0, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	assert_int_equal(json_array_size(p.plan.items), 4);
+	assert_int_equal(count(&p.plan, "ServiceAccount"), 1);
+	assert_int_equal(count(&p.plan, "Secret"), 1);
+	assert_int_equal(count(&p.plan, "Role"), 1);
+	assert_int_equal(count(&p.plan, "RoleBinding"), 1);
+	planned_release(&p);
+}
+
+/* A group of 4 units with minAvailable 2: per set replica one base gang
+ * (a, b and units 0, 1) and two scaled gangs; InOrder waves a, b, w. */
+static void test_template_gangs_and_waves(void **state)
+{
+	planned p;
+	json_t *waves = NULL;
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	(void)state;
+	plan_text(&p, template_set, -1, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	assert_int_equal(count(&p.plan, "PodGang"), 6);
+	assert_int_equal(count(&p.plan, "Pod"), 2 * (2 + 1 + 4 * 2));
+	check_names_and_owners(&p.plan, "t");
+	check_gang_membership(&p.plan);
+	/* the second scaled gang of set replica 1 */
+	assert_true(has(&p.plan, "PodGang", "t-1-g-1"));
+	assert_false(has(&p.plan, "PodGang", "t-1-g-2"));
+	/* the clique template's queue label reaches its PodClique */
+	json_array_foreach(p.plan.items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+
+		if (kind_is(o, "PodClique") && strcmp(name_of(o), "t-0-a") == 0)
+			assert_string_equal(label_of(o, POL_LABEL_KAI_QUEUE),
+					    "q1");
+		/* scaled units' PodCliques name their base gang */
+		if (kind_is(o, "PodClique") &&
+		    strcmp(name_of(o), "t-0-g-3-w") == 0) {
+			assert_string_equal(
+			    label_of(o, "grove.io/base-podgang"), "t-0");
+			assert_string_equal(label_of(o, POL_LABEL_PODGANG),
+					    "t-0-g-1");
+		}
+	}
+	assert_int_equal(rec_plan_waves(&p.plan, &waves), GV_OK);
+	assert_int_equal(json_array_size(waves), 3);
+	assert_int_equal(json_array_size(json_array_get(waves, 0)), 2);
+	assert_string_equal(
+	    json_string_value(json_array_get(json_array_get(waves, 0), 0)),
+	    "t-0-a");
+	assert_int_equal(json_array_size(json_array_get(waves, 2)), 8);
+	json_decref(waves);
+	planned_release(&p);
+}
+
+/* A set whose names do not fit 63 characters is refused, naming it. */
+static void test_name_too_long(void **state)
+{
+	char text[2048];
+	planned p;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "apiVersion: grove.io/v1alpha1\n"
+		 "kind: PodCliqueSet\n"
+		 "metadata: {name: %s}\n"
+		 "spec:\n"
+		 "  template:\n"
+		 "    cliques:\n"
+		 "    - name: %s\n"
+		 "      spec:\n"
+		 "        podSpec: {containers: [{name: c, image: x}]}\n",
+		 "a-set-with-quite-a-long-name-indeed",
+		 "and-a-clique-with-a-long-name-too");
+	plan_text(&p, text, -1, NULL, false);
+	assert_int_equal(p.rc, GV_ETOOBIG);
+	assert_non_null(strstr(p.err.text, "longer than 63"));
+	assert_null(p.plan.items);
+	planned_release(&p);
+}
+
+static const char *pod_hash(const rec_plan *plan, const char *pod)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+
+		if (kind_is(o, "Pod") && strcmp(name_of(o), pod) == 0)
+			return label_of(o, POL_LABEL_TEMPLATE_HASH);
+	}
+	return NULL;
+}
+
+/* Scaling never changes the hashes; a pod spec change does. */
+static void test_template_hash(void **state)
+{
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	char *changed = NULL;
+	char *at = NULL;
+	planned one;
+	planned four;
+	planned other;
+	const char *pod = "vllm-disaggregated-0-router-clique-0";
+
+	(void)state;
+	plan_text(&one, text, 1, NULL, true);
+	plan_text(&four, text, 4, NULL, true);
+	assert_string_equal(one.plan.template_hash, four.plan.template_hash);
+	assert_non_null(pod_hash(&one.plan, pod));
+	assert_string_equal(pod_hash(&one.plan, pod),
+			    pod_hash(&four.plan, pod));
+	changed = strdup(text);
+	assert_non_null(changed);
+	at = strstr(changed, "vllm-runtime:1.0.0");
+	assert_non_null(at);
+	at[strlen("vllm-runtime:1.0.")] = '1';
+	plan_text(&other, changed, 1, NULL, true);
+	assert_string_not_equal(one.plan.template_hash,
+				other.plan.template_hash);
+	assert_string_not_equal(pod_hash(&one.plan, pod),
+				pod_hash(&other.plan, pod));
+	planned_release(&one);
+	planned_release(&four);
+	planned_release(&other);
+	free(changed);
+	free(text);
+}
+
+static const char packed_set[] =
+    "apiVersion: grove.io/v1alpha1\n"
+    "kind: PodCliqueSet\n"
+    "metadata: {name: p}\n"
+    "spec:\n"
+    "  template:\n"
+    "    topologyConstraint: {topologyName: dc, pack: {required: zone}}\n"
+    "    cliques:\n"
+    "    - name: a\n"
+    "      spec:\n"
+    "        podSpec: {containers: [{name: c, image: x}]}\n";
+
+static const json_t *first_gang(const rec_plan *plan)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	json_array_foreach(plan->items, i, item)
+	{
+		if (kind_is(json_object_get(item, "object"), "PodGang"))
+			return json_object_get(item, "object");
+	}
+	return NULL;
+}
+
+/* With the binding: node label keys and the topology-name annotation;
+ * without it: no constraint, no annotation, and a note. */
+static void test_topology(void **state)
+{
+	json_t *bindings = tu_doc(
+	    "{\"dc\": [{\"domain\": \"zone\", \"key\": \"topo/zone\"}]}");
+	planned with;
+	planned without;
+	const json_t *g = NULL;
+
+	(void)state;
+	plan_text(&with, packed_set, -1, bindings, false);
+	assert_int_equal(with.rc, GV_OK);
+	g = first_gang(&with.plan);
+	assert_non_null(g);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(g, "spec"),
+						"topologyConstraint"),
+				"packConstraint"),
+		"required")),
+	    "topo/zone");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(g, "metadata"), "annotations"),
+		"grove.io/topology-name")),
+	    "dc");
+	assert_int_equal(json_array_size(with.plan.notes), 0);
+
+	plan_text(&without, packed_set, -1, NULL, false);
+	assert_int_equal(without.rc, GV_OK);
+	g = first_gang(&without.plan);
+	assert_null(
+	    json_object_get(json_object_get(g, "spec"), "topologyConstraint"));
+	assert_null(
+	    json_object_get(json_object_get(g, "metadata"), "annotations"));
+	assert_int_equal(json_array_size(without.plan.notes), 1);
+	assert_non_null(
+	    strstr(json_string_value(json_array_get(without.plan.notes, 0)),
+		   "ClusterTopologyNotFound"));
+	planned_release(&with);
+	planned_release(&without);
+	json_decref(bindings);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reference_scaling),
+		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_zero_replicas),
+		cmocka_unit_test(test_template_gangs_and_waves),
+		cmocka_unit_test(test_name_too_long),
+		cmocka_unit_test(test_template_hash),
+		cmocka_unit_test(test_topology),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
