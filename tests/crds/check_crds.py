@@ -1001,6 +1001,17 @@ def main():
              lambda o: o["spec"]["podCliques"][0].update(replicas=0), True)
         case("compact spec.replicas above scaling.maxReplicas reaches the webhook (V12)",
              base_compact, lambda o: o["spec"].update(replicas=5), True)
+        def upstream_unacted(o):
+            t = o["spec"]["template"]
+            t["resourceSharing"] = {"x": 1}
+            c = t["cliques"][0]
+            c.update(resourceSharing={"x": 1}, rollingUpdate={"maxUnavailable": 1})
+            c["spec"]["rollingUpdate"] = {"maxSurge": 1}
+            t["podCliqueScalingGroups"] = [{"name": "g", "cliqueNames": ["a"],
+                                            "resourceSharing": {"x": 1},
+                                            "rollingUpdate": {"maxUnavailable": 1}}]
+        case("template resourceSharing and rollingUpdate reach the webhook (it warns)",
+             base_template, upstream_unacted, True)
         case("compact replicas of the wrong type", base_compact,
              lambda o: o["spec"]["podCliques"][0].update(replicas="one"), False,
              "must be of type integer")
