@@ -709,10 +709,14 @@ int pol_podgang_meta(const pol_pcs *pcs, json_t **meta_out)
 		if (json_is_string(val) && strncmp(k, "grove.io/", 9) != 0)
 			put(labels, k, json_incref(val), &rc);
 	}
+	/* kubectl's last-applied-configuration is the whole set again: it
+	 * says nothing to a scheduler and would make every gang as large as
+	 * the set */
 	json_object_foreach((json_t *)json_object_get(pmeta, "annotations"), k,
 			    val)
 	{
-		if (json_is_string(val) && strncmp(k, "grove.io/", 9) != 0)
+		if (json_is_string(val) && strncmp(k, "grove.io/", 9) != 0 &&
+		    strcmp(k, POL_ANNOTATION_LAST_APPLIED) != 0)
 			put(annotations, k, json_incref(val), &rc);
 	}
 	put(labels, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY), &rc);

@@ -1840,7 +1840,8 @@ static void test_podgang_meta(void **state)
 	    "metadata: {name: g, namespace: n,\n"
 	    "  labels: {kai.scheduler/queue: team, grove.io/x: dropped,\n"
 	    "           app.kubernetes.io/component: mine},\n"
-	    "  annotations: {note: kept, grove.io/topology-name: dropped}}\n"
+	    "  annotations: {note: kept, grove.io/topology-name: dropped,\n"
+	    "    kubectl.kubernetes.io/last-applied-configuration: dropped}}\n"
 	    "spec:\n"
 	    "  podCliques: [{name: a, containers: [{name: a, image: x}]}]\n");
 	pol_pcs pcs;

@@ -527,12 +527,16 @@ int pol_podclique_meta(const pol_pcs *pcs, const pol_pod_ref *ref,
  * The labels and annotations of every PodGang of pcs (section 5):
  * {"labels": {the set's labels but those under grove.io/, then
  * managed-by, part-of, app.kubernetes.io/component: podgang},
- * "annotations": {the set's but those under grove.io/}}. KAI takes the
- * queue kai.scheduler/queue from the gang first. grove.io/topology-name is the topology builder's to add. On
+ * "annotations": {the set's but those under grove.io/ and kubectl's
+ * last-applied-configuration}}. KAI takes the queue kai.scheduler/queue
+ * from the gang first. grove.io/topology-name is the topology builder's
+ * to add. On
  * success *meta_out is a new reference; GV_EINVAL (no set name) or
  * GV_ENOMEM.
  */
 int pol_podgang_meta(const pol_pcs *pcs, json_t **meta_out);
+#define POL_ANNOTATION_LAST_APPLIED \
+	"kubectl.kubernetes.io/last-applied-configuration"
 
 /*
  * Which pod of pcs the pod (borrowed) is, for the pod webhook: the clique
