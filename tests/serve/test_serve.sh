@@ -266,10 +266,10 @@ check "the failure names the part" grep -q '"msg":"cannot start","part":"metrics
 
 # ---- the subcommands, from one table -------------------------------------
 "$groved" --help > "$tmp/help.txt"
-check "groved --help lists the commands" sh -c "for c in serve validate certs version; do grep -q \"^  \$c \" '$tmp/help.txt' || exit 1; done"
-"$groved" plan 2>"$tmp/err.log"
+check "groved --help lists the commands" sh -c "for c in serve validate certs version plan; do grep -q \"^  \$c \" '$tmp/help.txt' || exit 1; done"
+"$groved" plna 2>"$tmp/err.log"
 check "an unknown command exits 2" test $? = 2
-check "and says it is not a groved command" grep -q "^groved: 'plan' is not a groved command" "$tmp/err.log"
+check "and says it is not a groved command" grep -q "^groved: 'plna' is not a groved command" "$tmp/err.log"
 check "groved --version" sh -c "'$groved' --version | grep -q '^groved '"
 
 # ---- bad configurations fail clearly -------------------------------------
