@@ -1168,3 +1168,171 @@ out:
 	json_decref(cliques);
 	return rc;
 }
+
+/* ---- actions: the plan against what is observed ----------------------- */
+
+static const char *obj_name(const json_t *o)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(o, "metadata"), "name"));
+}
+
+static const char *obj_label(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
+}
+
+/* "Kind/name", into buf. */
+static const char *obj_key(const json_t *o, char *buf, size_t size)
+{
+	const char *k = json_string_value(json_object_get(o, "kind"));
+	const char *n = obj_name(o);
+
+	snprintf(buf, size, "%s/%s", k ? k : "", n ? n : "");
+	return buf;
+}
+
+static bool is_ours(const json_t *o, const char *pcs)
+{
+	const char *m = obj_label(o, POL_LABEL_MANAGED_BY);
+	const char *part = obj_label(o, POL_LABEL_PART_OF);
+
+	return m && part && strcmp(m, POL_MANAGED_BY) == 0 &&
+	       strcmp(part, pcs) == 0;
+}
+
+/* The members of want that got differs in: labels and annotations under
+ * "metadata", the rest at the top. A new reference, {} when nothing. */
+static json_t *differing(const json_t *want, const json_t *got)
+{
+	static const char *const meta_keys[] = { "labels", "annotations",
+						 NULL };
+	const json_t *wm = json_object_get(want, "metadata");
+	const json_t *gm = json_object_get(got, "metadata");
+	json_t *out = json_object();
+	json_t *meta = json_object();
+	const char *const *k = NULL;
+	const char *key = NULL;
+	json_t *v = NULL;
+	int bad = !out || !meta;
+
+	for (k = meta_keys; !bad && *k; k++) {
+		const json_t *w = json_object_get(wm, *k);
+
+		if (w && !json_equal(w, json_object_get(gm, *k)))
+			bad |= json_object_set(meta, *k, (json_t *)w);
+	}
+	if (!bad && json_object_size(meta))
+		bad |= json_object_set(out, "metadata", meta);
+	json_object_foreach((json_t *)want, key, v)
+	{
+		if (bad || strcmp(key, "apiVersion") == 0 ||
+		    strcmp(key, "kind") == 0 || strcmp(key, "metadata") == 0 ||
+		    strcmp(key, "status") == 0)
+			continue;
+		if (!json_equal(v, json_object_get(got, key)))
+			bad |= json_object_set(out, key, v);
+	}
+	json_decref(meta);
+	if (bad) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
+		     const rec_observed *obs, json_t **actions_out)
+{
+	const json_t *lists[5] = { NULL };
+	json_t *seen = json_object(); /* key -> observed object */
+	json_t *wanted = json_object(); /* key -> true */
+	json_t *actions = json_array();
+	const json_t *item = NULL;
+	char key[NAME_BUF * 2];
+	size_t l = 0;
+	size_t i = 0;
+	int rc = GV_ENOMEM;
+
+	if (!seen || !wanted || !actions || !plan || !pcs || !pcs->name)
+		goto out;
+	if (obs) {
+		lists[0] = obs->others;
+		lists[1] = obs->groups;
+		lists[2] = obs->podcliques;
+		lists[3] = obs->podgangs;
+		lists[4] = obs->pods;
+	}
+	for (l = 0; l < 5; l++) {
+		json_array_foreach(lists[l], i, item)
+		{
+			obj_key(item, key, sizeof(key));
+			if (!json_object_get(seen, key) &&
+			    json_object_set(seen, key, (json_t *)item))
+				goto out;
+		}
+	}
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const json_t *got =
+		    json_object_get(seen, obj_key(o, key, sizeof(key)));
+		const char *kind =
+		    json_string_value(json_object_get(o, "kind"));
+		json_t *a = NULL;
+
+		if (json_object_set_new(wanted, key, json_true()))
+			goto out;
+		if (!got) {
+			a = json_pack("{s:s, s:s, s:s, s:O}", "action",
+				      "create", "kind", kind, "name",
+				      obj_name(o), "object", (json_t *)o);
+		} else if (!is_ours(got, pcs->name)) {
+			a = json_pack("{s:s, s:s, s:s}", "action", "conflict",
+				      "kind", kind, "name", obj_name(o));
+		} else {
+			json_t *d = differing(o, got);
+
+			if (!d)
+				goto out;
+			if (json_object_size(d) == 0) {
+				json_decref(d);
+				continue;
+			}
+			a = json_pack("{s:s, s:s, s:s, s:o}", "action",
+				      "update", "kind", kind, "name",
+				      obj_name(o), "fields", d);
+		}
+		if (!a || json_array_append_new(actions, a))
+			goto out;
+	}
+	for (l = 0; l < 5; l++) {
+		json_array_foreach(lists[l], i, item)
+		{
+			json_t *a = NULL;
+
+			obj_key(item, key, sizeof(key));
+			if (json_object_get(wanted, key) ||
+			    !is_ours(item, pcs->name))
+				continue;
+			/* once, even when listed twice */
+			if (json_object_set_new(wanted, key, json_true()))
+				goto out;
+			a = json_pack(
+			    "{s:s, s:s?, s:s?}", "action", "delete", "kind",
+			    json_string_value(json_object_get(item, "kind")),
+			    "name", obj_name(item));
+			if (!a || json_array_append_new(actions, a))
+				goto out;
+		}
+	}
+	*actions_out = actions;
+	actions = NULL;
+	rc = GV_OK;
+out:
+	json_decref(actions);
+	json_decref(wanted);
+	json_decref(seen);
+	return rc;
+}

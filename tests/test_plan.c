@@ -518,6 +518,137 @@ static void test_topology(void **state)
 	json_decref(bindings);
 }
 
+/* The plan's objects, split as rec_observed holds them; the caller
+ * json_decrefs the five arrays. */
+static void observe(const rec_plan *plan, json_t *lists[5], rec_observed *obs)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+	size_t l = 0;
+
+	for (l = 0; l < 5; l++) {
+		lists[l] = json_array();
+		assert_non_null(lists[l]);
+	}
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+
+		l = kind_is(o, "PodClique")		  ? 0
+		    : kind_is(o, "PodCliqueScalingGroup") ? 1
+		    : kind_is(o, "PodGang")		  ? 2
+		    : kind_is(o, "Pod")			  ? 3
+							  : 4;
+		assert_int_equal(
+		    json_array_append_new(lists[l], json_deep_copy(o)), 0);
+	}
+	obs->podcliques = lists[0];
+	obs->groups = lists[1];
+	obs->podgangs = lists[2];
+	obs->pods = lists[3];
+	obs->others = lists[4];
+}
+
+static const char *action_at(const json_t *actions, size_t i,
+			     const char *member)
+{
+	return json_string_value(
+	    json_object_get(json_array_get(actions, i), member));
+}
+
+/* Planning against its own output gives no action; each difference
+ * gives exactly its action. */
+static void test_actions(void **state)
+{
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	json_t *lists[5];
+	rec_observed obs = { 0 };
+	json_t *actions = NULL;
+	json_t *pod = NULL;
+	planned p;
+	size_t l = 0;
+
+	(void)state;
+	plan_text(&p, text, 2, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+
+	/* nothing observed: create everything, in plan order */
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions),
+			 json_array_size(p.plan.items));
+	assert_string_equal(action_at(actions, 0, "action"), "create");
+	assert_string_equal(action_at(actions, 0, "kind"), "ServiceAccount");
+	json_decref(actions);
+
+	/* its own output: idempotent */
+	observe(&p.plan, lists, &obs);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 0);
+	json_decref(actions);
+
+	/* a pod gone: created again under its name */
+	pod = json_incref(json_array_get(lists[3], 1));
+	assert_int_equal(json_array_remove(lists[3], 1), 0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 1);
+	assert_string_equal(action_at(actions, 0, "action"), "create");
+	assert_string_equal(action_at(actions, 0, "name"),
+			    json_string_value(json_object_get(
+				json_object_get(pod, "metadata"), "name")));
+	json_decref(actions);
+
+	/* a label changed on a PodClique: an update of the labels only */
+	assert_int_equal(
+	    json_object_set_new(
+		json_object_get(
+		    json_object_get(json_array_get(lists[0], 0), "metadata"),
+		    "labels"),
+		POL_LABEL_TEMPLATE_HASH, json_string("0000000000")),
+	    0);
+	assert_int_equal(json_array_insert(lists[3], 1, pod), 0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 1);
+	assert_string_equal(action_at(actions, 0, "action"), "update");
+	assert_string_equal(action_at(actions, 0, "kind"), "PodClique");
+	assert_int_equal(json_object_size(json_object_get(
+			     json_array_get(actions, 0), "fields")),
+			 1);
+	json_decref(actions);
+
+	/* a pod of ours the plan does not hold: deleted; a foreign object of
+	 * a planned name: a conflict, never overwritten */
+	assert_int_equal(
+	    json_object_set_new(
+		json_object_get(
+		    json_object_get(json_array_get(lists[0], 0), "metadata"),
+		    "labels"),
+		POL_LABEL_MANAGED_BY, json_string("someone-else")),
+	    0);
+	json_decref(pod);
+	pod = json_deep_copy(json_array_get(lists[3], 0));
+	assert_int_equal(json_object_set_new(json_object_get(pod, "metadata"),
+					     "name",
+					     json_string("vllm-extra-pod")),
+			 0);
+	assert_int_equal(json_array_append_new(lists[3], pod), 0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 2);
+	assert_string_equal(action_at(actions, 0, "action"), "conflict");
+	assert_string_equal(action_at(actions, 1, "action"), "delete");
+	assert_string_equal(action_at(actions, 1, "name"), "vllm-extra-pod");
+	json_decref(actions);
+
+	for (l = 0; l < 5; l++)
+		json_decref(lists[l]);
+	planned_release(&p);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_name_too_long),
 		cmocka_unit_test(test_template_hash),
 		cmocka_unit_test(test_topology),
+		cmocka_unit_test(test_actions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,15 +27,18 @@
 
 /*
  * What is observed of the set's children. Every member is borrowed and
- * may be NULL (nothing observed). This first version plans from an empty
- * cluster and ignores them: the observed-state rules of scaling, scale-in
- * order and replacement names come next.
+ * may be NULL (none observed). rec_plan_build does not read them yet (it
+ * plans as from an empty cluster: the observed-state rules of scaling,
+ * scale-in order and replacement names come next); rec_plan_actions
+ * compares a plan with them.
  */
 typedef struct rec_observed {
 	const json_t *podcliques; /* array of PodClique objects */
 	const json_t *groups; /* array of PodCliqueScalingGroups */
 	const json_t *podgangs; /* array of PodGangs */
 	const json_t *pods; /* array of Pods (labels, phase, deletion) */
+	const json_t *others; /* Services, ServiceAccounts, Secrets, Roles,
+				 RoleBindings, HPAs, or anything in the way */
 } rec_observed;
 
 typedef struct rec_input {
@@ -93,5 +96,27 @@ int rec_template_hash(const pol_pcs *pcs, char out[17]);
  * a last wave of its own. Returns GV_OK or GV_ENOMEM.
  */
 int rec_plan_waves(const rec_plan *plan, json_t **waves_out);
+
+/*
+ * What the worker must do to bring obs to plan, in a stable order: an
+ * array of
+ *
+ *   {"action": "create", "kind", "name", "object"}      (plan order)
+ *   {"action": "update", "kind", "name", "fields"}      (plan order)
+ *   {"action": "conflict", "kind", "name"}              (plan order)
+ *   {"action": "delete", "kind", "name"}                (observed order)
+ *
+ * An object is known by kind and name. "update" carries only what
+ * differs among metadata.labels, metadata.annotations and the top-level
+ * members other than apiVersion, kind, metadata and status, with their
+ * planned values. An observed object of a planned name that is not ours
+ * (no app.kubernetes.io/managed-by: grove-operator and part-of the set)
+ * is a "conflict": never adopted or overwritten. An observed object of
+ * ours that the plan does not hold is deleted. Planning against its own
+ * output gives []. On GV_OK *actions_out is a new reference. Returns
+ * GV_OK or GV_ENOMEM.
+ */
+int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
+		     const rec_observed *obs, json_t **actions_out);
 
 #endif
