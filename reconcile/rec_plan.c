@@ -54,6 +54,7 @@ typedef struct pclq_ref {
 	char name[NAME_BUF];
 	size_t clique;
 	int64_t unit; /* j; -1 standalone */
+	int64_t replicas; /* pods: the template's, or the observed count */
 } pclq_ref;
 
 typedef struct planner {
@@ -64,6 +65,7 @@ typedef struct planner {
 	json_t *notes;
 	const json_t *levels; /* borrowed: the binding's levels, or NULL */
 	const char *binding; /* the binding's name when constraints apply */
+	int64_t *units; /* per group, of the set replica being planned */
 	int rc;
 	gv_error_t *err;
 } planner;
@@ -416,6 +418,35 @@ static void plan_set_objects(planner *p)
 
 /* ---- per set replica -------------------------------------------------- */
 
+/*
+ * The count of a child: in the template form, template replicas apply
+ * when a child is first created; a child that exists keeps its
+ * spec.replicas (scaled through its /scale: observed wins). In the
+ * compact form spec.replicas decides. list: observed objects, or NULL.
+ */
+static int64_t observed_count(const planner *p, const json_t *list,
+			      const char *name, int64_t template_count)
+{
+	const json_t *o = NULL;
+	size_t x = 0;
+
+	if (p->pcs->form != POL_FORM_TEMPLATE)
+		return template_count;
+	json_array_foreach(list, x, o)
+	{
+		const char *n = json_string_value(
+		    json_object_get(json_object_get(o, "metadata"), "name"));
+		const json_t *r =
+		    json_object_get(json_object_get(o, "spec"), "replicas");
+
+		if (n && strcmp(n, name) == 0 && json_is_integer(r) &&
+		    json_integer_value(r) >= 0 &&
+		    json_integer_value(r) <= INT32_MAX)
+			return json_integer_value(r);
+	}
+	return template_count;
+}
+
 static void plan_service(planner *p, int64_t i)
 {
 	char name[NAME_BUF];
@@ -526,6 +557,8 @@ static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
 	fmt(p, base, "%s-%" PRId64, pcs->name, i);
 	ref->clique = ci;
 	ref->unit = j;
+	ref->replicas = observed_count(p, p->in->observed.podcliques, ref->name,
+				       c->replicas);
 
 	merge_strings(p, labels, clique_meta(c, "labels"), false);
 	{
@@ -553,7 +586,7 @@ static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
 	put(p, spec, "roleName",
 	    json_string(c->role_name ? c->role_name : c->name));
 	put(p, spec, "podSpec", clique_pod_spec(pcs, c));
-	put(p, spec, "replicas", json_integer(c->replicas));
+	put(p, spec, "replicas", json_integer(ref->replicas));
 	put(p, spec, "minAvailable", json_integer(c->min_available));
 	{
 		json_t *sa = starts_after(p, shape);
@@ -600,12 +633,12 @@ static void plan_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 			put(p, json_object_get(o, "metadata"), "annotations",
 			    json_deep_copy(ann));
 	}
-	put(p, spec, "replicas", json_integer(g->replicas));
+	put(p, spec, "replicas", json_integer(p->units[gi]));
 	put(p, spec, "minAvailable", json_integer(g->min_available));
 	put(p, spec, "cliqueNames", names);
 	put(p, o, "spec", spec);
 	add_item(p, "PodCliqueSet", pcs->name, o);
-	for (j = 0; j < g->replicas && p->rc == GV_OK; j++) {
+	for (j = 0; j < p->units[gi] && p->rc == GV_OK; j++) {
 		for (k = 0; k < g->n_cliques && p->rc == GV_OK; k++) {
 			if (g->cliques[k] == SIZE_MAX)
 				continue;
@@ -634,7 +667,7 @@ static json_t *podgroup(planner *p, const pclq_ref *r)
 	int64_t k = 0;
 	size_t n = 0;
 
-	for (k = 0; k < c->replicas && p->rc == GV_OK; k++) {
+	for (k = 0; k < r->replicas && p->rc == GV_OK; k++) {
 		char pod[NAME_BUF];
 
 		fmt(p, pod, "%s-%" PRId64, r->name, k);
@@ -660,7 +693,7 @@ static json_t *podgroup(planner *p, const pclq_ref *r)
 	put(p, pg, "podReferences", refs);
 	/* a clique paused at 0 asks for no pod */
 	put(p, pg, "minReplicas",
-	    json_integer(c->replicas > 0 ? c->min_available : 0));
+	    json_integer(r->replicas > 0 ? c->min_available : 0));
 	{
 		json_t *tc = translate(p, c->topology);
 
@@ -762,7 +795,7 @@ static void plan_gangs(planner *p, int64_t i, const pclq_ref *refs,
 	for (gi = 0; gi < pcs->n_groups; gi++) {
 		const pol_group *g = &pcs->groups[gi];
 
-		for (j = 0; j < g->min_available && j < g->replicas; j++) {
+		for (j = 0; j < g->min_available && j < p->units[gi]; j++) {
 			json_t *cfg = group_config(p, i, refs, n_refs, gi, j);
 
 			if (cfg)
@@ -774,7 +807,7 @@ static void plan_gangs(planner *p, int64_t i, const pclq_ref *refs,
 	for (gi = 0; gi < pcs->n_groups && p->rc == GV_OK; gi++) {
 		const pol_group *g = &pcs->groups[gi];
 
-		for (j = g->min_available; j < g->replicas; j++) {
+		for (j = g->min_available; j < p->units[gi]; j++) {
 			json_t *cfg = NULL;
 
 			fmt(p, name, "%s-%" PRId64 "-%s-%" PRId64, pcs->name, i,
@@ -934,29 +967,35 @@ out:
 
 /* ---- the plan --------------------------------------------------------- */
 
-static size_t podcliques_per_replica(const pol_pcs *pcs)
-{
-	size_t n = 0;
-	size_t x = 0;
-
-	for (x = 0; x < pcs->n_cliques; x++) {
-		const pol_clique *c = &pcs->cliques[x];
-
-		if (c->group < 0)
-			n++;
-		else if (pcs->groups[c->group].replicas > 0)
-			n += (size_t)pcs->groups[c->group].replicas;
-	}
-	return n;
-}
-
-static void plan_replica(planner *p, int64_t i, pclq_ref *refs)
+/* One set replica: the PodCliques' refs are gathered for the gangs and
+ * the pods. */
+static void plan_replica(planner *p, int64_t i)
 {
 	const pol_pcs *pcs = p->pcs;
+	pclq_ref *refs = NULL;
+	size_t n = 0;
 	size_t n_refs = 0;
 	size_t x = 0;
 	int64_t k = 0;
 
+	for (x = 0; x < pcs->n_groups; x++) {
+		char name[NAME_BUF];
+
+		fmt(p, name, "%s-%" PRId64 "-%s", pcs->name, i,
+		    pcs->groups[x].name);
+		p->units[x] = observed_count(p, p->in->observed.groups, name,
+					     pcs->groups[x].replicas);
+	}
+	for (x = 0; x < pcs->n_cliques; x++) {
+		const pol_clique *c = &pcs->cliques[x];
+
+		n += c->group < 0 ? 1 : (size_t)p->units[c->group];
+	}
+	refs = calloc(n + 1, sizeof(*refs));
+	if (!refs && p->rc == GV_OK)
+		p->rc = GV_ENOMEM;
+	if (p->rc != GV_OK)
+		goto out;
 	plan_service(p, i);
 	for (x = 0; x < pcs->n_cliques && p->rc == GV_OK; x++) {
 		if (pcs->cliques[x].group < 0)
@@ -969,11 +1008,11 @@ static void plan_replica(planner *p, int64_t i, pclq_ref *refs)
 	if (p->rc == GV_OK)
 		plan_hpas(p, i);
 	for (x = 0; x < n_refs && p->rc == GV_OK; x++) {
-		const pol_clique *c = &pcs->cliques[refs[x].clique];
-
-		for (k = 0; k < c->replicas && p->rc == GV_OK; k++)
+		for (k = 0; k < refs[x].replicas && p->rc == GV_OK; k++)
 			plan_pod(p, i, &refs[x], k);
 	}
+out:
+	free(refs);
 }
 
 /* Every object's name fits a DNS label: 63 characters (V4 keeps the
@@ -1018,7 +1057,6 @@ static bool model_named(const pol_pcs *pcs)
 int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 {
 	planner p = { 0 };
-	pclq_ref *refs = NULL;
 	int64_t i = 0;
 	int64_t n = 0;
 	int rc = GV_OK;
@@ -1036,8 +1074,8 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 				    : "default";
 	p.items = json_array();
 	p.notes = json_array();
-	refs = calloc(podcliques_per_replica(p.pcs) + 1, sizeof(*refs));
-	if (!p.items || !p.notes || !refs) {
+	p.units = calloc(p.pcs->n_groups + 1, sizeof(*p.units));
+	if (!p.items || !p.notes || !p.units) {
 		rc = GV_ENOMEM;
 		goto out;
 	}
@@ -1048,7 +1086,7 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 	plan_set_objects(&p);
 	n = set_replicas(p.pcs);
 	for (i = 0; i < n && p.rc == GV_OK; i++)
-		plan_replica(&p, i, refs);
+		plan_replica(&p, i);
 	check_names(&p);
 	rc = p.rc;
 	if (rc != GV_OK)
@@ -1058,7 +1096,7 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 	p.items = NULL;
 	p.notes = NULL;
 out:
-	free(refs);
+	free(p.units);
 	json_decref(p.items);
 	json_decref(p.notes);
 	return rc;

@@ -518,6 +518,50 @@ static void test_topology(void **state)
 	json_decref(bindings);
 }
 
+/* Template form: a child that exists keeps its count (observed wins);
+ * the compact form's spec.replicas decides. */
+static void test_observed_counts(void **state)
+{
+	json_t *doc = tu_doc(template_set);
+	json_t *defaulted = NULL;
+	json_t *cliques = tu_doc("[{\"kind\": \"PodClique\", \"metadata\": "
+				 "{\"name\": \"t-0-a\"}, \"spec\": "
+				 "{\"replicas\": 5}}]");
+	json_t *groups =
+	    tu_doc("[{\"kind\": \"PodCliqueScalingGroup\", \"metadata\": "
+		   "{\"name\": \"t-1-g\"}, \"spec\": {\"replicas\": 6}}]");
+	pol_verdict v = POL_VERDICT_INIT;
+	pol_options opts = { 0 };
+	pol_pcs pcs;
+	rec_input in = { 0 };
+	rec_plan plan = REC_PLAN_INIT;
+
+	(void)state;
+	assert_int_equal(pol_review_pcs(doc, NULL, &opts, &v, &defaulted),
+			 GV_OK);
+	assert_int_equal(v.n_errors, 0);
+	assert_int_equal(pol_pcs_build(defaulted, &pcs, &v), GV_OK);
+	in.pcs = &pcs;
+	in.observed.podcliques = cliques;
+	in.observed.groups = groups;
+	assert_int_equal(rec_plan_build(&in, &plan, NULL), GV_OK);
+	/* a: 5 pods in replica 0 (scaled), 2 in replica 1 (template) */
+	assert_int_equal(pods_of(&plan, "a"), 5 + 2);
+	/* g: 4 units in replica 0, 6 in replica 1: 2 pods each */
+	assert_int_equal(pods_of(&plan, "w"), (4 + 6) * 2);
+	assert_true(has(&plan, "PodGang", "t-1-g-3"));
+	assert_false(has(&plan, "PodGang", "t-0-g-2"));
+	check_names_and_owners(&plan, "t");
+	check_gang_membership(&plan);
+	rec_plan_release(&plan);
+	pol_pcs_release(&pcs);
+	pol_verdict_release(&v);
+	json_decref(defaulted);
+	json_decref(doc);
+	json_decref(cliques);
+	json_decref(groups);
+}
+
 /* The plan's objects, split as rec_observed holds them; the caller
  * json_decrefs the five arrays. */
 static void observe(const rec_plan *plan, json_t *lists[5], rec_observed *obs)
@@ -660,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_template_hash),
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_actions),
+		cmocka_unit_test(test_observed_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,10 +27,12 @@
 
 /*
  * What is observed of the set's children. Every member is borrowed and
- * may be NULL (none observed). rec_plan_build does not read them yet (it
- * plans as from an empty cluster: the observed-state rules of scaling,
- * scale-in order and replacement names come next); rec_plan_actions
- * compares a plan with them.
+ * may be NULL (none observed). rec_plan_build reads only the
+ * spec.replicas of observed PodCliques and PodCliqueScalingGroups, in the
+ * template form (a child that exists keeps its count; template replicas
+ * apply when it is first created); pods' phase and deletion state, the
+ * scale-in order and replacement names come next. rec_plan_actions
+ * compares a plan with all of them.
  */
 typedef struct rec_observed {
 	const json_t *podcliques; /* array of PodClique objects */
