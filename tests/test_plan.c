@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include "groved/reconcile.h"
+#include "test_gen.h"
 
 /* A planned set: the defaulted document, its model and the plan. */
 typedef struct planned {
@@ -693,6 +694,148 @@ static void test_actions(void **state)
 	free(text);
 }
 
+/* The names of a plan's objects, "Kind/name" -> true: a new reference. */
+static json_t *names_of(const rec_plan *plan)
+{
+	json_t *names = json_object();
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	assert_non_null(names);
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		char key[512];
+
+		snprintf(key, sizeof(key), "%s/%s",
+			 json_string_value(json_object_get(o, "kind")),
+			 name_of(o));
+		assert_int_equal(json_object_set_new(names, key, json_true()),
+				 0);
+	}
+	return names;
+}
+
+/* Plans defaulted (valid) with spec.replicas = replicas (>= 0) or as it
+ * is; the caller releases p. */
+static void plan_doc(planned *p, const json_t *defaulted, int64_t replicas)
+{
+	pol_verdict v = POL_VERDICT_INIT;
+	rec_input in = { 0 };
+
+	memset(p, 0, sizeof(*p));
+	p->doc = json_deep_copy(defaulted);
+	assert_non_null(p->doc);
+	if (replicas >= 0)
+		assert_int_equal(
+		    json_object_set_new(json_object_get(p->doc, "spec"),
+					"replicas", json_integer(replicas)),
+		    0);
+	assert_int_equal(pol_pcs_build(p->doc, &p->pcs, &v), GV_OK);
+	pol_verdict_release(&v);
+	in.pcs = &p->pcs;
+	p->rc = rec_plan_build(&in, &p->plan, &p->err);
+}
+
+/*
+ * Property, over 3,000 generated sets that validate (test_gen.h): each
+ * plans; names unique and at most 63 characters, owners first;
+ * every pod in exactly one PodGang, its label's; the same plan twice;
+ * no action against its own output; scaling up renames nothing that
+ * survives (and scaling back is planning the same input again: the same
+ * plan, as the second plan shows).
+ */
+static void test_property_generated(void **state)
+{
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	size_t round = 0;
+	size_t planned_sets = 0;
+
+	(void)state;
+	for (round = 0; planned_sets < 3000 && round < 200000; round++) {
+		json_t *obj = tg_random_pcs(&seed);
+		json_t *defaulted = NULL;
+		pol_verdict v = POL_VERDICT_INIT;
+		pol_options opts = { 0 };
+		planned a;
+		planned b;
+		planned up;
+		json_t *lists[5];
+		rec_observed obs = { 0 };
+		json_t *actions = NULL;
+		json_t *na = NULL;
+		json_t *nup = NULL;
+		const char *key = NULL;
+		json_t *val = NULL;
+		char *da = NULL;
+		char *db = NULL;
+		size_t l = 0;
+		bool compact = false;
+
+		assert_non_null(obj);
+		assert_int_equal(
+		    pol_review_pcs(obj, NULL, &opts, &v, &defaulted), GV_OK);
+		if (v.n_errors) {
+			pol_verdict_release(&v);
+			json_decref(defaulted);
+			json_decref(obj);
+			continue;
+		}
+		pol_verdict_release(&v);
+		planned_sets++;
+		plan_doc(&a, defaulted, -1);
+		if (a.rc != GV_OK)
+			print_error("round %zu: %s\n", round, a.err.text);
+		assert_int_equal(a.rc, GV_OK);
+		check_names_and_owners(&a.plan, "p");
+		check_gang_membership(&a.plan);
+
+		plan_doc(&b, defaulted, -1);
+		assert_int_equal(b.rc, GV_OK);
+		da = json_dumps(a.plan.items, JSON_COMPACT);
+		db = json_dumps(b.plan.items, JSON_COMPACT);
+		assert_non_null(da);
+		assert_non_null(db);
+		assert_string_equal(da, db);
+		free(db);
+
+		observe(&a.plan, lists, &obs);
+		assert_int_equal(
+		    rec_plan_actions(&a.plan, &a.pcs, &obs, &actions), GV_OK);
+		assert_int_equal(json_array_size(actions), 0);
+		json_decref(actions);
+		for (l = 0; l < 5; l++)
+			json_decref(lists[l]);
+
+		/* N -> N + 1: every name survives (compact sets allow it only
+		 * within scaling.maxReplicas: planned anyway, unvalidated) */
+		compact = a.pcs.form == POL_FORM_COMPACT;
+		plan_doc(&up, defaulted, a.pcs.replicas + 1);
+		assert_int_equal(up.rc, GV_OK);
+		na = names_of(&a.plan);
+		nup = names_of(&up.plan);
+		json_object_foreach(na, key, val)
+		{
+			if (!json_object_get(nup, key))
+				print_error("round %zu (%s): %s gone\n", round,
+					    compact ? "compact" : "template",
+					    key);
+			assert_non_null(json_object_get(nup, key));
+		}
+		assert_true(json_object_size(nup) > json_object_size(na));
+		json_decref(na);
+		json_decref(nup);
+		planned_release(&up);
+		free(da);
+		planned_release(&a);
+		planned_release(&b);
+		json_decref(defaulted);
+		json_decref(obj);
+	}
+	/* at least 3,000 valid sets planned */
+	assert_int_equal(planned_sets, 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +848,7 @@ int main(void)
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_observed_counts),
+		cmocka_unit_test(test_property_generated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
