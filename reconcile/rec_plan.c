@@ -23,21 +23,15 @@
 /* A generated name (at most 253 characters) with room to spare. */
 #define NAME_BUF 320
 
-#define COMP_PCLQ "pcs-podclique"
 #define COMP_PCSG "pcs-podcliquescalinggroup"
-#define COMP_PCSG_PCLQ "pcsg-podclique"
 #define COMP_SERVICE "pcs-headless-service"
-#define COMP_PODGANG "podgang"
+
 #define COMP_HPA "pcs-hpa"
 #define COMP_SA "pod-service-account"
 #define COMP_SECRET "pod-sa-token-secret"
 #define COMP_ROLE "pod-role"
 #define COMP_ROLE_BINDING "pod-role-binding"
 
-#define LABEL_COMPONENT "app.kubernetes.io/component"
-#define LABEL_APP_NAME "app.kubernetes.io/name"
-#define LABEL_BASE_PODGANG "grove.io/base-podgang"
-#define ANNOTATION_TOPOLOGY "grove.io/topology-name"
 #define INITC_FLAG "--podcliques="
 
 #define GROVE_API "grove.io/v1alpha1"
@@ -128,8 +122,8 @@ static json_t *std_labels(planner *p, const char *component, const char *name)
 	put(p, l, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY));
 	put(p, l, POL_LABEL_PART_OF, json_string(p->pcs->name));
 	if (component)
-		put(p, l, LABEL_COMPONENT, json_string(component));
-	put(p, l, LABEL_APP_NAME, json_string(name));
+		put(p, l, POL_LABEL_COMPONENT, json_string(component));
+	put(p, l, POL_LABEL_APP_NAME, json_string(name));
 	return l;
 }
 
@@ -162,23 +156,6 @@ static void add_item(planner *p, const char *owner_kind, const char *owner_name,
 	put(p, item, "owner", json_string(owner));
 	put(p, item, "object", obj);
 	push(p, p->items, item);
-}
-
-/* Copies the string members of src (an object, or NULL) into dst. */
-static void merge_strings(planner *p, json_t *dst, const json_t *src,
-			  bool skip_grove)
-{
-	const char *k = NULL;
-	json_t *v = NULL;
-
-	json_object_foreach((json_t *)src, k, v)
-	{
-		if (!json_is_string(v))
-			continue;
-		if (skip_grove && strncmp(k, "grove.io/", 9) == 0)
-			continue;
-		put(p, dst, k, json_copy(v));
-	}
 }
 
 /* dst gets src's members, src winning; src borrowed. */
@@ -530,56 +507,59 @@ static json_t *starts_after(planner *p, const json_t *shape)
 	return out;
 }
 
-static const char *shape_label(const json_t *shape, const char *key)
+/* The metadata policy gives the PodClique of (i, clique ci, unit j):
+ * name, labels and annotations, as its pods carry them. A new
+ * reference, or NULL with p->rc set. */
+static json_t *podclique_meta(planner *p, int64_t i, size_t ci, int64_t j)
 {
-	return json_string_value(json_object_get(
-	    json_object_get(json_object_get(shape, "metadata"), "labels"),
-	    key));
+	pol_pod_ref ref = { .set_index = i,
+			    .clique = ci,
+			    .group_index = j < 0 ? 0 : j,
+			    .pod_index = 0 };
+	json_t *meta = NULL;
+	int rc = GV_OK;
+
+	if (p->rc != GV_OK)
+		return NULL;
+	rc = pol_podclique_meta(p->pcs, &ref, &meta);
+	if (rc != GV_OK)
+		p->rc = gv_error_set(p->err, rc, NULL, 0, 0,
+				     "cannot name the PodClique of clique "
+				     "\"%s\"",
+				     p->pcs->cliques[ci].name);
+	return meta;
 }
 
-/* One PodClique; its ref is appended to refs. */
+/* One PodClique; *ref is filled for the gangs and the pods. */
 static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
-			   const char *pcsg, int64_t scaled_from, pclq_ref *ref)
+			   const char *pcsg, pclq_ref *ref)
 {
 	const pol_pcs *pcs = p->pcs;
 	const pol_clique *c = &pcs->cliques[ci];
 	json_t *shape = clique_shape(p, i, ci, j);
-	json_t *labels = json_object();
+	json_t *meta = podclique_meta(p, i, ci, j);
 	json_t *o = NULL;
 	json_t *spec = json_object();
-	const json_t *ann = clique_meta(c, "annotations");
-	char base[NAME_BUF];
+	const json_t *ann = json_object_get(meta, "annotations");
 
 	if (pcsg)
 		fmt(p, ref->name, "%s-%" PRId64 "-%s", pcsg, j, c->name);
 	else
 		fmt(p, ref->name, "%s-%" PRId64 "-%s", pcs->name, i, c->name);
-	fmt(p, base, "%s-%" PRId64, pcs->name, i);
 	ref->clique = ci;
 	ref->unit = j;
 	ref->replicas = observed_count(p, p->in->observed.podcliques, ref->name,
 				       c->replicas);
-
-	merge_strings(p, labels, clique_meta(c, "labels"), false);
-	{
-		json_t *mine =
-		    std_labels(p, pcsg ? COMP_PCSG_PCLQ : COMP_PCLQ, ref->name);
-
-		put(p, mine, POL_LABEL_PODGANG,
-		    json_string(shape_label(shape, POL_LABEL_PODGANG)));
-		put(p, mine, POL_LABEL_PCS_INDEX, int_string(i));
-		put(p, mine, POL_LABEL_TEMPLATE_HASH,
-		    json_string(shape_label(shape, POL_LABEL_TEMPLATE_HASH)));
-		if (pcsg) {
-			put(p, mine, POL_LABEL_PCSG, json_string(pcsg));
-			put(p, mine, POL_LABEL_PCSG_INDEX, int_string(j));
-		}
-		if (pcsg && j >= scaled_from)
-			put(p, mine, LABEL_BASE_PODGANG, json_string(base));
-		overlay(p, labels, mine);
-		json_decref(mine);
-	}
-	o = object(p, GROVE_API, "PodClique", ref->name, labels);
+	/* the planner's names and policy's are one */
+	if (p->rc == GV_OK &&
+	    strcmp(json_string_value(json_object_get(meta, "name")),
+		   ref->name) != 0)
+		p->rc = gv_error_set(
+		    p->err, GV_EINVAL, NULL, 0, 0,
+		    "PodClique '%s' is '%s' to policy", ref->name,
+		    json_string_value(json_object_get(meta, "name")));
+	o = object(p, GROVE_API, "PodClique", ref->name,
+		   json_deep_copy(json_object_get(meta, "labels")));
 	if (ann && json_object_size(ann))
 		put(p, json_object_get(o, "metadata"), "annotations",
 		    json_deep_copy(ann));
@@ -602,6 +582,7 @@ static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
 	put(p, o, "spec", spec);
 	add_item(p, pcsg ? "PodCliqueScalingGroup" : "PodCliqueSet",
 		 pcsg ? pcsg : pcs->name, o);
+	json_decref(meta);
 	json_decref(shape);
 }
 
@@ -643,7 +624,7 @@ static void plan_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 			if (g->cliques[k] == SIZE_MAX)
 				continue;
 			plan_podclique(p, i, g->cliques[k], j, name,
-				       g->min_available, &refs[(*n_refs)++]);
+				       &refs[(*n_refs)++]);
 		}
 	}
 }
@@ -728,26 +709,36 @@ static json_t *group_config(planner *p, int64_t i, const pclq_ref *refs,
 			 names, "topologyConstraint", tc);
 }
 
-static json_t *gang(planner *p, int64_t i, const char *name)
+/* A PodGang with policy's metadata (pol_podgang_meta), its name, and
+ * grove.io/topology-name when constraints apply. */
+static json_t *gang(planner *p, const char *name)
 {
-	json_t *labels = json_object();
-	json_t *mine = std_labels(p, COMP_PODGANG, name);
-	const json_t *meta = json_object_get(p->pcs->doc, "metadata");
+	json_t *meta = NULL;
+	json_t *labels = NULL;
+	json_t *ann = NULL;
 	json_t *o = NULL;
-	json_t *ann = json_object();
+	int rc = GV_OK;
 
-	(void)i;
-	merge_strings(p, labels, json_object_get(meta, "labels"), true);
-	overlay(p, labels, mine);
-	json_decref(mine);
+	if (p->rc == GV_OK) {
+		rc = pol_podgang_meta(p->pcs, &meta);
+		if (rc != GV_OK)
+			p->rc = gv_error_set(p->err, rc, NULL, 0, 0,
+					     "cannot label the PodGangs");
+	}
+	labels = json_deep_copy(json_object_get(meta, "labels"));
+	if (labels && !json_object_get(labels, POL_LABEL_APP_NAME))
+		put(p, labels, POL_LABEL_APP_NAME, json_string(name));
 	o = object(p, SCHED_API, "PodGang", name, labels);
-	merge_strings(p, ann, json_object_get(meta, "annotations"), true);
+	ann = json_deep_copy(json_object_get(meta, "annotations"));
+	if (!ann)
+		ann = json_object();
 	if (p->binding)
-		put(p, ann, ANNOTATION_TOPOLOGY, json_string(p->binding));
-	if (json_object_size(ann))
+		put(p, ann, POL_ANNOTATION_TOPOLOGY, json_string(p->binding));
+	if (ann && json_object_size(ann))
 		put(p, json_object_get(o, "metadata"), "annotations", ann);
 	else
 		json_decref(ann);
+	json_decref(meta);
 	return o;
 }
 
@@ -802,7 +793,7 @@ static void plan_gangs(planner *p, int64_t i, const pclq_ref *refs,
 				push(p, configs, cfg);
 		}
 	}
-	finish_gang(p, gang(p, i, name), groups, configs);
+	finish_gang(p, gang(p, name), groups, configs);
 
 	for (gi = 0; gi < pcs->n_groups && p->rc == GV_OK; gi++) {
 		const pol_group *g = &pcs->groups[gi];
@@ -823,7 +814,7 @@ static void plan_gangs(planner *p, int64_t i, const pclq_ref *refs,
 			cfg = group_config(p, i, refs, n_refs, gi, j);
 			if (cfg)
 				push(p, configs, cfg);
-			finish_gang(p, gang(p, i, name), groups, configs);
+			finish_gang(p, gang(p, name), groups, configs);
 		}
 	}
 }
@@ -881,6 +872,13 @@ static void plan_hpas(planner *p, int64_t i)
 
 /* ---- pods: policy's builder ------------------------------------------- */
 
+/*
+ * Pod k of PodClique r: the clique's pod spec under an empty metadata,
+ * given what policy's builder says by the pod webhook's own patch
+ * (pol_pod_shape, pol_pod_patch), so that it carries exactly what the
+ * webhook would give it; then the name, namespace, hostname and
+ * subdomain, which the worker sets and the webhook does not patch.
+ */
 static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
 {
 	const pol_pcs *pcs = p->pcs;
@@ -890,39 +888,28 @@ static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
 			    .group_index = r->unit < 0 ? 0 : r->unit,
 			    .pod_index = k };
 	pol_pod_options o = { 0 };
-	const json_t *ann = clique_meta(c, "annotations");
 	json_t *shape = NULL;
 	json_t *pod = NULL;
 	json_t *patch = NULL;
 	json_t *shaped = NULL;
-	json_t *labels = json_object();
 	const json_t *smeta = NULL;
 	const json_t *sspec = NULL;
 	gv_error_t perr = GV_ERROR_INIT;
 	int rc = GV_OK;
 
+	if (p->rc != GV_OK)
+		return;
 	if (p->in->pod_options)
 		o = *p->in->pod_options;
 	o.namespace = p->ns;
-	merge_strings(p, labels, clique_meta(c, "labels"), false);
-	if (p->rc != GV_OK) {
-		json_decref(labels);
-		return;
-	}
 	rc = pol_pod_shape(pcs, &ref, &o, &shape);
 	if (rc == GV_OK) {
-		pod = json_pack("{s:s, s:s, s:{s:o}, s:o}", "apiVersion", "v1",
-				"kind", "Pod", "metadata", "labels", labels,
-				"spec", clique_pod_spec(pcs, c));
-		labels = NULL;
+		pod = json_pack("{s:s, s:s, s:{}, s:o}", "apiVersion", "v1",
+				"kind", "Pod", "metadata", "spec",
+				clique_pod_spec(pcs, c));
 		if (!pod)
 			rc = GV_ENOMEM;
 	}
-	if (rc == GV_OK && ann && json_object_size(ann))
-		rc = json_object_set_new(json_object_get(pod, "metadata"),
-					 "annotations", json_deep_copy(ann))
-			 ? GV_ENOMEM
-			 : GV_OK;
 	if (rc == GV_OK)
 		rc = pol_pod_patch(pod, shape, NULL, &patch);
 	if (rc == GV_OK)
@@ -934,8 +921,6 @@ static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
 				     k, r->name);
 		goto out;
 	}
-	/* what the webhook does not patch, the worker sets: name,
-	 * namespace, hostname, subdomain; groved's labels win */
 	smeta = json_object_get(shape, "metadata");
 	sspec = json_object_get(shape, "spec");
 	{
@@ -943,12 +928,11 @@ static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
 		json_t *spec = json_object_get(shaped, "spec");
 		json_t *m = json_object();
 
+		/* name and namespace first, as in every other object */
 		put(p, m, "name",
 		    json_deep_copy(json_object_get(smeta, "name")));
 		put(p, m, "namespace", json_string(p->ns));
 		overlay(p, m, meta);
-		overlay(p, json_object_get(m, "labels"),
-			json_object_get(smeta, "labels"));
 		put(p, shaped, "metadata", m);
 		put(p, spec, "hostname",
 		    json_deep_copy(json_object_get(sspec, "hostname")));
@@ -958,7 +942,6 @@ static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
 	add_item(p, "PodClique", r->name, shaped);
 	shaped = NULL;
 out:
-	json_decref(labels);
 	json_decref(shaped);
 	json_decref(patch);
 	json_decref(pod);
@@ -999,7 +982,7 @@ static void plan_replica(planner *p, int64_t i)
 	plan_service(p, i);
 	for (x = 0; x < pcs->n_cliques && p->rc == GV_OK; x++) {
 		if (pcs->cliques[x].group < 0)
-			plan_podclique(p, i, x, -1, NULL, 0, &refs[n_refs++]);
+			plan_podclique(p, i, x, -1, NULL, &refs[n_refs++]);
 	}
 	for (x = 0; x < pcs->n_groups && p->rc == GV_OK; x++)
 		plan_group(p, i, x, refs, &n_refs);
