@@ -1185,6 +1185,31 @@ def t_adm_users(s):
         {"username": "admin", "groups": ["system:masters", "system:authenticated"]}], users
 
 
+def t_rbac_names_and_hpa(s):
+    """RBAC names are path segments, as kube-apiserver validates them
+    (groved's initc Role is grove.io:pcs:<pcs>); autoscaling/v2 HPAs are
+    served."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default"
+    s.ok("POST", rbac + "/roles", {"metadata": {"name": "grove.io:pcs:x"}, "rules": []})
+    got = s.ok("GET", rbac + "/roles/grove.io:pcs:x")
+    assert got["metadata"]["name"] == "grove.io:pcs:x", got
+    s.ok("POST", rbac + "/rolebindings", {
+        "metadata": {"name": "grove.io:pcs:x"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                    "name": "grove.io:pcs:x"}, "subjects": []})
+    code, st, _ = s.req("POST", rbac + "/roles", {"metadata": {"name": "a%b"}, "rules": []})
+    assert code == 422 and "may not contain '%'" in st["message"], (code, st)
+    # other kinds keep the RFC 1123 rule
+    code, st, _ = s.req("POST", "/api/v1/namespaces/default/configmaps",
+                        {"metadata": {"name": "a:b"}})
+    assert code == 422 and "RFC 1123" in st["message"], (code, st)
+    hpa = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers"
+    s.ok("POST", hpa, {"metadata": {"name": "h"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "grove.io/v1alpha1", "kind": "PodClique",
+                           "name": "p"}, "minReplicas": 1, "maxReplicas": 3}})
+    assert s.ok("GET", hpa + "/h")["kind"] == "HorizontalPodAutoscaler"
+
+
 def t_rbac(_):
     """--authorize: RBAC from stored roles and bindings, for users outside
     system:masters; resourceNames, a name field selector, cluster bindings,
@@ -1259,7 +1284,7 @@ ADM_TESTS = [t_adm_rules, t_adm_mutating, t_adm_selectors, t_adm_call_failures, 
 TESTS = [t_pod_crud, t_already_exists_and_conflict, t_generate_name, t_label_selectors,
          t_paging, t_watch_resume, t_watch_gone_after_compact, t_drop_watches, t_patches,
          t_finalizers, t_gc, t_pcs, t_crd_lifecycle_and_versions, t_faults_and_token,
-         t_keepalive, t_kubectl, t_install_kinds, t_tls, t_rbac]
+         t_keepalive, t_kubectl, t_install_kinds, t_tls, t_rbac, t_rbac_names_and_hpa]
 
 
 def run(tests, s):

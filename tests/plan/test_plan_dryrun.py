@@ -68,32 +68,6 @@ def kubectl(kc, *args, stdin=None):
     return r.returncode, r.stdout, r.stderr
 
 
-PROBE_ROLE = """apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: "grove.io:pcs:probe", namespace: default}
-rules: []
-"""
-
-
-def gaps(kc):
-    """Kinds of planned objects this server cannot judge, with why: kube-sim
-    is test equipment, and where it falls short of kube-apiserver the
-    objects are named as not checked rather than passed or failed. A gap
-    that closes is checked from then on."""
-    out = {}
-    rc, _, _ = kubectl(kc, "get", "--raw", "/apis/autoscaling/v2")
-    if rc != 0:
-        out["HorizontalPodAutoscaler"] = "the server does not serve autoscaling/v2"
-    rc, _, err = kubectl(kc, "apply", "--dry-run=server", "--validate=false",
-                         "-f", "-", stdin=PROBE_ROLE)
-    if rc != 0 and "RFC 1123 subdomain" in err:
-        why = ("the server refuses ':' in RBAC names, which kube-apiserver "
-               "allows (path segment names)")
-        out["Role"] = why
-        out["RoleBinding"] = why
-    return out
-
-
 def schemas(root):
     """Kind -> the openAPIV3Schema of its CRD in deploy/crds/."""
     out = {}
@@ -109,10 +83,7 @@ def schemas(root):
 
 def run(groved, kc, sets, root):
     failed = 0
-    skip = gaps(kc)
     schema_of = schemas(root)
-    for kind, why in sorted(skip.items()):
-        print("# not checked: %s objects: %s" % (kind, why))
     for files in sets:
         argv = [groved, "plan"]
         for f in files:
@@ -125,8 +96,7 @@ def run(groved, kc, sets, root):
                   % (name, plan.returncode, plan.stderr))
             failed += 1
             continue
-        objs = [o for o in yaml.safe_load_all(plan.stdout)
-                if o and o.get("kind") not in skip]
+        objs = [o for o in yaml.safe_load_all(plan.stdout) if o]
         if not objs or not any(o["kind"] == "Pod" for o in objs):
             print("not ok - %s: no pods planned" % name)
             failed += 1
