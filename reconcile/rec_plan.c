@@ -43,12 +43,20 @@ static const char *const compact_non_spec_keys[] = {
 	"labels", "annotations", NULL,
 };
 
+/* One pod of a PodClique: <pclq>-<index>, or <pclq>-<index>-<suffix>
+ * (a replacement of a stuck pod) when suffix > 0. */
+typedef struct pod_slot {
+	int64_t index;
+	int64_t suffix;
+} pod_slot;
+
 /* One PodClique of the plan, for the gangs and the pods. */
 typedef struct pclq_ref {
 	char name[NAME_BUF];
 	size_t clique;
 	int64_t unit; /* j; -1 standalone */
 	int64_t replicas; /* pods: the template's, or the observed count */
+	pod_slot *pods; /* owned: replicas slots, by index */
 } pclq_ref;
 
 typedef struct planner {
@@ -60,6 +68,9 @@ typedef struct planner {
 	const json_t *levels; /* borrowed: the binding's levels, or NULL */
 	const char *binding; /* the binding's name when constraints apply */
 	int64_t *units; /* per group, of the set replica being planned */
+	json_t *by_clique; /* owned: PodClique name -> its pods of ours */
+	json_t *pod_names; /* owned: every observed pod's name -> true */
+	json_t *stuck; /* owned: stuck pod names -> true */
 	int rc;
 	gv_error_t *err;
 } planner;
@@ -530,6 +541,272 @@ static json_t *podclique_meta(planner *p, int64_t i, size_t ci, int64_t j)
 	return meta;
 }
 
+/* ---- the pods of a PodClique against what is observed ----------------- */
+
+/* A pod's metadata.<member>, or NULL. */
+static const json_t *pod_meta(const json_t *pod, const char *member)
+{
+	return json_object_get(json_object_get(pod, "metadata"), member);
+}
+
+static const char *pod_label(const json_t *pod, const char *key)
+{
+	return json_string_value(json_object_get(pod_meta(pod, "labels"), key));
+}
+
+/* A decimal in [0, INT32_MAX] at s (up to end, or the whole string when
+ * end is NULL), or -1. */
+static int64_t parse_index(const char *s, const char *end)
+{
+	int64_t v = 0;
+
+	if (!s || s == end || !*s)
+		return -1;
+	if (s[0] == '0' && (end ? end - s > 1 : s[1] != '\0'))
+		return -1;
+	for (; end ? s < end : *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > INT32_MAX)
+			return -1;
+	}
+	return v;
+}
+
+/* An observed pod of ours in a PodClique, for the scale-in order. */
+typedef struct held {
+	const json_t *pod; /* borrowed */
+	pod_slot slot;
+	bool terminating;
+	bool unscheduled;
+	bool pending;
+	bool not_ready;
+	bool outdated;
+	const char *created; /* RFC 3339, or "" */
+} held;
+
+static bool pod_ready(const json_t *pod)
+{
+	const json_t *conds =
+	    json_object_get(json_object_get(pod, "status"), "conditions");
+	const json_t *c = NULL;
+	size_t x = 0;
+
+	json_array_foreach(conds, x, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *st =
+		    json_string_value(json_object_get(c, "status"));
+
+		if (t && strcmp(t, "Ready") == 0)
+			return st && strcmp(st, "True") == 0;
+	}
+	return false;
+}
+
+/* Upstream's deletion order: a before b (< 0) when a goes first. */
+static int cmp_deletion(const void *va, const void *vb)
+{
+	const held *a = va;
+	const held *b = vb;
+	int c = 0;
+
+	if (a->terminating != b->terminating)
+		return a->terminating ? -1 : 1;
+	if (a->unscheduled != b->unscheduled)
+		return a->unscheduled ? -1 : 1;
+	if (a->pending != b->pending)
+		return a->pending ? -1 : 1;
+	if (a->not_ready != b->not_ready)
+		return a->not_ready ? -1 : 1;
+	if (a->outdated != b->outdated)
+		return a->outdated ? -1 : 1;
+	c = strcmp(b->created, a->created); /* most recent first */
+	if (c)
+		return c;
+	if (a->slot.index != b->slot.index)
+		return a->slot.index > b->slot.index ? -1 : 1;
+	if (a->slot.suffix != b->slot.suffix)
+		return a->slot.suffix > b->slot.suffix ? -1 : 1;
+	return 0;
+}
+
+static int cmp_slot(const void *va, const void *vb)
+{
+	const pod_slot *a = va;
+	const pod_slot *b = vb;
+
+	if (a->index != b->index)
+		return a->index < b->index ? -1 : 1;
+	if (a->suffix != b->suffix)
+		return a->suffix < b->suffix ? -1 : 1;
+	return 0;
+}
+
+/* Reads pod (of ours, labelled with PodClique pclq) into *h; false when
+ * it holds no index: its labels or name are not the ones the planner
+ * derives, or it is terminating and stuck. */
+static bool read_held(const planner *p, const char *pclq, const json_t *pod,
+		      const char *hash, held *h)
+{
+	const char *name = json_string_value(pod_meta(pod, "name"));
+	const char *created =
+	    json_string_value(pod_meta(pod, "creationTimestamp"));
+	const char *phase = json_string_value(
+	    json_object_get(json_object_get(pod, "status"), "phase"));
+	const char *node = json_string_value(
+	    json_object_get(json_object_get(pod, "spec"), "nodeName"));
+	const char *ph = pod_label(pod, POL_LABEL_TEMPLATE_HASH);
+	const char *rest = NULL;
+	const char *dash = NULL;
+	size_t len = strlen(pclq);
+
+	memset(h, 0, sizeof(*h));
+	h->pod = pod;
+	h->slot.index = parse_index(pod_label(pod, POL_LABEL_POD_INDEX), NULL);
+	if (!name || h->slot.index < 0 || strncmp(name, pclq, len) != 0 ||
+	    name[len] != '-')
+		return false;
+	rest = name + len + 1;
+	dash = strchr(rest, '-');
+	if (parse_index(rest, dash) != h->slot.index)
+		return false;
+	if (dash) {
+		h->slot.suffix = parse_index(dash + 1, NULL);
+		if (h->slot.suffix < 1)
+			return false;
+	}
+	h->terminating = pod_meta(pod, "deletionTimestamp") != NULL &&
+			 !json_is_null(pod_meta(pod, "deletionTimestamp"));
+	if (h->terminating && json_object_get(p->stuck, name))
+		return false;
+	h->unscheduled = !node || !*node;
+	h->pending = phase && strcmp(phase, "Pending") == 0;
+	h->not_ready = !pod_ready(pod);
+	h->outdated = hash && (!ph || strcmp(ph, hash) != 0);
+	h->created = created ? created : "";
+	return true;
+}
+
+/*
+ * The pods of PodClique ref (ref->replicas of them) into ref->pods: the
+ * observed pods of ours that hold an index, less the surplus in
+ * upstream's deletion order, then new pods at the lowest free indices
+ * (suffixed when a stuck pod of ours has the plain name). hash: the
+ * clique's current pod template hash.
+ */
+static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
+{
+	const json_t *pods = json_object_get(p->by_clique, ref->name);
+	size_t n_obs = json_array_size(pods);
+	held *h = NULL;
+	size_t n_held = 0;
+	size_t keep = 0;
+	size_t n = 0;
+	size_t x = 0;
+	int64_t k = 0;
+
+	if (p->rc != GV_OK)
+		return;
+	ref->pods = calloc((size_t)ref->replicas + 1, sizeof(*ref->pods));
+	h = n_obs ? calloc(n_obs, sizeof(*h)) : NULL;
+	if (!ref->pods || (n_obs && !h)) {
+		p->rc = GV_ENOMEM;
+		goto out;
+	}
+	for (x = 0; x < n_obs; x++) {
+		if (read_held(p, ref->name, json_array_get(pods, x), hash,
+			      &h[n_held]))
+			n_held++;
+	}
+	/* the surplus goes first in the deletion order: keep the tail */
+	qsort(h, n_held, sizeof(*h), cmp_deletion);
+	keep = n_held < (size_t)ref->replicas ? n_held : (size_t)ref->replicas;
+	for (x = n_held - keep; x < n_held; x++)
+		ref->pods[n++] = h[x].slot;
+	qsort(ref->pods, n, sizeof(*ref->pods), cmp_slot);
+	/* new pods at the lowest indices no kept pod holds */
+	for (k = 0; n < (size_t)ref->replicas; k++) {
+		char name[NAME_BUF];
+		bool taken = false;
+		pod_slot s = { .index = k, .suffix = 0 };
+
+		for (x = 0; x < n && !taken; x++)
+			taken = ref->pods[x].index == k;
+		if (taken)
+			continue;
+		fmt(p, name, "%s-%" PRId64, ref->name, k);
+		if (p->rc != GV_OK)
+			goto out;
+		if (json_object_get(p->stuck, name) &&
+		    json_object_get(p->pod_names, name)) {
+			do {
+				s.suffix++;
+				fmt(p, name, "%s-%" PRId64 "-%" PRId64,
+				    ref->name, k, s.suffix);
+			} while (p->rc == GV_OK &&
+				 json_object_get(p->pod_names, name));
+		}
+		ref->pods[n++] = s;
+	}
+	qsort(ref->pods, n, sizeof(*ref->pods), cmp_slot);
+out:
+	free(h);
+}
+
+/* Indexes what is observed of the pods: by PodClique (ours only), every
+ * name, the stuck names. Nothing observed: all three stay NULL. */
+static void index_pods(planner *p)
+{
+	const rec_observed *obs = &p->in->observed;
+	const json_t *pod = NULL;
+	const json_t *v = NULL;
+	size_t x = 0;
+
+	if (!json_array_size(obs->pods))
+		return;
+	p->by_clique = json_object();
+	p->pod_names = json_object();
+	p->stuck = json_object();
+	if (!p->by_clique || !p->pod_names || !p->stuck) {
+		p->rc = GV_ENOMEM;
+		return;
+	}
+	json_array_foreach(obs->stuck, x, v)
+	{
+		if (json_is_string(v) &&
+		    json_object_set_new(p->stuck, json_string_value(v),
+					json_true()))
+			p->rc = GV_ENOMEM;
+	}
+	json_array_foreach(obs->pods, x, pod)
+	{
+		const char *name = json_string_value(pod_meta(pod, "name"));
+		const char *pclq = pod_label(pod, POL_LABEL_PCLQ);
+		const char *m = pod_label(pod, POL_LABEL_MANAGED_BY);
+		const char *part = pod_label(pod, POL_LABEL_PART_OF);
+		json_t *list = NULL;
+
+		if (!name || p->rc != GV_OK)
+			continue;
+		if (json_object_set_new(p->pod_names, name, json_true()))
+			p->rc = GV_ENOMEM;
+		if (!pclq || !m || !part || strcmp(m, POL_MANAGED_BY) != 0 ||
+		    strcmp(part, p->pcs->name) != 0)
+			continue;
+		list = json_object_get(p->by_clique, pclq);
+		if (!list) {
+			list = json_array();
+			if (json_object_set_new(p->by_clique, pclq, list))
+				p->rc = GV_ENOMEM;
+		}
+		if (p->rc == GV_OK &&
+		    json_array_append(list, (json_t *)pod) != 0)
+			p->rc = GV_ENOMEM;
+	}
+}
+
 /* One PodClique; *ref is filled for the gangs and the pods. */
 static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
 			   const char *pcsg, pclq_ref *ref)
@@ -550,6 +827,10 @@ static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
 	ref->unit = j;
 	ref->replicas = observed_count(p, p->in->observed.podcliques, ref->name,
 				       c->replicas);
+	plan_slots(
+	    p, ref,
+	    json_string_value(json_object_get(json_object_get(meta, "labels"),
+					      POL_LABEL_TEMPLATE_HASH)));
 	/* the planner's names and policy's are one */
 	if (p->rc == GV_OK &&
 	    strcmp(json_string_value(json_object_get(meta, "name")),
@@ -638,6 +919,18 @@ static int cmp_ref_name(const void *a, const void *b)
 	    json_string_value(json_object_get(*(json_t *const *)b, "name")));
 }
 
+/* The name of pod slot x of r, into buf. */
+static void pod_name(planner *p, char *buf, const pclq_ref *r, int64_t x)
+{
+	const pod_slot *s = &r->pods[x];
+
+	if (s->suffix > 0)
+		fmt(p, buf, "%s-%" PRId64 "-%" PRId64, r->name, s->index,
+		    s->suffix);
+	else
+		fmt(p, buf, "%s-%" PRId64, r->name, s->index);
+}
+
 /* {name, podReferences sorted by name, minReplicas, topologyConstraint} */
 static json_t *podgroup(planner *p, const pclq_ref *r)
 {
@@ -651,7 +944,7 @@ static json_t *podgroup(planner *p, const pclq_ref *r)
 	for (k = 0; k < r->replicas && p->rc == GV_OK; k++) {
 		char pod[NAME_BUF];
 
-		fmt(p, pod, "%s-%" PRId64, r->name, k);
+		pod_name(p, pod, r, k);
 		push(p, refs,
 		     json_pack("{s:s, s:s}", "namespace", p->ns, "name", pod));
 	}
@@ -879,20 +1172,21 @@ static void plan_hpas(planner *p, int64_t i)
  * webhook would give it; then the name, namespace, hostname and
  * subdomain, which the worker sets and the webhook does not patch.
  */
-static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
+static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t x)
 {
 	const pol_pcs *pcs = p->pcs;
 	const pol_clique *c = &pcs->cliques[r->clique];
+	int64_t k = r->pods[x].index;
 	pol_pod_ref ref = { .set_index = i,
 			    .clique = r->clique,
 			    .group_index = r->unit < 0 ? 0 : r->unit,
 			    .pod_index = k };
+	char name[NAME_BUF];
 	pol_pod_options o = { 0 };
 	json_t *shape = NULL;
 	json_t *pod = NULL;
 	json_t *patch = NULL;
 	json_t *shaped = NULL;
-	const json_t *smeta = NULL;
 	const json_t *sspec = NULL;
 	gv_error_t perr = GV_ERROR_INIT;
 	int rc = GV_OK;
@@ -921,16 +1215,16 @@ static void plan_pod(planner *p, int64_t i, const pclq_ref *r, int64_t k)
 				     k, r->name);
 		goto out;
 	}
-	smeta = json_object_get(shape, "metadata");
 	sspec = json_object_get(shape, "spec");
 	{
 		json_t *meta = json_object_get(shaped, "metadata");
 		json_t *spec = json_object_get(shaped, "spec");
 		json_t *m = json_object();
 
-		/* name and namespace first, as in every other object */
-		put(p, m, "name",
-		    json_deep_copy(json_object_get(smeta, "name")));
+		/* name and namespace first, as in every other object; a
+		 * replacement of a stuck pod is suffixed, its hostname not */
+		pod_name(p, name, r, x);
+		put(p, m, "name", json_string(name));
 		put(p, m, "namespace", json_string(p->ns));
 		overlay(p, m, meta);
 		put(p, shaped, "metadata", m);
@@ -995,6 +1289,8 @@ static void plan_replica(planner *p, int64_t i)
 			plan_pod(p, i, &refs[x], k);
 	}
 out:
+	for (x = 0; refs && x < n_refs; x++)
+		free(refs[x].pods);
 	free(refs);
 }
 
@@ -1066,6 +1362,7 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 	if (rc != GV_OK)
 		goto out;
 	resolve_binding(&p);
+	index_pods(&p);
 	plan_set_objects(&p);
 	n = set_replicas(p.pcs);
 	for (i = 0; i < n && p.rc == GV_OK; i++)
@@ -1080,6 +1377,9 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 	p.notes = NULL;
 out:
 	free(p.units);
+	json_decref(p.by_clique);
+	json_decref(p.pod_names);
+	json_decref(p.stuck);
 	json_decref(p.items);
 	json_decref(p.notes);
 	return rc;
@@ -1336,6 +1636,10 @@ int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
 			obj_key(item, key, sizeof(key));
 			if (json_object_get(wanted, key) ||
 			    !is_ours(item, pcs->name))
+				continue;
+			/* already going: nothing to do */
+			if (json_object_get(json_object_get(item, "metadata"),
+					    "deletionTimestamp"))
 				continue;
 			/* once, even when listed twice */
 			if (json_object_set_new(wanted, key, json_true()))

@@ -694,6 +694,367 @@ static void test_actions(void **state)
 	free(text);
 }
 
+/* ---- observed pods ---------------------------------------------------- */
+
+/* The planned object kind/name (borrowed), or NULL. */
+static const json_t *find(const rec_plan *plan, const char *kind,
+			  const char *name)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+
+		if (kind_is(o, kind) && strcmp(name_of(o), name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * An observed pod: a copy of the planned pod of from, named name, with
+ * pod-index label index, scheduled, Running and Ready unless told; the
+ * caller appends it (a new reference).
+ */
+static json_t *obs_pod(const rec_plan *plan, const char *from, const char *name,
+		       int index)
+{
+	json_t *pod = json_deep_copy(find(plan, "Pod", from));
+	json_t *meta = json_object_get(pod, "metadata");
+	char k[16];
+
+	assert_non_null(pod);
+	snprintf(k, sizeof(k), "%d", index);
+	assert_int_equal(json_object_set_new(meta, "name", json_string(name)),
+			 0);
+	assert_int_equal(json_object_set_new(json_object_get(meta, "labels"),
+					     POL_LABEL_POD_INDEX,
+					     json_string(k)),
+			 0);
+	assert_int_equal(json_object_set_new(json_object_get(pod, "spec"),
+					     "nodeName", json_string("n1")),
+			 0);
+	assert_int_equal(
+	    json_object_set_new(
+		pod, "status",
+		tu_doc("{\"phase\": \"Running\", \"conditions\": "
+		       "[{\"type\": \"Ready\", \"status\": \"True\"}]}")),
+	    0);
+	return pod;
+}
+
+static void set_path(json_t *pod, const char *obj, const char *key, json_t *val)
+{
+	assert_int_equal(
+	    json_object_set_new(json_object_get(pod, obj), key, val), 0);
+}
+
+static void terminate(json_t *pod)
+{
+	set_path(pod, "metadata", "deletionTimestamp",
+		 json_string("2026-12-01T00:00:00Z"));
+}
+
+/* Plans template_set's replica 1 against obs; the caller releases. */
+static void plan_observed(const pol_pcs *pcs, const rec_observed *obs,
+			  rec_plan *plan)
+{
+	rec_input in = { 0 };
+
+	in.pcs = pcs;
+	in.observed = *obs;
+	assert_int_equal(rec_plan_build(&in, plan, NULL), GV_OK);
+}
+
+/* The names of the Pods of PodClique pclq in the plan, joined by ','. */
+static void pod_names(const rec_plan *plan, const char *pclq, char *buf,
+		      size_t size)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const char *c = label_of(o, POL_LABEL_PCLQ);
+
+		if (!kind_is(o, "Pod") || !c || strcmp(c, pclq) != 0)
+			continue;
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%s",
+			 buf[0] ? "," : "", name_of(o));
+	}
+}
+
+/*
+ * Clique level: k is the lowest index no live pod holds; a stuck
+ * terminating pod's index gets <pclq>-<k>-<s>, hostname and index label
+ * still k; a terminating pod that can finish still holds its index; a
+ * pod not ours is never adopted (a conflict).
+ */
+static void test_observed_pods(void **state)
+{
+	json_t *pods = json_array();
+	json_t *stuck = json_array();
+	json_t *actions = NULL;
+	json_t *pod = NULL;
+	rec_observed obs = { 0 };
+	rec_plan plan = REC_PLAN_INIT;
+	const json_t *gang = NULL;
+	char names[512];
+	char *dump = NULL;
+	planned p;
+
+	(void)state;
+	plan_text(&p, template_set, 1, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	obs.pods = pods;
+	obs.stuck = stuck;
+
+	/* index 1 live, 0 free: t-0-a-0 planned, t-0-a-1 kept */
+	json_array_append_new(pods, obs_pod(&p.plan, "t-0-a-1", "t-0-a-1", 1));
+	plan_observed(&p.pcs, &obs, &plan);
+	pod_names(&plan, "t-0-a", names, sizeof(names));
+	assert_string_equal(names, "t-0-a-0,t-0-a-1");
+	rec_plan_release(&plan);
+
+	/* t-0-a-0 terminating and stuck: its replacement t-0-a-0-1 */
+	pod = obs_pod(&p.plan, "t-0-a-0", "t-0-a-0", 0);
+	terminate(pod);
+	json_array_append_new(pods, pod);
+	json_array_append_new(stuck, json_string("t-0-a-0"));
+	plan_observed(&p.pcs, &obs, &plan);
+	pod_names(&plan, "t-0-a", names, sizeof(names));
+	assert_string_equal(names, "t-0-a-0-1,t-0-a-1");
+	pod = (json_t *)find(&plan, "Pod", "t-0-a-0-1");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(pod, "spec"), "hostname")),
+			    "t-0-a-0");
+	assert_string_equal(label_of(pod, POL_LABEL_POD_INDEX), "0");
+	gang = find(&plan, "PodGang", "t-0");
+	dump = json_dumps(gang, JSON_COMPACT);
+	assert_non_null(strstr(dump, "\"t-0-a-0-1\""));
+	assert_null(strstr(dump, "\"t-0-a-0\""));
+	free(dump);
+	check_gang_membership(&plan);
+	/* create the replacement; the stuck pod is already going */
+	assert_int_equal(rec_plan_actions(&plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	dump = json_dumps(actions, JSON_COMPACT);
+	assert_non_null(dump);
+	assert_null(strstr(dump, "delete"));
+	assert_non_null(strstr(dump, "\"name\":\"t-0-a-0-1\""));
+	free(dump);
+	json_decref(actions);
+	rec_plan_release(&plan);
+
+	/* the replacement stuck too: t-0-a-0-2, the lowest suffix free */
+	pod = obs_pod(&p.plan, "t-0-a-0", "t-0-a-0-1", 0);
+	terminate(pod);
+	json_array_append_new(pods, pod);
+	json_array_append_new(stuck, json_string("t-0-a-0-1"));
+	plan_observed(&p.pcs, &obs, &plan);
+	pod_names(&plan, "t-0-a", names, sizeof(names));
+	assert_string_equal(names, "t-0-a-0-2,t-0-a-1");
+	rec_plan_release(&plan);
+
+	/* not stuck: a terminating pod that can finish holds its index */
+	json_array_clear(stuck);
+	plan_observed(&p.pcs, &obs, &plan);
+	pod_names(&plan, "t-0-a", names, sizeof(names));
+	assert_string_equal(names, "t-0-a-0,t-0-a-1");
+	rec_plan_release(&plan);
+
+	/* a pod of that name not ours: never counted, never adopted */
+	json_array_clear(pods);
+	pod = obs_pod(&p.plan, "t-0-a-0", "t-0-a-0", 0);
+	set_path(json_object_get(pod, "metadata"), "labels",
+		 POL_LABEL_MANAGED_BY, json_string("someone-else"));
+	json_array_append_new(pods, pod);
+	plan_observed(&p.pcs, &obs, &plan);
+	pod_names(&plan, "t-0-a", names, sizeof(names));
+	assert_string_equal(names, "t-0-a-0,t-0-a-1");
+	assert_int_equal(rec_plan_actions(&plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	{
+		size_t i = 0;
+		const json_t *a = NULL;
+		int conflicts = 0;
+
+		json_array_foreach(actions, i, a)
+		{
+			if (strcmp(action_at(actions, i, "name"), "t-0-a-0"))
+				continue;
+			assert_string_equal(action_at(actions, i, "action"),
+					    "conflict");
+			conflicts++;
+		}
+		assert_int_equal(conflicts, 1);
+	}
+	json_decref(actions);
+	rec_plan_release(&plan);
+
+	json_decref(pods);
+	json_decref(stuck);
+	planned_release(&p);
+}
+
+/*
+ * Scale-in of a clique: surplus pods go in upstream's order (terminating,
+ * unscheduled, Pending, not Ready, outdated template hash, most recently
+ * created), ties by the highest index; of groups, the highest units.
+ */
+static void test_scale_in(void **state)
+{
+	static const struct {
+		const char *what; /* which pod differs, as the order reads */
+		int differs; /* its index */
+	} cases[] = {
+		{ "terminating", 0 }, { "unscheduled", 1 }, { "pending", 2 },
+		{ "notready", 0 },    { "outdated", 1 },    { "recent", 2 },
+		{ "none", -1 },
+	};
+	json_t *groups = NULL;
+	rec_observed obs = { 0 };
+	rec_plan plan = REC_PLAN_INIT;
+	planned p;
+	size_t c = 0;
+	char names[512];
+
+	(void)state;
+	plan_text(&p, template_set, 1, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		json_t *pods = json_array();
+		json_t *actions = NULL;
+		char expect[256] = "";
+		int k = 0;
+
+		/* five pods of t-0-a (replicas 2): three go */
+		for (k = 0; k < 5; k++) {
+			char name[32];
+			json_t *pod = NULL;
+
+			snprintf(name, sizeof(name), "t-0-a-%d", k);
+			pod = obs_pod(&p.plan, "t-0-a-0", name, k);
+			set_path(pod, "metadata", "creationTimestamp",
+				 json_string("2026-11-01T00:00:00Z"));
+			if (k == cases[c].differs) {
+				const char *w = cases[c].what;
+
+				if (!strcmp(w, "terminating"))
+					terminate(pod);
+				else if (!strcmp(w, "unscheduled"))
+					set_path(pod, "spec", "nodeName",
+						 json_string(""));
+				else if (!strcmp(w, "pending"))
+					set_path(pod, "status", "phase",
+						 json_string("Pending"));
+				else if (!strcmp(w, "notready"))
+					set_path(pod, "status", "conditions",
+						 json_array());
+				else if (!strcmp(w, "outdated"))
+					set_path(
+					    json_object_get(pod, "metadata"),
+					    "labels", POL_LABEL_TEMPLATE_HASH,
+					    json_string("old"));
+				else if (!strcmp(w, "recent"))
+					set_path(pod, "metadata",
+						 "creationTimestamp",
+						 json_string(
+						     "2026-11-02T00:00:00Z"));
+			}
+			json_array_append_new(pods, pod);
+		}
+		obs.pods = pods;
+		plan_observed(&p.pcs, &obs, &plan);
+		pod_names(&plan, "t-0-a", names, sizeof(names));
+		/* the differing pod goes first, then the highest indices */
+		if (cases[c].differs < 0)
+			snprintf(expect, sizeof(expect), "t-0-a-0,t-0-a-1");
+		else if (cases[c].differs == 0)
+			snprintf(expect, sizeof(expect), "t-0-a-1,t-0-a-2");
+		else if (cases[c].differs == 1)
+			snprintf(expect, sizeof(expect), "t-0-a-0,t-0-a-2");
+		else
+			snprintf(expect, sizeof(expect), "t-0-a-0,t-0-a-1");
+		if (strcmp(names, expect))
+			print_error("%s: %s\n", cases[c].what, names);
+		assert_string_equal(names, expect);
+		/* the planned pods are unchanged in name; the rest deleted,
+		 * but for a terminating one, already going */
+		assert_int_equal(
+		    rec_plan_actions(&plan, &p.pcs, &obs, &actions), GV_OK);
+		{
+			size_t i = 0;
+			const json_t *a = NULL;
+			size_t deletes = 0;
+
+			json_array_foreach(actions, i, a)
+			{
+				if (!strcmp(action_at(actions, i, "action"),
+					    "delete"))
+					deletes++;
+			}
+			assert_int_equal(deletes, cases[c].differs == 0 &&
+							  !strcmp(cases[c].what,
+								  "terminating")
+						      ? 2
+						      : 3);
+		}
+		json_decref(actions);
+		rec_plan_release(&plan);
+		json_decref(pods);
+	}
+
+	/* groups: 4 units -> 2 observed as the group's count; the
+	 * PodCliques of units 2 and 3 deleted, 0 and 1 kept */
+	{
+		json_t *lists[5];
+		json_t *actions = NULL;
+		size_t l = 0;
+		size_t i = 0;
+		const json_t *a = NULL;
+		size_t deleted = 0;
+
+		observe(&p.plan, lists, &obs);
+		groups = tu_doc("[{\"kind\": \"PodCliqueScalingGroup\", "
+				"\"metadata\": {\"name\": \"t-0-g\"}, "
+				"\"spec\": {\"replicas\": 2}}]");
+		{
+			rec_observed o2 = obs;
+
+			o2.groups = groups;
+			plan_observed(&p.pcs, &o2, &plan);
+		}
+		assert_true(has(&plan, "PodClique", "t-0-g-1-w"));
+		assert_false(has(&plan, "PodClique", "t-0-g-2-w"));
+		assert_int_equal(
+		    rec_plan_actions(&plan, &p.pcs, &obs, &actions), GV_OK);
+		json_array_foreach(actions, i, a)
+		{
+			const char *n = action_at(actions, i, "name");
+
+			if (strcmp(action_at(actions, i, "action"), "delete"))
+				continue;
+			deleted++;
+			assert_int_equal(strncmp(n, "t-0-g-", 6), 0);
+			assert_null(strstr(n, "t-0-g-0-"));
+			assert_null(strstr(n, "t-0-g-1-"));
+		}
+		/* units 2, 3: 2 PodCliques, 4 pods, 2 scaled gangs */
+		assert_int_equal(deleted, 8);
+		json_decref(actions);
+		rec_plan_release(&plan);
+		for (l = 0; l < 5; l++)
+			json_decref(lists[l]);
+		json_decref(groups);
+	}
+	planned_release(&p);
+}
+
 /* The names of a plan's objects, "Kind/name" -> true: a new reference. */
 static json_t *names_of(const rec_plan *plan)
 {
@@ -848,6 +1209,8 @@ int main(void)
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_observed_counts),
+		cmocka_unit_test(test_observed_pods),
+		cmocka_unit_test(test_scale_in),
 		cmocka_unit_test(test_property_generated),
 	};
 

@@ -27,11 +27,26 @@
 
 /*
  * What is observed of the set's children. Every member is borrowed and
- * may be NULL (none observed). rec_plan_build reads only the
- * spec.replicas of observed PodCliques and PodCliqueScalingGroups, in the
- * template form (a child that exists keeps its count; template replicas
- * apply when it is first created); pods' phase and deletion state, the
- * scale-in order and replacement names come next. rec_plan_actions
+ * may be NULL (none observed). rec_plan_build reads the spec.replicas of
+ * observed PodCliques and PodCliqueScalingGroups in the template form (a
+ * child that exists keeps its count; template replicas apply when it is
+ * first created), and the pods of ours (managed-by and part-of the set)
+ * by their grove.io/podclique and grove.io/podclique-pod-index labels:
+ *
+ *   - a pod holds its index k unless it is terminating and stuck (named
+ *     in stuck: its node is unreachable, it cannot finish); a terminating
+ *     pod that can finish still holds k until it is gone;
+ *   - pods to create take the lowest indices held by no pod, named
+ *     <pclq>-<k>, or <pclq>-<k>-<s> (s = 1, 2, ... the lowest suffix no
+ *     observed pod uses) when a stuck pod of ours is <pclq>-<k>; hostname
+ *     <pclq>-<k> and pod-index label k either way;
+ *   - surplus pods (more holders than replicas) are left out of the plan
+ *     in upstream's order: terminating, unscheduled (no spec.nodeName),
+ *     Pending, not Ready, an outdated grove.io/pod-template-hash, then the
+ *     most recently created; ties by the highest index, then suffix.
+ *
+ * A pod that is not ours is never counted or adopted: a planned pod of
+ * its name is a "conflict" of rec_plan_actions. rec_plan_actions
  * compares a plan with all of them.
  */
 typedef struct rec_observed {
@@ -41,6 +56,8 @@ typedef struct rec_observed {
 	const json_t *pods; /* array of Pods (labels, phase, deletion) */
 	const json_t *others; /* Services, ServiceAccounts, Secrets, Roles,
 				 RoleBindings, HPAs, or anything in the way */
+	const json_t *stuck; /* array of pod names: terminating pods that
+				cannot finish (node unreachable or gone) */
 } rec_observed;
 
 typedef struct rec_input {
@@ -114,7 +131,8 @@ int rec_plan_waves(const rec_plan *plan, json_t **waves_out);
  * planned values. An observed object of a planned name that is not ours
  * (no app.kubernetes.io/managed-by: grove-operator and part-of the set)
  * is a "conflict": never adopted or overwritten. An observed object of
- * ours that the plan does not hold is deleted. Planning against its own
+ * ours that the plan does not hold is deleted, unless it is already
+ * terminating (metadata.deletionTimestamp set): no action for it. Planning against its own
  * output gives []. On GV_OK *actions_out is a new reference. Returns
  * GV_OK or GV_ENOMEM.
  */
