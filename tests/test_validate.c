@@ -4,6 +4,7 @@
  * warnings, scale (a long chain and a long cycle), and the property that
  * validation never blames a field that only the defaults wrote.
  */
+#include "test_gen.h"
 #include "test_util.h"
 
 #include "../policy/pol_int.h"
@@ -442,128 +443,6 @@ static void test_long_chain_and_cycle(void **state)
 
 /* ---- property: no error on a field only the defaults wrote ----------- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	/* xorshift64*: deterministic, so a failure reproduces */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
-/* A count that is usually valid, sometimes absent (NULL), 0 or negative. */
-static json_t *maybe_count(uint64_t *s, int64_t max)
-{
-	switch (rng_next(s) % 8) {
-	case 0:
-	case 1:
-		return NULL;
-	case 2:
-		return json_integer(0);
-	case 3:
-		return json_integer(-1);
-	default:
-		return json_integer((int64_t)(rng_next(s) % (uint64_t)max) + 1);
-	}
-}
-
-static void set_maybe(json_t *obj, const char *key, json_t *value)
-{
-	if (value)
-		json_object_set_new(obj, key, value);
-}
-
-static json_t *random_pcs(uint64_t *s)
-{
-	bool compact = rng_next(s) % 2;
-	size_t n = 1 + rng_next(s) % 4;
-	json_t *cliques = json_array();
-	json_t *groups = json_array();
-	json_t *spec = json_object();
-	json_t *group_cliques = json_array();
-	json_t *ratio = json_array();
-	size_t i = 0;
-
-	for (i = 0; i < n; i++) {
-		char name[32];
-		json_t *c = json_object();
-		json_t *holder = c;
-		json_t *ctr =
-		    json_pack("[{s:s, s:s}]", "name", "m", "image", "i");
-
-		snprintf(name, sizeof(name), "c%zu", i);
-		json_object_set_new(c, "name", json_string(name));
-		if (!compact) {
-			holder = json_object();
-			json_object_set_new(c, "spec", holder);
-			if (rng_next(s) % 3 == 0)
-				set_maybe(holder, "autoScalingConfig",
-					  json_pack("{s:o*}", "maxReplicas",
-						    maybe_count(s, 6)));
-		}
-		set_maybe(holder, "replicas", maybe_count(s, 4));
-		set_maybe(holder, "minAvailable", maybe_count(s, 4));
-		if (compact)
-			json_object_set_new(holder, "containers", ctr);
-		else
-			json_object_set_new(
-			    holder, "podSpec",
-			    json_pack("{s:o}", "containers", ctr));
-		json_array_append_new(cliques, c);
-		if (i > 0 && rng_next(s) % 2) {
-			json_array_append_new(group_cliques, json_string(name));
-			/* mostly valid ratio entries, sometimes 0 */
-			json_array_append_new(
-			    ratio,
-			    json_integer(rng_next(s) % 5 == 0
-					     ? 0
-					     : 1 + (int64_t)(rng_next(s) % 2)));
-		}
-	}
-	if (json_array_size(group_cliques)) {
-		json_t *g = json_pack("{s:s, s:O}", "name", "g",
-				      compact ? "cliques" : "cliqueNames",
-				      group_cliques);
-
-		if (compact) {
-			if (rng_next(s) % 4)
-				json_object_set(g, "replicas", ratio);
-		} else {
-			set_maybe(g, "replicas", maybe_count(s, 3));
-			set_maybe(g, "minAvailable", maybe_count(s, 3));
-			if (rng_next(s) % 2)
-				set_maybe(g, "scaleConfig",
-					  json_pack("{s:o*}", "maxReplicas",
-						    maybe_count(s, 6)));
-		}
-		json_array_append_new(groups, g);
-	}
-	set_maybe(spec, "replicas", maybe_count(s, 4));
-	if (compact) {
-		json_object_set_new(spec, "podCliques", cliques);
-		if (json_array_size(groups))
-			json_object_set(spec, "scalingGroups", groups);
-		if (rng_next(s) % 2)
-			json_object_set_new(
-			    spec, "scaling",
-			    json_pack("{s:o*, s:o*}", "minReplicas",
-				      maybe_count(s, 3), "maxReplicas",
-				      maybe_count(s, 6)));
-	} else {
-		json_t *tpl = json_pack("{s:o}", "cliques", cliques);
-
-		if (json_array_size(groups))
-			json_object_set(tpl, "podCliqueScalingGroups", groups);
-		json_object_set_new(spec, "template", tpl);
-	}
-	json_decref(groups);
-	json_decref(group_cliques);
-	json_decref(ratio);
-	return json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion",
-			 "grove.io/v1alpha1", "kind", "PodCliqueSet",
-			 "metadata", "name", "p", "spec", spec);
-}
-
 static void test_defaults_never_blamed(void **state)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -572,7 +451,7 @@ static void test_defaults_never_blamed(void **state)
 
 	(void)state;
 	for (round = 0; round < 3000; round++) {
-		json_t *obj = random_pcs(&seed);
+		json_t *obj = tg_random_pcs(&seed);
 		json_t *patch = NULL;
 		json_t *defaulted = NULL;
 		json_t *again = NULL;
