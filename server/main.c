@@ -100,6 +100,22 @@ void srv_option_error(const char *cmd, int c, char *const *argv,
 		fprintf(stderr, "%s: unknown option '%.*s'\n", cmd, len, arg);
 }
 
+bool srv_inputs_args_ok(const char *cmd, int argc, char *const *argv,
+			size_t n_paths)
+{
+	if (optind < argc) {
+		fprintf(stderr,
+			"%s: unexpected argument '%s' (name files with -f)\n",
+			cmd, argv[optind]);
+		return false;
+	}
+	if (!n_paths) {
+		fprintf(stderr, "%s: no input (use -f PATH)\n", cmd);
+		return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd *cmd = NULL;

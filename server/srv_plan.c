@@ -517,16 +517,7 @@ int srv_cmd_plan(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr,
-			"groved plan: unexpected argument '%s' (name files "
-			"with -f)\n",
-			argv[optind]);
-		usage(stderr);
-		goto out;
-	}
-	if (!n_paths) {
-		fputs("groved plan: no input (use -f PATH)\n", stderr);
+	if (!srv_inputs_args_ok("groved plan", argc, argv, n_paths)) {
 		usage(stderr);
 		goto out;
 	}

@@ -865,16 +865,7 @@ int srv_cmd_validate(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr,
-			"groved validate: unexpected argument '%s' (name "
-			"files with -f)\n",
-			argv[optind]);
-		usage(stderr);
-		goto out;
-	}
-	if (!n_paths) {
-		fputs("groved validate: no input (use -f PATH)\n", stderr);
+	if (!srv_inputs_args_ok("groved validate", argc, argv, n_paths)) {
 		usage(stderr);
 		goto out;
 	}

@@ -5,6 +5,7 @@
 #ifndef GROVED_SERVER_H
 #define GROVED_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "groved/gv.h"
@@ -47,6 +48,12 @@ void srv_inputs_release(srv_inputs *list);
 struct option;
 void srv_option_error(const char *cmd, int c, char *const *argv,
 		      const struct option *longopts);
+
+/* After getopt_long: says on stderr, as "CMD: ...", that an argument was
+ * left over (files are named with -f) or that no -f was given, and returns
+ * false then; true when the command has its inputs. (main.c) */
+bool srv_inputs_args_ok(const char *cmd, int argc, char *const *argv,
+			size_t n_paths);
 
 /* `groved validate`: returns the process exit code (0, 1 or 2). */
 int srv_cmd_validate(int argc, char **argv);
