@@ -170,6 +170,18 @@ const char *gv_buf_str(const gv_buf *b)
 	return b->s ? b->s : "";
 }
 
+int gv_buf_add_cut(gv_buf *b, const gv_buf *src, const char *marker)
+{
+	const char *s = gv_buf_str(src);
+
+	if (src->failed && !src->toobig)
+		return GV_ENOMEM;
+	if (!src->failed)
+		return gv_buf_add(b, s, src->len);
+	gv_buf_add(b, s, gv_utf8_cut(s, src->len));
+	return gv_buf_addstr(b, marker);
+}
+
 char *gv_buf_detach(gv_buf *b, size_t *len)
 {
 	char *s = NULL;

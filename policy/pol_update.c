@@ -207,7 +207,6 @@ static bool ratio_into(gv_buf *b, const pol_group *g)
 {
 	const json_t *written = json_object_get(g->node, "replicas");
 	gv_buf vb;
-	const char *s = NULL;
 	size_t k = 0;
 	bool ok = true;
 
@@ -221,15 +220,8 @@ static bool ratio_into(gv_buf *b, const pol_group *g)
 				      g->ratio[k]);
 		gv_buf_addstr(&vb, "]");
 	}
-	s = vb.s ? vb.s : "";
-	if (vb.failed && !vb.toobig) {
-		ok = false;
-	} else if (vb.failed) { /* too big: what fit, then "..." */
-		gv_buf_add(b, s, gv_utf8_cut(s, vb.len));
-		gv_buf_addstr(b, "...");
-	} else {
-		gv_buf_add(b, s, vb.len);
-	}
+	/* too big: what fit, then "..." */
+	ok = gv_buf_add_cut(b, &vb, "...") != GV_ENOMEM;
 	gv_buf_release(&vb);
 	return ok;
 }

@@ -124,7 +124,6 @@ static char *vformat(const char *fmt, va_list ap)
 static bool value_into(gv_buf *b, const json_t *value)
 {
 	gv_buf vb;
-	const char *s = NULL;
 	bool ok = true;
 
 	if (!value) {
@@ -133,15 +132,8 @@ static bool value_into(gv_buf *b, const json_t *value)
 	}
 	gv_buf_init(&vb, POL_VERDICT_VALUE_MAX);
 	pol_print_value(&vb, value);
-	s = vb.s ? vb.s : "";
-	if (vb.failed && !vb.toobig) {
-		ok = false;
-	} else if (vb.failed) { /* too big: what fit, then "..." */
-		gv_buf_add(b, s, gv_utf8_cut(s, vb.len));
-		gv_buf_addstr(b, "...");
-	} else {
-		gv_buf_add(b, s, vb.len);
-	}
+	/* too big: what fit, then "..." */
+	ok = gv_buf_add_cut(b, &vb, "...") != GV_ENOMEM;
 	gv_buf_release(&vb);
 	return ok;
 }

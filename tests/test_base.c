@@ -182,6 +182,41 @@ static void test_buf_oom(void **state)
 	assert_null(s);
 }
 
+/* A bounded value copied into another buffer: whole, cut with a marker
+ * on a character boundary when it grew too big, refused when out of
+ * memory. */
+static void test_buf_add_cut(void **state)
+{
+	gv_buf src = GV_BUF_INIT(6);
+	gv_buf dst = GV_BUF_INIT(1 << 20);
+
+	(void)state;
+	assert_int_equal(gv_buf_addstr(&src, "abc"), GV_OK);
+	assert_int_equal(gv_buf_add_cut(&dst, &src, "..."), GV_OK);
+	assert_string_equal(gv_buf_str(&dst), "abc");
+	gv_buf_reset(&dst);
+
+	/* "ab" + two 2-byte characters = 6 bytes fit; the third does not,
+	 * and a cut never splits one */
+	gv_buf_reset(&src);
+	assert_int_equal(gv_buf_addstr(&src, "ab\xc3\xa9\xc3\xa9"), GV_OK);
+	assert_int_equal(gv_buf_addstr(&src, "\xc3\xa9"), GV_ETOOBIG);
+	assert_int_equal(gv_buf_add_cut(&dst, &src, "..."), GV_OK);
+	assert_string_equal(gv_buf_str(&dst), "ab\xc3\xa9\xc3\xa9...");
+	gv_buf_release(&src);
+	gv_buf_reset(&dst);
+
+	/* a source that ran out of memory: nothing appended */
+	gv_buf_init(&src, 64);
+	fail_after = 0;
+	assert_int_equal(gv_buf_addstr(&src, "x"), GV_ENOMEM);
+	fail_after = -1;
+	assert_int_equal(gv_buf_add_cut(&dst, &src, "..."), GV_ENOMEM);
+	assert_int_equal(dst.len, 0);
+	gv_buf_release(&src);
+	gv_buf_release(&dst);
+}
+
 static void test_buf_printf(void **state)
 {
 	gv_buf b = GV_BUF_INIT(32);
@@ -931,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_buf_limit),
 		cmocka_unit_test(test_buf_sticky),
 		cmocka_unit_test(test_buf_oom),
+		cmocka_unit_test(test_buf_add_cut),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_buf_detach),
 		cmocka_unit_test(test_buf_fixed),

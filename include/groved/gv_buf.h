@@ -104,6 +104,15 @@ static inline int gv_buf_rc(const gv_buf *b)
 	return !b->failed ? GV_OK : b->toobig ? GV_ETOOBIG : GV_ENOMEM;
 }
 
+/*
+ * Appends what src holds to b: all of it when src did not fail; when src
+ * grew past its maximum, what fit, cut on a UTF-8 character boundary,
+ * then marker (a printed value shortened rather than lost). Returns
+ * GV_ENOMEM, appending nothing, when src failed for want of memory; else
+ * as gv_buf_add on b.
+ */
+int gv_buf_add_cut(gv_buf *b, const gv_buf *src, const char *marker);
+
 /* b's text: never NULL ("" before the first append). Borrowed: valid
  * until the next call that changes b. */
 const char *gv_buf_str(const gv_buf *b);
