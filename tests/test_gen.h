@@ -3,6 +3,10 @@
  * usually valid, sometimes not (absent, 0 or negative counts, a ratio of
  * 0): the generator of test_validate.c's property test, shared.
  * Deterministic (xorshift64*), so a failure reproduces from its seed.
+ * Every second clique's container has env of its own (one variable that
+ * refers to $(GROVE_PCS_NAME) and one of groved's names, which groved
+ * replaces), and every third clique an init container with the same:
+ * chosen by position, so the random stream is the same as without.
  */
 #ifndef GROVED_TEST_GEN_H
 #define GROVED_TEST_GEN_H
@@ -43,6 +47,21 @@ static inline void tg_set(json_t *obj, const char *key, json_t *value)
 		json_object_set_new(obj, key, value);
 }
 
+/* A container's own env: a variable that refers to groved's, and one of
+ * groved's names (groved's value wins). */
+static inline json_t *tg_env(void)
+{
+	return json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "TG_ADDR", "value",
+			 "$(GROVE_PCS_NAME)-$(GROVE_PCLQ_POD_INDEX)", "name",
+			 "GROVE_PCS_NAME", "value", "mine");
+}
+
+static inline json_t *tg_init(void)
+{
+	return json_pack("[{s:s, s:s, s:o}]", "name", "setup", "image", "i",
+			 "env", tg_env());
+}
+
 static inline json_t *tg_random_pcs(uint64_t *s)
 {
 	bool compact = tg_next(s) % 2;
@@ -62,6 +81,9 @@ static inline json_t *tg_random_pcs(uint64_t *s)
 		    json_pack("[{s:s, s:s}]", "name", "m", "image", "i");
 
 		snprintf(name, sizeof(name), "c%zu", i);
+		if (i % 2 == 1)
+			json_object_set_new(json_array_get(ctr, 0), "env",
+					    tg_env());
 		json_object_set_new(c, "name", json_string(name));
 		if (!compact) {
 			holder = json_object();
@@ -73,12 +95,20 @@ static inline json_t *tg_random_pcs(uint64_t *s)
 		}
 		tg_set(holder, "replicas", tg_count(s, 4));
 		tg_set(holder, "minAvailable", tg_count(s, 4));
-		if (compact)
+		if (compact) {
 			json_object_set_new(holder, "containers", ctr);
-		else
+			if (i % 3 == 2)
+				json_object_set_new(holder, "initContainers",
+						    tg_init());
+		} else {
 			json_object_set_new(
 			    holder, "podSpec",
 			    json_pack("{s:o}", "containers", ctr));
+			if (i % 3 == 2)
+				json_object_set_new(
+				    json_object_get(holder, "podSpec"),
+				    "initContainers", tg_init());
+		}
 		json_array_append_new(cliques, c);
 		if (i > 0 && tg_next(s) % 2) {
 			json_array_append_new(group_cliques, json_string(name));

@@ -8,6 +8,8 @@
 #include "groved/reconcile.h"
 #include "test_gen.h"
 
+#include <inttypes.h>
+
 /* A planned set: the defaulted document, its model and the plan. */
 typedef struct planned {
 	json_t *doc;
@@ -1079,7 +1081,8 @@ static json_t *names_of(const rec_plan *plan)
 
 /* Plans defaulted (valid) with spec.replicas = replicas (>= 0) or as it
  * is; the caller releases p. */
-static void plan_doc(planned *p, const json_t *defaulted, int64_t replicas)
+static void plan_doc_observed(planned *p, const json_t *defaulted,
+			      int64_t replicas, const rec_observed *obs)
 {
 	pol_verdict v = POL_VERDICT_INIT;
 	rec_input in = { 0 };
@@ -1095,7 +1098,178 @@ static void plan_doc(planned *p, const json_t *defaulted, int64_t replicas)
 	assert_int_equal(pol_pcs_build(p->doc, &p->pcs, &v), GV_OK);
 	pol_verdict_release(&v);
 	in.pcs = &p->pcs;
+	if (obs)
+		in.observed = *obs;
 	p->rc = rec_plan_build(&in, &p->plan, &p->err);
+}
+
+static void plan_doc(planned *p, const json_t *defaulted, int64_t replicas)
+{
+	plan_doc_observed(p, defaulted, replicas, NULL);
+}
+
+/* groved's variables (docs/api.md section 6) */
+static bool groved_var(const char *name)
+{
+	static const char *const vars[] = {
+		"GROVE_PCS_NAME",
+		"GROVE_PCS_INDEX",
+		"GROVE_PCLQ_NAME",
+		"GROVE_HEADLESS_SERVICE",
+		"GROVE_PCLQ_POD_INDEX",
+		"GROVE_PCSG_NAME",
+		"GROVE_PCSG_INDEX",
+		"GROVE_PCSG_POD_INDEX",
+		"GROVE_PCSG_TEMPLATE_NUM_PODS",
+		NULL,
+	};
+	size_t x = 0;
+
+	for (x = 0; vars[x]; x++) {
+		if (strcmp(vars[x], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * In every container and init container of every planned pod but
+ * grove-initc: groved's variables first, each once, the container's own
+ * after them (GROVE_PCS_NAME is the set's, not the template's "mine").
+ * Returns the number of containers whose own env was seen.
+ */
+static size_t check_env_order(const rec_plan *plan, const char *pcs)
+{
+	static const char *const lists[] = { "containers", "initContainers",
+					     NULL };
+	const json_t *item = NULL;
+	size_t i = 0;
+	size_t own_seen = 0;
+
+	json_array_foreach(plan->items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const json_t *spec = json_object_get(o, "spec");
+		size_t l = 0;
+
+		if (!kind_is(o, "Pod"))
+			continue;
+		for (l = 0; lists[l]; l++) {
+			const json_t *ctr = NULL;
+			size_t c = 0;
+
+			json_array_foreach(json_object_get(spec, lists[l]), c,
+					   ctr)
+			{
+				const char *cn = json_string_value(
+				    json_object_get(ctr, "name"));
+				const json_t *e = NULL;
+				size_t x = 0;
+				size_t grove = 0;
+				bool own = false;
+				bool pcs_name = false;
+
+				if (cn && strcmp(cn, "grove-initc") == 0)
+					continue;
+				json_array_foreach(json_object_get(ctr, "env"),
+						   x, e)
+				{
+					const char *n = json_string_value(
+					    json_object_get(e, "name"));
+
+					assert_non_null(n);
+					if (!groved_var(n)) {
+						own = true;
+						continue;
+					}
+					/* none of groved's after one of the
+					 * container's own */
+					if (own)
+						print_error("%s: %s after the "
+							    "container's env\n",
+							    name_of(o), n);
+					assert_false(own);
+					grove++;
+					if (strcmp(n, "GROVE_PCS_NAME"))
+						continue;
+					assert_false(pcs_name);
+					pcs_name = true;
+					assert_string_equal(
+					    json_string_value(
+						json_object_get(e, "value")),
+					    pcs);
+				}
+				assert_true(grove >= 5);
+				assert_true(pcs_name);
+				if (own)
+					own_seen++;
+			}
+		}
+	}
+	return own_seen;
+}
+
+/* The plan's items, compact: a new string. */
+static char *items_text(const rec_plan *plan)
+{
+	char *t = json_dumps(plan->items, JSON_COMPACT);
+
+	assert_non_null(t);
+	return t;
+}
+
+/*
+ * N -> M -> N, each planned against what the one before created: every
+ * name of the smaller plan is in the larger (nothing that survives is
+ * renamed), and back at N the plan is byte for byte the first.
+ */
+static void check_n_m_n(const json_t *defaulted, const planned *a, int64_t m,
+			size_t round)
+{
+	json_t *lists[5];
+	json_t *lists_m[5];
+	rec_observed obs = { 0 };
+	rec_observed obs_m = { 0 };
+	planned mid;
+	planned back;
+	json_t *small = NULL;
+	json_t *large = NULL;
+	const char *key = NULL;
+	json_t *val = NULL;
+	char *ta = NULL;
+	char *tb = NULL;
+	size_t l = 0;
+
+	observe(&a->plan, lists, &obs);
+	plan_doc_observed(&mid, defaulted, m, &obs);
+	assert_int_equal(mid.rc, GV_OK);
+	small = names_of(m >= a->pcs.replicas ? &a->plan : &mid.plan);
+	large = names_of(m >= a->pcs.replicas ? &mid.plan : &a->plan);
+	json_object_foreach(small, key, val)
+	{
+		if (!json_object_get(large, key))
+			print_error("round %zu: %s renamed\n", round, key);
+		assert_non_null(json_object_get(large, key));
+	}
+	observe(&mid.plan, lists_m, &obs_m);
+	plan_doc_observed(&back, defaulted, a->pcs.replicas, &obs_m);
+	assert_int_equal(back.rc, GV_OK);
+	ta = items_text(&a->plan);
+	tb = items_text(&back.plan);
+	if (strcmp(ta, tb))
+		print_error("round %zu: N -> %" PRId64 " -> N differs\n", round,
+			    m);
+	assert_string_equal(ta, tb);
+	free(ta);
+	free(tb);
+	json_decref(small);
+	json_decref(large);
+	for (l = 0; l < 5; l++) {
+		json_decref(lists[l]);
+		json_decref(lists_m[l]);
+	}
+	planned_release(&mid);
+	planned_release(&back);
 }
 
 /*
@@ -1111,6 +1285,7 @@ static void test_property_generated(void **state)
 	uint64_t seed = 0x2545f4914f6cdd1dULL;
 	size_t round = 0;
 	size_t planned_sets = 0;
+	size_t own_env = 0;
 
 	(void)state;
 	for (round = 0; planned_sets < 3000 && round < 200000; round++) {
@@ -1120,6 +1295,7 @@ static void test_property_generated(void **state)
 		pol_options opts = { 0 };
 		planned a;
 		planned b;
+		planned b2;
 		planned up;
 		json_t *lists[5];
 		rec_observed obs = { 0 };
@@ -1165,8 +1341,21 @@ static void test_property_generated(void **state)
 		    rec_plan_actions(&a.plan, &a.pcs, &obs, &actions), GV_OK);
 		assert_int_equal(json_array_size(actions), 0);
 		json_decref(actions);
+		/* planned against its own output: the same plan */
+		plan_doc_observed(&b2, defaulted, -1, &obs);
+		assert_int_equal(b2.rc, GV_OK);
+		db = items_text(&b2.plan);
+		assert_string_equal(da, db);
+		free(db);
+		planned_release(&b2);
 		for (l = 0; l < 5; l++)
 			json_decref(lists[l]);
+		own_env += check_env_order(&a.plan, "p");
+		check_n_m_n(defaulted, &a,
+			    round % 2		 ? a.pcs.replicas + 2
+			    : a.pcs.replicas > 1 ? a.pcs.replicas - 1
+						 : a.pcs.replicas + 1,
+			    round);
 
 		/* N -> N + 1: every name survives (compact sets allow it only
 		 * within scaling.maxReplicas: planned anyway, unvalidated) */
@@ -1195,6 +1384,8 @@ static void test_property_generated(void **state)
 	}
 	/* at least 3,000 valid sets planned */
 	assert_int_equal(planned_sets, 3000);
+	/* and the env property met containers with env of their own */
+	assert_true(own_env > 1000);
 }
 
 int main(void)
