@@ -74,27 +74,64 @@ static json_t *int_string(int64_t n)
 	return json_string(s);
 }
 
+/* {k1: v1, ..., key: val} with the string members first, in order: what
+ * json_pack("{s:s, ..., s:o}") builds, without parsing a format for every
+ * pod. Steals val; a new reference, or NULL when out of memory (or a
+ * string is NULL or not UTF-8). */
+static json_t *obj_strs(const char *const *kv, size_t n_kv, const char *key,
+			json_t *val)
+{
+	json_t *obj = val ? json_object() : NULL;
+	size_t i = 0;
+
+	for (i = 0; obj && i + 1 < n_kv; i += 2) {
+		if (json_object_set_new(obj, kv[i], json_string(kv[i + 1]))) {
+			json_decref(obj);
+			obj = NULL;
+		}
+	}
+	if (obj && json_object_set_new(obj, key, val) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	if (!obj)
+		json_decref(val);
+	return obj;
+}
+
 /* {"name": name, "value": value}, a container env var. */
 static json_t *env_var(const char *name, json_t *value)
 {
-	if (!value)
-		return NULL;
-	return json_pack("{s:s, s:o}", "name", name, "value", value);
+	const char *kv[] = { "name", name };
+
+	return obj_strs(kv, 2, "value", value);
 }
 
 /* ---------------------------------------------------------------------
  * The template hash
  * ------------------------------------------------------------------- */
 
-static uint64_t fnv1a64(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+#define FNV_PRIME UINT64_C(0x100000001b3)
+/* Nesting the streaming hash follows; deeper falls back to json_dumps. */
+#define HASH_DEPTH_MAX 64
+/* Keys of one object the streaming hash sorts on the stack. */
+#define HASH_KEYS_MAX 64
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
+static uint64_t fnv_bytes(uint64_t h, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= FNV_PRIME;
 	}
 	return h;
+}
+
+static uint64_t fnv1a64(const char *s)
+{
+	return fnv_bytes(FNV_OFFSET, s, strlen(s));
 }
 
 /* The pod template of clique c, as documented in policy.h: a new
@@ -116,14 +153,171 @@ static json_t *pod_template(const pol_pcs *pcs, const pol_clique *c)
 	return tpl;
 }
 
+/*
+ * The streaming form of the hash: FNV-1a over exactly the bytes that
+ * json_dumps(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) writes, fed
+ * as they are produced, without copying the template or building the
+ * text (the planner hashes every pod's template). It covers what a pod
+ * template holds: objects, arrays, ASCII strings, integers, booleans and
+ * null. Anything else (a real, a non-ASCII or NUL byte, deep nesting,
+ * an object with many keys) answers false, and the caller hashes the
+ * json_dumps text instead, so the hash is the same either way.
+ */
+static bool hash_string(uint64_t *h, const char *s, size_t n)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+	size_t i = 0;
+	size_t run = 0;
+
+	*h = fnv_bytes(*h, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+		size_t esc_len = 2;
+
+		if (ch >= 0x80 || ch == 0)
+			return false;
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		*h = fnv_bytes(*h, s + run, i - run);
+		run = i + 1;
+		switch (ch) {
+		case '"':
+		case '\\':
+			esc[1] = (char)ch;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[4] = hexd[ch >> 4];
+			esc[5] = hexd[ch & 15];
+			esc_len = 6;
+			break;
+		}
+		*h = fnv_bytes(*h, esc, esc_len);
+	}
+	*h = fnv_bytes(*h, s + run, n - run);
+	*h = fnv_bytes(*h, "\"", 1);
+	return true;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool skipped_key(const char *key, const char *const *skip)
+{
+	for (; skip && *skip; skip++) {
+		if (strcmp(key, *skip) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* skip: keys of this (top-level) object that the template leaves out. */
+static bool hash_value(uint64_t *h, const json_t *v, int depth,
+		       const char *const *skip)
+{
+	char num[32];
+	size_t i = 0;
+	int n = 0;
+
+	if (depth > HASH_DEPTH_MAX)
+		return false;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *keys[HASH_KEYS_MAX];
+		const char *key = NULL;
+		size_t n_keys = 0;
+		void *it = NULL;
+
+		for (it = json_object_iter((json_t *)v); it;
+		     it = json_object_iter_next((json_t *)v, it)) {
+			key = json_object_iter_key(it);
+			if (skipped_key(key, skip))
+				continue;
+			if (n_keys == HASH_KEYS_MAX ||
+			    json_object_iter_key_len(it) != strlen(key))
+				return false;
+			keys[n_keys++] = key;
+		}
+		qsort(keys, n_keys, sizeof(*keys), cmp_key);
+		*h = fnv_bytes(*h, "{", 1);
+		for (i = 0; i < n_keys; i++) {
+			if (i > 0)
+				*h = fnv_bytes(*h, ",", 1);
+			if (!hash_string(h, keys[i], strlen(keys[i])))
+				return false;
+			*h = fnv_bytes(*h, ":", 1);
+			if (!hash_value(h, json_object_get(v, keys[i]),
+					depth + 1, NULL))
+				return false;
+		}
+		*h = fnv_bytes(*h, "}", 1);
+		return true;
+	}
+	case JSON_ARRAY:
+		*h = fnv_bytes(*h, "[", 1);
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i > 0)
+				*h = fnv_bytes(*h, ",", 1);
+			if (!hash_value(h, json_array_get(v, i), depth + 1,
+					NULL))
+				return false;
+		}
+		*h = fnv_bytes(*h, "]", 1);
+		return true;
+	case JSON_STRING:
+		return hash_string(h, json_string_value(v),
+				   json_string_length(v));
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			     json_integer_value(v));
+		if (n < 0 || (size_t)n >= sizeof(num))
+			return false;
+		*h = fnv_bytes(*h, num, (size_t)n);
+		return true;
+	case JSON_TRUE:
+		*h = fnv_bytes(*h, "true", 4);
+		return true;
+	case JSON_FALSE:
+		*h = fnv_bytes(*h, "false", 5);
+		return true;
+	case JSON_NULL:
+		*h = fnv_bytes(*h, "null", 4);
+		return true;
+	default:
+		return false; /* a real: json_dumps' own formatting */
+	}
+}
+
 static int template_hash(const pol_pcs *pcs, const pol_clique *c, char *out,
 			 size_t size)
 {
 	json_t *tpl = NULL;
 	char *dump = NULL;
 	char hex[17];
+	uint64_t h = FNV_OFFSET;
+	const char *const *skip =
+	    pcs->form == POL_FORM_COMPACT ? compact_non_pod_keys : NULL;
 	int rc = GV_OK;
 
+	if (c->pod && hash_value(&h, c->pod, 0, skip))
+		goto hex;
 	tpl = pod_template(pcs, c);
 	if (!tpl) {
 		rc = GV_ENOMEM;
@@ -134,7 +328,9 @@ static int template_hash(const pol_pcs *pcs, const pol_clique *c, char *out,
 		rc = GV_ENOMEM;
 		goto out;
 	}
-	snprintf(hex, sizeof(hex), "%016" PRIx64, fnv1a64(dump));
+	h = fnv1a64(dump);
+hex:
+	snprintf(hex, sizeof(hex), "%016" PRIx64, h);
 	snprintf(out, size, "%.*s", POL_TEMPLATE_HASH_LEN, hex);
 out:
 	free(dump);
@@ -772,10 +968,11 @@ static void op_add(patcher *p, const char *op, const char *base,
 		p->rc = GV_ETOOBIG;
 		goto out;
 	}
-	push(p->ops,
-	     json_pack("{s:s, s:s, s:o}", "op", op, "path", path, "value",
-		       value),
-	     &p->rc);
+	{
+		const char *kv[] = { "op", op, "path", path };
+
+		push(p->ops, obj_strs(kv, 4, "value", value), &p->rc);
+	}
 	value = NULL;
 out:
 	json_decref(value);
@@ -813,7 +1010,7 @@ static void add_missing_named(patcher *p, const json_t *obj, const char *key,
 	if (json_array_size(want) == 0)
 		return;
 	if (!have || json_is_null(have)) {
-		op_add(p, "add", ptr, key, json_deep_copy(want));
+		op_add(p, "add", ptr, key, json_incref((json_t *)want));
 		return;
 	}
 	if (!json_is_array(have))
@@ -822,7 +1019,7 @@ static void add_missing_named(patcher *p, const json_t *obj, const char *key,
 	json_array_foreach(want, k, el)
 	{
 		if (!named(have, pol_get_str(el, "name")))
-			op_add(p, "add", path, NULL, json_deep_copy(el));
+			op_add(p, "add", path, NULL, json_incref((json_t *)el));
 	}
 }
 
@@ -890,10 +1087,11 @@ static void patch_meta_map(patcher *p, const json_t *pod, const char *key,
 
 /* The env a container ends with: groved's variables first, then its own
  * other than those (a template variable of the same name is replaced,
- * as upstream does). A new reference, or NULL when out of memory. */
+ * as upstream does). A new array, or NULL when out of memory; its
+ * entries are shared with own and grove, not copied. */
 static json_t *merged_env(const json_t *own, const json_t *grove)
 {
-	json_t *env = json_deep_copy(grove);
+	json_t *env = json_copy((json_t *)grove);
 	const json_t *el = NULL;
 	size_t k = 0;
 
@@ -903,7 +1101,7 @@ static json_t *merged_env(const json_t *own, const json_t *grove)
 	{
 		if (named(grove, pol_get_str(el, "name")))
 			continue;
-		if (json_array_append_new(env, json_deep_copy(el)) != 0) {
+		if (json_array_append(env, (json_t *)el) != 0) {
 			json_decref(env);
 			return NULL;
 		}
@@ -993,6 +1191,9 @@ static void patch_initc(patcher *p, const json_t *spec, const json_t *want_spec)
 	json_decref(one);
 }
 
+/* The patch's values share sub-values with pod and shape (no copies for
+ * every pod the planner shapes): callers read, serialize or apply it,
+ * never modify it in place. */
 int pol_pod_patch(const json_t *pod, const json_t *shape,
 		  const char *apiserver_default, json_t **patch_out)
 {
