@@ -6,6 +6,8 @@
 #include "test_util.h"
 
 #include "groved/reconcile.h"
+#include "srv_admission.h"
+#include "srv_cache.h"
 #include "test_gen.h"
 
 #include <inttypes.h>
@@ -1388,6 +1390,206 @@ static void test_property_generated(void **state)
 	assert_true(own_env > 1000);
 }
 
+/* ---- the planner's pods and the pod webhook's ---------------------- */
+
+#define DYNAMO_YAML "tests/fixtures/pods/dynamo-multinode.yaml"
+
+/* A cache of one PodCliqueSet (ctx), as the webhook's informer holds it. */
+static srv_cache_result one_get(void *ctx, const char *kind, const char *ns,
+				const char *name, json_t **obj)
+{
+	const json_t *pcs = ctx;
+	const json_t *meta = json_object_get(pcs, "metadata");
+	const char *n = json_string_value(json_object_get(meta, "name"));
+	const char *s = json_string_value(json_object_get(meta, "namespace"));
+
+	if (strcmp(kind, SRV_KIND_PCS) != 0 || !name || !n ||
+	    strcmp(name, n) != 0 || !ns || !s || strcmp(ns, s) != 0)
+		return SRV_CACHE_MISSING;
+	*obj = json_incref((json_t *)pcs);
+	return SRV_CACHE_FOUND;
+}
+
+static bool one_synced(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static const srv_cache_ops one_ops = { one_get, one_synced };
+
+/* The pod webhook's answer to a CREATE of pod (borrowed): *patch_out is
+ * the decoded JSON patch (a new reference) or NULL when none. */
+static void webhook(const json_t *pod, const srv_hook_env *env,
+		    json_t **patch_out)
+{
+	json_t *review = json_pack(
+	    "{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, "
+	    "s:O?, s:O?, s:s, s:{s:s}, s:O}}",
+	    "apiVersion", "admission.k8s.io/v1", "kind", "AdmissionReview",
+	    "request", "uid", "plan-1", "kind", "group", "", "version", "v1",
+	    "kind", "Pod", "resource", "group", "", "version", "v1", "resource",
+	    "pods", "namespace",
+	    json_object_get(json_object_get(pod, "metadata"), "namespace"),
+	    "name", json_object_get(json_object_get(pod, "metadata"), "name"),
+	    "operation", "CREATE", "userInfo", "username", "admin", "object",
+	    (json_t *)pod);
+	char *body = json_dumps(review, JSON_COMPACT);
+	srv_reply reply = { 0 };
+	json_t *answer = NULL;
+	const json_t *resp = NULL;
+	const char *b64 = NULL;
+
+	assert_non_null(body);
+	assert_int_equal(srv_admission_serve(SRV_HOOK_MUTATE_POD, body,
+					     strlen(body), env, &reply, NULL),
+			 GV_OK);
+	assert_int_equal(reply.status, 200);
+	answer = json_loadb(reply.body, reply.len, 0, NULL);
+	assert_non_null(answer);
+	resp = json_object_get(answer, "response");
+	assert_true(json_is_true(json_object_get(resp, "allowed")));
+	*patch_out = NULL;
+	b64 = json_string_value(json_object_get(resp, "patch"));
+	if (b64) {
+		char *text = NULL;
+		size_t len = 0;
+		size_t bad = 0;
+
+		assert_int_equal(
+		    gv_base64_decode(b64, strlen(b64), &text, &len, &bad),
+		    GV_OK);
+		*patch_out = json_loadb(text, len, 0, NULL);
+		assert_non_null(*patch_out);
+		free(text);
+	}
+	json_decref(answer);
+	srv_reply_release(&reply);
+	free(body);
+	json_decref(review);
+}
+
+/*
+ * The Dynamo-shaped set (KAI queue on the clique templates, env built
+ * from $(GROVE_PCSG_NAME), an init container, a group of leader and
+ * workers): every pod the planner plans is the pod webhook's own result,
+ * both ways. A bare pod of the clique's podSpec, named as the planner
+ * names it and labelled with the set and clique only, comes out of the
+ * webhook as the planner's pod (but for hostname and subdomain, which
+ * the worker sets); and the planner's pod through the webhook gets no
+ * patch at all.
+ */
+static void test_dynamo_planner_matches_webhook(void **state)
+{
+	char *text = tu_file(DYNAMO_YAML);
+	pol_pod_options po = { .default_scheduler = "kai-scheduler",
+			       .initc_image = "groved:test",
+			       .namespace = NULL };
+	srv_cache cache;
+	srv_hook_env env;
+	const json_t *item = NULL;
+	rec_input in = { 0 };
+	pol_verdict v = POL_VERDICT_INIT;
+	pol_options opts = { 0 };
+	json_t *doc = NULL;
+	json_t *defaulted = NULL;
+	pol_pcs pcs;
+	rec_plan plan = REC_PLAN_INIT;
+	size_t i = 0;
+	size_t n_pods = 0;
+
+	(void)state;
+	doc = tu_doc(text);
+	assert_int_equal(pol_review_pcs(doc, NULL, &opts, &v, &defaulted),
+			 GV_OK);
+	assert_int_equal(v.n_errors, 0);
+	pol_verdict_release(&v);
+	pol_verdict_init(&v);
+	assert_int_equal(pol_pcs_build(defaulted, &pcs, &v), GV_OK);
+	pol_verdict_release(&v);
+	in.pcs = &pcs;
+	in.pod_options = &po;
+	assert_int_equal(rec_plan_build(&in, &plan, NULL), GV_OK);
+
+	cache.ops = &one_ops;
+	cache.ctx = defaulted;
+	memset(&env, 0, sizeof(env));
+	env.cache = &cache;
+	env.default_scheduler = "kai-scheduler";
+	env.initc_image = "groved:test";
+
+	json_array_foreach(plan.items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const json_t *ospec = json_object_get(o, "spec");
+		const char *clq = label_of(o, POL_LABEL_PCS_CLIQUE);
+		json_t *bare = NULL;
+		json_t *patch = NULL;
+		json_t *got = NULL;
+		size_t ci = 0;
+
+		if (!kind_is(o, "Pod"))
+			continue;
+		n_pods++;
+		for (ci = 0; ci < pcs.n_cliques; ci++) {
+			if (strcmp(pcs.cliques[ci].name, clq) == 0)
+				break;
+		}
+		assert_true(ci < pcs.n_cliques);
+		bare = json_pack(
+		    "{s:s, s:s, s:{s:O, s:O, s:{s:s, s:s}}, s:o}", "apiVersion",
+		    "v1", "kind", "Pod", "metadata", "name",
+		    json_object_get(json_object_get(o, "metadata"), "name"),
+		    "namespace",
+		    json_object_get(json_object_get(o, "metadata"),
+				    "namespace"),
+		    "labels", POL_LABEL_PCS, pcs.name, POL_LABEL_PCS_CLIQUE,
+		    clq, "spec", json_deep_copy(pcs.cliques[ci].pod));
+		assert_non_null(bare);
+		webhook(bare, &env, &patch);
+		assert_non_null(patch);
+		assert_int_equal(pol_patch_apply(bare, patch, &got, NULL),
+				 GV_OK);
+		assert_int_equal(
+		    json_object_set(json_object_get(got, "spec"), "hostname",
+				    json_object_get(ospec, "hostname")),
+		    0);
+		assert_int_equal(
+		    json_object_set(json_object_get(got, "spec"), "subdomain",
+				    json_object_get(ospec, "subdomain")),
+		    0);
+		if (!json_equal(got, o)) {
+			char *a = json_dumps(got, JSON_SORT_KEYS);
+			char *b = json_dumps(o, JSON_SORT_KEYS);
+
+			print_error("webhook: %s\nplanner: %s\n", a, b);
+			free(a);
+			free(b);
+		}
+		assert_true(json_equal(got, o));
+		json_decref(patch);
+		json_decref(got);
+		json_decref(bare);
+
+		/* the planner's pod is already what the webhook makes */
+		webhook(o, &env, &patch);
+		if (patch) {
+			char *a = json_dumps(patch, 0);
+
+			print_error("%s: patched %s\n", name_of(o), a);
+			free(a);
+		}
+		assert_null(patch);
+	}
+	/* frontend 1, leader 1, workers of the unit */
+	assert_true(n_pods >= 3);
+	rec_plan_release(&plan);
+	pol_pcs_release(&pcs);
+	json_decref(defaulted);
+	json_decref(doc);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1402,6 +1604,7 @@ int main(void)
 		cmocka_unit_test(test_observed_counts),
 		cmocka_unit_test(test_observed_pods),
 		cmocka_unit_test(test_scale_in),
+		cmocka_unit_test(test_dynamo_planner_matches_webhook),
 		cmocka_unit_test(test_property_generated),
 	};
 
