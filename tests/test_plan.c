@@ -1390,6 +1390,73 @@ static void test_property_generated(void **state)
 	assert_true(own_env > 1000);
 }
 
+/*
+ * A clique paused at 0 through its /scale (observed spec.replicas 0; a
+ * template cannot say 0, validation refuses it): its PodClique stays with
+ * replicas 0, no pod of it is planned, its podgroup asks minReplicas 0
+ * with no podReferences; its pods of ours are deleted.
+ */
+static void test_paused_clique(void **state)
+{
+	json_t *cliques = tu_doc("[{\"kind\": \"PodClique\", \"metadata\": "
+				 "{\"name\": \"t-0-b\"}, \"spec\": "
+				 "{\"replicas\": 0}}]");
+	json_t *pods = json_array();
+	json_t *actions = NULL;
+	rec_observed obs = { 0 };
+	rec_plan plan = REC_PLAN_INIT;
+	const json_t *pclq = NULL;
+	const json_t *pg = NULL;
+	const json_t *g = NULL;
+	size_t i = 0;
+	size_t deleted = 0;
+	planned p;
+
+	(void)state;
+	plan_text(&p, template_set, 1, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	json_array_append_new(pods, obs_pod(&p.plan, "t-0-b-0", "t-0-b-0", 0));
+	obs.podcliques = cliques;
+	obs.pods = pods;
+	plan_observed(&p.pcs, &obs, &plan);
+	pclq = find(&plan, "PodClique", "t-0-b");
+	assert_non_null(pclq);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(pclq, "spec"), "replicas")),
+			 0);
+	assert_int_equal(pods_of(&plan, "b"), 0);
+	json_array_foreach(
+	    json_object_get(
+		json_object_get(find(&plan, "PodGang", "t-0"), "spec"),
+		"podgroups"),
+	    i, g)
+	{
+		if (strcmp(json_string_value(json_object_get(g, "name")),
+			   "t-0-b") == 0)
+			pg = g;
+	}
+	assert_non_null(pg);
+	assert_int_equal(json_integer_value(json_object_get(pg, "minReplicas")),
+			 0);
+	assert_int_equal(json_array_size(json_object_get(pg, "podReferences")),
+			 0);
+	assert_int_equal(rec_plan_actions(&plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	json_array_foreach(actions, i, g)
+	{
+		if (strcmp(action_at(actions, i, "name"), "t-0-b-0") != 0)
+			continue;
+		assert_string_equal(action_at(actions, i, "action"), "delete");
+		deleted++;
+	}
+	assert_int_equal(deleted, 1);
+	json_decref(actions);
+	rec_plan_release(&plan);
+	json_decref(pods);
+	json_decref(cliques);
+	planned_release(&p);
+}
+
 /* ---- the planner's pods and the pod webhook's ---------------------- */
 
 #define DYNAMO_YAML "tests/fixtures/pods/dynamo-multinode.yaml"
@@ -1604,6 +1671,7 @@ int main(void)
 		cmocka_unit_test(test_observed_counts),
 		cmocka_unit_test(test_observed_pods),
 		cmocka_unit_test(test_scale_in),
+		cmocka_unit_test(test_paused_clique),
 		cmocka_unit_test(test_dynamo_planner_matches_webhook),
 		cmocka_unit_test(test_property_generated),
 	};
