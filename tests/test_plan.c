@@ -905,6 +905,26 @@ static void test_observed_pods(void **state)
 	planned_release(&p);
 }
 
+/* Makes pod what the scale-in order reads: "terminating",
+ * "unscheduled", "pending", "notready", "outdated" or "recent". */
+static void mark(json_t *pod, const char *w)
+{
+	if (!strcmp(w, "terminating"))
+		terminate(pod);
+	else if (!strcmp(w, "unscheduled"))
+		set_path(pod, "spec", "nodeName", json_string(""));
+	else if (!strcmp(w, "pending"))
+		set_path(pod, "status", "phase", json_string("Pending"));
+	else if (!strcmp(w, "notready"))
+		set_path(pod, "status", "conditions", json_array());
+	else if (!strcmp(w, "outdated"))
+		set_path(json_object_get(pod, "metadata"), "labels",
+			 POL_LABEL_TEMPLATE_HASH, json_string("old"));
+	else if (!strcmp(w, "recent"))
+		set_path(pod, "metadata", "creationTimestamp",
+			 json_string("2026-11-02T00:00:00Z"));
+}
+
 /*
  * Scale-in of a clique: surplus pods go in upstream's order (terminating,
  * unscheduled, Pending, not Ready, outdated template hash, most recently
@@ -945,31 +965,8 @@ static void test_scale_in(void **state)
 			pod = obs_pod(&p.plan, "t-0-a-0", name, k);
 			set_path(pod, "metadata", "creationTimestamp",
 				 json_string("2026-11-01T00:00:00Z"));
-			if (k == cases[c].differs) {
-				const char *w = cases[c].what;
-
-				if (!strcmp(w, "terminating"))
-					terminate(pod);
-				else if (!strcmp(w, "unscheduled"))
-					set_path(pod, "spec", "nodeName",
-						 json_string(""));
-				else if (!strcmp(w, "pending"))
-					set_path(pod, "status", "phase",
-						 json_string("Pending"));
-				else if (!strcmp(w, "notready"))
-					set_path(pod, "status", "conditions",
-						 json_array());
-				else if (!strcmp(w, "outdated"))
-					set_path(
-					    json_object_get(pod, "metadata"),
-					    "labels", POL_LABEL_TEMPLATE_HASH,
-					    json_string("old"));
-				else if (!strcmp(w, "recent"))
-					set_path(pod, "metadata",
-						 "creationTimestamp",
-						 json_string(
-						     "2026-11-02T00:00:00Z"));
-			}
+			if (k == cases[c].differs)
+				mark(pod, cases[c].what);
 			json_array_append_new(pods, pod);
 		}
 		obs.pods = pods;
@@ -1011,6 +1008,48 @@ static void test_scale_in(void **state)
 		json_decref(actions);
 		rec_plan_release(&plan);
 		json_decref(pods);
+	}
+
+	/* each criterion before the next: pod 0 carries the earlier one, pod
+	 * 1 the later (and the highest index): with replicas 1, pod 0 goes */
+	{
+		static const char *const order[] = {
+			"terminating", "unscheduled", "pending", "notready",
+			"outdated",    "recent",      NULL
+		};
+		json_t *cl = tu_doc("[{\"kind\": \"PodClique\", "
+				    "\"metadata\": {\"name\": \"t-0-a\"}, "
+				    "\"spec\": {\"replicas\": 1}}]");
+
+		for (c = 0; order[c]; c++) {
+			json_t *pods = json_array();
+			json_t *p0 = obs_pod(&p.plan, "t-0-a-0", "t-0-a-0", 0);
+			json_t *p1 = obs_pod(&p.plan, "t-0-a-0", "t-0-a-1", 1);
+			rec_observed o = { 0 };
+
+			set_path(p0, "metadata", "creationTimestamp",
+				 json_string("2026-11-01T00:00:00Z"));
+			set_path(p1, "metadata", "creationTimestamp",
+				 json_string("2026-11-01T00:00:00Z"));
+			mark(p0, order[c]);
+			if (order[c + 1])
+				mark(p1, order[c + 1]);
+			json_array_append_new(pods, p0);
+			json_array_append_new(pods, p1);
+			o.pods = pods;
+			o.podcliques = cl;
+			plan_observed(&p.pcs, &o, &plan);
+			pod_names(&plan, "t-0-a", names, sizeof(names));
+			if (strcmp(names, "t-0-a-1"))
+				print_error("%s before %s: kept %s\n", order[c],
+					    order[c + 1] ? order[c + 1]
+							 : "a tie",
+					    names);
+			assert_string_equal(names, "t-0-a-1");
+			rec_plan_release(&plan);
+			json_decref(pods);
+		}
+		json_decref(cl);
 	}
 
 	/* groups: 4 units -> 2 observed as the group's count; the
