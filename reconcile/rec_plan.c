@@ -703,6 +703,7 @@ static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 	held *h = NULL;
 	size_t n_held = 0;
 	size_t keep = 0;
+	size_t kept = 0;
 	size_t n = 0;
 	size_t x = 0;
 	int64_t k = 0;
@@ -726,16 +727,21 @@ static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 	for (x = n_held - keep; x < n_held; x++)
 		ref->pods[n++] = h[x].slot;
 	qsort(ref->pods, n, sizeof(*ref->pods), cmp_slot);
-	/* new pods at the lowest indices no kept pod holds */
-	for (k = 0; n < (size_t)ref->replicas; k++) {
+	/* new pods at the lowest indices no kept pod holds (the kept ones
+	 * are sorted: one walk, linear) */
+	kept = n;
+	for (k = 0, x = 0; n < (size_t)ref->replicas; k++) {
 		char name[NAME_BUF];
-		bool taken = false;
 		pod_slot s = { .index = k, .suffix = 0 };
 
-		for (x = 0; x < n && !taken; x++)
-			taken = ref->pods[x].index == k;
-		if (taken)
+		while (x < kept && ref->pods[x].index < k)
+			x++;
+		if (x < kept && ref->pods[x].index == k)
 			continue;
+		if (json_object_size(p->stuck) == 0) {
+			ref->pods[n++] = s;
+			continue;
+		}
 		fmt(p, name, "%s-%" PRId64, ref->name, k);
 		if (p->rc != GV_OK)
 			goto out;
@@ -750,7 +756,8 @@ static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 		}
 		ref->pods[n++] = s;
 	}
-	qsort(ref->pods, n, sizeof(*ref->pods), cmp_slot);
+	if (kept)
+		qsort(ref->pods, n, sizeof(*ref->pods), cmp_slot);
 out:
 	free(h);
 }
