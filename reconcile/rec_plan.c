@@ -1097,6 +1097,8 @@ static void plan_gangs(planner *p, int64_t i, const pclq_ref *refs,
 
 	for (gi = 0; gi < pcs->n_groups && p->rc == GV_OK; gi++) {
 		const pol_group *g = &pcs->groups[gi];
+		size_t from = 0; /* a group's refs are in unit order: each
+				    unit's scan starts past the last one's */
 
 		for (j = g->min_available; j < p->units[gi]; j++) {
 			json_t *cfg = NULL;
@@ -1105,11 +1107,16 @@ static void plan_gangs(planner *p, int64_t i, const pclq_ref *refs,
 			    g->name, j - g->min_available);
 			groups = json_array();
 			configs = json_array();
-			for (x = 0; x < n_refs; x++) {
-				if (pcs->cliques[refs[x].clique].group ==
-					(int)gi &&
-				    refs[x].unit == j)
+			for (x = from; x < n_refs; x++) {
+				if (pcs->cliques[refs[x].clique].group !=
+				    (int)gi)
+					continue;
+				if (refs[x].unit > j)
+					break;
+				if (refs[x].unit == j) {
 					push(p, groups, podgroup(p, &refs[x]));
+					from = x + 1;
+				}
 			}
 			cfg = group_config(p, i, refs, n_refs, gi, j);
 			if (cfg)
