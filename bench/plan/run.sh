@@ -32,11 +32,13 @@ if [ "$runs" -lt 1 ] || [ "$runs" -gt 100 ]; then
 	echo "run.sh: RUNS must be 1..100" >&2
 	exit 2
 fi
-if [ ! -x "$build/groved" ] || [ ! -x "$build/bench/plan/plan_bench" ]; then
+# configured once, brought up to date every run (incremental)
+if [ ! -f "$build/CMakeCache.txt" ]; then
 	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-		-DGROVED_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
-	cmake --build "$build" -j2 --target groved plan_bench >/dev/null
+		-DBUILD_TESTING=OFF >/dev/null
 fi
+cmake -S "$root" -B "$build" -DGROVED_BENCH=ON >/dev/null
+cmake --build "$build" -j2 --target groved plan_bench >/dev/null
 groved=$build/groved
 bench=$build/bench/plan/plan_bench
 
