@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # groved's container image: `docker build -t ghcr.io/groved/groved:0.1.0 .`
 #
 # One image for both of groved's roles: the Deployment runs `groved serve`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_base64.c: base64 (RFC 4648, standard alphabet, padded) for what
  * groved reads and writes of Kubernetes: kubeconfig *-data fields, Secret

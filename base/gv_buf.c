@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gv_buf.c: the bounded growable buffer (rules in groved/gv_buf.h). */
 #include <stdint.h>
 

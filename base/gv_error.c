@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gv_error.c: the project-wide result table, the error struct, and the
  * UTF-8 check every writer of JSON and every parser shares. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gv_file.c: reading a whole file, bounded (groved/gv_file.h). */
 #include <errno.h>
 #include <fcntl.h>

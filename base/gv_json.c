@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_json.c: a fast JSON parser that builds jansson values (gv_json.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_json_escape.c: the one JSON string escaper (groved/gv_json.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_read.c: YAML and JSON manifests in, jansson values out.
  *

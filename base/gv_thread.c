@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gv_thread.c: the one way to stop a thread (groved/gv_thread.h). */
 #include <errno.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gv_time.c: the monotonic clock (groved/gv_time.h). */
 #include "groved/gv_time.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cert_gen.c: a CA and a serving certificate with OpenSSL 3, written
  * atomically; the `--self-signed DIR` reuse rule.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cert_int.h: what the files of certs/ share with each other and nobody
  * else: the OpenSSL building blocks of cert_gen.c, used again by the

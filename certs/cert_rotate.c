@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cert_rotate.c: the self-managed mode's decision, what the next CA and
  * serving certificate are, as a pure function of the current material,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cert_secret.c: the self-managed mode's I/O. The leader keeps the CA and
  * the serving certificate in a Secret and the CA bundle in the webhook

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cert_store.c: the serving credentials, reloadable while handshakes run.
  * The lifetime rules are in certs.h ("Credential lifetime").

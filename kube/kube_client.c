@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_client.c: the Kubernetes REST client (see kube_client.h).
  *

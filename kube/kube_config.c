@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_config.c: finding the API server and the credentials for it, from
  * kubeconfig files (kubectl's lookup and merge rules) or from the pod's

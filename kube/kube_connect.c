@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_connect.c: a kube_conn (configuration and client). The cluster
  * lookups of V14 and V20 are the server's (server/srv_kcache.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_informer.c: list, then watch, into a store; on any trouble resume
  * where it left off, and relist only when the server has forgotten that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_int.h: what the sources of the kube module share and no other
  * module sees. The module's interface is groved/kube.h; this header is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_queue.c: the controller work queue: a FIFO with dirty and
  * processing sets (as client-go's workqueue), a min-heap of delayed keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube_store.c: the informer cache: objects by key under a read-write
  * lock, with a label index and an owner index (see kube_store.h).

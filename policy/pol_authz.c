@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_authz.c: the authorizer webhook's decision (docs/api.md section 8):
  * what the worker owns, only the worker (and the controllers that must

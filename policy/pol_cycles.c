@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_cycles.c: V8, the startsAfter graph must be acyclic.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pol_cycles.h: V8, cycle detection over startsAfter (pol_cycles.c). */
 #ifndef GROVED_POL_CYCLES_H
 #define GROVED_POL_CYCLES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_defaults.c: the defaults of docs/api.md section 3 as a JSON Patch.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_int.h: helpers shared by the policy files, not part of the API.
  */

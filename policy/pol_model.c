@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_model.c: a PodCliqueSet of either form (docs/api.md section 2) into one
  * model in the template form's meaning, remembering the path the user

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_names.c: the name rules Kubernetes applies (RFC 1123 labels and
  * subdomains, qualified label keys, environment variable names), with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_patch.c: JSON Patch (RFC 6902) over jansson values, addressed with
  * JSON Pointers (RFC 6901).

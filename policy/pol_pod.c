@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_pod.c: the one pod builder of docs/api.md sections 5 and 6. The worker
  * lays pol_pod_shape's result over a clique's pod spec; the pod webhook

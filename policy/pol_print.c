@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pol_print.c: Go-compatible value printing on a gv_buf, and
  * small helpers of the policy files. */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_topology.c: topology constraints (V20) and ClusterTopologyBinding
  * objects.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_update.c: U1..U3, what an UPDATE of a PodCliqueSet may not change.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_validate.c: the rules of docs/api.md section 4 over the model.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pol_validate_int.h: the rule families that live in their own files. */
 #ifndef GROVED_POL_VALIDATE_INT_H
 #define GROVED_POL_VALIDATE_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pol_verdict.c: field errors and warnings, printed the way
  * k8s.io/apimachinery prints them, so that kubectl shows groved's denials

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rec_plan.c: the planner of docs/api.md sections 5 and 6. One defaulted,
  * valid PodCliqueSet model in; every object the worker owns out, in the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The gcc build that scripts/demo.sh and scripts/test.sh share: build/release,
 # -Werror, RelWithDebInfo. Its options live here only, so the demo and then
 # the tests configure it once and compile each file once (the test script

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job, as far as groved goes today: build it, run the reference
 # workload (a router, a prefill pool on B200 and a decode pool on H200, one
 # PodCliqueSet) and a broken variant through `groved validate`, then install

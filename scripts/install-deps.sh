@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages groved builds, tests and benchmarks with.
 # Idempotent: installs only what is missing and prints nothing when all is
 # there. Run as root (or with sudo available).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds and runs every test of groved: the format check; the warning-clean
 # gcc build with all its tests (build/release, shared with scripts/demo.sh);
 # the README checked against that build and the demo run on it

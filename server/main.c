@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c: groved's subcommands. Each lives in its own file and returns the
  * process exit status.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_admission.c: AdmissionReview in, AdmissionReview out (docs/api.md
  * sections 3, 4, 6 and 8).

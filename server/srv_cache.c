@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_cache.c: the cache the webhooks read when there are no informers
  * (no cluster): it knows nothing and answers NOT_SYNCED to everything.

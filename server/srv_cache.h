@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_cache.h: how the webhooks read cluster state. The informers'
  * caches implement it (srv_kcache.h) when `groved serve` has a cluster;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_certs_cmd.c: `groved certs generate`, a CA and a serving certificate
  * for the webhook's Service, written as a kubernetes.io/tls secret names

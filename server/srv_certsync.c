@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_certsync.c: the self-managed certificates' thread (srv_certsync.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_certsync.h: self-managed certificates in `groved serve`
  * (--cert-secret).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_config.c: `groved serve` options: one table drives the YAML file,
  * the flags, --help and the dump. See srv_config.h.

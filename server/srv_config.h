@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_config.h: the configuration of `groved serve`: defaults, then the
  * YAML file named by --config, then the flags (flags win).

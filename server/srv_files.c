@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_files.c: reading the files a command names, bounded, with
  * directories walked in a stable order.

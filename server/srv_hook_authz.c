@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_hook_authz.c: the authorizer webhook (docs/api.md section 8). The
  * decision is pol_authorize's; this file only adapts the review to it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_hook_pcs.c: the PodCliqueSet webhooks (defaults, validation) and
  * the ClusterTopologyBinding validator, over the policy library.

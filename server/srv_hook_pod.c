@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_hook_pod.c: the mutating pod webhook (docs/api.md sections 6, 8).
  * A pod that carries grove.io/podcliquesets gets, at CREATE, the shape

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_hook_scale.c: the scale webhook (docs/api.md section 8): an UPDATE of
  * the scale subresource of a PodCliqueSet, PodClique or

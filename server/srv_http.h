@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_http.h: the HTTP(S) servers of `groved serve`, on libmicrohttpd.
  *

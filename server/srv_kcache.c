@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_kcache.c: srv_cache over the informers' stores.
  *

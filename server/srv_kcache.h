@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_kcache.h: the webhooks' cache (srv_cache) over informers of the
  * cluster: PodCliqueSets, PodCliques, ClusterTopologyBindings and

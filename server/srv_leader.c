@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_leader.c: who leads among groved's replicas (srv_leader.h).
  * Leadership gates every write to the cluster; the webhooks are served

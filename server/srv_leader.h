@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_leader.h: who leads among groved's replicas (server/srv_leader.c).
  *

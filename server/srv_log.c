@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_log.c: one JSON object per line, built on the stack, written with
  * one write(2). See srv_log.h for the format and the rules.

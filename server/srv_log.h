@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_log.h: structured logs for `groved serve`, one JSON object per line.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_metrics.c: counters and histograms as relaxed C11 atomics, rendered
  * on demand as Prometheus text. See srv_metrics.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_metrics.h: the Prometheus metrics of `groved serve`, rendered in the
  * text exposition format 0.0.4 for /metrics.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_plan.c: `groved plan -f PATH...`, every object the reconcile worker
  * would create for each PodCliqueSet in the files (docs/plan.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_serve.c: `groved serve`, the process: configuration, then its parts
  * (the caches, the certificates, the leader, the three servers: webhooks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_validate.c: `groved validate -f PATH...`, the validating webhook's
  * checks on manifests offline, with the same messages.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * srv_validate.h: the checks of `groved validate` over files, shared with
  * `groved plan` (which plans what they call valid).

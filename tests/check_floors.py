@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """check_floors.py: the modules of groved and the floors they stand on.
 
 Every module lives on a floor (docs/architecture.md):

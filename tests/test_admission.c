@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_admission.c: the admission path as bytes in, bytes out: every
  * request body captured from a real kube-apiserver through the hook that

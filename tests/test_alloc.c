@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_alloc.c: the policy under allocation failure (curl's torture
  * tests). Every allocation, ours (malloc, calloc, realloc, strdup, wrapped

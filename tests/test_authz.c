@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_authz.c: the authorizer webhook (docs/api.md section 8): a table of
  * (user, resource, subresource, operation, managed?) -> decision, the

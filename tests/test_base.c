@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_base.c: the base layer on its own: gv_buf (limits, sticky failure,
  * too big told from out of memory, printf, fixed buffers, detach), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_cert_secret.c: the self-managed certificates' Secret and caBundle
  * I/O (certs/cert_secret.c) on its own, against the in-process fake API

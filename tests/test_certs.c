@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_certs.c: the certs module: generation (OpenSSL), the self-signed
  * reuse rule, and the reloadable GnuTLS store, proved by real handshakes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_certsync.c: the self-managed certificates' thread
  * (server/srv_certsync.c) on its own, against the in-process fake API

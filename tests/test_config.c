@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c: `groved serve` options: defaults, the YAML file, flags
  * over the file, every error message, --help and the dump.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_defaults.c: the defaults of docs/api.md section 3, as the exact JSON
  * Patch, and their properties: idempotent, only absent fields, only

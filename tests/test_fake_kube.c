@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_fake_kube.c: the in-process API server of test_fake_kube.h.
  *

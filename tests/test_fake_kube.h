@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_fake_kube.h: an API server inside the test process, for unit tests
  * of modules that talk to the cluster through kube_client.h. The test is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_gen.h: random PodCliqueSets for property tests, either form,
  * usually valid, sometimes not (absent, 0 or negative counts, a ratio of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_http.c: the HTTP layer over loopback with raw sockets, so every
  * byte and its timing is the test's: routing, methods, Content-Type, body

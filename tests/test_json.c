@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_json.c: gv_json_parse, the fast parser of request bodies: the
  * values it builds are jansson's, and every malformed input is refused

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_kcache.c: the webhooks' cache over the informers' stores
  * (server/srv_kcache.c) on its own. The stores are filled by the test as

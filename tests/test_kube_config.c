@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_kube_config.c: finding the API server: kubeconfig files (explicit,
  * $KUBECONFIG merged, ~/.kube/config), the in-cluster service account,

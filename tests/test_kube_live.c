@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_kube_live.c: the kube client against kube-sim, a live HTTP API
  * server on loopback (tests/kube-sim has kube-sim's own tests): CRUD on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_leader.c: who leads among groved's replicas (server/srv_leader.c
  * and the Lease elector under it, kube/kube_lease.c) on its own, against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_log.c: srv_log's lines are JSON, escaped, filtered by level, cut
  * to LOG_LINE_MAX without breaking, and never interleaved across threads.

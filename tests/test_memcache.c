@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_memcache.c: the in-memory srv_cache of the tests and the fuzzer
  * (test_memcache.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_memcache.h: an in-memory srv_cache that the tests and the
  * admission fuzzer fill (tests/test_memcache.c, linked into them; not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_metrics.c: the exposition text of srv_metrics, exactly; cumulative
  * buckets; label escaping; lock-free counts from many threads.

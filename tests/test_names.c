@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_names.c: the name rules and text helpers of policy/pol_names.c.
  * They are internal, so this test includes the private header.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_patch.c: pol_patch_apply() and pol_pointer_append().
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_plan.c: the planner (groved/reconcile.h): names, PodGang
  * membership, determinism, spec.replicas 0, the template hash, startup

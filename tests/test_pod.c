@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_pod.c: pod shaping (docs/api.md sections 5 and 6): the shape of every
  * pod of the reference workload, startup order in both forms, the patch

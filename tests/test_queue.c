@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_queue.c: the controller work queue (kube/kube_queue.c). */
 #include <pthread.h>
 #include <sched.h>

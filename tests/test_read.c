@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_read.c: gv_read_documents(), YAML and JSON in, jansson out.
  *

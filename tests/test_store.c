@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_store.c: the informer cache (kube/kube_store.c). */
 #include <pthread.h>
 #include <stdatomic.h>

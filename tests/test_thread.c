@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_thread.c: the one way to stop a thread (base/gv_thread.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_util.h: helpers shared by the cmocka test files: parse a YAML or
  * JSON string, read a repository file, run the policy on it, wait for a

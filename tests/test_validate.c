@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_validate.c: the rules over whole manifests: the reference workload
  * and its broken variants from the issue, the UPDATE rules, lookups and

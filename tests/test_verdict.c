@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_verdict.c: field errors print exactly as Kubernetes prints them,
  * the denial message and causes match what kube-apiserver and kubectl

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Side-by-side admission benchmark: groved, the Go stdlib peer, and the
 # nginx fixed-answer ceiling, one after another in one run, on the same
 # bodies, each server pinned to CPU 1 with the load generator (wrk) on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * plan_bench.c: the planner's call timed apart from reading, validation
  * and output (bench/README.md, "plan/").

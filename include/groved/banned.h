@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * banned.h: functions groved's code must not call (after git's banned.h).
  * Each is unsafe with untrusted input, not thread-safe, or hides errors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * certs.h: TLS material. OpenSSL generates it (cert_gen.c), GnuTLS serves
  * it (cert_store.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * compat.h: forced first into every groved translation unit by CMake
  * (-include). It pulls in the C library headers that define the banned

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv.h: what every groved module shares: the result codes and the
  * caller-allocated error struct. The entry point of the base layer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_buf.h: the one growable buffer of groved (base/gv_buf.c), after
  * curl's dynbuf: every buffer has a maximum size, and a failure is sticky.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_file.h: reading a whole file, bounded (base/gv_file.c).
  *

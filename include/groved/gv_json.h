@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_json.h: JSON in and out for every module: the parser that builds
  * jansson values (base/gv_json.c) and the one string escaper

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_read.h: YAML and JSON documents in, jansson values out
  * (base/gv_read.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_thread.h: the one way to stop a thread (base/gv_thread.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * gv_time.h: the clocks of groved (base/gv_time.c).
  *

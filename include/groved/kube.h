@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * groved/kube.h: the kube module (floor 1, library gv_kube), the one
  * header other modules include: kubeconfig and in-cluster configuration,

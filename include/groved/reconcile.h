@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * reconcile.h: the planner. One defaulted, valid PodCliqueSet in, every
  * object the reconcile worker owns out (docs/api.md sections 5 and 6),

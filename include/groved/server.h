@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server.h: the groved program: subcommands and the file helpers they
  * share. The admission server's internals are in server/srv_*.h.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `groved certs generate` end to end: the files it writes checked with
 # openssl, the caBundle it prints, its refusals, and the pair served by
 # `groved serve` to curl on loopback with the right name, a wrong one, and

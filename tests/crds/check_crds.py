@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks the CustomResourceDefinitions in deploy/crds/ (docs/api.md section 1).
 
 Usage: python3 tests/crds/check_crds.py <repo-root>

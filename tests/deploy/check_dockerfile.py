@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks the Dockerfile without a Docker engine.
 
 Usage: python3 tests/deploy/check_dockerfile.py <repo-root> [--binary PATH]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks that groved names one container image, the same everywhere.
 
 Usage: python3 tests/deploy/check_image.py <repo-root>

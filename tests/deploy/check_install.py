@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks the install manifests in deploy/ (docs/install.md).
 
 Usage: python3 tests/deploy/check_install.py <repo-root> [--update]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The Dockerfile's runtime stage without Docker: debootstrap a Debian 12
 # minbase root (what bookworm-slim is), install exactly the packages the
 # runtime stage names, drop groved in and run it as uid 65532 (the image's

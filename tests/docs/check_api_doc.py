@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks that docs/api.md says what the code does, so it cannot drift.
 
     check_api_doc.py GROVED SOURCE_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The install, end to end, against kube-sim.
 
 `kubectl apply --server-side -k deploy/` installs into kube-sim (CRDs,

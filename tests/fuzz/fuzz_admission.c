@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_admission.c: the webhook path, bytes in, bytes out, for every
  * hook, over a small filled cache (built once, on the first input).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_certs.c: what self-managed mode reads from the cluster, a Secret's
  * keys. The input is the four keys of the Secret separated by "\n--\n"

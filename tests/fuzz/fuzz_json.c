@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_json.c: gv_json_parse against jansson, differentially. Both must
  * agree on whether the input is JSON (jansson with JSON_DECODE_ANY, as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_kubeconfig.c: kube_config_load() on any bytes as the kubeconfig
  * file (a temporary file per input, in /dev/shm when there is one). The result

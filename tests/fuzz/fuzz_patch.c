@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_patch.c: libFuzzer target for pol_patch_apply().
  *

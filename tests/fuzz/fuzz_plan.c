@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_plan.c: any bytes through the reader, the defaults, the validator
  * and the planner, as `groved plan` runs them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_read.c: libFuzzer target for gv_read_documents().
  *

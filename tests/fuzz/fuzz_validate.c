@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_validate.c: the manifest reader, the defaults and the validator,
  * end to end, as `groved validate` runs them on untrusted files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_watch.c: what a watch stream from the API server delivers, split
  * into lines as kube_client splits it, each through

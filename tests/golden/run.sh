@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs one golden case: `groved validate` over the case's inputs, compared
 # byte for byte with the case's `expected` file (stdout, stderr, then the
 # line "exit: N").

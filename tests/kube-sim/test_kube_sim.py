@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Tests for tests/kube-sim.
 
 Usage: python3 tests/kube-sim/test_kube_sim.py <repo-root> [test names...]

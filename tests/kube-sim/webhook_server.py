@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A scripted HTTPS admission webhook, test equipment for kube-sim's admission.
 
     hook = ScriptedWebhook(tmpdir)            # certificates made with openssl

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # check.sh: the TAP-like reporting the shell tests share. Source it, then
 # `check NAME COMMAND...` for each check and `summary` at the end (exit
 # status 1 when any check failed).

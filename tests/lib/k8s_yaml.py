@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """YAML as Kubernetes reads it (sigs.k8s.io/yaml): timestamps stay strings.
 
 Shared by the Python checks under tests/ (they put tests/lib on sys.path).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # python_lint.sh SOURCE_DIR: pyflakes3 (Debian's pyflakes for Python 3)
 # over every Python file of the test equipment under tests/ and bench/:
 # *.py, and executables whose first line names python (kube-sim). Exits

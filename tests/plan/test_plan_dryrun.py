@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`groved plan` against an API server: every planned object of the
 reference workload and of every upstream sample is accepted by
 `kubectl apply --dry-run=server` against kube-sim with groved's CRDs loaded

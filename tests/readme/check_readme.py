@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks what README.md promises: its two commands, and what it says
 works and does not work yet.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # End to end: `groved serve` on loopback ephemeral ports, driven with curl
 # and openssl as kube-apiserver and an attacker would. Every check prints
 # "ok - ..." or "not ok - ..."; the last line is "N passed, N failed".
