@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The main job, as far as groved goes today: build it, run the reference
 # workload (a router, a prefill pool on B200 and a decode pool on H200, one
-# PodCliqueSet) and a broken variant through `groved validate`, then install
+# PodCliqueSet) and a broken variant through `groved validate`, shows what
+# the worker will create for it (`groved plan -o tree`), then install
 # groved as a user would (`kubectl kustomize deploy/`) into kube-sim, the
 # simulated API server, and apply the workload with kubectl: kube-sim calls
 # groved's webhooks over HTTPS with the CA groved made and injected itself.
@@ -44,6 +45,14 @@ run validate -o json -f examples/invalid/startup-cycle.yaml
 echo
 echo "== upstream Grove's own sample manifests (template form)"
 run validate -f tests/fixtures/upstream-samples/
+
+echo
+echo "== what the worker will create for the reference workload, and in which order (groved plan)"
+run plan -o tree -f examples/vllm-disaggregated.yaml -f examples/claim-templates.yaml
+echo
+echo "== the same at two scaling units: one more prefill:decode unit, its own gang"
+run plan -o tree --replicas 2 -f examples/vllm-disaggregated.yaml \
+  -f examples/claim-templates.yaml
 
 echo
 echo "== the install: kubectl kustomize deploy/ into kube-sim, groved behind its webhooks"
