@@ -723,7 +723,8 @@ static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 			n_held++;
 	}
 	/* the surplus goes first in the deletion order: keep the tail */
-	qsort(h, n_held, sizeof(*h), cmp_deletion);
+	if (n_held > 1)
+		qsort(h, n_held, sizeof(*h), cmp_deletion);
 	keep = n_held < (size_t)ref->replicas ? n_held : (size_t)ref->replicas;
 	for (x = n_held - keep; x < n_held; x++)
 		ref->pods[n++] = h[x].slot;

@@ -134,7 +134,8 @@ static int add_dir(srv_inputs *list, const char *path, size_t max, int depth,
 			 path[strlen(path) - 1] == '/' ? "" : "/", de->d_name);
 		names[n++] = full;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* names is NULL in an empty directory */
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n; i++) {
 		struct stat st;
 
