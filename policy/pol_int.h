@@ -71,4 +71,13 @@ const char *pol_did_you_mean(const char *s, const char *const *candidates);
 /* Parses a Go duration ("4h", "1h30m", "1.5s", "300ms"). */
 bool pol_parse_duration(const char *s, double *seconds);
 
+/* Whether obj's key is unwritten: absent or null, as Kubernetes reads a
+ * null (and as the model's readers skip it). */
+static inline bool pol_unset(const json_t *obj, const char *key)
+{
+	const json_t *m = json_object_get(obj, key);
+
+	return !m || json_is_null(m);
+}
+
 #endif

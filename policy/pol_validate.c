@@ -44,7 +44,7 @@ static void check_names(const pol_pcs *pcs, pol_verdict *v)
 
 		pol_path(field, "%s.name", c->path);
 		if (!c->name) {
-			if (!json_object_get(c->node, "name"))
+			if (pol_unset(c->node, "name"))
 				pol_verdict_add(v, POL_FE_REQUIRED, field, NULL,
 						NULL);
 			continue;
@@ -73,7 +73,7 @@ static void check_names(const pol_pcs *pcs, pol_verdict *v)
 
 		pol_path(field, "%s.name", g->path);
 		if (!g->name) {
-			if (!json_object_get(g->node, "name"))
+			if (pol_unset(g->node, "name"))
 				pol_verdict_add(v, POL_FE_REQUIRED, field, NULL,
 						NULL);
 			continue;
@@ -509,7 +509,7 @@ static void check_scale_bounds(const json_t *cfg, const char *path,
 		    "must be an integer");
 	}
 	pol_path(field, "%s.maxReplicas", path);
-	if (!json_object_get(cfg, "maxReplicas")) {
+	if (pol_unset(cfg, "maxReplicas")) {
 		pol_verdict_add(v, POL_FE_REQUIRED, field, NULL, NULL);
 	} else if (!pol_get_int(cfg, "maxReplicas", &max)) {
 		pol_verdict_add(
