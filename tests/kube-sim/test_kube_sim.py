@@ -1278,6 +1278,53 @@ def t_rbac(_):
         assert r.stop() == 0
 
 
+def t_store_subscribe(_):
+    """In process, no HTTP: Store.subscribe() queues every event of its
+    resource (replayed ones first), writes by Store.create/update/delete and
+    by the garbage collector alike, and nothing after unsubscribe()."""
+    import queue
+    from kubesim.errors import ApiError
+    from kubesim.store import Store
+    st = Store()
+    pods, cms = st.types[("", "pods")], st.types[("", "configmaps")]
+    st.create(pods, "default", {"metadata": {"name": "before"}, "spec": {}})
+    q = st.subscribe("", "pods", replay=True)
+    ev = q.get(timeout=5)
+    assert (ev.type, ev.resource, ev.obj["metadata"]["name"], ev.old) == \
+        ("ADDED", ("", "pods"), "before", None), ev
+    cm = st.create(cms, "default", {"metadata": {"name": "owner"}})
+    st.create(pods, "default", {"metadata": {"name": "p", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+         "uid": cm["metadata"]["uid"]}]}, "spec": {}})
+    ev = q.get(timeout=5)
+    assert ev.type == "ADDED" and ev.obj["metadata"]["name"] == "p", ev
+    rv = ev.obj["metadata"]["resourceVersion"]
+    up = st.update(pods, "default", "p", dict(ev.obj, spec={"nodeName": "n1"}))
+    ev = q.get(timeout=5)
+    assert ev.type == "MODIFIED" and ev.obj["spec"] == {"nodeName": "n1"}, ev
+    assert ev.old["metadata"]["resourceVersion"] == rv, ev
+    assert ev.obj["metadata"]["resourceVersion"] == up["metadata"]["resourceVersion"] != rv
+    ev.obj["spec"]["nodeName"] = "changed"         # a copy: the store keeps its own
+    assert st.get(pods, "default", "p")["spec"]["nodeName"] == "n1"
+    try:
+        st.update(pods, "default", "p", dict(up, metadata=dict(up["metadata"],
+                                                                resourceVersion=rv)))
+        raise AssertionError("a stale resourceVersion was accepted")
+    except ApiError as e:
+        assert e.code == 409, e.code
+    # the owner's deletion reaches the pod through the garbage collector
+    st.delete(cms, "default", "owner", {})
+    ev = q.get(timeout=5)
+    assert ev.type == "DELETED" and ev.obj["metadata"]["name"] == "p", ev
+    st.unsubscribe(q)
+    st.delete(pods, "default", "before", {})
+    try:
+        ev = q.get(timeout=0.2)
+        raise AssertionError("an event after unsubscribe: %r" % (ev,))
+    except queue.Empty:
+        pass
+
+
 ADM_TESTS = [t_adm_rules, t_adm_mutating, t_adm_selectors, t_adm_call_failures, t_adm_timeout,
              t_adm_kubectl, t_adm_delete_and_dry_run, t_adm_users]
 
@@ -1285,7 +1332,8 @@ ADM_TESTS = [t_adm_rules, t_adm_mutating, t_adm_selectors, t_adm_call_failures, 
 TESTS = [t_pod_crud, t_already_exists_and_conflict, t_generate_name, t_label_selectors,
          t_paging, t_watch_resume, t_watch_gone_after_compact, t_drop_watches, t_patches,
          t_finalizers, t_gc, t_pcs, t_crd_lifecycle_and_versions, t_faults_and_token,
-         t_keepalive, t_kubectl, t_install_kinds, t_tls, t_rbac, t_rbac_names_and_hpa]
+         t_keepalive, t_kubectl, t_install_kinds, t_tls, t_rbac, t_rbac_names_and_hpa,
+         t_store_subscribe]
 
 
 def run(tests, s):

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The /__sim/ endpoints: fault injection (errors, latency, dropped and
+held watches, compaction, 410 on resume, restarts) and test hooks (last
+token, rv, users, service map, admission log).  A mixin of Handler.
+"""
+
+import time
+
+from . import state
+from .errors import ApiError, bad_request
+from .users import parse_service_arg, parse_user
+
+
+class FaultEndpoints:
+    """Handler's /__sim/ endpoints."""
+
+    def admin(self, path, q):
+        if path == "/__sim/fail":
+            with state.SIM.lock:
+                state.SIM.fail_count = int(q.get("count", "1"))
+                state.SIM.fail_code = int(q.get("code", "500"))
+        elif path == "/__sim/latency":
+            with state.SIM.lock:
+                state.SIM.latency_ms = int(q.get("ms", "0"))
+        elif path == "/__sim/drop-watches":
+            state.STORE.drop_watches()
+        elif path == "/__sim/hold-watches":
+            # watch events are held back for ms milliseconds (0 releases
+            # them): a cache that lags the API server, deterministically
+            with state.SIM.lock:
+                state.SIM.hold_until = time.monotonic() + int(q.get("ms", "0")) / 1000.0
+        elif path == "/__sim/compact":
+            state.STORE.compact()
+        elif path == "/__sim/gone-next":
+            with state.SIM.lock:
+                state.SIM.gone_next = True
+        elif path == "/__sim/restart":
+            # an API server restart with its state kept: every open
+            # connection is cut and, for ms milliseconds, no request is
+            # answered; storage and resourceVersions stay as they were
+            with state.SIM.lock:
+                state.SIM.down_until = time.monotonic() + int(q.get("ms", "500")) / 1000.0
+            state.STORE.drop_watches()
+        elif path == "/__sim/last-token":
+            with state.SIM.lock:
+                return self.send_json(200, {"token": state.SIM.last_token})
+        elif path == "/__sim/rv":
+            return self.send_json(200, {"resourceVersion": str(state.STORE.rv)})
+        elif path == "/__sim/resolve-service":
+            # where a webhook's clientConfig.service is dialled (no cluster DNS)
+            try:
+                key, addr = parse_service_arg(q.get("service"), q.get("addr"))
+            except ValueError as e:
+                raise bad_request(str(e))
+            with state.SIM.lock:
+                state.SIM.services[key] = addr
+        elif path == "/__sim/token":
+            try:
+                user = parse_user(q.get("user") or "")
+            except ValueError as e:
+                raise bad_request(str(e))
+            if q.get("groups") is not None:
+                groups = [g for g in q["groups"].split(",") if g]
+                if "system:authenticated" not in groups:
+                    groups.append("system:authenticated")
+                user["groups"] = groups
+            if not q.get("token"):
+                raise bad_request("token is required")
+            with state.SIM.lock:
+                state.SIM.tokens[q["token"]] = user
+        elif path == "/__sim/admission-log":
+            # GET: the last n webhook calls (all kept by default); POST or
+            # DELETE: forget them
+            with state.SIM.lock:
+                if self.command != "GET":
+                    state.SIM.admission_log.clear()
+                    items = []
+                else:
+                    items = list(state.SIM.admission_log)
+            n = int(q.get("n") or 0)
+            if n > 0:
+                items = items[-n:]
+            return self.send_json(200, {"items": items})
+        else:
+            raise ApiError(404, "NotFound", "unknown admin endpoint %s" % path)
+        self.send_json(200, {"ok": True})
