@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "groved/server.h"
+#include "srv_initc.h"
 
 #ifndef GROVED_VERSION
 #define GROVED_VERSION "0.0.0"
@@ -34,6 +35,8 @@ static const struct cmd {
 	  "check PodCliqueSet manifests offline, with the webhook's rules" },
 	{ "plan", srv_cmd_plan,
 	  "print the objects groved's worker would create for a set" },
+	{ "initc", srv_cmd_initc,
+	  "wait for the parent PodCliques' Ready pods (init container)" },
 	{ "certs", srv_cmd_certs,
 	  "generate the webhook's CA and serving certificate" },
 	{ "version", cmd_version, "print the version" },
