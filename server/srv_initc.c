@@ -219,7 +219,6 @@ static void *log_main(void *arg)
 				 r->ns, r->last_error[0] ? ": " : "",
 				 r->last_error);
 		} else {
-			srv_initc_count(r->a.parents, r->a.n_parents, r->pods);
 			srv_initc_describe(r->a.parents, r->a.n_parents, line,
 					   sizeof(line));
 		}
@@ -289,8 +288,8 @@ static int list_pods(initc_run *r, kube_result *res, gv_error_t *err)
 	return rc;
 }
 
-/* One watch event into the map; ends the watch once every parent is
- * done. */
+/* One watch event into the map and the counts; ends the watch once
+ * every parent is done. */
 static bool on_event(void *ctx, kube_event_type type, const json_t *obj)
 {
 	initc_run *r = ctx;
@@ -298,6 +297,7 @@ static bool on_event(void *ctx, kube_event_type type, const json_t *obj)
 	const char *rv =
 	    json_string_value(json_object_get(md, "resourceVersion"));
 	const char *name = json_string_value(json_object_get(md, "name"));
+	json_t *old = NULL;
 	int set = 0;
 
 	if (rv)
@@ -305,17 +305,22 @@ static bool on_event(void *ctx, kube_event_type type, const json_t *obj)
 	if (type == KUBE_EVENT_BOOKMARK || !name)
 		return true;
 	pthread_mutex_lock(&r->lock);
+	old = json_incref(json_object_get(r->pods, name));
 	if (type == KUBE_EVENT_DELETED)
 		json_object_del(r->pods, name);
 	else
 		set = json_object_set(r->pods, name, (json_t *)obj);
+	if (set == 0)
+		r->done =
+		    srv_initc_update(r->a.parents, r->a.n_parents, old,
+				     type == KUBE_EVENT_DELETED ? NULL : obj);
 	r->last_error[0] = '\0';
 	pthread_mutex_unlock(&r->lock);
+	json_decref(old);
 	if (set != 0) {
 		r->oom = true;
 		return false;
 	}
-	r->done = evaluate(r, NULL, 0);
 	return !r->done;
 }
 
@@ -442,7 +447,6 @@ int srv_cmd_initc(int argc, char **argv)
 {
 	initc_run *r = calloc(1, sizeof(*r));
 	gv_error_t err = GV_ERROR_INIT;
-	char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
 	int exit_code = 2;
 	int rc = GV_OK;
 
@@ -470,8 +474,7 @@ int srv_cmd_initc(int argc, char **argv)
 	if (rc == GV_OK)
 		rc = connect_client(r, &err);
 	if (rc != GV_OK) {
-		fprintf(stderr, CMD ": %s\n",
-			gv_error_format(&err, msg, sizeof(msg)));
+		fprintf(stderr, CMD ": %s\n", err.text); /* it names the file */
 		goto out;
 	}
 	r->ns = r->a.namespace ? r->a.namespace : r->cfg.namespace;

@@ -88,6 +88,20 @@ bool srv_initc_pod_ready(const json_t *pod);
 bool srv_initc_count(srv_initc_parent *parents, size_t n, const json_t *pods);
 
 /*
+ * One change, as a watch event tells it: old_pod (the pod as it was
+ * counted, NULL for an added one) is taken out of parents[].ready and
+ * new_pod (NULL for a deleted one) put in, each as srv_initc_count
+ * counts it, so a watch costs O(log parents) per event, not a recount.
+ * Both borrowed. Returns true when every parent has its need.
+ */
+bool srv_initc_update(srv_initc_parent *parents, size_t n,
+		      const json_t *old_pod, const json_t *new_pod);
+
+/* Whether every parent has at least its need (parents[].ready as
+ * counted). */
+bool srv_initc_done(const srv_initc_parent *parents, size_t n);
+
+/*
  * What the counts say, into buf (size bytes, always NUL-terminated, cut
  * when too long): "done: "a" (2 Ready, 2 needed), ..." when every parent
  * has its need, else "waiting for "b" (0 Ready, 1 needed), ..." naming

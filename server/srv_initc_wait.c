@@ -352,22 +352,39 @@ bool srv_initc_pod_ready(const json_t *pod)
 	return false;
 }
 
-/* Counts pod for its parent, if it has one. */
-static void count_pod(srv_initc_parent *parents, size_t n, const json_t *pod)
+/* The parent pod counts for (Ready, not terminating, of a parent
+ * PodClique), or NULL. */
+static srv_initc_parent *counted_for(srv_initc_parent *parents, size_t n,
+				     const json_t *pod)
 {
 	const char *pclq = json_string_value(json_object_get(
 	    json_object_get(json_object_get(pod, "metadata"), "labels"),
 	    POL_LABEL_PCLQ));
 	srv_initc_parent key;
-	srv_initc_parent *p = NULL;
 
 	if (!pclq || strlen(pclq) > SRV_INITC_NAME_MAX ||
 	    !srv_initc_pod_ready(pod))
-		return;
+		return NULL;
 	snprintf(key.name, sizeof(key.name), "%s", pclq);
-	p = bsearch(&key, parents, n, sizeof(*parents), parent_cmp);
+	return bsearch(&key, parents, n, sizeof(*parents), parent_cmp);
+}
+
+static void count_pod(srv_initc_parent *parents, size_t n, const json_t *pod)
+{
+	srv_initc_parent *p = counted_for(parents, n, pod);
+
 	if (p && p->ready < UINT32_MAX)
 		p->ready++;
+}
+
+bool srv_initc_done(const srv_initc_parent *parents, size_t n)
+{
+	size_t i = 0;
+
+	for (i = 0; i < n; i++)
+		if (parents[i].ready < parents[i].need)
+			return false;
+	return true;
 }
 
 bool srv_initc_count(srv_initc_parent *parents, size_t n, const json_t *pods)
@@ -375,7 +392,6 @@ bool srv_initc_count(srv_initc_parent *parents, size_t n, const json_t *pods)
 	const char *name = NULL;
 	const json_t *pod = NULL;
 	size_t i = 0;
-	bool done = true;
 
 	for (i = 0; i < n; i++)
 		parents[i].ready = 0;
@@ -385,10 +401,19 @@ bool srv_initc_count(srv_initc_parent *parents, size_t n, const json_t *pods)
 	} else {
 		json_array_foreach(pods, i, pod) count_pod(parents, n, pod);
 	}
-	for (i = 0; i < n; i++)
-		if (parents[i].ready < parents[i].need)
-			done = false;
-	return done;
+	return srv_initc_done(parents, n);
+}
+
+bool srv_initc_update(srv_initc_parent *parents, size_t n,
+		      const json_t *old_pod, const json_t *new_pod)
+{
+	srv_initc_parent *p = old_pod ? counted_for(parents, n, old_pod) : NULL;
+
+	if (p && p->ready > 0)
+		p->ready--;
+	if (new_pod)
+		count_pod(parents, n, new_pod);
+	return srv_initc_done(parents, n);
 }
 
 bool srv_initc_describe(const srv_initc_parent *parents, size_t n, char *buf,

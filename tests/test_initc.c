@@ -374,6 +374,64 @@ static void test_decision_array(void **state)
 	srv_initc_args_release(&a);
 }
 
+/* The counts kept by events match a recount of the same pods. */
+static void test_update(void **state)
+{
+	srv_initc_args a = two_parents();
+	srv_initc_parent again[2];
+	json_t *pods = json_object();
+	json_t *p = NULL;
+	json_t *was = NULL;
+
+	(void)state;
+	assert_int_equal(a.n_parents, 2);
+#define EVENT(name, new_pod, want_done)                               \
+	do {                                                          \
+		p = (new_pod);                                        \
+		was = json_incref(json_object_get(pods, (name)));     \
+		if (p)                                                \
+			json_object_set(pods, (name), p);             \
+		else                                                  \
+			json_object_del(pods, (name));                \
+		assert_int_equal(                                     \
+		    srv_initc_update(a.parents, a.n_parents, was, p), \
+		    (want_done));                                     \
+		json_decref(was);                                     \
+		json_decref(p);                                       \
+		memcpy(again, a.parents, sizeof(again));              \
+		assert_int_equal(srv_initc_count(again, 2, pods),     \
+				 (want_done));                        \
+		assert_int_equal(again[0].ready, a.parents[0].ready); \
+		assert_int_equal(again[1].ready, a.parents[1].ready); \
+	} while (0)
+
+	EVENT("a-0", pod("a-0", "a", NULL, false), false); /* added */
+	assert_int_equal(a.parents[0].ready, 0);
+	EVENT("a-0", pod("a-0", "a", "True", false), false); /* Ready */
+	assert_int_equal(a.parents[0].ready, 1);
+	EVENT("a-0", pod("a-0", "a", "True", false), false); /* again */
+	assert_int_equal(a.parents[0].ready, 1);
+	EVENT("c-0", pod("c-0", "c", "True", false), false); /* not ours */
+	EVENT("b-0", pod("b-0", "b", "True", false), false);
+	EVENT("b-1", pod("b-1", "b", "True", false), true);
+	assert_int_equal(a.parents[1].ready, 2);
+	EVENT("b-1", pod("b-1", "b", "True", true), false); /* terminating */
+	assert_int_equal(a.parents[1].ready, 1);
+	EVENT("b-1", NULL, false); /* gone */
+	EVENT("b-0", pod("b-0", "b", "False", false), false);
+	assert_int_equal(a.parents[1].ready, 0);
+	EVENT("b-2", pod("b-2", "b", "True", false), false);
+	EVENT("b-0", pod("b-0", "b", "True", false), true);
+	EVENT("a-0", NULL, false); /* a Ready pod deleted */
+	assert_int_equal(a.parents[0].ready, 0);
+	EVENT("a-9", NULL, false); /* a delete of nothing counted */
+#undef EVENT
+	assert_false(srv_initc_done(a.parents, a.n_parents));
+	assert_true(srv_initc_done(a.parents, 0));
+	json_decref(pods);
+	srv_initc_args_release(&a);
+}
+
 static void test_describe_many(void **state)
 {
 	srv_initc_args a = SRV_INITC_ARGS_INIT;
@@ -429,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_pod_ready),
 		cmocka_unit_test(test_decision),
 		cmocka_unit_test(test_decision_array),
+		cmocka_unit_test(test_update),
 		cmocka_unit_test(test_describe_many),
 		cmocka_unit_test(test_selector),
 	};
