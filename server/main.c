@@ -24,7 +24,7 @@ static int cmd_version(int argc, char **argv)
 
 /* The subcommands, as git's: `groved NAME ...` runs fn with argv from
  * NAME on and returns its exit status; `groved --help` lists them in
- * this order. The next ones (plan, initc) are one row each. */
+ * this order. A new one is one row. */
 static const struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
