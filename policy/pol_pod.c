@@ -339,6 +339,20 @@ out:
 	return rc;
 }
 
+/* c's hash into hash (POL_TEMPLATE_HASH_LEN + 1 bytes): the caller's
+ * when it has it (o->template_hash, the same for every pod of c), else
+ * computed. */
+static int clique_hash(const pol_pcs *pcs, const pol_clique *c,
+		       const pol_pod_options *o, char *hash)
+{
+	if (o && o->template_hash &&
+	    strlen(o->template_hash) == POL_TEMPLATE_HASH_LEN) {
+		memcpy(hash, o->template_hash, POL_TEMPLATE_HASH_LEN + 1);
+		return GV_OK;
+	}
+	return template_hash(pcs, c, hash, POL_TEMPLATE_HASH_LEN + 1);
+}
+
 /* ---------------------------------------------------------------------
  * Names (docs/api.md section 5)
  * ------------------------------------------------------------------- */
@@ -463,8 +477,8 @@ static int initc_args(const pol_pcs *pcs, const pol_pod_ref *ref,
 	size_t k = 0;
 	int rc = GV_OK;
 
-	args = json_pack("[s]", "initc");
-	if (!args) {
+	args = json_array();
+	if (!args || json_array_append_new(args, json_string("initc"))) {
 		rc = GV_ENOMEM;
 		goto out;
 	}
@@ -675,10 +689,10 @@ static void shape_containers(json_t *list, const pol_clique *c, const char *key,
 
 		if (!name || strcmp(name, POL_INITC_NAME) == 0)
 			continue;
-		push(
-		    list,
-		    json_pack("{s:s, s:O}", "name", name, "env", (json_t *)env),
-		    rc);
+		const char *kv[] = { "name", name };
+
+		push(list, obj_strs(kv, 2, "env", json_incref((json_t *)env)),
+		     rc);
 	}
 }
 
@@ -774,7 +788,7 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
 	rc = make_names(pcs, c, g, ref, ns, n);
 	if (rc != GV_OK)
 		goto out;
-	rc = template_hash(pcs, c, hash, sizeof(hash));
+	rc = clique_hash(pcs, c, o, hash);
 	if (rc != GV_OK)
 		goto out;
 	rc = initc_args(pcs, ref, &args);
@@ -795,8 +809,14 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
 	if (annotations)
 		put(meta, "annotations", annotations, &rc);
 	put(spec, "schedulerName", json_string(scheduler_of(c, o)), &rc);
-	put(spec, "schedulingGates",
-	    json_pack("[{s:s}]", "name", POL_GATE_PODGANG), &rc);
+	{
+		json_t *gates = json_array();
+
+		push(gates,
+		     obj_strs(NULL, 0, "name", json_string(POL_GATE_PODGANG)),
+		     &rc);
+		put(spec, "schedulingGates", gates, &rc);
+	}
 	put(spec, "hostname", json_string(n->pod), &rc);
 	put(spec, "subdomain", json_string(n->base), &rc);
 	env = shape_env(pcs, c, ref, n, &rc);
@@ -837,7 +857,7 @@ out:
 }
 
 int pol_podclique_meta(const pol_pcs *pcs, const pol_pod_ref *ref,
-		       json_t **meta_out)
+		       const pol_pod_options *o, json_t **meta_out)
 {
 	const pol_clique *c = NULL;
 	pod_names *n = NULL;
@@ -859,7 +879,7 @@ int pol_podclique_meta(const pol_pcs *pcs, const pol_pod_ref *ref,
 	rc = make_names(pcs, c, c->group >= 0 ? &pcs->groups[c->group] : NULL,
 			ref, pcs->namespace ? pcs->namespace : "default", n);
 	if (rc == GV_OK)
-		rc = template_hash(pcs, c, hash, sizeof(hash));
+		rc = clique_hash(pcs, c, o, hash);
 	if (rc != GV_OK)
 		goto out;
 	meta = json_object();
@@ -880,6 +900,143 @@ out:
 	}
 	json_decref(meta);
 	free(n);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Restamping: another pod of the same clique, sharing what is the same
+ * ------------------------------------------------------------------- */
+
+/* A shallow copy of member key of obj into obj (stealing the copy): obj
+ * gets its own container, whose members are still shared. Returns it
+ * (borrowed), or NULL when obj has no such member or out of memory. */
+static json_t *own_member(json_t *obj, const char *key, int *rc)
+{
+	json_t *v = json_object_get(obj, key);
+	json_t *copy = NULL;
+
+	if (!v || *rc != GV_OK)
+		return NULL;
+	copy = json_copy(v);
+	put(obj, key, copy, rc);
+	return *rc == GV_OK ? copy : NULL;
+}
+
+/* dst.key = src.key, shared, when src has it. */
+static void share_member(json_t *dst, const json_t *src, const char *key,
+			 int *rc)
+{
+	json_t *v = json_object_get(src, key);
+
+	if (v)
+		put(dst, key, json_incref(v), rc);
+}
+
+/* The position of the entry called name in list, or SIZE_MAX. */
+static size_t entry_named(const json_t *list, const char *name)
+{
+	const json_t *e = NULL;
+	size_t x = 0;
+
+	json_array_foreach(list, x, e)
+	{
+		const char *n = json_string_value(json_object_get(e, "name"));
+
+		if (n && strcmp(n, name) == 0)
+			return x;
+	}
+	return SIZE_MAX;
+}
+
+/* Per shape entry of the list key of spec (which pod owns): grove-initc
+ * is the shape's, another container gets the shape's head of groved's
+ * variables before its own. */
+static void restamp_list(json_t *spec, const json_t *sspec, const char *key,
+			 int *rc)
+{
+	const json_t *slist = json_object_get(sspec, key);
+	json_t *list = NULL;
+	const json_t *se = NULL;
+	size_t x = 0;
+
+	if (!json_array_size(slist))
+		return;
+	list = own_member(spec, key, rc);
+	if (!list) {
+		*rc = *rc == GV_OK ? GV_EINVAL : *rc;
+		return;
+	}
+	json_array_foreach(slist, x, se)
+	{
+		const char *n = json_string_value(json_object_get(se, "name"));
+		const json_t *senv = json_object_get(se, "env");
+		size_t at = n ? entry_named(list, n) : SIZE_MAX;
+		json_t *ct = NULL;
+		json_t *env = NULL;
+		size_t y = 0;
+
+		if (*rc != GV_OK)
+			return;
+		if (at == SIZE_MAX) {
+			*rc = GV_EINVAL;
+			return;
+		}
+		if (strcmp(n, POL_INITC_NAME) == 0) {
+			if (json_array_set(list, at, (json_t *)se) != 0)
+				*rc = GV_ENOMEM;
+			continue;
+		}
+		ct = json_copy(json_array_get(list, at));
+		if (!ct || json_array_set_new(list, at, ct) != 0) {
+			*rc = GV_ENOMEM;
+			return;
+		}
+		env = own_member(ct, "env", rc);
+		if (!env || json_array_size(env) < json_array_size(senv)) {
+			*rc = *rc == GV_OK ? GV_EINVAL : *rc;
+			return;
+		}
+		for (y = 0; y < json_array_size(senv); y++) {
+			if (json_array_set(env, y, json_array_get(senv, y)))
+				*rc = GV_ENOMEM;
+		}
+	}
+}
+
+int pol_pod_restamped(const json_t *pod, const json_t *shape, json_t **pod_out)
+{
+	const json_t *smeta = json_object_get(shape, "metadata");
+	const json_t *sspec = json_object_get(shape, "spec");
+	json_t *out = NULL;
+	json_t *meta = NULL;
+	json_t *spec = NULL;
+	int rc = GV_OK;
+
+	if (!pod_out || !json_is_object(json_object_get(pod, "metadata")) ||
+	    !json_is_object(json_object_get(pod, "spec")) ||
+	    !json_is_object(smeta) || !json_is_object(sspec)) {
+		rc = GV_EINVAL;
+		goto out;
+	}
+	out = json_copy((json_t *)pod);
+	if (!out) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	meta = own_member(out, "metadata", &rc);
+	spec = own_member(out, "spec", &rc);
+	share_member(meta, smeta, "labels", &rc);
+	share_member(meta, smeta, "annotations", &rc);
+	share_member(spec, sspec, "hostname", &rc);
+	share_member(spec, sspec, "subdomain", &rc);
+	restamp_list(spec, sspec, "initContainers", &rc);
+	restamp_list(spec, sspec, "containers", &rc);
+	if (rc != GV_OK)
+		goto out;
+	*pod_out = out;
+	out = NULL;
+out:
+	json_decref(out);
 	return rc;
 }
 

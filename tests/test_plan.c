@@ -1123,8 +1123,8 @@ static json_t *names_of(const rec_plan *plan)
 
 /* Plans defaulted (valid) with spec.replicas = replicas (>= 0) or as it
  * is; the caller releases p. */
-static void plan_doc_observed(planned *p, const json_t *defaulted,
-			      int64_t replicas, const rec_observed *obs)
+static void plan_doc_with(planned *p, const json_t *defaulted, int64_t replicas,
+			  const rec_observed *obs, bool shape_every_pod)
 {
 	pol_verdict v = POL_VERDICT_INIT;
 	rec_input in = { 0 };
@@ -1142,7 +1142,14 @@ static void plan_doc_observed(planned *p, const json_t *defaulted,
 	in.pcs = &p->pcs;
 	if (obs)
 		in.observed = *obs;
+	in.shape_every_pod = shape_every_pod;
 	p->rc = rec_plan_build(&in, &p->plan, &p->err);
+}
+
+static void plan_doc_observed(planned *p, const json_t *defaulted,
+			      int64_t replicas, const rec_observed *obs)
+{
+	plan_doc_with(p, defaulted, replicas, obs, false);
 }
 
 static void plan_doc(planned *p, const json_t *defaulted, int64_t replicas)
@@ -1317,7 +1324,8 @@ static void check_n_m_n(const json_t *defaulted, const planned *a, int64_t m,
 /*
  * Property, over 3,000 generated sets that validate (test_gen.h): each
  * plans; names unique and at most 63 characters, owners first;
- * every pod in exactly one PodGang, its label's; the same plan twice;
+ * every pod in exactly one PodGang, its label's; the same plan twice,
+ * and the same with every pod shaped anew as with pods stamped;
  * no action against its own output; scaling up renames nothing that
  * survives (and scaling back is planning the same input again: the same
  * plan, as the second plan shows).
@@ -1369,7 +1377,8 @@ static void test_property_generated(void **state)
 		check_names_and_owners(&a.plan, "p");
 		check_gang_membership(&a.plan);
 
-		plan_doc(&b, defaulted, -1);
+		/* every pod shaped anew: the same plan as the stamped one */
+		plan_doc_with(&b, defaulted, -1, NULL, true);
 		assert_int_equal(b.rc, GV_OK);
 		da = json_dumps(a.plan.items, JSON_COMPACT);
 		db = json_dumps(b.plan.items, JSON_COMPACT);

@@ -1542,8 +1542,9 @@ static void test_dynamo_webhook_matches_planner(void **state)
 		json_t *in = apiserver_pod(&pcs, ci, names[r]);
 		json_t *review = create_review(in);
 		hook_result h = serve(review, &env);
-		pol_pod_options o = { "kai-scheduler", "groved:test",
-				      "dynamo" };
+		pol_pod_options o = { .default_scheduler = "kai-scheduler",
+				      .initc_image = "groved:test",
+				      .namespace = "dynamo" };
 		pol_pod_ref ref;
 		json_t *shape = NULL;
 		json_t *plan = NULL;
@@ -1666,7 +1667,8 @@ static void test_dynamo_worker_shape(void **state)
 {
 	json_t *doc = load_doc(DYNAMO_YAML);
 	pol_pcs pcs;
-	pol_pod_options o = { "kai-scheduler", "groved:test", NULL };
+	pol_pod_options o = { .default_scheduler = "kai-scheduler",
+			      .initc_image = "groved:test" };
 	json_t *s = NULL;
 	const json_t *spec = NULL;
 	const json_t *env = NULL;
@@ -1789,7 +1791,7 @@ static void test_podclique_meta(void **state)
 	ref.clique = clique(&pcs, "vllmworker-wkr");
 	ref.group_index = 1;
 	ref.pod_index = 2;
-	assert_int_equal(pol_podclique_meta(&pcs, &ref, &meta), GV_OK);
+	assert_int_equal(pol_podclique_meta(&pcs, &ref, NULL, &meta), GV_OK);
 	assert_int_equal(pol_pod_shape(&pcs, &ref, NULL, &shape), GV_OK);
 	view = json_pack("{s:O}", "metadata", meta);
 	assert_string_equal(json_string_value(json_object_get(meta, "name")),

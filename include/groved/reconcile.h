@@ -70,6 +70,11 @@ typedef struct rec_input {
 	const json_t *bindings;
 	const pol_pod_options *pod_options; /* may be NULL */
 	rec_observed observed;
+	/* false: each PodClique's first pod is shaped (pol_pod_shape and
+	 * the webhook's patch), the others are copies of it restamped
+	 * (pol_pod_restamped); true: every pod is shaped anew, the slow path
+	 * tests compare the plan with */
+	bool shape_every_pod;
 } rec_input;
 
 /*
@@ -77,6 +82,8 @@ typedef struct rec_input {
  * has none here), "object": {...}} in creation order; notes: array of
  * strings (what the planner could not do offline, e.g. an absent
  * topology binding); template_hash: docs/api.md 7.1's generation hash.
+ * Pods of one clique share their unchanged values (jansson reference
+ * counts): the plan is read-only; json_deep_copy an object to change it.
  */
 typedef struct rec_plan {
 	json_t *items; /* owned */
