@@ -16,6 +16,7 @@
 #include "groved/policy.h"
 #include "groved/reconcile.h"
 #include "groved/server.h"
+#include "srv_plan_observed.h"
 #include "srv_validate.h"
 
 typedef enum { PLAN_YAML, PLAN_JSON, PLAN_TREE } plan_format;
@@ -24,6 +25,7 @@ typedef enum { PLAN_YAML, PLAN_JSON, PLAN_TREE } plan_format;
 typedef struct plan_input {
 	json_t *sets; /* [[defaulted set, namespace], ...] */
 	json_t *bindings; /* binding name -> spec.levels */
+	json_t *observed; /* srv_observed_load's lists, or NULL */
 } plan_input;
 
 static int collect(void *ctx, pol_kind kind, const json_t *obj, const char *ns)
@@ -258,8 +260,10 @@ static void print_children(const json_t *items, const char *owner, int depth)
 		if (kind_is(o, "PodClique")) {
 			json_int_t n = clique_pods(o);
 
-			printf(" (%" JSON_INTEGER_FORMAT " %s)", n,
-			       plural((size_t)n, "pod", "pods"));
+			/* only a /scale to 0 makes 0: a pause (API.md 8) */
+			printf(" (%" JSON_INTEGER_FORMAT " %s%s)", n,
+			       plural((size_t)n, "pod", "pods"),
+			       n == 0 ? ", paused" : "");
 		} else if (kind_is(o, "PodGang")) {
 			size_t n = gang_pods(o);
 
@@ -363,6 +367,12 @@ static void usage(FILE *to)
 	      "  -o, --output FORMAT   yaml (default: a YAML stream), json (a "
 	      "List) or tree\n"
 	      "                        (ownership tree and startup waves)\n"
+	      "      --observed PATH   what the cluster holds of the sets' "
+	      "children (PodCliques,\n"
+	      "                        groups, PodGangs, pods: `kubectl get "
+	      "-o yaml`); the plan\n"
+	      "                        is the worker's against it "
+	      "(repeatable)\n"
 	      "      --default-scheduler NAME\n"
 	      "                        scheduler of cliques that name none "
 	      "(default:\n"
@@ -386,6 +396,7 @@ static int plan_one(const json_t *entry, const plan_input *pi,
 	pol_pod_options po = { .default_scheduler = scheduler };
 	rec_input in = { 0 };
 	rec_plan plan = REC_PLAN_INIT;
+	json_t *keep = NULL;
 	gv_error_t err = GV_ERROR_INIT;
 	char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
 	const json_t *item = NULL;
@@ -401,6 +412,9 @@ static int plan_one(const json_t *entry, const plan_input *pi,
 	in.namespace = ns;
 	in.bindings = pi->bindings;
 	in.pod_options = &po;
+	rc = srv_observed_view(pi->observed, ns, &keep, &in.observed);
+	if (rc != GV_OK)
+		goto out;
 	rc = rec_plan_build(&in, &plan, &err);
 	if (rc != GV_OK && rc != GV_ENOMEM) {
 		fprintf(stderr,
@@ -429,6 +443,7 @@ static int plan_one(const json_t *entry, const plan_input *pi,
 		    ns, meta_str(set, "name"), json_string_value(item));
 out:
 	rec_plan_release(&plan);
+	json_decref(keep);
 	if (built)
 		pol_pcs_release(&pcs);
 	pol_verdict_release(&v);
@@ -443,10 +458,11 @@ int srv_cmd_plan(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "replicas", required_argument, NULL, 'r' },
 		{ "default-scheduler", required_argument, NULL, 'S' },
+		{ "observed", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	plan_input pi = { NULL, NULL };
+	plan_input pi = { NULL, NULL, NULL };
 	srv_validate_opts opts = { .cmd = "groved plan",
 				   .ns = "default",
 				   .replicas = -1,
@@ -457,6 +473,8 @@ int srv_cmd_plan(int argc, char **argv)
 				   .ctx = &pi };
 	plan_format format = PLAN_YAML;
 	char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	char **observed = calloc((size_t)argc + 1, sizeof(*observed));
+	size_t n_observed = 0;
 	json_t *objects = NULL;
 	const json_t *entry = NULL;
 	size_t n_paths = 0;
@@ -464,7 +482,7 @@ int srv_cmd_plan(int argc, char **argv)
 	int exit_code = 2;
 	int c = 0;
 
-	if (!paths)
+	if (!paths || !observed)
 		goto oom;
 	optind = 1;
 	opterr = 0;
@@ -508,6 +526,9 @@ int srv_cmd_plan(int argc, char **argv)
 		case 'S':
 			opts.scheduler = optarg;
 			break;
+		case 'O':
+			observed[n_observed++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit_code = 0;
@@ -527,6 +548,20 @@ int srv_cmd_plan(int argc, char **argv)
 	objects = json_array();
 	if (!pi.sets || !pi.bindings || !objects)
 		goto oom;
+	if (n_observed) {
+		gv_error_t err = GV_ERROR_INIT;
+		char msg[GV_ERROR_SOURCE_MAX + GV_ERROR_TEXT_MAX + 32];
+		int rc =
+		    srv_observed_load(observed, n_observed, &pi.observed, &err);
+
+		if (rc == GV_ENOMEM)
+			goto oom;
+		if (rc != GV_OK) {
+			fprintf(stderr, "groved plan: --observed: %s\n",
+				gv_error_format(&err, msg, sizeof(msg)));
+			goto out;
+		}
+	}
 	exit_code = srv_validate_paths(&opts, paths, n_paths);
 	json_array_foreach(pi.sets, i, entry)
 	{
@@ -561,6 +596,8 @@ out:
 	json_decref(objects);
 	json_decref(pi.sets);
 	json_decref(pi.bindings);
+	json_decref(pi.observed);
 	free(paths);
+	free(observed);
 	return exit_code;
 }

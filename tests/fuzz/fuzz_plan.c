@@ -7,7 +7,10 @@
  * (rec_plan_build never fails on it); the plan has no name over 63
  * characters; planning against its own output gives no action. Sets of
  * more than PODS_MAX pods are skipped (a count in the manifest is not a
- * crash to find).
+ * crash to find). The input's other documents are then the observed
+ * state (PodCliques, groups, PodGangs, pods and anything else, as
+ * `groved plan --observed` and the worker hand it over): planning
+ * against them must not crash or leak, whatever they say.
  */
 #include <stdint.h>
 
@@ -42,7 +45,57 @@ static int64_t pods_of(const pol_pcs *pcs)
 	return per_replica * replicas;
 }
 
-static void check_plan(const json_t *defaulted)
+/* The observed lists of the worker, from the input's documents. */
+static void observe(const json_t *docs, json_t *lists[5], rec_observed *obs)
+{
+	static const char *const kinds[] = { "PodClique",
+					     "PodCliqueScalingGroup", "PodGang",
+					     "Pod", NULL };
+	const json_t *d = NULL;
+	size_t i = 0;
+	size_t k = 0;
+
+	for (k = 0; k < 5; k++)
+		lists[k] = json_array();
+	json_array_foreach(docs, i, d)
+	{
+		const char *kind =
+		    json_string_value(json_object_get(d, "kind"));
+		json_int_t n = json_integer_value(
+		    json_object_get(json_object_get(d, "spec"), "replicas"));
+
+		if (n > PODS_MAX)
+			continue; /* a count is not a crash to find */
+		for (k = 0; kinds[k] && kind && strcmp(kinds[k], kind); k++)
+			;
+		json_array_append(lists[k], (json_t *)d);
+	}
+	obs->podcliques = lists[0];
+	obs->groups = lists[1];
+	obs->podgangs = lists[2];
+	obs->pods = lists[3];
+	obs->others = lists[4];
+}
+
+static void check_observed(const pol_pcs *pcs, const json_t *docs)
+{
+	json_t *lists[5];
+	rec_input in = { 0 };
+	rec_plan plan = REC_PLAN_INIT;
+	json_t *actions = NULL;
+	size_t k = 0;
+
+	in.pcs = pcs;
+	observe(docs, lists, &in.observed);
+	if (rec_plan_build(&in, &plan, NULL) == GV_OK)
+		(void)rec_plan_actions(&plan, pcs, &in.observed, &actions);
+	json_decref(actions);
+	rec_plan_release(&plan);
+	for (k = 0; k < 5; k++)
+		json_decref(lists[k]);
+}
+
+static void check_plan(const json_t *defaulted, const json_t *docs)
 {
 	pol_verdict v = POL_VERDICT_INIT;
 	pol_pcs pcs;
@@ -81,6 +134,8 @@ static void check_plan(const json_t *defaulted)
 	if (rec_plan_actions(&plan, &pcs, &obs, &actions) == GV_OK &&
 	    json_array_size(actions) != 0)
 		__builtin_trap(); /* not idempotent */
+	if (json_array_size(docs) > 1)
+		check_observed(&pcs, docs);
 out:
 	json_decref(actions);
 	json_decref(objects);
@@ -108,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pol_review_pcs(obj, NULL, &opts, &v, &defaulted) == GV_OK &&
 		    !v.n_errors && defaulted &&
 		    pol_kind_of(obj, &v) == POL_KIND_PODCLIQUESET)
-			check_plan(defaulted);
+			check_plan(defaulted, docs);
 		json_decref(defaulted);
 		pol_verdict_release(&v);
 	}
