@@ -1638,14 +1638,78 @@ static bool is_ours(const json_t *o, const char *pcs)
 	       strcmp(part, pcs) == 0;
 }
 
-/* The members of want that got differs in: labels and annotations under
- * "metadata", the rest at the top. A new reference, {} when nothing. */
+/*
+ * want within got: each member of a want object is in got and within it,
+ * arrays are as long and within element by element, other values equal.
+ * What the API server or another controller adds beside groved's values
+ * (a Service's clusterIP and a port's protocol, the token controller's
+ * Secret data, another tool's label) is then no difference: rewriting
+ * would loop forever, or fail on an immutable field.
+ */
+static bool within(const json_t *want, const json_t *got)
+{
+	const char *key = NULL;
+	const json_t *v = NULL;
+	size_t i = 0;
+
+	if (json_is_object(want)) {
+		if (!json_is_object(got))
+			return false;
+		json_object_foreach((json_t *)want, key, v)
+		{
+			if (!within(v, json_object_get(got, key)))
+				return false;
+		}
+		return true;
+	}
+	if (json_is_array(want)) {
+		if (!json_is_array(got) ||
+		    json_array_size(got) != json_array_size(want))
+			return false;
+		json_array_foreach(want, i, v)
+		{
+			if (!within(v, json_array_get(got, i)))
+				return false;
+		}
+		return true;
+	}
+	return json_equal(want, got);
+}
+
+/* Grove's own kinds: their CRDs default nothing, and groved writes their
+ * whole spec, so a member that is more than planned differs too. */
+static bool grove_kind(const json_t *o)
+{
+	static const char *const kinds[] = { "PodClique",
+					     "PodCliqueScalingGroup", "PodGang",
+					     NULL };
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *const *k = NULL;
+
+	for (k = kinds; kind && *k; k++) {
+		if (strcmp(*k, kind) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The members of want that got differs in, with their planned values:
+ * labels and annotations under "metadata" (whole maps, when a planned key
+ * is missing or other: a merge patch leaves other keys alone), the rest
+ * at the top. Grove's kinds compare equal; other kinds compare within
+ * (what the server fills in is no difference); a pod compares only its
+ * labels and annotations (its spec cannot change, and its scheduling
+ * gate is the worker's to remove). A new reference, {} when nothing.
+ */
 static json_t *differing(const json_t *want, const json_t *got)
 {
 	static const char *const meta_keys[] = { "labels", "annotations",
 						 NULL };
 	const json_t *wm = json_object_get(want, "metadata");
 	const json_t *gm = json_object_get(got, "metadata");
+	const char *kind = json_string_value(json_object_get(want, "kind"));
+	bool exact = grove_kind(want);
 	json_t *out = json_object();
 	json_t *meta = json_object();
 	const char *const *k = NULL;
@@ -1656,18 +1720,21 @@ static json_t *differing(const json_t *want, const json_t *got)
 	for (k = meta_keys; !bad && *k; k++) {
 		const json_t *w = json_object_get(wm, *k);
 
-		if (w && !json_equal(w, json_object_get(gm, *k)))
+		if (w && !within(w, json_object_get(gm, *k)))
 			bad |= json_object_set(meta, *k, (json_t *)w);
 	}
 	if (!bad && json_object_size(meta))
 		bad |= json_object_set(out, "metadata", meta);
 	json_object_foreach((json_t *)want, key, v)
 	{
+		const json_t *g = json_object_get(got, key);
+
 		if (bad || strcmp(key, "apiVersion") == 0 ||
 		    strcmp(key, "kind") == 0 || strcmp(key, "metadata") == 0 ||
-		    strcmp(key, "status") == 0)
+		    strcmp(key, "status") == 0 ||
+		    (kind && strcmp(kind, "Pod") == 0))
 			continue;
-		if (!json_equal(v, json_object_get(got, key)))
+		if (exact ? !json_equal(v, g) : !within(v, g))
 			bad |= json_object_set(out, key, v);
 	}
 	json_decref(meta);

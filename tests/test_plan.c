@@ -699,6 +699,134 @@ static void test_actions(void **state)
 	free(text);
 }
 
+/* The first observed object of kind in list l: borrowed, or NULL. */
+static json_t *observed_kind(json_t *lists[5], size_t l, const char *kind)
+{
+	json_t *o = NULL;
+	size_t i = 0;
+
+	json_array_foreach(lists[l], i, o)
+	{
+		if (kind_is(o, kind))
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * What a real cluster adds is no difference: the API server's defaults on
+ * a Service, the token controller's Secret data, other tools' labels and
+ * annotations, a pod's defaulted spec, tolerations and removed gate. A
+ * real change still is: a Service's selector, a PodClique's spec member
+ * beyond the plan, a pod's label of ours.
+ */
+static void test_actions_cluster_fills(void **state)
+{
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	json_t *lists[5];
+	rec_observed obs = { 0 };
+	json_t *actions = NULL;
+	json_t *svc = NULL;
+	json_t *secret = NULL;
+	json_t *pod = NULL;
+	json_t *pclq = NULL;
+	json_t *spec = NULL;
+	planned p;
+	size_t l = 0;
+
+	(void)state;
+	plan_text(&p, text, 1, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	observe(&p.plan, lists, &obs);
+	svc = observed_kind(lists, 4, "Service");
+	secret = observed_kind(lists, 4, "Secret");
+	pod = json_array_get(lists[3], 0);
+	pclq = json_array_get(lists[0], 0);
+	assert_non_null(svc);
+	assert_non_null(secret);
+	assert_non_null(pod);
+	assert_non_null(pclq);
+
+	/* the API server's defaults on the headless Service */
+	spec = json_object_get(svc, "spec");
+	assert_int_equal(
+	    json_object_set_new(spec, "clusterIPs", json_pack("[s]", "None")),
+	    0);
+	assert_int_equal(
+	    json_object_set_new(spec, "ipFamilies", json_pack("[s]", "IPv4")),
+	    0);
+	assert_int_equal(
+	    json_object_set_new(spec, "sessionAffinity", json_string("None")),
+	    0);
+	/* the token controller's data */
+	assert_int_equal(
+	    json_object_set_new(secret, "data",
+				json_pack("{s:s}", "token", "eA==")),
+	    0);
+	/* another tool's label and annotation on a PodClique */
+	assert_int_equal(
+	    json_object_set_new(
+		json_object_get(json_object_get(pclq, "metadata"), "labels"),
+		"team", json_string("infra")),
+	    0);
+	assert_int_equal(json_object_set_new(
+			     json_object_get(pclq, "metadata"), "annotations",
+			     json_pack("{s:s}", "note", "kept")),
+			 0);
+	/* a pod as the cluster has it: gate removed, spec defaulted,
+	 * tolerations added by admission */
+	spec = json_object_get(pod, "spec");
+	assert_int_equal(json_object_del(spec, "schedulingGates"), 0);
+	assert_int_equal(
+	    json_object_set_new(spec, "dnsPolicy", json_string("ClusterFirst")),
+	    0);
+	assert_int_equal(
+	    json_object_set_new(
+		spec, "tolerations",
+		json_pack("[{s:s}]", "key", "node.kubernetes.io/unreachable")),
+	    0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	if (json_array_size(actions))
+		print_error("%s\n", json_dumps(actions, JSON_COMPACT));
+	assert_int_equal(json_array_size(actions), 0);
+	json_decref(actions);
+
+	/* a changed selector is a change: an update of spec alone */
+	assert_int_equal(
+	    json_object_set_new(json_object_get(svc, "spec"), "selector",
+				json_pack("{s:s}", "app", "other")),
+	    0);
+	/* a PodClique spec member beyond the plan is a change too */
+	assert_int_equal(json_object_set_new(json_object_get(pclq, "spec"),
+					     "extra", json_true()),
+			 0);
+	/* and a label of ours on a pod */
+	assert_int_equal(
+	    json_object_set_new(
+		json_object_get(json_object_get(pod, "metadata"), "labels"),
+		POL_LABEL_POD_INDEX, json_string("7")),
+	    0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 3);
+	for (l = 0; l < 3; l++)
+		assert_string_equal(action_at(actions, l, "action"), "update");
+	assert_string_equal(action_at(actions, 0, "kind"), "Service");
+	assert_non_null(json_object_get(
+	    json_object_get(json_array_get(actions, 0), "fields"), "spec"));
+	assert_string_equal(action_at(actions, 1, "kind"), "PodClique");
+	assert_string_equal(action_at(actions, 2, "kind"), "Pod");
+	assert_null(json_object_get(
+	    json_object_get(json_array_get(actions, 2), "fields"), "spec"));
+	json_decref(actions);
+
+	for (l = 0; l < 5; l++)
+		json_decref(lists[l]);
+	planned_release(&p);
+	free(text);
+}
+
 /* ---- observed pods ---------------------------------------------------- */
 
 /* The planned object kind/name (borrowed), or NULL. */
@@ -1717,6 +1845,7 @@ int main(void)
 		cmocka_unit_test(test_template_hash),
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_actions),
+		cmocka_unit_test(test_actions_cluster_fills),
 		cmocka_unit_test(test_observed_counts),
 		cmocka_unit_test(test_observed_pods),
 		cmocka_unit_test(test_scale_in),

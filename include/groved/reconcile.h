@@ -136,7 +136,14 @@ int rec_plan_waves(const rec_plan *plan, json_t **waves_out);
  * An object is known by kind and name. "update" carries only what
  * differs among metadata.labels, metadata.annotations and the top-level
  * members other than apiVersion, kind, metadata and status, with their
- * planned values. An observed object of a planned name that is not ours
+ * planned values. Labels and annotations differ when a planned key is
+ * missing or has another value (others' keys are left alone); PodClique,
+ * PodCliqueScalingGroup and PodGang members when not equal; other kinds'
+ * members when the planned value is not within the observed one (what
+ * the API server fills in, such as a Service's clusterIP, or the token
+ * controller's Secret data, is no difference); a pod never differs but
+ * in labels and annotations (its spec is immutable, and the scheduling
+ * gate is removed by the worker, not by an update). An observed object of a planned name that is not ours
  * (no app.kubernetes.io/managed-by: grove-operator and part-of the set)
  * is a "conflict": never adopted or overwritten. An observed object of
  * ours that the plan does not hold is deleted, unless it is already
