@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 
 import yaml
 
-from . import state
+from . import state, tokens
 from .discovery import Discovery
 from .errors import ApiError, bad_request
 from .faults import FaultEndpoints
@@ -140,7 +140,8 @@ class Handler(FaultEndpoints, Discovery, AdmittedWrites, ListWatch,
                 token = auth[7:].strip()
                 with state.SIM.lock:
                     state.SIM.last_token = token
-            self.user = state.SIM.user_for(token)
+            # a service-account token (tokens.py) or a --token user
+            self.user = tokens.authenticate(state.STORE, token) or state.SIM.user_for(token)
             with state.SIM.lock:
                 latency = state.SIM.latency_ms
                 fail = state.SIM.fail_count > 0

@@ -7,6 +7,8 @@ import signal
 import ssl
 import threading
 
+import yaml
+
 from . import state, store, watch
 from .http_api import Handler
 from .load import load_manifests
@@ -31,6 +33,10 @@ def main():
     ap.add_argument("--resolve-service", action="append", default=[],
                     metavar="NS/NAME:PORT=HOST:PORT",
                     help="where webhooks of that service are dialled (repeatable)")
+    # nodes and their GPUs (nodes.py)
+    ap.add_argument("--nodes", metavar="FILE",
+                    help="Nodes, their GPUs as ResourceSlices and the DeviceClass "
+                    "gpu.nvidia.com, from a YAML file (README: Nodes, devices and DRA)")
     args = ap.parse_args()
     try:
         state.SIM.authorize = args.authorize
@@ -48,6 +54,12 @@ def main():
 
     state.STORE = Store()
     load_manifests(args.load)
+    if args.nodes:
+        from .nodes import load_nodes
+        try:
+            load_nodes(state.STORE, args.nodes)
+        except (OSError, ValueError, yaml.YAMLError) as e:
+            ap.error("--nodes: %s" % e)
 
     host, _, port = args.addr.rpartition(":")
     httpd = Server((host or "127.0.0.1", int(port)), Handler)
@@ -65,6 +77,15 @@ def main():
     url = "%s://%s" % (scheme, bound)
     if args.kubeconfig_out:
         write_kubeconfig(args.kubeconfig_out, url, ca)
+    # kube-controller-manager's token and resource-claim controllers
+    from . import tokens
+    from .claims import ClaimController
+    if ca:
+        with open(ca, "rb") as f:
+            tokens.configure(f.read())
+    tokens.TokenController(state.STORE).start()
+    if not getattr(args, "no_scheduler", False):
+        ClaimController(state.STORE).start()
 
     def stop(*_):
         with state.STORE.cond:
