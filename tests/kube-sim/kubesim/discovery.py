@@ -39,6 +39,9 @@ class Discovery:
                 res.append({"name": rt.plural + "/status", "singularName": "",
                             "namespaced": rt.namespaced, "kind": rt.kind,
                             "verbs": ["get", "patch", "update"]})
+            if (g, pl) == ("", "pods"):
+                res.append({"name": "pods/binding", "singularName": "", "namespaced": True,
+                            "kind": "Binding", "verbs": ["create"]})
             if rt.scale:
                 res.append({"name": rt.plural + "/scale", "singularName": "",
                             "namespaced": rt.namespaced, "group": "autoscaling",

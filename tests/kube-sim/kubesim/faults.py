@@ -81,6 +81,14 @@ class FaultEndpoints:
             if n > 0:
                 items = items[-n:]
             return self.send_json(200, {"items": items})
+        elif path in ("/__sim/scheduler", "/__sim/scheduler/hold",
+                      "/__sim/scheduler/release"):
+            # hold (or release) every scheduler; GET /__sim/scheduler:
+            # held, counters, and what each waiting gang waits for
+            from . import scheduler
+            if path != "/__sim/scheduler":
+                scheduler.hold(path.endswith("/hold"))
+            return self.send_json(200, scheduler.info())
         else:
             raise ApiError(404, "NotFound", "unknown admin endpoint %s" % path)
         self.send_json(200, {"ok": True})

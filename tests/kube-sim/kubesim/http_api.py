@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler
 import yaml
 
 from . import state, tokens
+from .binding import bind_request
 from .discovery import Discovery
 from .errors import ApiError, bad_request
 from .faults import FaultEndpoints
@@ -208,6 +209,14 @@ class Handler(FaultEndpoints, Discovery, AdmittedWrites, ListWatch,
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if sub == "finalize" and plural == "namespaces":
             sub = None
+        if sub == "binding" and (rt.group, rt.plural) == ("", "pods") and not watch:
+            # the scheduler's subresource (binding.py): create only
+            if state.SIM.authorize:
+                self.authorize(rt, ns, name, sub, watch, q)
+            if self.command != "POST":
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this "
+                               "method on the requested resource")
+            return bind_request(self, ns, name, q)
         if sub not in (None, "status", "scale") or (sub == "status" and not rt.status) or \
                 (sub == "scale" and not rt.scale):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")

@@ -37,6 +37,10 @@ def main():
     ap.add_argument("--nodes", metavar="FILE",
                     help="Nodes, their GPUs as ResourceSlices and the DeviceClass "
                     "gpu.nvidia.com, from a YAML file (README: Nodes, devices and DRA)")
+    ap.add_argument("--no-scheduler", action="store_true",
+                    help="no scheduler: pods stay Pending (bare API behaviour)")
+    ap.add_argument("--scheduler-names", default="kai-scheduler", metavar="NAME[,NAME]",
+                    help="the spec.schedulerName values the scheduler serves")
     args = ap.parse_args()
     try:
         state.SIM.authorize = args.authorize
@@ -60,6 +64,9 @@ def main():
             load_nodes(state.STORE, args.nodes)
         except (OSError, ValueError, yaml.YAMLError) as e:
             ap.error("--nodes: %s" % e)
+    if not args.no_scheduler:
+        from .scheduler import Scheduler
+        Scheduler(state.STORE, [n for n in args.scheduler_names.split(",") if n]).start()
 
     host, _, port = args.addr.rpartition(":")
     httpd = Server((host or "127.0.0.1", int(port)), Handler)
