@@ -421,7 +421,14 @@ def _explain(a, plan, node_name):
                 return ("claim %s, request %s: no device of class %s on node %s matches %s "
                         "(%d devices of the class there)" % (
                             cname, rname, cls, node_name, exprs, len(of_class)))
-            if (body.get("allocationMode") or "ExactCount") == "All" or body.get("adminAccess"):
+            if body.get("adminAccess"):
+                continue
+            taken = [d for d in cands if (d[0], d[1], d[2].get("name")) in a.taken]
+            if (body.get("allocationMode") or "ExactCount") == "All":
+                if taken:
+                    return ("claim %s, request %s: asks for all %d matching devices of class %s "
+                            "on node %s, %d of them taken" % (
+                                cname, rname, len(cands), cls, node_name, len(taken)))
                 continue
             free = [d for d in cands if (d[0], d[1], d[2].get("name")) not in a.taken]
             need = int(body.get("count") or 1)
