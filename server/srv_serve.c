@@ -30,6 +30,7 @@
 #include "srv_config.h"
 #include "srv_http.h"
 #include "srv_kcache.h"
+#include "groved/reconcile.h"
 #include "srv_leader.h"
 #include "srv_log.h"
 #include "srv_metrics.h"
@@ -55,6 +56,7 @@ enum {
 	PART_CERT_FILES,
 	PART_CERT_SECRET,
 	PART_LEADER,
+	PART_WORKER,
 	PART_WEBHOOKS,
 	PART_HEALTH,
 	PART_METRICS,
@@ -77,6 +79,8 @@ typedef struct serve {
 	srv_certsync certsync;
 	srv_cache cache;
 	srv_kcache kcache; /* the cluster's informers, when connected */
+	_Atomic(rec_worker *) worker; /* the reconcile worker, when started */
+	pol_pod_options pod_options; /* the worker's pods: the webhook's */
 	_Atomic(generation *) current;
 	srv_http *webhooks;
 	srv_http *health;
@@ -411,6 +415,9 @@ static void leader_changed(void *ctx)
 	met_set_leader(s->met, srv_leader_leading(&s->leader));
 	if (s->secret_mode)
 		srv_certsync_kick(&s->certsync);
+	/* a new leader looks at every set (a lost one drops its keys) */
+	if (srv_leader_leading(&s->leader))
+		rec_worker_resync(atomic_load(&s->worker));
 }
 
 /* --leader-elect, and --cert-secret (whose renewals the leader makes):
@@ -442,6 +449,66 @@ static int leader_start(serve *s, gv_error_t *err)
 static void leader_stop(serve *s)
 {
 	srv_leader_stop(&s->leader); /* releases the Lease */
+}
+
+/* ---- the reconcile worker --------------------------------------------- */
+
+/* With the cluster, unless --no-reconcile: every replica runs its
+ * informers; it writes while srv_leader_leading says so. */
+static bool want_worker(const serve *s)
+{
+	return s->cluster && !s->cfg->no_reconcile;
+}
+
+static bool worker_leading(void *ctx)
+{
+	serve *s = ctx;
+
+	return srv_leader_leading(&s->leader);
+}
+
+static void worker_log(void *ctx, rec_log_level level, const char *set,
+		       const char *msg)
+{
+	serve *s = ctx;
+	const char *pcs = set ? set : "";
+
+	if (level == REC_LOG_WARN)
+		LOG_WARN(&s->log, msg, LOG_STR("podcliqueset", pcs));
+	else if (level == REC_LOG_INFO)
+		LOG_INFO(&s->log, msg, LOG_STR("podcliqueset", pcs));
+	else
+		LOG_DEBUG(&s->log, msg, LOG_STR("podcliqueset", pcs));
+}
+
+static int worker_start(serve *s, gv_error_t *err)
+{
+	rec_worker_opts o = { 0 };
+	rec_worker *w = NULL;
+	int rc = GV_OK;
+
+	s->pod_options.default_scheduler = s->cfg->default_scheduler;
+	s->pod_options.initc_image = s->cfg->initc_image;
+	o.client = &s->kcache.kc.client;
+	o.pod_options = &s->pod_options;
+	o.leading = worker_leading;
+	o.leading_ctx = s;
+	o.log = worker_log;
+	o.log_ctx = s;
+	rc = rec_worker_start(&o, &w, err);
+	if (rc != GV_OK)
+		return rc;
+	atomic_store(&s->worker, w);
+	LOG_INFO(&s->log, "reconciling PodCliqueSets",
+		 LOG_BOOL("leading", srv_leader_leading(&s->leader)));
+	return GV_OK;
+}
+
+static void worker_stop(serve *s)
+{
+	rec_worker *w = atomic_exchange(&s->worker, NULL);
+
+	rec_worker_stop(w);
 }
 
 /* Starts one server on addr ("host:port"). */
@@ -562,8 +629,9 @@ static void metrics_stop(serve *s)
  * A row: its name; whether this configuration wants it (NULL: always);
  * start, which on failure undoes its own work and fills err; on a clean
  * stop, finish (may be NULL), called on every part in reverse before any
- * stops; stop. The reconcile worker will be one row after the leader:
- *	{ "worker", want_worker, worker_start, worker_finish, worker_stop },
+ * stops; stop. The reconcile worker comes after the leader, which
+ * it asks before every write, and stops before it (the Lease is released
+ * once nothing writes).
  */
 typedef struct part {
 	const char *name;
@@ -586,6 +654,8 @@ static const part parts[PART_COUNT] = {
 			       cert_secret_stop },
 	[PART_LEADER] = { "leader", "cannot start", want_leader, leader_start,
 			  NULL, leader_stop },
+	[PART_WORKER] = { "worker", "cannot start the reconcile worker",
+			  want_worker, worker_start, NULL, worker_stop },
 	[PART_WEBHOOKS] = { "webhooks", "cannot start", NULL, webhooks_start,
 			    webhooks_finish, webhooks_stop },
 	[PART_HEALTH] = { "health", "cannot start", NULL, health_start, NULL,

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "groved/gv.h"
+#include "groved/kube.h"
 #include "groved/policy.h"
 
 /*
@@ -153,5 +154,71 @@ int rec_plan_waves(const rec_plan *plan, json_t **waves_out);
  */
 int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
 		     const rec_observed *obs, json_t **actions_out);
+
+/* =====================================================================
+ * The worker (rec_worker.c, rec_sync.c): docs/reconcile.md
+ * ================================================================== */
+
+/*
+ * The reconcile worker: informers on PodCliqueSets and everything they
+ * own, a work queue of sets ("namespace/name"), and threads that bring
+ * each set's children to its plan (rec_plan_build, rec_plan_actions),
+ * lift scheduling gates, and write statuses. Every replica runs the
+ * informers (warm caches); only while o->leading says so does a thread
+ * write: a key taken while not leading is dropped, and
+ * rec_worker_resync() queues every set again when leadership starts.
+ */
+typedef struct rec_worker rec_worker;
+
+/* Log levels of rec_worker_opts.log. */
+typedef enum { REC_LOG_DEBUG, REC_LOG_INFO, REC_LOG_WARN } rec_log_level;
+
+typedef struct rec_worker_opts {
+	kube_client *client; /* borrowed; outlives the worker */
+	unsigned threads; /* reconcile threads; 0: 2 */
+	const char *namespace; /* borrowed; NULL: every namespace */
+	const pol_pod_options *pod_options; /* borrowed; may be NULL */
+	/* whether this replica may write now (borrowed ctx); NULL: always */
+	bool (*leading)(void *ctx);
+	void *leading_ctx;
+	/* a line for the log: set is "ns/name" or NULL; msg borrowed for
+	 * the call; called from the worker's threads at once */
+	void (*log)(void *ctx, rec_log_level level, const char *set,
+		    const char *msg);
+	void *log_ctx;
+	uint64_t resync_ms; /* every set queued again after; 0: 5 minutes */
+} rec_worker_opts;
+
+/* What the worker has done (monotonic counters, read any time). */
+typedef struct rec_worker_stats {
+	uint64_t reconciles; /* syncs of a set, done */
+	uint64_t reconcile_errors; /* syncs that failed (and were requeued) */
+	uint64_t reconcile_ns; /* time spent in syncs */
+	uint64_t creates, updates, deletes, patches, status_writes;
+	uint64_t gates_removed;
+	uint64_t gate_latency_ns; /* sum, from the gang's readiness seen */
+	size_t queue_depth;
+} rec_worker_stats;
+
+/*
+ * Starts the informers and the threads. On GV_OK *out is the worker (stop
+ * it with rec_worker_stop). Returns GV_EINVAL (no client), GV_ENOMEM or
+ * GV_EIO (a thread cannot start), with err filled; nothing runs then.
+ */
+int rec_worker_start(const rec_worker_opts *o, rec_worker **out,
+		     gv_error_t *err);
+
+/* Queues every known set (leadership began, or a periodic resync). */
+void rec_worker_resync(rec_worker *w);
+
+/* Whether every informer has listed once. */
+bool rec_worker_synced(rec_worker *w);
+
+/* A copy of the counters. */
+void rec_worker_stats_get(rec_worker *w, rec_worker_stats *out);
+
+/* Stops the threads (a sync in progress finishes its current request),
+ * then the informers, and frees w. w may be NULL. */
+void rec_worker_stop(rec_worker *w);
 
 #endif

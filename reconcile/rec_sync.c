@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rec_sync.c: one PodCliqueSet brought to its plan (docs/reconcile.md).
+ *
+ * The set is read from the cache through the webhook's own defaults and
+ * rules (a set stored without them, during a webhook outage, runs as a
+ * defaulted one; nothing is written back into the user's spec), planned
+ * against what the caches hold of its children (rec_plan_build), and
+ * what differs is written (rec_plan_actions): creates in plan order, each
+ * with the one ownerReference its plan item names, updates as merge
+ * patches of what differs, deletes with the uid as precondition.
+ * AlreadyExists is success (another replica, or our own earlier try, made
+ * it: the informer will say). Then the scheduling gate of each pod whose
+ * gang is ready is lifted by a JSON patch that removes that gate only.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rec_worker_int.h"
+
+#define GATE POL_GATE_PODGANG
+
+/* What one sync works with; everything owned is released at its end. */
+typedef struct sync_ctx {
+	rec_worker *w;
+	const char *ns;
+	const char *name;
+	char key[KUBE_STORE_KEY_MAX]; /* "ns/name", for the log */
+	json_t *set; /* the cached set (read-only) */
+	json_t *defaulted;
+	pol_pcs pcs;
+	bool built;
+	json_t *lists[REC_K_COUNT]; /* observed, per kind (ours) */
+	json_t *others; /* every observed object but PodCliques, groups,
+			   PodGangs and pods: what else the plan makes */
+	json_t *stuck; /* names of terminating pods that cannot finish */
+	json_t *bindings; /* binding name -> spec.levels */
+	json_t *uids; /* "Kind/name" -> uid, observed and created */
+	json_t *owners; /* "Kind/name" -> its plan item's owner */
+	rec_plan plan;
+	bool missing_owner; /* a create waited for its owner: requeue */
+} sync_ctx;
+
+/* ---- reading ---------------------------------------------------------- */
+
+static const char *meta_str(const json_t *o, const char *key)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(o, "metadata"), key));
+}
+
+static const char *label(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
+}
+
+/* Whether node (may be NULL: gone) can no longer finish its pods'
+ * deletion: its kubelet is unheard of (Ready Unknown, or the
+ * unreachable taint), or the node object is gone. */
+bool rec_node_lost(const json_t *node)
+{
+	const json_t *c = NULL;
+	const json_t *t = NULL;
+	size_t i = 0;
+
+	if (!node)
+		return true;
+	json_array_foreach(
+	    json_object_get(json_object_get(node, "status"), "conditions"), i,
+	    c)
+	{
+		const char *type =
+		    json_string_value(json_object_get(c, "type"));
+		const char *st =
+		    json_string_value(json_object_get(c, "status"));
+
+		if (type && st && strcmp(type, "Ready") == 0 &&
+		    strcmp(st, "Unknown") == 0)
+			return true;
+	}
+	json_array_foreach(
+	    json_object_get(json_object_get(node, "spec"), "taints"), i, t)
+	{
+		const char *key = json_string_value(json_object_get(t, "key"));
+
+		if (key && strcmp(key, "node.kubernetes.io/unreachable") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The observed children (ours, part-of the set, in its namespace), the
+ * stuck pods, the bindings and the uids of what exists. */
+static int observe(sync_ctx *c)
+{
+	rec_worker *w = c->w;
+	const json_t *o = NULL;
+	size_t k = 0;
+	size_t i = 0;
+	char ref[512];
+
+	c->others = json_array();
+	c->stuck = json_array();
+	c->bindings = json_object();
+	c->uids = json_object();
+	if (!c->others || !c->stuck || !c->bindings || !c->uids)
+		return GV_ENOMEM;
+	for (k = 0; k < REC_K_COUNT; k++) {
+		if (k == REC_K_PCS || k == REC_K_CTB || k == REC_K_NODE)
+			continue;
+		c->lists[k] =
+		    kube_store_list(&w->stores[k], c->ns, REC_PART_OF, c->name);
+		if (!c->lists[k])
+			return GV_ENOMEM;
+		json_array_foreach(c->lists[k], i, o)
+		{
+			const char *uid = meta_str(o, "uid");
+
+			snprintf(ref, sizeof(ref), "%s/%s", rec_kinds[k].kind,
+				 meta_str(o, "name") ? meta_str(o, "name")
+						     : "");
+			if (uid &&
+			    json_object_set_new(c->uids, ref, json_string(uid)))
+				return GV_ENOMEM;
+			if (k != REC_K_PCLQ && k != REC_K_PCSG &&
+			    k != REC_K_PG && k != REC_K_POD &&
+			    json_array_append(c->others, (json_t *)o))
+				return GV_ENOMEM;
+		}
+	}
+	json_array_foreach(c->lists[REC_K_POD], i, o)
+	{
+		const char *node = json_string_value(
+		    json_object_get(json_object_get(o, "spec"), "nodeName"));
+		json_t *n = NULL;
+		bool lost = false;
+
+		if (!meta_str(o, "deletionTimestamp") || !node)
+			continue;
+		n = kube_store_get(&w->stores[REC_K_NODE], NULL, node);
+		lost = rec_node_lost(n);
+		json_decref(n);
+		if (lost && json_array_append_new(
+				c->stuck, json_string(meta_str(o, "name"))))
+			return GV_ENOMEM;
+	}
+	{
+		json_t *ctbs =
+		    kube_store_list(&w->stores[REC_K_CTB], NULL, NULL, NULL);
+
+		json_array_foreach(ctbs, i, o)
+		{
+			const json_t *levels = json_object_get(
+			    json_object_get(o, "spec"), "levels");
+
+			if (meta_str(o, "name") && json_is_array(levels))
+				json_object_set(c->bindings,
+						meta_str(o, "name"),
+						(json_t *)levels);
+		}
+		json_decref(ctbs);
+	}
+	snprintf(ref, sizeof(ref), "PodCliqueSet/%s", c->name);
+	if (meta_str(c->set, "uid") &&
+	    json_object_set_new(c->uids, ref,
+				json_string(meta_str(c->set, "uid"))))
+		return GV_ENOMEM;
+	return GV_OK;
+}
+
+/* The set after the webhook's defaults, valid, as a model. GV_EINVAL
+ * (logged) when it is invalid: nothing is done for it. */
+static int model(sync_ctx *c)
+{
+	pol_options po = { 0 };
+	pol_verdict v = POL_VERDICT_INIT;
+	int rc = GV_OK;
+
+	if (c->w->o.pod_options)
+		po.default_scheduler = c->w->o.pod_options->default_scheduler;
+	po.default_namespace = c->ns;
+	rc = pol_review_pcs(c->set, NULL, &po, &v, &c->defaulted);
+	if (rc == GV_OK && v.n_errors) {
+		char *msg = pol_verdict_message(&v);
+
+		rec_log(c->w, REC_LOG_WARN, c->key,
+			"not reconciled: the set is invalid: %s; fix it and "
+			"apply it again",
+			msg ? msg : "out of memory");
+		free(msg);
+		rc = GV_EINVAL;
+	}
+	pol_verdict_release(&v);
+	if (rc != GV_OK)
+		return rc;
+	pol_verdict_init(&v);
+	rc = pol_pcs_build(c->defaulted, &c->pcs, &v);
+	pol_verdict_release(&v);
+	if (rc == GV_OK)
+		c->built = true;
+	return rc;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static const char *api_version_of(const char *kind)
+{
+	static const struct {
+		const char *kind, *api;
+	} apis[] = {
+		{ "PodCliqueSet", "grove.io/v1alpha1" },
+		{ "PodClique", "grove.io/v1alpha1" },
+		{ "PodCliqueScalingGroup", "grove.io/v1alpha1" },
+	};
+	size_t i = 0;
+
+	for (i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
+		if (strcmp(apis[i].kind, kind) == 0)
+			return apis[i].api;
+	}
+	return NULL;
+}
+
+/* obj (a copy, ours to change) gets its one ownerReference: its plan
+ * item's owner, by the uid observed or just created. false when the
+ * owner has no uid yet (its create failed or is not seen): skipped. */
+static bool own(sync_ctx *c, json_t *obj, const char *ref)
+{
+	const char *owner = json_string_value(json_object_get(c->owners, ref));
+	const char *slash = owner ? strchr(owner, '/') : NULL;
+	const char *uid = NULL;
+	char kind[64];
+	json_t *refs = NULL;
+
+	if (!owner || !slash || (size_t)(slash - owner) >= sizeof(kind))
+		return true; /* no owner planned */
+	memcpy(kind, owner, (size_t)(slash - owner));
+	kind[slash - owner] = '\0';
+	uid = json_string_value(json_object_get(c->uids, owner));
+	if (!uid || !api_version_of(kind))
+		return false;
+	refs = json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion",
+			 api_version_of(kind), "kind", kind, "name", slash + 1,
+			 "uid", uid, "controller", 1, "blockOwnerDeletion", 1);
+	return refs && json_object_set_new(json_object_get(obj, "metadata"),
+					   "ownerReferences", refs) == 0;
+}
+
+/* One action of rec_plan_actions. */
+static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
+{
+	rec_worker *w = c->w;
+	const char *verb = json_string_value(json_object_get(a, "action"));
+	const char *kind = json_string_value(json_object_get(a, "kind"));
+	const char *name = json_string_value(json_object_get(a, "name"));
+	rec_kind k = rec_kind_of(kind);
+	const kube_gvr *gvr = k < REC_K_COUNT ? &rec_kinds[k].gvr : NULL;
+	kube_result res = { 0 };
+	json_t *obj = NULL;
+	json_t *out = NULL;
+	char ref[512];
+	int rc = GV_OK;
+
+	if (!verb || !kind || !name || !gvr)
+		return GV_OK;
+	snprintf(ref, sizeof(ref), "%s/%s", kind, name);
+	if (strcmp(verb, "create") == 0) {
+		obj = json_deep_copy(json_object_get(a, "object"));
+		if (!obj)
+			return GV_ENOMEM;
+		if (!own(c, obj, ref)) {
+			c->missing_owner = true;
+			goto out;
+		}
+		rc = kube_create(w->o.client, gvr, c->ns, obj, &out, &res, err);
+		if (rc == GV_EEXIST)
+			rc = GV_OK; /* made already: the informer will say */
+		else if (rc == GV_OK)
+			atomic_fetch_add(&w->creates, 1);
+		if (rc == GV_OK && meta_str(out, "uid"))
+			rc =
+			    json_object_set_new(
+				c->uids, ref, json_string(meta_str(out, "uid")))
+				? GV_ENOMEM
+				: GV_OK;
+	} else if (strcmp(verb, "update") == 0) {
+		rc = kube_patch(w->o.client, gvr, c->ns, name, NULL,
+				KUBE_PATCH_MERGE, json_object_get(a, "fields"),
+				NULL, &res, err);
+		if (rc == GV_OK)
+			atomic_fetch_add(&w->updates, 1);
+	} else if (strcmp(verb, "delete") == 0) {
+		kube_delete_opts d = { .propagation_policy = "Background" };
+
+		d.precondition_uid =
+		    json_string_value(json_object_get(c->uids, ref));
+		rc = kube_delete(w->o.client, gvr, c->ns, name, &d, NULL, &res,
+				 err);
+		if (rc == GV_ENOTFOUND || rc == GV_ECONFLICT)
+			rc = GV_OK; /* gone, or another object by now */
+		else if (rc == GV_OK)
+			atomic_fetch_add(&w->deletes, 1);
+	} else if (strcmp(verb, "conflict") == 0) {
+		rec_log(w, REC_LOG_WARN, c->key,
+			"%s \"%s\" is in the way: it exists and is not this "
+			"set's; groved neither adopts nor overwrites it",
+			kind, name);
+	}
+out:
+	json_decref(obj);
+	json_decref(out);
+	return rc;
+}
+
+/* ---- gates ------------------------------------------------------------ */
+
+/* Pods of PodClique pclq observed with a node (scheduled), not going. */
+static int64_t scheduled_pods(sync_ctx *c, const char *pclq)
+{
+	const json_t *p = NULL;
+	size_t i = 0;
+	int64_t n = 0;
+
+	json_array_foreach(c->lists[REC_K_POD], i, p)
+	{
+		const char *l = label(p, "grove.io/podclique");
+
+		if (l && strcmp(l, pclq) == 0 &&
+		    !meta_str(p, "deletionTimestamp") &&
+		    json_string_value(json_object_get(
+			json_object_get(p, "spec"), "nodeName")))
+			n++;
+	}
+	return n;
+}
+
+/* Whether every PodClique of gang base has its minAvailable scheduled
+ * (scheduled, never Ready: API.md section 6); a paused one asks 0. */
+static bool base_scheduled(sync_ctx *c, const char *base)
+{
+	const json_t *q = NULL;
+	size_t i = 0;
+
+	json_array_foreach(c->lists[REC_K_PCLQ], i, q)
+	{
+		const char *g = label(q, "grove.io/podgang");
+		const json_t *spec = json_object_get(q, "spec");
+		json_int_t need =
+		    json_integer_value(json_object_get(spec, "minAvailable"));
+		json_int_t replicas =
+		    json_integer_value(json_object_get(spec, "replicas"));
+
+		if (!g || strcmp(g, base) != 0)
+			continue;
+		if (replicas < need)
+			need = replicas;
+		if (scheduled_pods(c, meta_str(q, "name")) < need)
+			return false;
+	}
+	return true;
+}
+
+/* Whether gang lists pod name in its podgroups. */
+static bool in_gang(const json_t *gang, const char *name)
+{
+	const json_t *pg = NULL;
+	const json_t *r = NULL;
+	size_t i = 0;
+	size_t k = 0;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(gang, "spec"), "podgroups"), i, pg)
+	{
+		json_array_foreach(json_object_get(pg, "podReferences"), k, r)
+		{
+			const char *n =
+			    json_string_value(json_object_get(r, "name"));
+
+			if (n && strcmp(n, name) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The position of groved's gate among pod's, or -1. */
+static int gate_at(const json_t *pod)
+{
+	const json_t *g = NULL;
+	size_t i = 0;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(pod, "spec"), "schedulingGates"), i,
+	    g)
+	{
+		const char *n = json_string_value(json_object_get(g, "name"));
+
+		if (n && strcmp(n, GATE) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Lifts groved's gate from each pod listed in its PodGang whose gang may
+ * go: a base gang at once, a scaled gang once its base gang is scheduled.
+ * The patch tests that the gate is still where it was seen, and removes
+ * it alone: other controllers' gates stay (upstream #723).
+ */
+static int lift_gates(sync_ctx *c, gv_error_t *err)
+{
+	rec_worker *w = c->w;
+	const json_t *p = NULL;
+	size_t i = 0;
+	int rc = GV_OK;
+
+	json_array_foreach(c->lists[REC_K_POD], i, p)
+	{
+		const char *gang_name = label(p, "grove.io/podgang");
+		const char *base = label(p, "grove.io/base-podgang");
+		const char *name = meta_str(p, "name");
+		int at = gate_at(p);
+		json_t *gang = NULL;
+		json_t *patch = NULL;
+		kube_result res = { 0 };
+		char path[96];
+		bool go = false;
+
+		if (at < 0 || !gang_name || !name ||
+		    meta_str(p, "deletionTimestamp"))
+			continue;
+		gang = kube_store_get(&w->stores[REC_K_PG], c->ns, gang_name);
+		go = gang && in_gang(gang, name) &&
+		     (!base || base_scheduled(c, base));
+		json_decref(gang);
+		if (!go)
+			continue;
+		snprintf(path, sizeof(path), "/spec/schedulingGates/%d", at);
+		patch = json_pack("[{s:s, s:s+, s:s}, {s:s, s:s}]", "op",
+				  "test", "path", path, "/name", "value", GATE,
+				  "op", "remove", "path", path);
+		if (!patch)
+			return GV_ENOMEM;
+		rc = kube_patch(w->o.client, &rec_kinds[REC_K_POD].gvr, c->ns,
+				name, NULL, KUBE_PATCH_JSON, patch, NULL, &res,
+				err);
+		json_decref(patch);
+		if (rc == GV_ENOTFOUND || (rc == GV_EIO && res.status == 422)) {
+			rc = GV_OK; /* gone, or the gate moved: seen again */
+			continue;
+		}
+		if (rc != GV_OK)
+			return rc;
+		atomic_fetch_add(&w->gates_removed, 1);
+		atomic_fetch_add(&w->patches, 1);
+		rec_log(w, REC_LOG_DEBUG, c->key,
+			"pod %s may be scheduled: gang %s is ready", name,
+			gang_name);
+	}
+	return GV_OK;
+}
+
+/* ---- the sync --------------------------------------------------------- */
+
+static void sync_release(sync_ctx *c)
+{
+	size_t k = 0;
+
+	for (k = 0; k < REC_K_COUNT; k++)
+		json_decref(c->lists[k]);
+	json_decref(c->others);
+	json_decref(c->stuck);
+	json_decref(c->bindings);
+	json_decref(c->uids);
+	json_decref(c->owners);
+	rec_plan_release(&c->plan);
+	if (c->built)
+		pol_pcs_release(&c->pcs);
+	json_decref(c->defaulted);
+	json_decref(c->set);
+}
+
+int rec_sync(rec_worker *w, const char *ns, const char *name,
+	     uint64_t *requeue_ms, gv_error_t *err)
+{
+	sync_ctx c;
+	rec_input in = { 0 };
+	json_t *actions = NULL;
+	const json_t *item = NULL;
+	size_t i = 0;
+	int rc = GV_OK;
+
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.ns = ns;
+	c.name = name;
+	c.plan = (rec_plan)REC_PLAN_INIT;
+	snprintf(c.key, sizeof(c.key), "%s/%s", ns, name);
+	*requeue_ms = 0;
+	c.set = kube_store_get(&w->stores[REC_K_PCS], ns, name);
+	/* gone or going: the garbage collector removes what it owned */
+	if (!c.set || meta_str(c.set, "deletionTimestamp"))
+		goto out;
+	rc = model(&c);
+	if (rc == GV_EINVAL) {
+		rc = GV_OK; /* nothing to do until the set changes */
+		goto out;
+	}
+	if (rc == GV_OK)
+		rc = observe(&c);
+	if (rc != GV_OK)
+		goto out;
+	in.pcs = &c.pcs;
+	in.namespace = ns;
+	in.bindings = c.bindings;
+	in.pod_options = w->o.pod_options;
+	in.observed.podcliques = c.lists[REC_K_PCLQ];
+	in.observed.groups = c.lists[REC_K_PCSG];
+	in.observed.podgangs = c.lists[REC_K_PG];
+	in.observed.pods = c.lists[REC_K_POD];
+	in.observed.others = c.others;
+	in.observed.stuck = c.stuck;
+	rc = rec_plan_build(&in, &c.plan, err);
+	if (rc == GV_OK)
+		rc = rec_plan_actions(&c.plan, &c.pcs, &in.observed, &actions);
+	if (rc != GV_OK)
+		goto out;
+	c.owners = json_object();
+	if (!c.owners) {
+		rc = GV_ENOMEM;
+		goto out;
+	}
+	json_array_foreach(c.plan.items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		char ref[512];
+
+		snprintf(ref, sizeof(ref), "%s/%s",
+			 json_string_value(json_object_get(o, "kind")),
+			 meta_str(o, "name"));
+		if (json_object_get(item, "owner") &&
+		    json_object_set(c.owners, ref,
+				    json_object_get(item, "owner"))) {
+			rc = GV_ENOMEM;
+			goto out;
+		}
+	}
+	json_array_foreach(actions, i, item)
+	{
+		rc = apply(&c, item, err);
+		if (rc != GV_OK)
+			goto out;
+	}
+	rc = lift_gates(&c, err);
+	if (rc == GV_OK && c.missing_owner)
+		*requeue_ms = 1000;
+out:
+	if (rc == GV_ENOMEM)
+		gv_error_set(err, rc, NULL, 0, 0, "out of memory");
+	json_decref(actions);
+	sync_release(&c);
+	return rc;
+}

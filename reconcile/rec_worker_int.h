@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rec_worker_int.h: what rec_worker.c (informers, queue, threads) and
+ * rec_sync.c (one set brought to its plan) share. Private to reconcile/.
+ */
+#ifndef GROVED_REC_WORKER_INT_H
+#define GROVED_REC_WORKER_INT_H
+
+#include <stdatomic.h>
+
+#include "groved/reconcile.h"
+
+#define REC_MANAGED_SELECTOR "app.kubernetes.io/managed-by=grove-operator"
+#define REC_PART_OF "app.kubernetes.io/part-of"
+
+/* The kinds the worker watches: X(id, kind, group, version, resource,
+ * namespaced, label selector). The sets, every kind the planner makes
+ * (only ours: managed-by), the topology bindings the gangs translate
+ * through, and the nodes that say whether a terminating pod can finish. */
+#define REC_KINDS(X)                                                          \
+	X(PCS, "PodCliqueSet", "grove.io", "v1alpha1", "podcliquesets", true, \
+	  NULL)                                                               \
+	X(PCLQ, "PodClique", "grove.io", "v1alpha1", "podcliques", true,      \
+	  REC_MANAGED_SELECTOR)                                               \
+	X(PCSG, "PodCliqueScalingGroup", "grove.io", "v1alpha1",              \
+	  "podcliquescalinggroups", true, REC_MANAGED_SELECTOR)               \
+	X(PG, "PodGang", "scheduler.grove.io", "v1alpha1", "podgangs", true,  \
+	  REC_MANAGED_SELECTOR)                                               \
+	X(POD, "Pod", "", "v1", "pods", true, REC_MANAGED_SELECTOR)           \
+	X(SVC, "Service", "", "v1", "services", true, REC_MANAGED_SELECTOR)   \
+	X(SA, "ServiceAccount", "", "v1", "serviceaccounts", true,            \
+	  REC_MANAGED_SELECTOR)                                               \
+	X(SECRET, "Secret", "", "v1", "secrets", true, REC_MANAGED_SELECTOR)  \
+	X(ROLE, "Role", "rbac.authorization.k8s.io", "v1", "roles", true,     \
+	  REC_MANAGED_SELECTOR)                                               \
+	X(RB, "RoleBinding", "rbac.authorization.k8s.io", "v1",               \
+	  "rolebindings", true, REC_MANAGED_SELECTOR)                         \
+	X(HPA, "HorizontalPodAutoscaler", "autoscaling", "v2",                \
+	  "horizontalpodautoscalers", true, REC_MANAGED_SELECTOR)             \
+	X(CTB, "ClusterTopologyBinding", "grove.io", "v1alpha1",              \
+	  "clustertopologybindings", false, NULL)                             \
+	X(NODE, "Node", "", "v1", "nodes", false, NULL)
+
+typedef enum {
+#define REC_KIND_ID(id, ...) REC_K_##id,
+	REC_KINDS(REC_KIND_ID)
+#undef REC_KIND_ID
+	    REC_K_COUNT
+} rec_kind;
+
+typedef struct rec_kind_info {
+	const char *kind;
+	kube_gvr gvr;
+	const char *selector;
+} rec_kind_info;
+
+extern const rec_kind_info rec_kinds[REC_K_COUNT];
+
+/* The kind's index (REC_K_COUNT when it is none of the worker's). */
+rec_kind rec_kind_of(const char *kind);
+
+/* The informers' event argument: which kind, of which worker. */
+typedef struct rec_kind_arg {
+	struct rec_worker *w;
+	rec_kind kind;
+} rec_kind_arg;
+
+struct rec_worker {
+	rec_worker_opts o;
+	rec_kind_arg args[REC_K_COUNT];
+	kube_store stores[REC_K_COUNT];
+	kube_informer informers[REC_K_COUNT];
+	bool store_up[REC_K_COUNT];
+	bool informer_up[REC_K_COUNT];
+	kube_queue queue;
+	bool queue_up;
+	pthread_t *threads;
+	unsigned n_threads;
+	pthread_t resync_thread;
+	bool resync_up;
+	gv_stopper stop;
+	/* counters (rec_worker_stats) */
+	atomic_uint_fast64_t reconciles, reconcile_errors, reconcile_ns;
+	atomic_uint_fast64_t creates, updates, deletes, patches, status_writes,
+	    gates_removed, gate_latency_ns;
+};
+
+/* Logs a line (printf format) for set (may be NULL) through o->log. */
+void rec_log(rec_worker *w, rec_log_level level, const char *set,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Whether node (may be NULL: gone) can no longer finish its pods'
+ * deletion: Ready Unknown, the unreachable taint, or no node at all. */
+bool rec_node_lost(const json_t *node);
+
+/*
+ * Brings set ns/name to its plan: reads it and its children from the
+ * caches, plans, writes what differs, lifts the gates of pods whose gang
+ * is ready. Returns GV_OK (done; *requeue_ms, when not 0, asks for
+ * another sync after that long), or the failure of a write (the caller
+ * requeues with back-off; err says what failed).
+ */
+int rec_sync(rec_worker *w, const char *ns, const char *name,
+	     uint64_t *requeue_ms, gv_error_t *err);
+
+#endif
