@@ -32,6 +32,9 @@ allocated elsewhere): schedule the pod again then.
 """
 
 import copy
+import queue
+import threading
+import weakref
 
 from . import cel
 from .errors import ApiError
@@ -44,6 +47,14 @@ RESERVED_FOR_MAX = 256
 
 def _rt(store, plural):
     return store.types[(GROUP, plural)]
+
+
+def _peek(store, group, plural, ns, name):
+    """The stored object itself, or None: read only, never changed (the
+    store replaces an object on a write, it does not change it), so no
+    copy is needed for reading it."""
+    with store.cond:
+        return store.objs.get((group, plural), {}).get((ns or "", name))
 
 
 def taken_devices(store):
@@ -119,19 +130,59 @@ def _node_matches_selector(node, sel):
     return False
 
 
+class _SliceIndex:
+    """The store's ResourceSlices by node, kept by a subscription (so that
+    an allocation on one node does not walk every slice of the cluster)."""
+
+    def __init__(self, store):
+        self.lock = threading.Lock()
+        self.by_node = {}      # node name -> {slice name: slice}
+        self.other = {}        # slice name -> slice (allNodes, nodeSelector)
+        self.q = store.subscribe(GROUP, "resourceslices", replay=True)
+
+    def slices(self, node):
+        with self.lock:
+            while True:
+                try:
+                    ev = self.q.get_nowait()
+                except queue.Empty:
+                    break
+                name = ev.obj["metadata"]["name"]
+                for m in list(self.by_node.values()) + [self.other]:
+                    m.pop(name, None)
+                if ev.type != "DELETED":
+                    spec = ev.obj.get("spec") or {}
+                    if spec.get("nodeName"):
+                        self.by_node.setdefault(spec["nodeName"], {})[name] = ev.obj
+                    else:
+                        self.other[name] = ev.obj
+            out = list(self.by_node.get(node["metadata"]["name"], {}).values())
+            for sl in self.other.values():
+                spec = sl.get("spec") or {}
+                if spec.get("allNodes") or (spec.get("nodeSelector") and _node_matches_selector(
+                        node, spec["nodeSelector"])):
+                    out.append(sl)
+            return out
+
+
+_INDEXES = weakref.WeakKeyDictionary()
+_INDEX_LOCK = threading.Lock()
+# selector results across calls: (expr, driver, pool, device, slice uid, slice rv) -> bool
+_MATCHES = {}
+
+
 def _pools(store, node):
-    """The devices usable on the node: [(driver, pool, device)] from its
-    complete pools (the newest generation of each, every slice of it
-    present), slices naming the node or allNodes; and the incomplete pools."""
-    name = node["metadata"]["name"]
+    """The devices usable on the node: [(driver, pool, device, slice key)]
+    from its complete pools (the newest generation of each, every slice of
+    it present), slices naming the node, allNodes or a nodeSelector
+    admitting it; and the incomplete pools."""
+    with _INDEX_LOCK:
+        index = _INDEXES.get(store)
+        if index is None:
+            index = _INDEXES[store] = _SliceIndex(store)
     pools = {}
-    with store.cond:
-        slices = list(store.objs.get((GROUP, "resourceslices"), {}).values())
-    for s in slices:
+    for s in index.slices(node):
         spec = s.get("spec") or {}
-        if not (spec.get("nodeName") == name or spec.get("allNodes") or (
-                spec.get("nodeSelector") and _node_matches_selector(node, spec["nodeSelector"]))):
-            continue
         pool = spec.get("pool") or {}
         key = (spec.get("driver"), pool.get("name"))
         gen = int(pool.get("generation") or 0)
@@ -146,8 +197,9 @@ def _pools(store, node):
             incomplete.append("%s/%s" % (driver, pool))
             continue
         for s in sorted(ss, key=lambda x: x["metadata"]["name"]):
+            skey = (s["metadata"].get("uid"), s["metadata"].get("resourceVersion"))
             for d in (s.get("spec") or {}).get("devices") or []:
-                devices.append((driver, pool, d))
+                devices.append((driver, pool, d, skey))
     return devices, incomplete
 
 
@@ -176,26 +228,24 @@ class _Alloc:
         self.store, self.pod, self.node, self.taken = store, pod, node, taken
         self.devices, self.incomplete = _pools(store, node)
         self.classes = {}
-        self.match_cache = {}
         self.picking = set()
 
     def device_class(self, claim_name, req_name, class_name):
         if class_name not in self.classes:
-            try:
-                self.classes[class_name] = self.store.get(_rt(self.store, "deviceclasses"),
-                                                          None, class_name)
-            except ApiError:
+            self.classes[class_name] = _peek(self.store, GROUP, "deviceclasses", None,
+                                             class_name)
+            if self.classes[class_name] is None:
                 raise _Fail('claim %s, request %s: could not retrieve device class %s: '
                             'deviceclasses.resource.k8s.io "%s" not found' % (
                                 claim_name, req_name, class_name, class_name))
         return self.classes[class_name]
 
-    def matches(self, what, exprs, driver, pool, device):
+    def matches(self, what, exprs, driver, pool, device, skey):
         """All of exprs match the device; what names the selectors' owner
         for messages ("class X" or "claim ns/y")."""
         for i, expr in enumerate(exprs):
-            key = (expr, driver, pool, device.get("name"))
-            hit = self.match_cache.get(key)
+            key = (expr, driver, pool, device.get("name"), skey)
+            hit = _MATCHES.get(key)
             if hit is None:
                 try:
                     hit = cel.evaluate(expr, device, driver)
@@ -205,7 +255,9 @@ class _Alloc:
                 except cel.CelError as e:
                     raise _Fail("%s: selector #%d on device %s/%s/%s: CEL runtime error: %s" % (
                         what, i, driver, pool, device.get("name"), e))
-                self.match_cache[key] = hit
+                if len(_MATCHES) > 500000:
+                    _MATCHES.clear()
+                _MATCHES[key] = hit
             if not hit:
                 return False
         return True
@@ -236,18 +288,16 @@ def _requests(claim_name, claim):
 def allocate(store, pod, node_name, taken):
     """(results, None) or (None, reason).  Writes nothing."""
     ns = pod["metadata"].get("namespace", "default")
-    try:
-        node = store.get(store.types[("", "nodes")], None, node_name)
-    except ApiError:
+    node = _peek(store, "", "nodes", None, node_name)
+    if node is None:
         return None, 'node "%s" not found' % node_name
     claims = []
     for pc_name, claim_name in pod_claim_names(pod):
         if not claim_name:
             return None, ('waiting for resource claim controller to create the ResourceClaim '
                           'for pod claim "%s"' % pc_name)
-        try:
-            claim = store.get(_rt(store, "resourceclaims"), ns, claim_name)
-        except ApiError:
+        claim = _peek(store, GROUP, "resourceclaims", ns, claim_name)
+        if claim is None:
             return None, 'resourceclaim "%s" not found' % claim_name
         if claim["metadata"].get("deletionTimestamp"):
             return None, 'resourceclaim "%s" is being deleted' % claim_name
@@ -324,9 +374,9 @@ def _candidates(a, cname, rname, body, cexprs, rexprs):
     """Devices of the node the request's selectors accept (in order)."""
     out = []
     cls = "class " + body["deviceClassName"]
-    for driver, pool, dev in a.devices:
-        if a.matches(cls, cexprs, driver, pool, dev) and \
-                a.matches("claim " + cname, rexprs, driver, pool, dev):
+    for driver, pool, dev, skey in a.devices:
+        if a.matches(cls, cexprs, driver, pool, dev, skey) and \
+                a.matches("claim " + cname, rexprs, driver, pool, dev, skey):
             out.append((driver, pool, dev))
     return out
 
@@ -411,7 +461,7 @@ def _explain(a, plan, node_name):
         for rname, body, cexprs, rexprs in reqs:
             cls = body["deviceClassName"]
             of_class = [d for d in a.devices
-                        if a.matches("class " + cls, cexprs, d[0], d[1], d[2])]
+                        if a.matches("class " + cls, cexprs, d[0], d[1], d[2], d[3])]
             cands = _candidates(a, cname, rname, body, cexprs, rexprs)
             exprs = " && ".join("`%s`" % e for e in rexprs)
             if not of_class:
