@@ -316,7 +316,8 @@ def t_cmd_kubectl(s):
                           "nodes,resourceslices,resourceclaims,deviceclasses", "-A"],
                          capture_output=True, text=True, timeout=60)
     check(out.returncode == 0, "kubectl: %s" % out.stderr)
-    for want in ("node/b200-0", "node/h200-1", "resourceslice.resource.k8s.io/h200-0-gpu.nvidia.com-",
+    for want in ("node/b200-0", "node/h200-1",
+                 "resourceslice.resource.k8s.io/h200-0-gpu.nvidia.com-",
                  "deviceclass.resource.k8s.io/gpu.nvidia.com"):
         check(want in out.stdout, "kubectl get lacks %r:\n%s" % (want, out.stdout))
 
@@ -496,7 +497,8 @@ def t_cel_unsupported(_):
                        ('device.attributes["gpu.nvidia.com"].productName > 3', "no such overload"),
                        ('device.capacity["gpu.nvidia.com"].memory.compareTo(quantity("1Q")) > 0',
                         "quantities must match"),
-                       ('device.attributes["gpu.nvidia.com"].productName', "must evaluate to bool")):
+                       ('device.attributes["gpu.nvidia.com"].productName',
+                        "must evaluate to bool")):
         try:
             cel.evaluate(expr, REAL_H200, DRIVER)
         except cel.CelError as e:
@@ -572,6 +574,15 @@ def t_dra_exclusive_and_no_fit(L):
         "tmpl", [{"name": "gpu", "resourceClaimTemplateName": "missing"}]))
     res, why = _alloc(L, pod, "h200-1")
     check(res is None and "waiting for resource claim controller" in why, why)
+    # a claim that changed between allocate and commit: CommitError
+    pod = _claim_pod(L, ns, "gone", claim_obj("gone", H200_SEL))
+    res, why = _alloc(L, pod, "h200-1")
+    L.ok("DELETE", RC + "/namespaces/ex/resourceclaims/gone")
+    try:
+        dra.commit(L.store, pod, "h200-1", res)
+        raise AssertionError("commit of a deleted claim")
+    except dra.CommitError as e:
+        check('resourceclaim "gone" not found' in str(e), str(e))
     # the pods go: reservations released, claims deallocated, devices free
     L.ok("DELETE", "/api/v1/namespaces/ex/pods")
     check(wait_for(lambda: not any(t[1] == "h200-0" for t in dra.taken_devices(L.store))),

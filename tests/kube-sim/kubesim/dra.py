@@ -6,7 +6,7 @@ DynamicResources plugin does it with structured parameters (Kubernetes
     taken = taken_devices(store)             # {(driver, pool, device)}
     results, reason = allocate(store, pod, node_name, taken)
     if results is not None:
-        reason = commit(store, pod, node_name, results)   # None: written
+        commit(store, pod, node_name, results)   # or CommitError(reason)
 
 allocate() writes nothing: for each claim of the pod (the names in
 pod.status.resourceClaimStatuses, or spec.resourceClaims[].resourceClaimName)
@@ -27,8 +27,8 @@ commit() writes each claim as the scheduler's PreBind does: the finalizer
 resource.kubernetes.io/delete-protection, then status.allocation
 (devices.results [{request, driver, pool, device}], nodeSelector matching
 the node's name) and status.reservedFor [{resource: pods, name, uid}].
-It returns None, or a reason when a claim changed underneath (deleted,
-allocated elsewhere): schedule the pod again then.
+It returns None, or raises CommitError(reason) when a claim changed
+underneath (deleted, allocated elsewhere): schedule the pod again then.
 """
 
 import copy
@@ -201,6 +201,10 @@ def _pools(store, node):
             for d in (s.get("spec") or {}).get("devices") or []:
                 devices.append((driver, pool, d, skey))
     return devices, incomplete
+
+
+class CommitError(Exception):
+    """commit() could not write a claim: the reason."""
 
 
 class _Fail(Exception):
@@ -495,8 +499,10 @@ def _explain(a, plan, node_name):
 
 
 def commit(store, pod, node_name, results):
-    """Write the allocation and reservation of each claim.  None, or a
-    reason (the claim changed underneath; nothing more is written)."""
+    """Write the allocation and reservation of each claim.  Returns None;
+    raises CommitError(reason) when a claim changed underneath (deleted,
+    replaced, allocated or deallocated meanwhile): nothing more is written
+    then, and the pod should be scheduled again."""
     rt = _rt(store, "resourceclaims")
     ref = {"resource": "pods", "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}
     for r in results:
@@ -504,16 +510,17 @@ def commit(store, pod, node_name, results):
             try:
                 claim = store.get(rt, r["namespace"], r["claim"])
             except ApiError:
-                return 'resourceclaim "%s" not found' % r["claim"]
+                raise CommitError('resourceclaim "%s" not found' % r["claim"])
             if claim["metadata"]["uid"] != r["uid"]:
-                return 'resourceclaim "%s" was replaced' % r["claim"]
+                raise CommitError('resourceclaim "%s" was replaced' % r["claim"])
             if claim["metadata"].get("deletionTimestamp"):
-                return 'resourceclaim "%s" is being deleted' % r["claim"]
+                raise CommitError('resourceclaim "%s" is being deleted' % r["claim"])
             status = claim.get("status") or {}
             try:
                 if r["allocation"] is not None:
                     if status.get("allocation") and status["allocation"] != r["allocation"]:
-                        return ('resourceclaim "%s" was allocated meanwhile' % r["claim"])
+                        raise CommitError('resourceclaim "%s" was allocated meanwhile'
+                                          % r["claim"])
                     fins = claim["metadata"].get("finalizers") or []
                     if FINALIZER not in fins:
                         new = copy.deepcopy(claim)
@@ -522,7 +529,8 @@ def commit(store, pod, node_name, results):
                         continue      # read again, then the status
                     status = dict(status, allocation=r["allocation"])
                 elif not status.get("allocation"):
-                    return 'resourceclaim "%s" was deallocated meanwhile' % r["claim"]
+                    raise CommitError('resourceclaim "%s" was deallocated meanwhile'
+                                      % r["claim"])
                 reserved = list(status.get("reservedFor") or [])
                 if not any(x.get("uid") == ref["uid"] for x in reserved):
                     reserved.append(dict(ref))
@@ -534,7 +542,7 @@ def commit(store, pod, node_name, results):
             except ApiError as e:
                 if e.code == 409:
                     continue
-                return 'resourceclaim "%s": %s' % (r["claim"], e.message)
+                raise CommitError('resourceclaim "%s": %s' % (r["claim"], e.message))
         else:
-            return 'resourceclaim "%s": too many conflicts' % r["claim"]
+            raise CommitError('resourceclaim "%s": too many conflicts' % r["claim"])
     return None
