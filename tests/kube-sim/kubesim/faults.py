@@ -89,6 +89,48 @@ class FaultEndpoints:
             if path != "/__sim/scheduler":
                 scheduler.hold(path.endswith("/hold"))
             return self.send_json(200, scheduler.info())
+        elif path.startswith(("/__sim/pod-", "/__sim/node-")):
+            return self.kubelet_admin(path, q)
         else:
             raise ApiError(404, "NotFound", "unknown admin endpoint %s" % path)
         self.send_json(200, {"ok": True})
+
+    # -- pod and node faults (kubelet.py), and the init processes' logs
+
+    def kubelet_admin(self, path, q):
+        from . import kubelet
+        what = path[len("/__sim/"):]
+        kl = getattr(state.STORE, "kubelet", None)
+        if what in ("pod-fail", "pod-crash", "pod-log"):
+            if kl is None:
+                raise ApiError(409, "Conflict", "the kubelet is off (--no-kubelet)")
+            if not q.get("name"):
+                raise bad_request("name is required")
+            ns = q.get("namespace") or "default"
+            if what == "pod-log":
+                return self.send_text(200, kl.log(ns, q["name"], q.get("container"),
+                                                  q.get("previous") in ("true", "1")))
+            code = int(q.get("exitCode") or 1)
+            if what == "pod-fail":
+                obj = kl.fail_pod(ns, q["name"], q.get("reason"), q.get("message"), code)
+            else:
+                obj = kl.crash_container(ns, q["name"], q.get("container"), code)
+            return self.send_json(200, obj)
+        fn = {"node-notready": kubelet.node_not_ready,
+              "node-unreachable": kubelet.node_unreachable,
+              "node-cordon": kubelet.node_cordon, "node-restore": kubelet.node_restore,
+              "node-delete": kubelet.node_delete}.get(what)
+        if fn is None:
+            raise ApiError(404, "NotFound", "unknown admin endpoint %s" % path)
+        if not q.get("name"):
+            raise bad_request("name is required")
+        return self.send_json(200, fn(state.STORE, q["name"]))
+
+    def send_text(self, code, text):
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)

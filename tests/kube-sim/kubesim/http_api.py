@@ -217,6 +217,13 @@ class Handler(FaultEndpoints, Discovery, AdmittedWrites, ListWatch,
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this "
                                "method on the requested resource")
             return bind_request(self, ns, name, q)
+        if sub == "log" and (rt.group, rt.plural) == ("", "pods") and not watch and \
+                self.command == "GET" and getattr(state.STORE, "kubelet", None) is not None:
+            # kubectl logs: what the kubelet's init processes printed (kubelet.py)
+            if state.SIM.authorize:
+                self.authorize(rt, ns, name, sub, watch, q)
+            return self.send_text(200, state.STORE.kubelet.log(
+                ns, name, q.get("container"), q.get("previous") in ("true", "1")))
         if sub not in (None, "status", "scale") or (sub == "status" and not rt.status) or \
                 (sub == "scale" and not rt.scale):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")

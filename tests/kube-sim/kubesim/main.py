@@ -37,6 +37,20 @@ def main():
     ap.add_argument("--nodes", metavar="FILE",
                     help="Nodes, their GPUs as ResourceSlices and the DeviceClass "
                     "gpu.nvidia.com, from a YAML file (README: Nodes, devices and DRA)")
+    # the kubelet (kubelet.py)
+    ap.add_argument("--no-kubelet", action="store_true",
+                    help="no kubelet: bound pods get no status, deletion is immediate")
+    ap.add_argument("--groved-image", action="append", default=[], metavar="IMAGE",
+                    help="an image whose `initc` init container runs the real groved "
+                    "(repeatable; default: deploy/'s Deployment image and the pod "
+                    "webhook's default grove-initc image)")
+    ap.add_argument("--groved-binary", metavar="PATH",
+                    help="the groved run for `groved initc` (default: groved on PATH, "
+                    "else build/release/groved)")
+    ap.add_argument("--ready-after", type=float, default=1.0, metavar="SECONDS",
+                    help="a started container turns Ready after this (default 1)")
+    ap.add_argument("--time-scale", type=float, default=1.0,
+                    help="grace periods, back-offs and --ready-after are multiplied by it")
     ap.add_argument("--no-scheduler", action="store_true",
                     help="no scheduler: pods stay Pending (bare API behaviour)")
     ap.add_argument("--scheduler-names", default="kai-scheduler", metavar="NAME[,NAME]",
@@ -93,6 +107,13 @@ def main():
     tokens.TokenController(state.STORE).start()
     if not getattr(args, "no_scheduler", False):
         ClaimController(state.STORE).start()
+    kubelet = None
+    if not args.no_kubelet:
+        from .kubelet import Kubelet, default_images
+        kubelet = Kubelet(state.STORE, api=bound, ca_file=ca,
+                          images=args.groved_image or default_images(),
+                          binary=args.groved_binary, ready_after=args.ready_after,
+                          time_scale=args.time_scale).start()
 
     def stop(*_):
         with state.STORE.cond:
@@ -105,3 +126,5 @@ def main():
     print("listening %s" % url, flush=True)
     httpd.serve_forever(poll_interval=0.2)
     httpd.server_close()
+    if kubelet is not None:
+        kubelet.stop()            # its init processes end with kube-sim

@@ -41,6 +41,8 @@ class Store(GarbageCollector):
         self.stopping = False
         self.gc_queue = queue.Queue()
         self.subscribers = []  # [((group, plural), queue.Queue)]: subscribe()
+        # graceful deletion of pods, set while a kubelet runs (kubelet.py)
+        self.pod_deletion = None
         for g, vs, pl, sg, kind, nsd, short, st in BUILTINS:
             self.register(ResType(g, vs, pl, sg, kind, nsd, short, status=st,
                                   scale=BUILTIN_SCALE.get((g, pl))))
@@ -347,7 +349,8 @@ class Store(GarbageCollector):
             if dry_run:
                 return obj
             obj["metadata"]["resourceVersion"] = self._next_rv()
-            if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
+            if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get(
+                    "finalizers") and not obj["metadata"].get("deletionGracePeriodSeconds"):
                 self._remove(rt, key, obj)
                 return copy.deepcopy(obj)
             store[key] = obj
@@ -398,6 +401,10 @@ class Store(GarbageCollector):
             self.check_delete_preconditions(rt, name, old, opts)
             if dry_run:
                 return copy.deepcopy(old)
+            if self.pod_deletion is not None:
+                graceful = self.pod_deletion(self, rt, key, old, opts)
+                if graceful is not None:
+                    return graceful
             policy = opts.get("propagationPolicy") or "Background"
             if opts.get("orphanDependents") is True:
                 policy = "Orphan"
