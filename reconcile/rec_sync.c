@@ -249,6 +249,36 @@ static bool own(sync_ctx *c, json_t *obj, const char *ref)
 					   "ownerReferences", refs) == 0;
 }
 
+/* Secrets are not watched (rec_worker_int.h): the worker remembers the
+ * ones that exist, per set uid (a set deleted and made again has lost
+ * its Secret to the garbage collector). */
+static void secret_key(sync_ctx *c, const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s/%s", meta_str(c->set, "uid"), c->ns, name);
+}
+
+static bool secret_known(sync_ctx *c, const char *name)
+{
+	char k[KUBE_STORE_KEY_MAX * 2];
+	bool known = false;
+
+	secret_key(c, name, k, sizeof(k));
+	pthread_mutex_lock(&c->w->secrets_lock);
+	known = json_object_get(c->w->secrets, k) != NULL;
+	pthread_mutex_unlock(&c->w->secrets_lock);
+	return known;
+}
+
+static void secret_seen(sync_ctx *c, const char *name)
+{
+	char k[KUBE_STORE_KEY_MAX * 2];
+
+	secret_key(c, name, k, sizeof(k));
+	pthread_mutex_lock(&c->w->secrets_lock);
+	(void)json_object_set_new(c->w->secrets, k, json_true());
+	pthread_mutex_unlock(&c->w->secrets_lock);
+}
+
 /* One action of rec_plan_actions. */
 static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 {
@@ -268,6 +298,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 		return GV_OK;
 	snprintf(ref, sizeof(ref), "%s/%s", kind, name);
 	if (strcmp(verb, "create") == 0) {
+		if (k == REC_K_SECRET && secret_known(c, name))
+			return GV_OK;
 		obj = json_deep_copy(json_object_get(a, "object"));
 		if (!obj)
 			return GV_ENOMEM;
@@ -280,6 +312,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 			rc = GV_OK; /* made already: the informer will say */
 		else if (rc == GV_OK)
 			atomic_fetch_add(&w->creates, 1);
+		if (rc == GV_OK && k == REC_K_SECRET)
+			secret_seen(c, name);
 		if (rc == GV_OK && meta_str(out, "uid"))
 			rc =
 			    json_object_set_new(

@@ -19,13 +19,14 @@
 #include "rec_worker_int.h"
 
 const rec_kind_info rec_kinds[REC_K_COUNT] = {
-#define REC_KIND_INFO(id, k, g, v, r, nsd, sel)        \
+#define REC_KIND_INFO(id, k, g, v, r, nsd, sel, wat)   \
 	[REC_K_##id] = { .kind = k,                    \
 			 .gvr = { .group = g,          \
 				  .version = v,        \
 				  .resource = r,       \
 				  .namespaced = nsd }, \
-			 .selector = sel },
+			 .selector = sel,              \
+			 .watched = wat },
 	REC_KINDS(REC_KIND_INFO)
 #undef REC_KIND_INFO
 };
@@ -245,6 +246,10 @@ void rec_worker_stop(rec_worker *w)
 	}
 	if (w->queue_up)
 		kube_queue_release(&w->queue);
+	if (w->secrets) {
+		pthread_mutex_destroy(&w->secrets_lock);
+		json_decref(w->secrets);
+	}
 	gv_stopper_release(&w->stop);
 	free(w->threads);
 	free(w);
@@ -283,8 +288,20 @@ int rec_worker_start(const rec_worker_opts *o, rec_worker **out,
 			goto fail;
 		w->store_up[i] = true;
 	}
+	w->secrets = json_object();
+	if (!w->secrets || pthread_mutex_init(&w->secrets_lock, NULL)) {
+		json_decref(w->secrets);
+		w->secrets = NULL;
+		rc = GV_ENOMEM;
+		goto fail;
+	}
 	for (i = 0; i < REC_K_COUNT; i++) {
 		kube_informer_opts io = { 0 };
+
+		if (!rec_kinds[i].watched) {
+			kube_store_set_synced(&w->stores[i], true);
+			continue;
+		}
 
 		w->args[i].w = w;
 		w->args[i].kind = (rec_kind)i;

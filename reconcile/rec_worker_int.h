@@ -13,33 +13,38 @@
 #define REC_MANAGED_SELECTOR "app.kubernetes.io/managed-by=grove-operator"
 #define REC_PART_OF "app.kubernetes.io/part-of"
 
-/* The kinds the worker watches: X(id, kind, group, version, resource,
- * namespaced, label selector). The sets, every kind the planner makes
- * (only ours: managed-by), the topology bindings the gangs translate
- * through, and the nodes that say whether a terminating pod can finish. */
+/* The kinds the worker reads or writes: X(id, kind, group, version,
+ * resource, namespaced, label selector, watched). Watched: the sets,
+ * every kind the planner makes (only ours: managed-by), the topology
+ * bindings the gangs translate through, and the nodes that say whether a
+ * terminating pod can finish. Secrets are written, never watched: a
+ * watch, whatever its selector, needs `list` on every Secret in the
+ * cluster (RBAC cannot narrow it by label), and the worker needs only
+ * to know that the token Secret exists (rec_sync.c remembers). */
 #define REC_KINDS(X)                                                          \
 	X(PCS, "PodCliqueSet", "grove.io", "v1alpha1", "podcliquesets", true, \
-	  NULL)                                                               \
+	  NULL, true)                                                         \
 	X(PCLQ, "PodClique", "grove.io", "v1alpha1", "podcliques", true,      \
-	  REC_MANAGED_SELECTOR)                                               \
+	  REC_MANAGED_SELECTOR, true)                                         \
 	X(PCSG, "PodCliqueScalingGroup", "grove.io", "v1alpha1",              \
-	  "podcliquescalinggroups", true, REC_MANAGED_SELECTOR)               \
+	  "podcliquescalinggroups", true, REC_MANAGED_SELECTOR, true)         \
 	X(PG, "PodGang", "scheduler.grove.io", "v1alpha1", "podgangs", true,  \
-	  REC_MANAGED_SELECTOR)                                               \
-	X(POD, "Pod", "", "v1", "pods", true, REC_MANAGED_SELECTOR)           \
-	X(SVC, "Service", "", "v1", "services", true, REC_MANAGED_SELECTOR)   \
+	  REC_MANAGED_SELECTOR, true)                                         \
+	X(POD, "Pod", "", "v1", "pods", true, REC_MANAGED_SELECTOR, true)     \
+	X(SVC, "Service", "", "v1", "services", true, REC_MANAGED_SELECTOR,   \
+	  true)                                                               \
 	X(SA, "ServiceAccount", "", "v1", "serviceaccounts", true,            \
-	  REC_MANAGED_SELECTOR)                                               \
-	X(SECRET, "Secret", "", "v1", "secrets", true, REC_MANAGED_SELECTOR)  \
+	  REC_MANAGED_SELECTOR, true)                                         \
+	X(SECRET, "Secret", "", "v1", "secrets", true, NULL, false)           \
 	X(ROLE, "Role", "rbac.authorization.k8s.io", "v1", "roles", true,     \
-	  REC_MANAGED_SELECTOR)                                               \
+	  REC_MANAGED_SELECTOR, true)                                         \
 	X(RB, "RoleBinding", "rbac.authorization.k8s.io", "v1",               \
-	  "rolebindings", true, REC_MANAGED_SELECTOR)                         \
+	  "rolebindings", true, REC_MANAGED_SELECTOR, true)                   \
 	X(HPA, "HorizontalPodAutoscaler", "autoscaling", "v2",                \
-	  "horizontalpodautoscalers", true, REC_MANAGED_SELECTOR)             \
+	  "horizontalpodautoscalers", true, REC_MANAGED_SELECTOR, true)       \
 	X(CTB, "ClusterTopologyBinding", "grove.io", "v1alpha1",              \
-	  "clustertopologybindings", false, NULL)                             \
-	X(NODE, "Node", "", "v1", "nodes", false, NULL)
+	  "clustertopologybindings", false, NULL, true)                       \
+	X(NODE, "Node", "", "v1", "nodes", false, NULL, true)
 
 typedef enum {
 #define REC_KIND_ID(id, ...) REC_K_##id,
@@ -52,6 +57,7 @@ typedef struct rec_kind_info {
 	const char *kind;
 	kube_gvr gvr;
 	const char *selector;
+	bool watched; /* an informer fills its store */
 } rec_kind_info;
 
 extern const rec_kind_info rec_kinds[REC_K_COUNT];
@@ -83,6 +89,10 @@ struct rec_worker {
 	atomic_uint_fast64_t reconciles, reconcile_errors, reconcile_ns;
 	atomic_uint_fast64_t creates, updates, deletes, patches, status_writes,
 	    gates_removed, gate_latency_ns;
+	/* "uid/ns/name" of the token Secrets known to exist (created, or
+	 * found by an AlreadyExists): Secrets are not watched */
+	pthread_mutex_t secrets_lock;
+	json_t *secrets;
 };
 
 /* Logs a line (printf format) for set (may be NULL) through o->log. */

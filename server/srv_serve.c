@@ -865,9 +865,6 @@ int srv_cmd_serve(int argc, char **argv)
 	LOG_INFO(&s.log, "starting", LOG_STR("version", GROVED_VERSION),
 		 LOG_RAW("config", dump));
 	free(dump);
-	if (!g->cfg.no_reconcile)
-		LOG_INFO(&s.log, "the reconcile worker is not in this build; "
-				 "serving the webhooks alone");
 	if (new_metrics(&s) != GV_OK) {
 		LOG_ERROR(&s.log, "out of memory");
 		goto out;

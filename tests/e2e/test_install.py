@@ -361,14 +361,20 @@ def run(env):
     rc, out, err = env.kubectl("create", "--validate=false", "-f", "-", stdin=json.dumps(pclq))
     check("a user cannot create a managed PodClique (authorizer webhook)",
           rc != 0 and 'admission webhook "authorizer.grove.webhooks.grove.io" denied' in err, err)
+    # (another name than the worker's own PodClique of the reference set)
+    mine = dict(pclq, metadata=dict(pclq["metadata"], name="made-by-groved"))
     rc, out, err = env.kubectl("--token", SA_MASTER_TOKEN, "create", "--validate=false", "-f",
-                               "-", stdin=json.dumps(pclq))
+                               "-", stdin=json.dumps(mine))
     check("groved's own user can (authorizer)", rc == 0, err)
+    # the worker's RBAC: it writes what a set owns, never the set itself
     rc, out, err = env.kubectl("--token", SA_TOKEN, "create", "--validate=false", "-f", "-",
                                stdin=json.dumps(dict(pclq, metadata=dict(pclq["metadata"],
                                                                           name="x"))))
-    check("RBAC: groved's service account may not write PodCliques yet (no worker)",
-          rc != 0 and 'cannot create resource "podcliques"' in err, err)
+    check("RBAC: groved's service account may create PodCliques (the worker)", rc == 0, err)
+    rc, out, err = env.kubectl("--token", SA_TOKEN, "label", "-n", "inference", "pcs",
+                               "vllm-disaggregated", "touched=yes")
+    check("RBAC: but not change a PodCliqueSet (the user's spec)",
+          rc != 0 and 'cannot patch resource "podcliquesets"' in err, err)
     rc, out, err = env.kubectl("--token", SA_TOKEN, "get", "secrets", "-n", "kube-system")
     check("RBAC: nor read Secrets outside its own", rc != 0 and "forbidden" in err, err)
 
