@@ -221,4 +221,52 @@ void rec_worker_stats_get(rec_worker *w, rec_worker_stats *out);
  * then the informers, and frees w. w may be NULL. */
 void rec_worker_stop(rec_worker *w);
 
+/* =====================================================================
+ * Statuses (rec_status.c): docs/status.md
+ * ================================================================== */
+
+/*
+ * What the statuses of one set are computed from. Every pointer is
+ * borrowed. Pure: no I/O, no clock (now is given), so the same input
+ * gives the same output.
+ */
+typedef struct rec_status_input {
+	/* the observed PodCliqueSet: metadata.name, metadata.generation
+	 * and its current status (previous conditions) */
+	const json_t *set;
+	const pol_pcs *pcs; /* its model after defaults */
+	const rec_plan *plan; /* rec_plan_build's plan against observed */
+	/* PodCliques, groups, PodGangs (with their metadata.generation and
+	 * current status) and pods; others and stuck are not read */
+	const rec_observed *observed;
+	const char *now; /* RFC 3339: lastTransitionTime of a change */
+	bool binding_missing; /* the ClusterTopologyBinding the set names
+				 does not exist */
+	const char *missing_level; /* or NULL: a level the set uses that
+				      the binding no longer has */
+} rec_status_input;
+
+/*
+ * The status of the set and of every planned child that is observed and
+ * ours (a status is written only to an object that exists), as
+ * docs/status.md says. On GV_OK *out is a new reference to
+ *
+ *   {"PodCliqueSet/<name>": status, "PodClique/<name>": status,
+ *    "PodCliqueScalingGroup/<name>": status, "PodGang/<name>": status}
+ *
+ * holding only the statuses that differ from the object's current one
+ * (json_equal), so the worker writes only what changed; computed against
+ * objects whose statuses are its last output it gives {}. Each status is
+ * whole (the object's current status with groved's fields and conditions
+ * set: members and condition types groved does not own are kept). A
+ * condition keeps its lastTransitionTime while its status is unchanged,
+ * else gets now. Returns GV_EINVAL (in, set, pcs, plan or now NULL, or a
+ * set without a name) or GV_ENOMEM; *out is then untouched.
+ */
+int rec_status_build(const rec_status_input *in, json_t **out);
+
+/* The condition type naming what is scaled to 0 (the set, PodCliques,
+ * PodCliqueScalingGroups): docs/status.md. */
+#define REC_CONDITION_PAUSED "Paused"
+
 #endif

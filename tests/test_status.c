@@ -1,0 +1,1279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_status.c: the statuses the reconcile worker writes
+ * (rec_status_build, groved/reconcile.h; docs/status.md): every field and
+ * condition of PodClique, PodCliqueScalingGroup, PodGang and
+ * PodCliqueSet for pods in every state, a paused clique, Degraded after
+ * Ready, topology, lastTransitionTime, idempotence, and a property over
+ * 3,000 generated sets.
+ */
+#include "test_util.h"
+
+#include "groved/reconcile.h"
+#include "test_gen.h"
+
+#include <inttypes.h>
+
+#define T0 "2025-01-01T00:00:00Z"
+#define T1 "2025-01-01T00:01:00Z"
+#define T2 "2025-01-01T00:02:00Z"
+#define T3 "2025-01-01T00:03:00Z"
+
+#define REF "vllm-disaggregated"
+#define ROUTER REF "-0-router-clique"
+#define PCSG REF "-0-prefill-decode-ratio"
+#define PREFILL PCSG "-0-prefill-clique"
+#define DECODE PCSG "-0-decode-clique"
+
+/* A planned set and what is observed of it. */
+typedef struct fx {
+	json_t *doc; /* the defaulted set: generation 3, its status */
+	pol_pcs pcs;
+	rec_plan plan;
+	json_t *pclqs, *pcsgs, *gangs, *pods;
+	rec_observed obs;
+	bool binding_missing;
+	const char *missing_level;
+} fx;
+
+static bool kind_is(const json_t *o, const char *kind)
+{
+	const char *k = json_string_value(json_object_get(o, "kind"));
+
+	return k && strcmp(k, kind) == 0;
+}
+
+static const char *name_of(const json_t *o)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(o, "metadata"), "name"));
+}
+
+static json_t *find_in(const json_t *list, const char *name)
+{
+	const json_t *o = NULL;
+	size_t i = 0;
+
+	json_array_foreach(list, i, o)
+	{
+		if (strcmp(name_of(o), name) == 0)
+			return (json_t *)o;
+	}
+	return NULL;
+}
+
+static void set_generation(json_t *o, int64_t g)
+{
+	assert_int_equal(json_object_set_new(json_object_get(o, "metadata"),
+					     "generation", json_integer(g)),
+			 0);
+}
+
+/* (Re)plans f->doc against what f observes. */
+static void fx_plan(fx *f)
+{
+	rec_input in = { 0 };
+	gv_error_t err = GV_ERROR_INIT;
+
+	rec_plan_release(&f->plan);
+	in.pcs = &f->pcs;
+	in.observed = f->obs;
+	assert_int_equal(rec_plan_build(&in, &f->plan, &err), GV_OK);
+}
+
+/* Plans the defaulted set doc (stolen) and observes every planned
+ * PodClique, group and PodGang (generation 2), and the planned pods when
+ * with_pods (as created: gated, not scheduled). */
+static void fx_open_doc(fx *f, json_t *doc, bool with_pods)
+{
+	pol_verdict v = POL_VERDICT_INIT;
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->plan = (rec_plan)REC_PLAN_INIT;
+	f->doc = doc;
+	assert_int_equal(pol_pcs_build(f->doc, &f->pcs, &v), GV_OK);
+	pol_verdict_release(&v);
+	set_generation(f->doc, 3);
+	f->pclqs = json_array();
+	f->pcsgs = json_array();
+	f->gangs = json_array();
+	f->pods = json_array();
+	f->obs.podcliques = f->pclqs;
+	f->obs.groups = f->pcsgs;
+	f->obs.podgangs = f->gangs;
+	f->obs.pods = f->pods;
+	fx_plan(f);
+	json_array_foreach(f->plan.items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		json_t *list = kind_is(o, "PodClique")		     ? f->pclqs
+			       : kind_is(o, "PodCliqueScalingGroup") ? f->pcsgs
+			       : kind_is(o, "PodGang")		     ? f->gangs
+			       : kind_is(o, "Pod") && with_pods	     ? f->pods
+								     : NULL;
+		json_t *copy = NULL;
+
+		if (!list)
+			continue;
+		copy = json_deep_copy(o);
+		if (!kind_is(o, "Pod"))
+			set_generation(copy, 2);
+		assert_int_equal(json_array_append_new(list, copy), 0);
+	}
+}
+
+/* Defaults and validates text (spec.replicas set to replicas when >= 0),
+ * then as fx_open_doc. */
+static void fx_open(fx *f, const char *text, int64_t replicas, bool with_pods)
+{
+	json_t *doc = tu_doc(text);
+	json_t *defaulted = NULL;
+	pol_verdict v = POL_VERDICT_INIT;
+	pol_options opts = { 0 };
+
+	if (replicas >= 0)
+		assert_int_equal(
+		    json_object_set_new(json_object_get(doc, "spec"),
+					"replicas", json_integer(replicas)),
+		    0);
+	assert_int_equal(pol_review_pcs(doc, NULL, &opts, &v, &defaulted),
+			 GV_OK);
+	if (v.n_errors) {
+		char *m = pol_verdict_message(&v);
+
+		print_error("invalid: %s\n", m);
+		free(m);
+		fail();
+	}
+	pol_verdict_release(&v);
+	json_decref(doc);
+	fx_open_doc(f, defaulted, with_pods);
+}
+
+static void fx_close(fx *f)
+{
+	rec_plan_release(&f->plan);
+	pol_pcs_release(&f->pcs);
+	json_decref(f->doc);
+	json_decref(f->pclqs);
+	json_decref(f->pcsgs);
+	json_decref(f->gangs);
+	json_decref(f->pods);
+}
+
+/* The statuses against what f observes now: a new reference. */
+static json_t *fx_run(fx *f, const char *now)
+{
+	rec_status_input in = { .set = f->doc,
+				.pcs = &f->pcs,
+				.plan = &f->plan,
+				.observed = &f->obs,
+				.now = now,
+				.binding_missing = f->binding_missing,
+				.missing_level = f->missing_level };
+	json_t *out = NULL;
+
+	assert_int_equal(rec_status_build(&in, &out), GV_OK);
+	assert_non_null(out);
+	return out;
+}
+
+/* Writes each status of out into its object, as the worker would. */
+static void fx_apply(fx *f, const json_t *out)
+{
+	const char *key = NULL;
+	json_t *s = NULL;
+
+	json_object_foreach((json_t *)out, key, s)
+	{
+		const char *slash = strchr(key, '/');
+		json_t *o = NULL;
+
+		assert_non_null(slash);
+		if (strncmp(key, "PodCliqueSet/", 13) == 0)
+			o = f->doc;
+		else if (strncmp(key, "PodClique/", 10) == 0)
+			o = find_in(f->pclqs, slash + 1);
+		else if (strncmp(key, "PodCliqueScalingGroup/", 22) == 0)
+			o = find_in(f->pcsgs, slash + 1);
+		else if (strncmp(key, "PodGang/", 8) == 0)
+			o = find_in(f->gangs, slash + 1);
+		assert_non_null(o);
+		assert_int_equal(
+		    json_object_set_new(o, "status", json_deep_copy(s)), 0);
+	}
+}
+
+/* Runs and applies until nothing changes: the statuses then computed
+ * against their own output are {} (idempotence). */
+static void fx_settle(fx *f, const char *now)
+{
+	json_t *out = fx_run(f, now);
+	json_t *again = NULL;
+
+	fx_apply(f, out);
+	again = fx_run(f, now);
+	if (json_object_size(again)) {
+		char *t = json_dumps(again, JSON_INDENT(1) | JSON_SORT_KEYS);
+
+		print_error("not idempotent: %s\n", t);
+		free(t);
+	}
+	assert_int_equal(json_object_size(again), 0);
+	json_decref(again);
+	json_decref(out);
+}
+
+/* The current status of Kind/name after fx_apply. */
+static const json_t *status(fx *f, const char *kind, const char *name)
+{
+	const json_t *o =
+	    strcmp(kind, "PodCliqueSet") == 0 ? f->doc
+	    : strcmp(kind, "PodClique") == 0  ? find_in(f->pclqs, name)
+	    : strcmp(kind, "PodGang") == 0    ? find_in(f->gangs, name)
+					      : find_in(f->pcsgs, name);
+
+	assert_non_null(o);
+	return json_object_get(o, "status");
+}
+
+static int64_t ival(const json_t *s, const char *key)
+{
+	const json_t *v = json_object_get(s, key);
+
+	if (!json_is_integer(v))
+		print_error("no integer '%s'\n", key);
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+static const char *sval(const json_t *s, const char *key)
+{
+	const char *v = json_string_value(json_object_get(s, key));
+
+	if (!v)
+		print_error("no string '%s'\n", key);
+	assert_non_null(v);
+	return v;
+}
+
+static const json_t *cond_of(const json_t *s, const char *type)
+{
+	const json_t *c = NULL;
+	size_t i = 0;
+
+	json_array_foreach(json_object_get(s, "conditions"), i, c)
+	{
+		if (strcmp(sval(c, "type"), type) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Checks condition type of s: status, reason and, when not NULL, a
+ * piece of its message and its lastTransitionTime. */
+static void check_cond(const json_t *s, const char *type, const char *st,
+		       const char *reason, const char *in_message,
+		       const char *ltt)
+{
+	const json_t *c = cond_of(s, type);
+
+	if (!c)
+		print_error("no condition %s\n", type);
+	assert_non_null(c);
+	if (strcmp(sval(c, "status"), st) != 0 ||
+	    strcmp(sval(c, "reason"), reason) != 0 ||
+	    (in_message && !strstr(sval(c, "message"), in_message)))
+		print_error("%s: %s %s '%s'\n", type, sval(c, "status"),
+			    sval(c, "reason"), sval(c, "message"));
+	assert_string_equal(sval(c, "status"), st);
+	assert_string_equal(sval(c, "reason"), reason);
+	if (in_message)
+		assert_non_null(strstr(sval(c, "message"), in_message));
+	if (ltt && strcmp(sval(c, "lastTransitionTime"), ltt) != 0)
+		print_error("%s: lastTransitionTime %s, not %s\n", type,
+			    sval(c, "lastTransitionTime"), ltt);
+	if (ltt)
+		assert_string_equal(sval(c, "lastTransitionTime"), ltt);
+}
+
+/* ---- pod states ------------------------------------------------------ */
+
+static json_t *pod(fx *f, const char *name)
+{
+	json_t *p = find_in(f->pods, name);
+
+	if (!p)
+		print_error("no pod %s\n", name);
+	assert_non_null(p);
+	return p;
+}
+
+static json_t *status_of(json_t *p)
+{
+	json_t *s = json_object_get(p, "status");
+
+	if (!s) {
+		s = json_object();
+		assert_int_equal(json_object_set_new(p, "status", s), 0);
+	}
+	return s;
+}
+
+static void set_conds(json_t *p, const char *json)
+{
+	assert_int_equal(
+	    json_object_set_new(status_of(p), "conditions", tu_doc(json)), 0);
+}
+
+/* Bound by the scheduler: no gate, a node, PodScheduled True, Pending. */
+static void scheduled(fx *f, const char *name)
+{
+	json_t *p = pod(f, name);
+	json_t *spec = json_object_get(p, "spec");
+
+	json_object_del(spec, "schedulingGates");
+	assert_int_equal(
+	    json_object_set_new(spec, "nodeName", json_string("node-1")), 0);
+	set_conds(p, "[{\"type\": \"PodScheduled\", \"status\": \"True\"}]");
+	json_object_set_new(status_of(p), "phase", json_string("Pending"));
+}
+
+/* Scheduled, grove-initc running (waiting for the parents). */
+static void in_initc(fx *f, const char *name)
+{
+	json_t *p = pod(f, name);
+
+	scheduled(f, name);
+	json_object_set_new(status_of(p), "initContainerStatuses",
+			    tu_doc("[{\"name\": \"grove-initc\", \"state\": "
+				   "{\"running\": {}}}]"));
+}
+
+static void ready(fx *f, const char *name)
+{
+	json_t *p = pod(f, name);
+
+	scheduled(f, name);
+	json_object_set_new(status_of(p), "phase", json_string("Running"));
+	set_conds(p, "[{\"type\": \"PodScheduled\", \"status\": \"True\"}, "
+		     "{\"type\": \"Ready\", \"status\": \"True\"}]");
+	json_object_set_new(status_of(p), "containerStatuses",
+			    tu_doc("[{\"name\": \"c\", \"started\": true, "
+				   "\"ready\": true}]"));
+}
+
+/* Running, its container started, not Ready. */
+static void not_ready(fx *f, const char *name)
+{
+	json_t *p = pod(f, name);
+
+	scheduled(f, name);
+	json_object_set_new(status_of(p), "phase", json_string("Running"));
+	json_object_set_new(status_of(p), "containerStatuses",
+			    tu_doc("[{\"name\": \"c\", \"started\": true, "
+				   "\"ready\": false}]"));
+}
+
+static void crashing(fx *f, const char *name)
+{
+	json_t *p = pod(f, name);
+
+	not_ready(f, name);
+	json_object_set_new(
+	    status_of(p), "containerStatuses",
+	    tu_doc("[{\"name\": \"c\", \"started\": false, \"ready\": false, "
+		   "\"lastState\": {\"terminated\": {\"exitCode\": 137}}}]"));
+}
+
+static void unschedulable(fx *f, const char *name)
+{
+	json_t *p = pod(f, name);
+
+	json_object_del(json_object_get(p, "spec"), "schedulingGates");
+	set_conds(p, "[{\"type\": \"PodScheduled\", \"status\": \"False\", "
+		     "\"reason\": \"Unschedulable\", \"message\": \"0/3 nodes "
+		     "are available: 3 cannot allocate all claims.\"}]");
+	json_object_set_new(status_of(p), "phase", json_string("Pending"));
+}
+
+static void terminating(fx *f, const char *name)
+{
+	assert_int_equal(
+	    json_object_set_new(json_object_get(pod(f, name), "metadata"),
+				"deletionTimestamp", json_string(T0)),
+	    0);
+}
+
+static void outdated(fx *f, const char *name)
+{
+	assert_int_equal(
+	    json_object_set_new(
+		json_object_get(json_object_get(pod(f, name), "metadata"),
+				"labels"),
+		POL_LABEL_TEMPLATE_HASH, json_string("0000000000")),
+	    0);
+}
+
+static void remove_pod(fx *f, const char *name)
+{
+	const json_t *o = NULL;
+	size_t i = 0;
+
+	json_array_foreach(f->pods, i, o)
+	{
+		if (strcmp(name_of(o), name) == 0) {
+			assert_int_equal(json_array_remove(f->pods, i), 0);
+			return;
+		}
+	}
+	fail();
+}
+
+static void all_ready(fx *f)
+{
+	const json_t *o = NULL;
+	size_t i = 0;
+
+	json_array_foreach(f->pods, i, o)
+	{
+		ready(f, name_of(o));
+	}
+}
+
+/* ---- the reference workload ------------------------------------------ */
+
+static char *ref_text(void)
+{
+	return tu_file("examples/vllm-disaggregated.yaml");
+}
+
+/* Children observed, no pod yet. */
+static void test_reference_no_pods(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, false);
+	fx_settle(&f, T0);
+
+	s = status(&f, "PodClique", ROUTER);
+	assert_int_equal(ival(s, "observedGeneration"), 2);
+	assert_int_equal(ival(s, "replicas"), 0);
+	assert_int_equal(ival(s, "readyReplicas"), 0);
+	assert_int_equal(ival(s, "scheduledReplicas"), 0);
+	assert_int_equal(ival(s, "scheduleGatedReplicas"), 0);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	assert_string_equal(sval(s, "hpaPodSelector"),
+			    "app.kubernetes.io/managed-by=grove-operator,"
+			    "app.kubernetes.io/part-of=" REF
+			    ",grove.io/podclique=" ROUTER);
+	check_cond(s, "PodCliqueScheduled", "False",
+		   "InsufficientScheduledPods",
+		   "PodClique " ROUTER " has 0 of 1 pods scheduled, "
+		   "minAvailable 1",
+		   T0);
+	check_cond(s, "MinAvailableBreached", "False",
+		   "InsufficientScheduledPods", "1 pod missing", T0);
+	/* a grouped clique publishes no selector: its group does */
+	s = status(&f, "PodClique", DECODE);
+	assert_null(json_object_get(s, "hpaPodSelector"));
+	check_cond(
+	    s, "MinAvailableBreached", "False", "InsufficientScheduledPods",
+	    "PodClique " DECODE " has 0 of 2 Ready pods, minAvailable 2", T0);
+
+	s = status(&f, "PodCliqueScalingGroup", PCSG);
+	assert_int_equal(ival(s, "observedGeneration"), 2);
+	assert_int_equal(ival(s, "replicas"), 1);
+	assert_int_equal(ival(s, "scheduledReplicas"), 0);
+	assert_int_equal(ival(s, "availableReplicas"), 0);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	assert_string_equal(sval(s, "selector"),
+			    "app.kubernetes.io/managed-by=grove-operator,"
+			    "app.kubernetes.io/part-of=" REF
+			    ",grove.io/podcliquescalinggroup=" PCSG);
+	/* nothing scheduled yet: no unit is in breach */
+	check_cond(s, "MinAvailableBreached", "False",
+		   "SufficientAvailablePodCliqueScalingGroupReplicas",
+		   "1 of 1 units not in breach", T0);
+
+	s = status(&f, "PodGang", REF "-0");
+	assert_string_equal(sval(s, "phase"), "Pending");
+	check_cond(s, "Initialized", "False", "PodGangPodsCreationPending",
+		   "0 of 4 pods of PodGang " REF
+		   "-0 created; waiting for " ROUTER "-0, " PREFILL "-0, ",
+		   T0);
+
+	s = status(&f, "PodCliqueSet", REF);
+	assert_int_equal(ival(s, "observedGeneration"), 3);
+	assert_int_equal(ival(s, "replicas"), 1);
+	assert_int_equal(ival(s, "availableReplicas"), 0);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	assert_string_equal(sval(s, "hpaPodSelector"),
+			    "app.kubernetes.io/managed-by=grove-operator,"
+			    "app.kubernetes.io/part-of=" REF);
+	assert_string_equal(sval(s, "ready"), "0/4");
+	assert_string_equal(sval(s, "phase"), "Pending");
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "PodClique " ROUTER " has 0 of 1 Ready pods, minAvailable "
+		   "1; 1 pod missing",
+		   T0);
+	check_cond(s, "Degraded", "False", "PodCliquesStarting", NULL, T0);
+	check_cond(s, "Paused", "False", "NoneScaledToZero", NULL, T0);
+	/* the reference workload uses no topology */
+	assert_null(cond_of(s, "TopologyLevelsUnavailable"));
+	fx_close(&f);
+	free(text);
+}
+
+/* From created to Running, then a pod lost (Degraded), then recovered:
+ * every field and condition on the way, lastTransitionTime moving only
+ * when a status flips. */
+static void test_reference_lifecycle(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	/* created: every pod gated */
+	fx_settle(&f, T0);
+	s = status(&f, "PodClique", DECODE);
+	assert_int_equal(ival(s, "replicas"), 2);
+	assert_int_equal(ival(s, "scheduleGatedReplicas"), 2);
+	assert_int_equal(ival(s, "updatedReplicas"), 2);
+	check_cond(s, "PodCliqueScheduled", "False",
+		   "InsufficientScheduledPods",
+		   "2 pods gated until their PodGang may be scheduled", T0);
+	s = status(&f, "PodGang", REF "-0");
+	check_cond(s, "Initialized", "True", "PodGangPodsCreated",
+		   "all 4 pods of PodGang " REF "-0 exist", T0);
+	assert_string_equal(sval(s, "phase"), "Pending");
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "phase"), "Pending");
+	assert_string_equal(sval(s, "ready"), "0/4");
+	/* every pod is on the current template, but an updated unit or
+	 * replica is an available one (as upstream) */
+	assert_int_equal(
+	    ival(status(&f, "PodClique", DECODE), "updatedReplicas"), 2);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "1 pod gated until PodGang " REF
+		   "-0 exists and may be scheduled",
+		   T0);
+
+	/* scheduled: router Ready, prefill waits in grove-initc for the
+	 * router, decode scheduled and starting */
+	ready(&f, ROUTER "-0");
+	in_initc(&f, PREFILL "-0");
+	scheduled(&f, DECODE "-0");
+	scheduled(&f, DECODE "-1");
+	fx_settle(&f, T1);
+	s = status(&f, "PodClique", ROUTER);
+	assert_int_equal(ival(s, "readyReplicas"), 1);
+	assert_int_equal(ival(s, "scheduledReplicas"), 1);
+	assert_int_equal(ival(s, "scheduleGatedReplicas"), 0);
+	check_cond(s, "PodCliqueScheduled", "True", "SufficientScheduledPods",
+		   NULL, T1);
+	/* False before and after: the time is kept */
+	check_cond(s, "MinAvailableBreached", "False", "SufficientReadyPods",
+		   NULL, T0);
+	s = status(&f, "PodClique", PREFILL);
+	/* starting pods are not a breach */
+	check_cond(s, "MinAvailableBreached", "False", "SufficientReadyPods",
+		   "1 pod waiting for PodClique " ROUTER " (startsAfter)", T0);
+	s = status(&f, "PodCliqueScalingGroup", PCSG);
+	assert_int_equal(ival(s, "scheduledReplicas"), 1);
+	assert_int_equal(ival(s, "availableReplicas"), 0);
+	s = status(&f, "PodGang", REF "-0");
+	assert_string_equal(sval(s, "phase"), "Starting");
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "phase"), "Starting");
+	assert_string_equal(sval(s, "ready"), "1/4");
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "PodClique " PREFILL " has 0 of 1 Ready pods, minAvailable "
+		   "1; 1 pod waiting for PodClique " ROUTER " (startsAfter)",
+		   T0);
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "PodClique " DECODE " has 0 of 2 Ready pods, minAvailable "
+		   "2; 2 pods starting",
+		   NULL);
+
+	/* all Ready: Running 4/4 */
+	all_ready(&f);
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueScalingGroup", PCSG);
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	s = status(&f, "PodGang", REF "-0");
+	assert_string_equal(sval(s, "phase"), "Running");
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "phase"), "Running");
+	assert_string_equal(sval(s, "ready"), "4/4");
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	check_cond(s, "Ready", "True", "AllPodCliquesReady", "4 of 4", T2);
+	check_cond(s, "Degraded", "False", "AllPodCliquesReady", NULL, T0);
+
+	/* a decode pod lost (its node gone: terminating): Degraded */
+	terminating(&f, DECODE "-1");
+	fx_settle(&f, T3);
+	s = status(&f, "PodClique", DECODE);
+	assert_int_equal(ival(s, "replicas"), 1);
+	assert_int_equal(ival(s, "readyReplicas"), 1);
+	check_cond(s, "PodCliqueScheduled", "False",
+		   "InsufficientScheduledPods", NULL, T3);
+	check_cond(s, "MinAvailableBreached", "True",
+		   "ScheduledReplicasBelowMinAvailable",
+		   "PodClique " DECODE " has 1 of 2 Ready pods, minAvailable 2",
+		   T3);
+	s = status(&f, "PodCliqueScalingGroup", PCSG);
+	check_cond(s, "MinAvailableBreached", "True",
+		   "InsufficientAvailablePodCliqueScalingGroupReplicas",
+		   "0 of 1 units not in breach", T3);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "phase"), "Degraded");
+	assert_string_equal(sval(s, "ready"), "3/4");
+	assert_int_equal(ival(s, "availableReplicas"), 0);
+	check_cond(s, "Ready", "False", "PodCliquesNotReady", NULL, T3);
+	check_cond(s, "Degraded", "True", "PodCliquesBelowMinAvailable",
+		   "was Ready, now below minAvailable: PodClique " DECODE
+		   " has 1 of 2 Ready pods, minAvailable 2",
+		   T3);
+
+	/* the replacement created (gated): still Degraded, breached */
+	remove_pod(&f, DECODE "-1");
+	{
+		json_t *p = json_deep_copy(find_in(f.pods, DECODE "-0"));
+
+		json_object_set_new(json_object_get(p, "metadata"), "name",
+				    json_string(DECODE "-1"));
+		json_object_del(p, "status");
+		json_object_set_new(
+		    json_object_get(p, "spec"), "schedulingGates",
+		    tu_doc("[{\"name\": \"" POL_GATE_PODGANG "\"}]"));
+		json_object_del(json_object_get(p, "spec"), "nodeName");
+		json_array_append_new(f.pods, p);
+	}
+	fx_settle(&f, "2025-01-01T00:04:00Z");
+	s = status(&f, "PodClique", DECODE);
+	check_cond(s, "MinAvailableBreached", "True",
+		   "ScheduledReplicasBelowMinAvailable", NULL, T3);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "Degraded", "True", "PodCliquesBelowMinAvailable",
+		   "1 pod gated", T3);
+
+	/* Ready again: recovered */
+	ready(&f, DECODE "-1");
+	fx_settle(&f, "2025-01-01T00:05:00Z");
+	s = status(&f, "PodClique", DECODE);
+	check_cond(s, "MinAvailableBreached", "False", "SufficientReadyPods",
+		   NULL, "2025-01-01T00:05:00Z");
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "phase"), "Running");
+	assert_string_equal(sval(s, "ready"), "4/4");
+	check_cond(s, "Ready", "True", "AllPodCliquesReady", NULL,
+		   "2025-01-01T00:05:00Z");
+	check_cond(s, "Degraded", "False", "AllPodCliquesReady", NULL,
+		   "2025-01-01T00:05:00Z");
+	fx_close(&f);
+	free(text);
+}
+
+/* Pods in the other states: unschedulable (the scheduler's reason in
+ * the set's Ready message), crashing and started-not-Ready (breached
+ * once scheduled), Failed, and an outdated template hash. */
+static void test_pod_states(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	ready(&f, ROUTER "-0");
+	ready(&f, PREFILL "-0");
+	unschedulable(&f, DECODE "-0");
+	unschedulable(&f, DECODE "-1");
+	fx_settle(&f, T0);
+	s = status(&f, "PodClique", DECODE);
+	assert_int_equal(ival(s, "scheduledReplicas"), 0);
+	assert_int_equal(ival(s, "scheduleGatedReplicas"), 0);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "2 pods not scheduled: 0/3 nodes are available: 3 cannot "
+		   "allocate all claims.",
+		   T0);
+
+	/* scheduled, then one crashes and one runs without Ready: below
+	 * minAvailable 2 once scheduled */
+	ready(&f, DECODE "-0");
+	ready(&f, DECODE "-1");
+	fx_settle(&f, T1);
+	crashing(&f, DECODE "-0");
+	not_ready(&f, DECODE "-1");
+	fx_settle(&f, T2);
+	s = status(&f, "PodClique", DECODE);
+	assert_int_equal(ival(s, "readyReplicas"), 0);
+	assert_int_equal(ival(s, "scheduledReplicas"), 2);
+	check_cond(s, "PodCliqueScheduled", "True", "SufficientScheduledPods",
+		   NULL, T1);
+	check_cond(s, "MinAvailableBreached", "True", "InsufficientReadyPods",
+		   "1 pod running but not Ready; 1 pod failing", T2);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "phase"), "Degraded");
+	assert_string_equal(sval(s, "ready"), "2/4");
+
+	/* Failed: neither scheduled nor Ready */
+	json_object_set_new(status_of(pod(&f, DECODE "-0")), "phase",
+			    json_string("Failed"));
+	fx_settle(&f, T3);
+	s = status(&f, "PodClique", DECODE);
+	assert_int_equal(ival(s, "scheduledReplicas"), 1);
+	assert_int_equal(ival(s, "replicas"), 2);
+	check_cond(s, "MinAvailableBreached", "True",
+		   "ScheduledReplicasBelowMinAvailable",
+		   "1 pod Failed or Succeeded", T2);
+
+	/* an outdated hash: updatedReplicas counts only current pods, and
+	 * neither the group's unit nor the set replica is updated */
+	all_ready(&f);
+	outdated(&f, DECODE "-1");
+	fx_settle(&f, T3);
+	s = status(&f, "PodClique", DECODE);
+	assert_int_equal(ival(s, "replicas"), 2);
+	assert_int_equal(ival(s, "readyReplicas"), 2);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	s = status(&f, "PodCliqueScalingGroup", PCSG);
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "phase"), "Running");
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	fx_close(&f);
+	free(text);
+}
+
+/* Scaled to 2 units: a second unit that is still starting neither
+ * keeps the set from Ready nor makes it Degraded; a unit that was
+ * Ready and drops does make it Degraded while it stays Ready. */
+static void test_reference_scaled(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	const json_t *o = NULL;
+	size_t i = 0;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, 2, true);
+	json_array_foreach(f.pods, i, o)
+	{
+		if (!strstr(name_of(o), "ratio-1-"))
+			ready(&f, name_of(o));
+	}
+	fx_settle(&f, T0);
+	s = status(&f, "PodCliqueScalingGroup", PCSG);
+	assert_int_equal(ival(s, "replicas"), 2);
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_int_equal(ival(s, "replicas"), 2);
+	/* compact form: spec.replicas counts units, so do these */
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	assert_string_equal(sval(s, "ready"), "4/7");
+	assert_string_equal(sval(s, "phase"), "Running");
+	check_cond(s, "Ready", "True", "AllPodCliquesReady", "4 of 7", T0);
+	check_cond(s, "Degraded", "False", "PodCliquesStarting",
+		   "none that was Ready has dropped", T0);
+
+	all_ready(&f);
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_int_equal(ival(s, "availableReplicas"), 2);
+	assert_int_equal(ival(s, "updatedReplicas"), 2);
+	assert_string_equal(sval(s, "ready"), "7/7");
+
+	/* unit 1's decode loses a pod: the group keeps minAvailable 1 (the
+	 * set stays Ready), but a clique that was Ready dropped */
+	terminating(&f, PCSG "-1-decode-clique-0");
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "Ready", "True", "AllPodCliquesReady", NULL, T0);
+	check_cond(s, "Degraded", "True", "PodCliquesBelowMinAvailable",
+		   PCSG "-1-decode-clique has 1 of 2 Ready pods", T2);
+	assert_string_equal(sval(s, "phase"), "Degraded");
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	fx_close(&f);
+	free(text);
+}
+
+/* ---- the template form ----------------------------------------------- */
+
+static const char template_set[] =
+    "apiVersion: grove.io/v1alpha1\n"
+    "kind: PodCliqueSet\n"
+    "metadata: {name: t, namespace: ns}\n"
+    "spec:\n"
+    "  replicas: 2\n"
+    "  template:\n"
+    "    cliqueStartupType: CliqueStartupTypeInOrder\n"
+    "    cliques:\n"
+    "    - name: a\n"
+    "      spec:\n"
+    "        replicas: 2\n"
+    "        minAvailable: 1\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    - name: b\n"
+    "      spec:\n"
+    "        replicas: 1\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    - name: w\n"
+    "      spec:\n"
+    "        replicas: 2\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    podCliqueScalingGroups:\n"
+    "    - {name: g, cliqueNames: [w], replicas: 3, minAvailable: 2}\n";
+
+/* Two set replicas, a group of 3 units with minAvailable 2: replica 0
+ * all Ready, replica 1 missing a unit's pods: availableReplicas counts
+ * set replicas; minAvailable 1 of a 2-pod clique is met by one pod. */
+static void test_template(void **state)
+{
+	const json_t *s = NULL;
+	const json_t *o = NULL;
+	size_t i = 0;
+	fx f;
+
+	(void)state;
+	fx_open(&f, template_set, -1, true);
+	json_array_foreach(f.pods, i, o)
+	{
+		if (strncmp(name_of(o), "t-1-g-2-", 8) != 0 &&
+		    strcmp(name_of(o), "t-1-a-1") != 0)
+			ready(&f, name_of(o));
+	}
+	fx_settle(&f, T0);
+	s = status(&f, "PodClique", "t-1-a");
+	assert_int_equal(ival(s, "readyReplicas"), 1);
+	check_cond(s, "MinAvailableBreached", "False", "SufficientReadyPods",
+		   NULL, T0);
+	s = status(&f, "PodCliqueScalingGroup", "t-1-g");
+	assert_int_equal(ival(s, "replicas"), 3);
+	assert_int_equal(ival(s, "availableReplicas"), 2);
+	assert_int_equal(ival(s, "scheduledReplicas"), 2);
+	assert_int_equal(ival(s, "updatedReplicas"), 2);
+	check_cond(s, "MinAvailableBreached", "False",
+		   "SufficientAvailablePodCliqueScalingGroupReplicas",
+		   "3 of 3 units not in breach (2 available), minAvailable 2",
+		   T0);
+	s = status(&f, "PodGang", "t-1-g-0");
+	assert_string_equal(sval(s, "phase"), "Pending");
+	s = status(&f, "PodGang", "t-0-g-0");
+	assert_string_equal(sval(s, "phase"), "Running");
+	s = status(&f, "PodCliqueSet", "t");
+	assert_int_equal(ival(s, "replicas"), 2);
+	assert_int_equal(ival(s, "availableReplicas"), 2);
+	/* replica 1's group has a unit that is not available */
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	assert_string_equal(sval(s, "ready"), "15/18");
+	assert_string_equal(sval(s, "phase"), "Running");
+
+	/* replica 1 loses a base unit's pods: its group falls below
+	 * minAvailable, the set replica is no longer available */
+	terminating(&f, "t-1-g-0-w-0");
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueScalingGroup", "t-1-g");
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	/* unit 2 was never scheduled: not in breach (as upstream) */
+	check_cond(s, "MinAvailableBreached", "False",
+		   "SufficientAvailablePodCliqueScalingGroupReplicas",
+		   "2 of 3 units not in breach (1 available), minAvailable 2: "
+		   "PodClique t-1-g-0-w has 1 of 2 Ready pods",
+		   T0);
+	s = status(&f, "PodCliqueSet", "t");
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	assert_string_equal(sval(s, "phase"), "Degraded");
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "PodCliqueScalingGroup t-1-g has 1 of 3 units available, "
+		   "minAvailable 2",
+		   T1);
+	fx_close(&f);
+}
+
+/* ---- paused ----------------------------------------------------------- */
+
+/* Sets spec.replicas of the observed object name of list to n. */
+static void scale(json_t *list, const char *name, int64_t n)
+{
+	json_t *o = find_in(list, name);
+
+	assert_non_null(o);
+	assert_int_equal(json_object_set_new(json_object_get(o, "spec"),
+					     "replicas", json_integer(n)),
+			 0);
+}
+
+static void remove_pods_of(fx *f, const char *prefix)
+{
+	size_t i = json_array_size(f->pods);
+
+	while (i-- > 0) {
+		if (strncmp(name_of(json_array_get(f->pods, i)), prefix,
+			    strlen(prefix)) == 0)
+			assert_int_equal(json_array_remove(f->pods, i), 0);
+	}
+}
+
+/* A PodClique, then a group, scaled to 0 through /scale: neither
+ * breached nor ready, named by the set's Paused condition; the set
+ * stays Running. The set at spec.replicas 0: 0/0, Paused. */
+static void test_paused(void **state)
+{
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, template_set, 1, true);
+	all_ready(&f);
+	fx_settle(&f, T0);
+	s = status(&f, "PodCliqueSet", "t");
+	check_cond(s, "Paused", "False", "NoneScaledToZero", NULL, T0);
+	assert_string_equal(sval(s, "ready"), "9/9");
+
+	scale(f.pclqs, "t-0-b", 0);
+	remove_pods_of(&f, "t-0-b-");
+	fx_plan(&f);
+	fx_settle(&f, T1);
+	s = status(&f, "PodClique", "t-0-b");
+	assert_int_equal(ival(s, "replicas"), 0);
+	assert_int_equal(ival(s, "readyReplicas"), 0);
+	check_cond(s, "PodCliqueScheduled", "False", "Paused",
+		   "PodClique t-0-b is paused (spec.replicas 0)", T1);
+	check_cond(s, "MinAvailableBreached", "False", "Paused", NULL, T0);
+	s = status(&f, "PodCliqueSet", "t");
+	check_cond(s, "Paused", "True", "ScaledToZero", "PodClique t-0-b", T1);
+	check_cond(s, "Ready", "True", "AllPodCliquesReady",
+		   "paused: PodClique t-0-b", T0);
+	check_cond(s, "Degraded", "False", "AllPodCliquesReady", NULL, T0);
+	assert_string_equal(sval(s, "phase"), "Running");
+	assert_string_equal(sval(s, "ready"), "8/8");
+
+	scale(f.pcsgs, "t-0-g", 0);
+	remove_pods_of(&f, "t-0-g-");
+	fx_plan(&f);
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueScalingGroup", "t-0-g");
+	assert_int_equal(ival(s, "replicas"), 0);
+	assert_int_equal(ival(s, "availableReplicas"), 0);
+	check_cond(s, "MinAvailableBreached", "False", "Paused",
+		   "PodCliqueScalingGroup t-0-g is paused", T0);
+	s = status(&f, "PodCliqueSet", "t");
+	check_cond(s, "Paused", "True", "ScaledToZero",
+		   "PodClique t-0-b; PodCliqueScalingGroup t-0-g", T1);
+	assert_string_equal(sval(s, "phase"), "Running");
+	assert_string_equal(sval(s, "ready"), "2/2");
+
+	/* resumed: b back at 1 (its new pod gated) */
+	scale(f.pclqs, "t-0-b", 1);
+	fx_plan(&f);
+	fx_settle(&f, T3);
+	s = status(&f, "PodClique", "t-0-b");
+	check_cond(s, "MinAvailableBreached", "False",
+		   "InsufficientScheduledPods", NULL, T0);
+	s = status(&f, "PodCliqueSet", "t");
+	check_cond(s, "Paused", "True", "ScaledToZero",
+		   "PodCliqueScalingGroup t-0-g", T1);
+	assert_null(strstr(sval(cond_of(s, "Paused"), "message"), "t-0-b"));
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "PodClique t-0-b has 0 of 1 Ready pods", T3);
+	/* a clique that was never Ready is no degradation */
+	check_cond(s, "Degraded", "False", "PodCliquesStarting", NULL, T0);
+	fx_close(&f);
+
+	fx_open(&f, template_set, 0, true);
+	fx_settle(&f, T0);
+	s = status(&f, "PodCliqueSet", "t");
+	assert_int_equal(ival(s, "replicas"), 0);
+	assert_int_equal(ival(s, "availableReplicas"), 0);
+	assert_string_equal(sval(s, "ready"), "0/0");
+	assert_string_equal(sval(s, "phase"), "Running");
+	check_cond(s, "Paused", "True", "ScaledToZero",
+		   "PodCliqueSet is scaled to 0", T0);
+	fx_close(&f);
+}
+
+/* ---- topology --------------------------------------------------------- */
+
+static const char packed_set[] =
+    "apiVersion: grove.io/v1alpha1\n"
+    "kind: PodCliqueSet\n"
+    "metadata: {name: p}\n"
+    "spec:\n"
+    "  template:\n"
+    "    topologyConstraint: {topologyName: dc, pack: {required: zone}}\n"
+    "    cliques:\n"
+    "    - name: a\n"
+    "      spec:\n"
+    "        podSpec: {containers: [{name: c, image: x}]}\n";
+
+static void test_topology(void **state)
+{
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, packed_set, -1, false);
+	f.binding_missing = true;
+	fx_settle(&f, T0);
+	s = status(&f, "PodCliqueSet", "p");
+	check_cond(s, "TopologyLevelsUnavailable", "Unknown",
+		   "ClusterTopologyNotFound",
+		   "ClusterTopologyBinding dc not found", T0);
+
+	f.binding_missing = false;
+	f.missing_level = "zone";
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueSet", "p");
+	check_cond(s, "TopologyLevelsUnavailable", "True",
+		   "ClusterTopologyLevelsUnavailable",
+		   "topology level zone used by the set is not a level of "
+		   "ClusterTopologyBinding dc",
+		   T1);
+
+	f.missing_level = NULL;
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", "p");
+	check_cond(s, "TopologyLevelsUnavailable", "False",
+		   "AllClusterTopologyLevelsAvailable", NULL, T2);
+	/* the other conditions kept their times */
+	check_cond(s, "Ready", "False", "PodCliquesNotReady", NULL, T0);
+	fx_close(&f);
+}
+
+/* ---- ownership, others' conditions, generation, arguments ------------- */
+
+static void test_merge_and_ownership(void **state)
+{
+	char *text = ref_text();
+	json_t *out = NULL;
+	json_t *router = NULL;
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	/* a PodClique of that name that is not ours: never written */
+	router = find_in(f.pclqs, ROUTER);
+	json_object_set_new(
+	    json_object_get(json_object_get(router, "metadata"), "labels"),
+	    POL_LABEL_MANAGED_BY, json_string("someone-else"));
+	/* a condition of another writer, and a status member groved does
+	 * not own, are kept */
+	json_object_set_new(
+	    f.doc, "status",
+	    tu_doc("{\"lastErrors\": [{\"code\": \"x\"}], \"conditions\": "
+		   "[{\"type\": \"ClaimTemplateMissing\", \"status\": "
+		   "\"True\", \"reason\": \"NotFound\", \"message\": \"m\", "
+		   "\"lastTransitionTime\": \"2024-01-01T00:00:00Z\"}, "
+		   "{\"type\": \"Ready\", \"status\": \"False\", \"reason\": "
+		   "\"Old\", \"message\": \"old\", \"lastTransitionTime\": "
+		   "\"2024-06-01T00:00:00Z\"}]}"));
+	out = fx_run(&f, T0);
+	assert_null(json_object_get(out, "PodClique/" ROUTER));
+	assert_non_null(json_object_get(out, "PodClique/" DECODE));
+	assert_non_null(json_object_get(out, "PodGang/" REF "-0"));
+	assert_non_null(json_object_get(out, "PodCliqueScalingGroup/" PCSG));
+	assert_non_null(json_object_get(out, "PodCliqueSet/" REF));
+	assert_int_equal(json_object_size(out), 5);
+	fx_apply(&f, out);
+	json_decref(out);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_non_null(json_object_get(s, "lastErrors"));
+	/* in their order: the other's first, Ready in its place (status
+	 * unchanged: its time kept), then groved's new ones */
+	assert_string_equal(
+	    sval(json_array_get(json_object_get(s, "conditions"), 0), "type"),
+	    "ClaimTemplateMissing");
+	check_cond(s, "ClaimTemplateMissing", "True", "NotFound", "m",
+		   "2024-01-01T00:00:00Z");
+	assert_string_equal(
+	    sval(json_array_get(json_object_get(s, "conditions"), 1), "type"),
+	    "Ready");
+	check_cond(s, "Ready", "False", "PodCliquesNotReady",
+		   "PodClique " ROUTER " is not created yet",
+		   "2024-06-01T00:00:00Z");
+	assert_string_equal(sval(s, "phase"), "Pending");
+	fx_settle(&f, T1);
+
+	/* a new generation: only observedGeneration changes */
+	set_generation(f.doc, 4);
+	out = fx_run(&f, T2);
+	assert_int_equal(json_object_size(out), 1);
+	assert_int_equal(ival(json_object_get(out, "PodCliqueSet/" REF),
+			      "observedGeneration"),
+			 4);
+	json_decref(out);
+	fx_close(&f);
+	free(text);
+}
+
+static void test_arguments(void **state)
+{
+	char *text = ref_text();
+	json_t *out = NULL;
+	fx f;
+	rec_status_input in = { 0 };
+
+	(void)state;
+	fx_open(&f, text, -1, false);
+	in.set = f.doc;
+	in.pcs = &f.pcs;
+	in.plan = &f.plan;
+	in.observed = &f.obs;
+	assert_int_equal(rec_status_build(&in, &out), GV_EINVAL); /* no now */
+	in.now = T0;
+	in.plan = NULL;
+	assert_int_equal(rec_status_build(&in, &out), GV_EINVAL);
+	assert_int_equal(rec_status_build(NULL, &out), GV_EINVAL);
+	assert_null(out);
+	/* nothing observed: the set's status alone */
+	in.plan = &f.plan;
+	in.observed = NULL;
+	assert_int_equal(rec_status_build(&in, &out), GV_OK);
+	assert_int_equal(json_object_size(out), 1);
+	json_decref(out);
+	fx_close(&f);
+	free(text);
+}
+
+/* ---- property over generated sets ------------------------------------- */
+
+/*
+ * 3,000 valid generated sets, either form, every planned child and pod
+ * observed and every pod Ready and scheduled: the first run writes every
+ * observed object's status, every clique is Ready and not breached, every
+ * group has all its units available and updated, the set is Running with
+ * ready "N/N" and updatedReplicas = availableReplicas = replicas; then
+ * computing against its own output gives {} (fx_settle).
+ */
+static void test_property_generated(void **state)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	size_t round = 0;
+	size_t sets = 0;
+	size_t with_groups = 0;
+
+	(void)state;
+	for (round = 0; sets < 3000 && round < 200000; round++) {
+		json_t *obj = tg_random_pcs(&seed);
+		json_t *defaulted = NULL;
+		pol_verdict v = POL_VERDICT_INIT;
+		pol_options opts = { 0 };
+		json_t *out = NULL;
+		const json_t *o = NULL;
+		const json_t *s = NULL;
+		int64_t pods = 0;
+		char want[64];
+		size_t i = 0;
+		fx f;
+
+		assert_int_equal(
+		    pol_review_pcs(obj, NULL, &opts, &v, &defaulted), GV_OK);
+		json_decref(obj);
+		if (v.n_errors) {
+			pol_verdict_release(&v);
+			json_decref(defaulted);
+			continue;
+		}
+		pol_verdict_release(&v);
+		sets++;
+		fx_open_doc(&f, defaulted, true);
+		all_ready(&f);
+		out = fx_run(&f, T0);
+		assert_int_equal(json_object_size(out),
+				 1 + json_array_size(f.pclqs) +
+				     json_array_size(f.pcsgs) +
+				     json_array_size(f.gangs));
+		fx_apply(&f, out);
+		json_decref(out);
+		fx_settle(&f, T1);
+		json_array_foreach(f.pclqs, i, o)
+		{
+			int64_t n = json_integer_value(json_object_get(
+			    json_object_get(o, "spec"), "replicas"));
+
+			s = json_object_get(o, "status");
+			pods += n;
+			assert_int_equal(ival(s, "replicas"), n);
+			assert_int_equal(ival(s, "readyReplicas"), n);
+			assert_int_equal(ival(s, "scheduledReplicas"), n);
+			assert_int_equal(ival(s, "updatedReplicas"), n);
+			assert_int_equal(ival(s, "scheduleGatedReplicas"), 0);
+			check_cond(s, "PodCliqueScheduled", "True",
+				   "SufficientScheduledPods", NULL, T0);
+			check_cond(s, "MinAvailableBreached", "False",
+				   "SufficientReadyPods", NULL, T0);
+		}
+		json_array_foreach(f.pcsgs, i, o)
+		{
+			int64_t n = json_integer_value(json_object_get(
+			    json_object_get(o, "spec"), "replicas"));
+
+			s = json_object_get(o, "status");
+			with_groups++;
+			assert_int_equal(ival(s, "availableReplicas"), n);
+			assert_int_equal(ival(s, "scheduledReplicas"), n);
+			assert_int_equal(ival(s, "updatedReplicas"), n);
+			check_cond(s, "MinAvailableBreached", "False",
+				   "SufficientAvailablePodCliqueScalingGroup"
+				   "Replicas",
+				   NULL, T0);
+		}
+		json_array_foreach(f.gangs, i, o)
+		{
+			s = json_object_get(o, "status");
+			assert_string_equal(sval(s, "phase"), "Running");
+			check_cond(s, "Initialized", "True",
+				   "PodGangPodsCreated", NULL, T0);
+		}
+		s = status(&f, "PodCliqueSet", "p");
+		snprintf(want, sizeof(want), "%" PRId64 "/%" PRId64, pods,
+			 pods);
+		assert_string_equal(sval(s, "ready"), want);
+		assert_string_equal(sval(s, "phase"), "Running");
+		assert_int_equal(ival(s, "replicas"), f.pcs.replicas);
+		assert_int_equal(ival(s, "updatedReplicas"), f.pcs.replicas);
+		assert_int_equal(ival(s, "availableReplicas"), f.pcs.replicas);
+		check_cond(s, "Ready", "True", "AllPodCliquesReady", NULL, T0);
+		check_cond(s, "Degraded", "False", "AllPodCliquesReady", NULL,
+			   T0);
+		fx_close(&f);
+	}
+	assert_int_equal(sets, 3000);
+	assert_true(with_groups > 250);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reference_no_pods),
+		cmocka_unit_test(test_reference_lifecycle),
+		cmocka_unit_test(test_pod_states),
+		cmocka_unit_test(test_reference_scaled),
+		cmocka_unit_test(test_template),
+		cmocka_unit_test(test_paused),
+		cmocka_unit_test(test_topology),
+		cmocka_unit_test(test_merge_and_ownership),
+		cmocka_unit_test(test_arguments),
+		cmocka_unit_test(test_property_generated),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
