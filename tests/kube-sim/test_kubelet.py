@@ -305,6 +305,10 @@ def t_lifecycle(sim, tmp):
         check("lifecycle: a pod on a node that does not exist gets no status",
               not ((sim.pod("nowhere") or {}).get("status") or {}).get("containerStatuses"),
               sim.pod("nowhere"))
+        code, obj = sim.req("DELETE", "/api/v1/namespaces/%s/pods/nowhere" % NS)
+        check("lifecycle: deleted, it is graceful, and goes at once (orphaned)",
+              code == 200 and obj["metadata"].get("deletionGracePeriodSeconds") == 30 and
+              wait_for(lambda: sim.pod("nowhere") is None, 2), obj)
     finally:
         w.close()
 

@@ -632,7 +632,17 @@ class Kubelet:
         node_name = pod["spec"]["nodeName"]
         node = self.nodes.get(node_name)
         if node is None:
-            return                  # a node never seen: the pod waits
+            # a node never seen: the pod waits; deleted, it goes at once,
+            # as the pod garbage collector deletes orphaned pods
+            if pod["metadata"].get("deletionTimestamp") and \
+                    pod["metadata"].get("deletionGracePeriodSeconds"):
+                try:
+                    self.store.delete(self.rt_pods, key[0], key[1], {
+                        "gracePeriodSeconds": 0,
+                        "preconditions": {"uid": pod["metadata"]["uid"]}})
+                except ApiError:
+                    pass
+            return
         nready = node_ready(node)
         run = self.runs.get(key)
         if nready == "Unknown":
