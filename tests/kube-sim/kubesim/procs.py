@@ -6,11 +6,26 @@ that cannot start (the binary is missing) is reported as an exit with
 code 127 (what a shell says of a missing command) and its error in the log.
 """
 
+import ctypes
 import os
 import signal
 import subprocess
 import threading
 import time
+
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+    _LIBC.prctl
+except (OSError, AttributeError):
+    _LIBC = None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_kube_sim():
+    """In the child: killed when kube-sim dies, even by SIGKILL (Linux), so
+    that no groved initc outlives it retrying a server that is gone."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class Procs:
@@ -34,7 +49,8 @@ class Procs:
             log = open(log_path, "ab")
             try:
                 p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_kube_sim)
             except OSError as e:
                 log.write(("kube-sim kubelet: cannot start %r: %s\n" % (argv[0], e)).encode())
                 log.close()
