@@ -68,11 +68,13 @@ def bind(store, ns, name, node, uid=None, rv=None, annotations=None, dry_run=Fal
                                     % (name, spec["nodeName"]))
         if spec.get("schedulingGates"):
             raise _binding_conflict(name, "pod %s has non-empty .spec.schedulingGates" % name)
-        new = copy.deepcopy(old)
-        new["spec"]["nodeName"] = node
+        # shallow where unchanged: prepare_update copies what it keeps
+        new = dict(old, spec=dict(spec, nodeName=node),
+                   status=copy.deepcopy(old.get("status") or {}))
         if annotations:
-            new["metadata"].setdefault("annotations", {}).update(annotations)
-        status = new.setdefault("status", {})
+            new["metadata"] = dict(meta, annotations=dict(meta.get("annotations") or {},
+                                                          **annotations))
+        status = new["status"]
         status.pop("nominatedNodeName", None)
         set_condition(status, {"type": "PodScheduled", "status": "True",
                                "lastProbeTime": None, "lastTransitionTime": now_rfc3339()})

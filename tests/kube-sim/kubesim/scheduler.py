@@ -56,6 +56,7 @@ except ImportError:           # dra.py not there: claims are unallocatable
 RETRY = 0.5          # seconds between retries while something is pending
 WAIT_REPORT = 1.0    # a gang still incomplete after this gets its reason written
 PREFERRED_TRIES = 16  # domains tried for a preferred pack before anywhere
+SLICE = 0.05         # seconds of jobs done under one hold of the store's lock
 
 PODGANG_GROUPS = ("scheduler.grove.io",)
 
@@ -203,6 +204,9 @@ class Scheduler:
         self.waiting = {}       # gang key -> (since, reason): incomplete or base unscheduled
         self.base_waiters = collections.defaultdict(set)  # base gang -> gangs waiting for it
         self.reported = {}      # pod key -> message written
+        self.written = {}       # (resource, key) -> resourceVersion of our own write:
+                                # older events of it are stale (already accounted)
+        self.gang_order = {}    # gang key -> its sort key (priority, creation)
         self.cycles = 0
         self.held_loops = 0     # wake-ups spent held (tests: the hold was seen)
         self.bound = 0
@@ -282,6 +286,12 @@ class Scheduler:
         obj = ev.obj
         meta = obj.get("metadata") or {}
         key = (meta.get("namespace") or "", meta.get("name"))
+        if plural in ("pods", "resourceclaims"):
+            mine = self.written.get((plural, key))
+            if mine is not None:
+                if ev.type != "DELETED" and int(meta.get("resourceVersion") or 0) < mine:
+                    return              # from before our write, which counted it
+                del self.written[(plural, key)]
         if plural == "pods":
             self.pod_event(ev.type, key, obj)
         elif plural == "nodes":
@@ -326,6 +336,8 @@ class Scheduler:
             self.pending.discard(pk)
         gk = self.pod_gang.get(pk)
         if gk is not None:
+            if etype != "MODIFIED":
+                self.gang_order.pop(gk, None)
             self.activate_gang(gk)
 
     def activate_gang(self, gk):
@@ -365,6 +377,7 @@ class Scheduler:
                     if r in self.pending:
                         self.active.add(r)
         self.waiting.pop(gk, None)
+        self.gang_order.pop(gk, None)
         self.failed_at.pop(("gang",) + gk, None)
         if etype != "DELETED":
             g = gangs.parse_gang(obj)
@@ -532,9 +545,12 @@ class Scheduler:
             why.append("Too many pods")
         return why
 
-    def try_claims(self, pk, pod, name, csig, fresh):
-        """(results, None) or (None, reason) for the pod's claims on node."""
-        if fresh:
+    def try_claims(self, pk, pod, name, csig, fresh, cached=True):
+        """(results, None) or (None, reason) for the pod's claims on node.
+        A failure is remembered for pods alike (fresh: their claims are
+        not allocated yet) until something is freed; cached=False asks
+        again (the reason names this pod's claim)."""
+        if fresh and cached:
             r = self.dra_fail.get((csig, name))
             if r is not None:
                 return None, r
@@ -600,7 +616,7 @@ class Scheduler:
                 hist.update(rs)
                 continue
             if claims:
-                res, reason = self.try_claims(pk, pod, name, csig, fresh)
+                res, reason = self.try_claims(pk, pod, name, csig, fresh, cached=False)
                 if res is None:
                     hist[_node_neutral(reason, name)] += 1
                     continue
@@ -723,19 +739,32 @@ class Scheduler:
             return
         order = sorted(jobs.items(), key=lambda kv: self.job_order(kv[1]))
         now = time.monotonic()
-        for jk, (gk, pk) in order:
-            if gk is not None:
-                self.gang_job(jk, gk, now, act)
-            elif self.ready(pk) and (pk in act or self.failed_at.get(jk) != self.gen):
-                self.single_job(jk, pk)
+        i = 0
+        while i < len(order):
+            # the store's lock held over many jobs, SLICE seconds at most:
+            # dra.allocate and the writes take it again and again, and a
+            # lock handed back and forth between threads costs a GIL
+            # switch interval each time
+            with self.store.cond:
+                end = time.monotonic() + SLICE
+                while i < len(order) and time.monotonic() < end:
+                    jk, (gk, pk) = order[i]
+                    i += 1
+                    if gk is not None:
+                        self.gang_job(jk, gk, now, act)
+                    elif self.ready(pk) and (pk in act or self.failed_at.get(jk) != self.gen):
+                        self.single_job(jk, pk)
 
     def job_order(self, job):
         gk, pk = job
         if gk is not None:
-            g = self.gangs[gk]
-            prio = max([self.priority(self.pods[r]) for pg in g.groups for r in pg.refs
-                        if r in self.pods] or [0])
-            return (-prio, g.created, gk)
+            hit = self.gang_order.get(gk)
+            if hit is None:
+                g = self.gangs[gk]
+                prio = max([self.priority(self.pods[r]) for pg in g.groups for r in pg.refs
+                            if r in self.pods] or [0])
+                hit = self.gang_order[gk] = (-prio, g.created, gk)
+            return hit
         pod = self.pods[pk]
         return (-self.priority(pod), (pod.get("metadata") or {}).get("creationTimestamp", ""),
                 pk)
@@ -758,6 +787,9 @@ class Scheduler:
 
     def gang_job(self, jk, gk, now, act):
         g = self.gangs[gk]
+        if self.failed_at.get(jk) == self.gen and not any(
+                r in act for pg in g.groups for r in pg.refs):
+            return                  # nothing changed since it last failed
         running = any(self.bound_node(r) for pg in g.groups for r in pg.refs)
         cands, need, counts = {}, {}, []
         for pg in g.groups:
@@ -852,41 +884,45 @@ class Scheduler:
             pod = self.pods[pk]
             ns, name = pk
             try:
+                why = None
                 if results is not None:
-                    dra.commit(self.store, pod, node, results)
-                binding.bind(self.store, ns, name, node, uid=pod["metadata"].get("uid"))
-            except Exception as e:  # noqa: BLE001 - the pod changed meanwhile
-                _log("binding %s/%s to %s: %r" % (ns, name, node, e))
+                    why = dra.commit(self.store, pod, node, results)
+                if why is None:
+                    bound = binding.bind(self.store, ns, name, node,
+                                         uid=pod["metadata"].get("uid"))
+                    self.pods[pk] = bound
+                    self.pending.discard(pk)
+                    self.written[("pods", pk)] = int(bound["metadata"]["resourceVersion"])
+            except ApiError as e:
+                why = e.message
+            if why is not None:         # the pod or a claim changed meanwhile
+                _log("binding %s/%s to %s: %s" % (ns, name, node, why))
                 self.set_charge(pk, None)
                 for d in devs:
                     self.untake(d)
                 self.active.add(pk)
                 continue
-            # the claims' own events follow; count their devices now, once
+            # the claims' own events follow: their devices now count as the
+            # claims', once
+            for r in results or ():
+                if r.get("allocation") is not None:
+                    ck = (r.get("namespace") or ns, r.get("claim"))
+                    old = self.claim_devs.get(ck, [])
+                    new = _result_devices(r)
+                    for d in old:
+                        self.untake(d)
+                    for d in new:
+                        self.take(d)
+                    self.claim_devs[ck] = new
+                    # under the store's lock: nobody wrote since dra.commit
+                    self.written[("resourceclaims", ck)] = self.store.rv
             for d in devs:
                 self.untake(d)
-            for ck in self.pod_claim_keys(pk, pod):
-                try:
-                    c = self.store.get(self.store.types[("resource.k8s.io", "resourceclaims")],
-                                       ck[0], ck[1])
-                except ApiError:
-                    continue
-                self.claim_event("MODIFIED", ck, c)
             with self.lock:
                 self.bound += 1
             self.reported.pop(pk, None)
             self.event(pod, "Normal", "Scheduled", "Successfully assigned %s/%s to %s"
                        % (ns, name, node))
-
-    def pod_claim_keys(self, pk, pod):
-        out = []
-        st = {s.get("name"): s.get("resourceClaimName")
-              for s in (pod.get("status") or {}).get("resourceClaimStatuses") or []}
-        for rc in (pod.get("spec") or {}).get("resourceClaims") or []:
-            name = rc.get("resourceClaimName") or st.get(rc.get("name"))
-            if name:
-                out.append((pk[0], name))
-        return out
 
     def unschedulable(self, pks, msg):
         """PodScheduled=False reason Unschedulable and a FailedScheduling

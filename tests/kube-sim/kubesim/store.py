@@ -5,7 +5,7 @@ deletion, CRD registration.  The garbage collector is in gc.py.
 """
 
 import collections
-import copy
+from . import fastcopy as copy
 import datetime
 import queue
 import random
