@@ -69,8 +69,9 @@ static void conn_opts(const kube_conn *kc, kube_client_opts *o)
 	}
 }
 
-int kube_conn_client(kube_conn *kc, long timeout_ms, unsigned max_attempts,
-		     kube_client *out, gv_error_t *err)
+int kube_conn_client_limited(kube_conn *kc, long timeout_ms,
+			     unsigned max_attempts, double qps, unsigned burst,
+			     kube_client *out, gv_error_t *err)
 {
 	kube_client_opts o;
 
@@ -78,7 +79,16 @@ int kube_conn_client(kube_conn *kc, long timeout_ms, unsigned max_attempts,
 	o.connect_timeout_ms = timeout_ms;
 	o.timeout_ms = timeout_ms;
 	o.max_attempts = max_attempts;
+	o.qps = qps;
+	o.burst = burst;
 	return kube_client_init(out, &o, err);
+}
+
+int kube_conn_client(kube_conn *kc, long timeout_ms, unsigned max_attempts,
+		     kube_client *out, gv_error_t *err)
+{
+	return kube_conn_client_limited(kc, timeout_ms, max_attempts, 0, 0, out,
+					err);
 }
 
 int kube_connect(kube_conn *kc, const char *kubeconfig, const char *context,

@@ -310,8 +310,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 		rc = kube_create(w->o.client, gvr, c->ns, obj, &out, &res, err);
 		if (rc == GV_EEXIST)
 			rc = GV_OK; /* made already: the informer will say */
-		else if (rc == GV_OK)
-			atomic_fetch_add(&w->creates, 1);
+		if (rc == GV_OK)
+			rec_count_write(w, REC_W_CREATE, k);
 		if (rc == GV_OK && k == REC_K_SECRET)
 			secret_seen(c, name);
 		if (rc == GV_OK && meta_str(out, "uid"))
@@ -325,7 +325,7 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 				KUBE_PATCH_MERGE, json_object_get(a, "fields"),
 				NULL, &res, err);
 		if (rc == GV_OK)
-			atomic_fetch_add(&w->updates, 1);
+			rec_count_write(w, REC_W_PATCH, k);
 	} else if (strcmp(verb, "delete") == 0) {
 		kube_delete_opts d = { .propagation_policy = "Background" };
 
@@ -335,8 +335,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 				 err);
 		if (rc == GV_ENOTFOUND || rc == GV_ECONFLICT)
 			rc = GV_OK; /* gone, or another object by now */
-		else if (rc == GV_OK)
-			atomic_fetch_add(&w->deletes, 1);
+		if (rc == GV_OK)
+			rec_count_write(w, REC_W_DELETE, k);
 	} else if (strcmp(verb, "conflict") == 0) {
 		rec_log(w, REC_LOG_WARN, c->key,
 			"%s \"%s\" is in the way: it exists and is not this "
@@ -372,7 +372,7 @@ static int64_t scheduled_pods(sync_ctx *c, const char *pclq)
 }
 
 /* Whether every PodClique of gang base has its minAvailable scheduled
- * (scheduled, never Ready: API.md section 6); a paused one asks 0. */
+ * (scheduled, never Ready: docs/api.md section 6); a paused one asks 0. */
 static bool base_scheduled(sync_ctx *c, const char *base)
 {
 	const json_t *q = NULL;
@@ -489,7 +489,7 @@ static int lift_gates(sync_ctx *c, gv_error_t *err)
 		if (rc != GV_OK)
 			return rc;
 		atomic_fetch_add(&w->gates_removed, 1);
-		atomic_fetch_add(&w->patches, 1);
+		rec_count_write(w, REC_W_PATCH, REC_K_POD);
 		rec_log(w, REC_LOG_DEBUG, c->key,
 			"pod %s may be scheduled: gang %s is ready", name,
 			gang_name);

@@ -211,14 +211,35 @@ void rec_worker_stats_get(rec_worker *w, rec_worker_stats *out)
 	out->reconciles = atomic_load(&w->reconciles);
 	out->reconcile_errors = atomic_load(&w->reconcile_errors);
 	out->reconcile_ns = atomic_load(&w->reconcile_ns);
-	out->creates = atomic_load(&w->creates);
-	out->updates = atomic_load(&w->updates);
-	out->deletes = atomic_load(&w->deletes);
-	out->patches = atomic_load(&w->patches);
-	out->status_writes = atomic_load(&w->status_writes);
 	out->gates_removed = atomic_load(&w->gates_removed);
-	out->gate_latency_ns = atomic_load(&w->gate_latency_ns);
 	out->queue_depth = kube_queue_len(&w->queue);
+}
+
+static const char *const write_names[REC_W_COUNT] = {
+#define REC_W_NAME(id, name) [REC_W_##id] = name,
+	REC_WRITES(REC_W_NAME)
+#undef REC_W_NAME
+};
+
+void rec_count_write(rec_worker *w, rec_write verb, rec_kind k)
+{
+	if (verb < REC_W_COUNT && k < REC_K_COUNT)
+		atomic_fetch_add(&w->writes[verb][k], 1);
+}
+
+void rec_worker_writes_each(rec_worker *w, rec_write_fn fn, void *ctx)
+{
+	size_t v = 0;
+	size_t k = 0;
+
+	for (v = 0; w && v < REC_W_COUNT; v++) {
+		for (k = 0; k < REC_K_COUNT; k++) {
+			uint64_t n = atomic_load(&w->writes[v][k]);
+
+			if (n)
+				fn(ctx, write_names[v], rec_kinds[k].kind, n);
+		}
+	}
 }
 
 /* ---- lifecycle -------------------------------------------------------- */

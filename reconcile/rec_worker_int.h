@@ -65,6 +65,21 @@ extern const rec_kind_info rec_kinds[REC_K_COUNT];
 /* The kind's index (REC_K_COUNT when it is none of the worker's). */
 rec_kind rec_kind_of(const char *kind);
 
+/* The verbs of the worker's writes, for the counters. */
+#define REC_WRITES(X)       \
+	X(CREATE, "create") \
+	X(PATCH, "patch") X(DELETE, "delete") X(STATUS, "status")
+
+typedef enum {
+#define REC_W_ID(id, name) REC_W_##id,
+	REC_WRITES(REC_W_ID)
+#undef REC_W_ID
+	    REC_W_COUNT
+} rec_write;
+
+/* Counts one write of verb on kind k. */
+void rec_count_write(struct rec_worker *w, rec_write verb, rec_kind k);
+
 /* The informers' event argument: which kind, of which worker. */
 typedef struct rec_kind_arg {
 	struct rec_worker *w;
@@ -87,8 +102,9 @@ struct rec_worker {
 	gv_stopper stop;
 	/* counters (rec_worker_stats) */
 	atomic_uint_fast64_t reconciles, reconcile_errors, reconcile_ns;
-	atomic_uint_fast64_t creates, updates, deletes, patches, status_writes,
-	    gates_removed, gate_latency_ns;
+	/* API writes by verb (rec_write) and kind */
+	atomic_uint_fast64_t writes[REC_W_COUNT][REC_K_COUNT];
+	atomic_uint_fast64_t gates_removed;
 	/* "uid/ns/name" of the token Secrets known to exist (created, or
 	 * found by an AlreadyExists): Secrets are not watched */
 	pthread_mutex_t secrets_lock;

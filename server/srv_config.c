@@ -170,7 +170,21 @@ static const cfg_row rows[] = {
 	  "(comma-separated as a flag, a list in the file)",
 	  0 },
 	{ "no-reconcile", T_BOOL, OFF(no_reconcile), "false", NULL, NULL, NULL,
-	  "serve the webhooks only, without the reconciler", F_RESTART },
+	  "serve the webhooks only, without the reconcile worker", F_RESTART },
+	{ "reconcile-threads", T_INT, OFF(reconcile_threads), "2",
+	  check_threads, "N", NULL,
+	  "threads that reconcile PodCliqueSets, one set each at a time "
+	  "(1 to 1024)",
+	  F_RESTART },
+	{ "kube-qps", T_INT, OFF(kube_qps), "50", check_positive, "N", NULL,
+	  "requests per second the reconcile worker may send to the API "
+	  "server, sustained",
+	  F_RESTART },
+	{ "kube-burst", T_INT, OFF(kube_burst), "100", check_positive, "N",
+	  NULL,
+	  "requests the reconcile worker may send at once above "
+	  "--kube-qps",
+	  F_RESTART },
 	{ "kubeconfig", T_PATH, OFF(kubeconfig), NULL, NULL, "FILE",
 	  "in-cluster configuration",
 	  "kubeconfig of the API server to watch (informers fill the webhooks' "

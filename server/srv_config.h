@@ -52,6 +52,9 @@ typedef struct cfg_serve {
 				    initialised; empty means the
 				    authorizer's built-in list */
 	bool no_reconcile;
+	long reconcile_threads; /* 1..1024 */
+	long kube_qps; /* >= 1: the worker's client-side rate limit */
+	long kube_burst; /* >= 1 */
 	char *kubeconfig; /* NULL: in-cluster when in a pod */
 	char *namespace; /* NULL: found at start (srv_serve.c) */
 	bool leader_elect;

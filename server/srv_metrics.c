@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "groved/gv.h"
+#include "groved/reconcile.h"
 #include "srv_metrics.h"
 
 typedef atomic_uint_fast64_t met_counter;
@@ -57,6 +58,7 @@ struct met_registry {
 	met_counter cert_loads;
 	met_counter renewals[2]; /* certificate, ca */
 	atomic_int leader; /* -1: no election (not rendered) */
+	_Atomic(rec_worker *) worker; /* borrowed; NULL: none running */
 };
 
 static void add(met_counter *c, uint64_t n)
@@ -303,6 +305,58 @@ static void put_process(FILE *f, const met_registry *reg)
 	fprintf(f, "process_start_time_seconds %.3f\n", reg->start_time);
 }
 
+void met_set_worker(met_registry *reg, rec_worker *w)
+{
+	atomic_store(&reg->worker, w);
+}
+
+static void put_write(void *ctx, const char *verb, const char *kind, uint64_t n)
+{
+	FILE *f = ctx;
+
+	fprintf(f, "groved_reconcile_api_writes_total{verb=\"%s\",kind=\"",
+		verb);
+	put_label(f, kind);
+	fprintf(f, "\"} %llu\n", (unsigned long long)n);
+}
+
+/* The worker's counters (reconcile/), when one runs. */
+static void put_worker(FILE *f, rec_worker *w)
+{
+	rec_worker_stats st;
+
+	if (!w)
+		return;
+	rec_worker_stats_get(w, &st);
+	put_header(f, "groved_reconcile_total", "counter",
+		   "Syncs of a PodCliqueSet, by controller and result.");
+	fprintf(f,
+		"groved_reconcile_total{controller=\"podcliqueset\","
+		"result=\"success\"} %llu\n",
+		(unsigned long long)(st.reconciles - st.reconcile_errors));
+	fprintf(f,
+		"groved_reconcile_total{controller=\"podcliqueset\","
+		"result=\"error\"} %llu\n",
+		(unsigned long long)st.reconcile_errors);
+	put_header(f, "groved_reconcile_duration_seconds_total", "counter",
+		   "Time spent syncing PodCliqueSets, by controller.");
+	fputs("groved_reconcile_duration_seconds_total{controller="
+	      "\"podcliqueset\"} ",
+	      f);
+	put_seconds(f, st.reconcile_ns);
+	fputc('\n', f);
+	put_header(f, "groved_reconcile_queue_depth", "gauge",
+		   "PodCliqueSets waiting for a reconcile thread.");
+	fprintf(f, "groved_reconcile_queue_depth %zu\n", st.queue_depth);
+	put_header(f, "groved_reconcile_gates_removed_total", "counter",
+		   "Scheduling gates lifted from pods whose gang may go.");
+	fprintf(f, "groved_reconcile_gates_removed_total %llu\n",
+		(unsigned long long)st.gates_removed);
+	put_header(f, "groved_reconcile_api_writes_total", "counter",
+		   "Writes to the API server by the worker, by verb and kind.");
+	rec_worker_writes_each(w, put_write, f);
+}
+
 int met_render(const met_registry *reg, char **text, size_t *len)
 {
 	char *buf = NULL;
@@ -387,6 +441,7 @@ int met_render(const met_registry *reg, char **text, size_t *len)
 	fputs("\"} 1\n", f);
 	if (reg->process)
 		put_process(f, reg);
+	put_worker(f, atomic_load(&((met_registry *)reg)->worker));
 	if (ferror(f)) {
 		rc = GV_ENOMEM;
 		goto out;

@@ -98,6 +98,19 @@ void met_set_leader(met_registry *reg, bool leading);
  */
 int met_render(const met_registry *reg, char **text, size_t *len);
 
+/* The reconcile worker whose counters /metrics adds (borrowed; NULL when
+ * it stops; set before the metrics server starts and cleared after it
+ * stops, so a scrape never reads a freed worker):
+ *
+ *   groved_reconcile_total{controller,result}             counter
+ *   groved_reconcile_duration_seconds_total{controller}   counter
+ *   groved_reconcile_queue_depth                          gauge
+ *   groved_reconcile_gates_removed_total                  counter
+ *   groved_reconcile_api_writes_total{verb,kind}          counter
+ */
+struct rec_worker;
+void met_set_worker(met_registry *reg, struct rec_worker *w);
+
 /* The Content-Type to serve the text with. */
 #define MET_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

@@ -260,7 +260,7 @@ static void print_children(const json_t *items, const char *owner, int depth)
 		if (kind_is(o, "PodClique")) {
 			json_int_t n = clique_pods(o);
 
-			/* only a /scale to 0 makes 0: a pause (API.md 8) */
+			/* only a /scale to 0 makes 0: a pause (docs/api.md section 8) */
 			printf(" (%" JSON_INTEGER_FORMAT " %s%s)", n,
 			       plural((size_t)n, "pod", "pods"),
 			       n == 0 ? ", paused" : "");

@@ -80,6 +80,8 @@ typedef struct serve {
 	srv_cache cache;
 	srv_kcache kcache; /* the cluster's informers, when connected */
 	_Atomic(rec_worker *) worker; /* the reconcile worker, when started */
+	kube_client worker_client; /* its own rate limit (--kube-qps) */
+	bool worker_client_up;
 	pol_pod_options pod_options; /* the worker's pods: the webhook's */
 	_Atomic(generation *) current;
 	srv_http *webhooks;
@@ -489,16 +491,30 @@ static int worker_start(serve *s, gv_error_t *err)
 
 	s->pod_options.default_scheduler = s->cfg->default_scheduler;
 	s->pod_options.initc_image = s->cfg->initc_image;
-	o.client = &s->kcache.kc.client;
+	/* 30 s a request and 5 tries: a controller waits out a busy server */
+	rc = kube_conn_client_limited(
+	    &s->kcache.kc, 30000, 5, (double)s->cfg->kube_qps,
+	    (unsigned)s->cfg->kube_burst, &s->worker_client, err);
+	if (rc != GV_OK)
+		return rc;
+	s->worker_client_up = true;
+	kube_client_on_error(&s->worker_client, srv_kerrors_report,
+			     &s->kcache.errors);
+	o.client = &s->worker_client;
+	o.threads = (unsigned)s->cfg->reconcile_threads;
 	o.pod_options = &s->pod_options;
 	o.leading = worker_leading;
 	o.leading_ctx = s;
 	o.log = worker_log;
 	o.log_ctx = s;
 	rc = rec_worker_start(&o, &w, err);
-	if (rc != GV_OK)
+	if (rc != GV_OK) {
+		kube_client_release(&s->worker_client);
+		s->worker_client_up = false;
 		return rc;
+	}
 	atomic_store(&s->worker, w);
+	met_set_worker(s->met, w);
 	LOG_INFO(&s->log, "reconciling PodCliqueSets",
 		 LOG_BOOL("leading", srv_leader_leading(&s->leader)));
 	return GV_OK;
@@ -508,7 +524,11 @@ static void worker_stop(serve *s)
 {
 	rec_worker *w = atomic_exchange(&s->worker, NULL);
 
+	met_set_worker(s->met, NULL);
 	rec_worker_stop(w);
+	if (s->worker_client_up)
+		kube_client_release(&s->worker_client);
+	s->worker_client_up = false;
 }
 
 /* Starts one server on addr ("host:port"). */

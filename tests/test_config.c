@@ -624,7 +624,7 @@ static void test_dump(void **state)
 	assert_null(strchr(dump, '\n'));
 	v = json_loads(dump, 0, &jerr);
 	assert_non_null(v);
-	assert_int_equal(json_object_size(v), 28); /* every option but help */
+	assert_int_equal(json_object_size(v), 31); /* every option but help */
 	assert_string_equal(
 	    json_string_value(json_object_get(v, "webhook-addr")), ":9443");
 	assert_string_equal(

@@ -930,4 +930,11 @@ void kube_conn_release(kube_conn *kc);
 int kube_conn_client(kube_conn *kc, long timeout_ms, unsigned max_attempts,
 		     kube_client *out, gv_error_t *err);
 
+/* kube_conn_client with its own client-side rate limit: qps requests a
+ * second sustained, burst at once (0: the defaults), for a controller
+ * that must not crowd out the rest of the cluster. */
+int kube_conn_client_limited(kube_conn *kc, long timeout_ms,
+			     unsigned max_attempts, double qps, unsigned burst,
+			     kube_client *out, gv_error_t *err);
+
 #endif

@@ -194,11 +194,15 @@ typedef struct rec_worker_stats {
 	uint64_t reconciles; /* syncs of a set, done */
 	uint64_t reconcile_errors; /* syncs that failed (and were requeued) */
 	uint64_t reconcile_ns; /* time spent in syncs */
-	uint64_t creates, updates, deletes, patches, status_writes;
-	uint64_t gates_removed;
-	uint64_t gate_latency_ns; /* sum, from the gang's readiness seen */
-	size_t queue_depth;
+	uint64_t gates_removed; /* scheduling gates lifted */
+	size_t queue_depth; /* sets waiting for a thread */
 } rec_worker_stats;
+
+/* Called once per (verb, kind) the worker has written: verb "create",
+ * "patch", "delete" or "status", kind as "Pod"; n writes that succeeded
+ * (or met AlreadyExists/NotFound: the same end). Strings are static. */
+typedef void (*rec_write_fn)(void *ctx, const char *verb, const char *kind,
+			     uint64_t n);
 
 /*
  * Starts the informers and the threads. On GV_OK *out is the worker (stop
@@ -216,6 +220,10 @@ bool rec_worker_synced(rec_worker *w);
 
 /* A copy of the counters. */
 void rec_worker_stats_get(rec_worker *w, rec_worker_stats *out);
+
+/* The writes so far, by verb and kind: fn for each pair written at least
+ * once, in a stable order. */
+void rec_worker_writes_each(rec_worker *w, rec_write_fn fn, void *ctx);
 
 /* Stops the threads (a sync in progress finishes its current request),
  * then the informers, and frees w. w may be NULL. */
