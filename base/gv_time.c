@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* gv_time.c: the monotonic clock (groved/gv_time.h). */
+/* gv_time.c: the clocks (groved/gv_time.h). */
+#include <stdio.h>
+
 #include "groved/gv_time.h"
 
 uint64_t gv_now_ns(void)
@@ -23,4 +25,13 @@ struct timespec gv_timespec_ns(uint64_t ns)
 	};
 
 	return ts;
+}
+
+void gv_time_utc(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "@%lld", (long long)t);
 }

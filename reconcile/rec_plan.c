@@ -70,6 +70,7 @@ typedef struct planner {
 	json_t *notes;
 	const json_t *levels; /* borrowed: the binding's levels, or NULL */
 	const char *binding; /* the binding's name when constraints apply */
+	bool binding_missing; /* constraints asked, binding absent */
 	int64_t *units; /* per group, of the set replica being planned */
 	json_t *by_clique; /* owned: PodClique name -> its pods of ours */
 	json_t *pod_names; /* owned: every observed pod's name -> true */
@@ -369,6 +370,7 @@ static void resolve_binding(planner *p)
 		return;
 	}
 	p->levels = NULL;
+	p->binding_missing = true;
 	{
 		char note[NAME_BUF + 256];
 
@@ -1483,6 +1485,7 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 		goto out;
 	out->items = p.items;
 	out->notes = p.notes;
+	out->binding_missing = p.binding_missing;
 	p.items = NULL;
 	p.notes = NULL;
 out:

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "groved/gv_time.h"
 
 #include "rec_worker_int.h"
 
@@ -497,6 +500,67 @@ static int lift_gates(sync_ctx *c, gv_error_t *err)
 	return GV_OK;
 }
 
+/* ---- statuses --------------------------------------------------------- */
+
+/* Writes every status rec_status_build says changed, through the status
+ * subresource (a merge patch of the whole status, which keeps what
+ * others own: rec_status_build carries it over). */
+static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
+{
+	rec_worker *w = c->w;
+	rec_status_input si = { 0 };
+	json_t *statuses = NULL;
+	const char *ref = NULL;
+	json_t *st = NULL;
+	char now[32];
+	int rc = GV_OK;
+
+	gv_time_utc(time(NULL), now, sizeof(now));
+	si.set = c->set;
+	si.pcs = &c->pcs;
+	si.plan = &c->plan;
+	si.observed = obs;
+	si.now = now;
+	si.binding_missing = c->plan.binding_missing;
+	rc = rec_status_build(&si, &statuses);
+	if (rc != GV_OK)
+		return rc;
+	json_object_foreach(statuses, ref, st)
+	{
+		const char *slash = strchr(ref, '/');
+		char kind[64];
+		rec_kind k = REC_K_COUNT;
+		json_t *patch = NULL;
+		kube_result res = { 0 };
+
+		if (!slash || (size_t)(slash - ref) >= sizeof(kind))
+			continue;
+		memcpy(kind, ref, (size_t)(slash - ref));
+		kind[slash - ref] = '\0';
+		k = rec_kind_of(kind);
+		if (k == REC_K_COUNT)
+			continue;
+		patch = json_pack("{s:O}", "status", st);
+		if (!patch) {
+			rc = GV_ENOMEM;
+			break;
+		}
+		rc = kube_patch(w->o.client, &rec_kinds[k].gvr, c->ns,
+				slash + 1, "status", KUBE_PATCH_MERGE, patch,
+				NULL, &res, err);
+		json_decref(patch);
+		if (rc == GV_ENOTFOUND) {
+			rc = GV_OK; /* gone meanwhile */
+			continue;
+		}
+		if (rc != GV_OK)
+			break;
+		rec_count_write(w, REC_W_STATUS, k);
+	}
+	json_decref(statuses);
+	return rc;
+}
+
 /* ---- the sync --------------------------------------------------------- */
 
 static void sync_release(sync_ctx *c)
@@ -589,6 +653,8 @@ int rec_sync(rec_worker *w, const char *ns, const char *name,
 			goto out;
 	}
 	rc = lift_gates(&c, err);
+	if (rc == GV_OK)
+		rc = write_statuses(&c, &in.observed, err);
 	if (rc == GV_OK && c.missing_owner)
 		*requeue_ms = 1000;
 out:

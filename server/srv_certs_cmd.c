@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "groved/certs.h"
+#include "groved/gv_time.h"
 #include "groved/server.h"
 #include "srv_config.h"
 
@@ -422,16 +423,6 @@ static int out_dir_prepare(const char *dir, bool force)
 	return 0;
 }
 
-/* t as "2006-01-02T15:04:05Z" in buf. */
-static void utc_text(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "@%lld", (long long)t);
-}
-
 static int cmd_generate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -564,7 +555,7 @@ static int cmd_generate(int argc, char **argv)
 			strerror(errno), a.out);
 		goto out;
 	}
-	utc_text(o.now + a.leaf_seconds, until, sizeof(until));
+	gv_time_utc(o.now + a.leaf_seconds, until, sizeof(until));
 	fprintf(stderr,
 		CMD ": wrote %s/{%s,%s,%s} for '%s' (%zu DNS name%s, %zu IP "
 		    "address%s), valid until %s\n",

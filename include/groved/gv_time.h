@@ -11,6 +11,7 @@
 #ifndef GROVED_GV_TIME_H
 #define GROVED_GV_TIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -23,5 +24,9 @@ uint64_t gv_now_ns(void);
  * pthread_cond_timedwait on a condition variable whose clock is
  * CLOCK_MONOTONIC (pthread_condattr_setclock). */
 struct timespec gv_timespec_ns(uint64_t ns);
+
+/* Wall-clock second t as RFC 3339 UTC, "2006-01-02T15:04:05Z", into buf
+ * (size bytes; 21 are enough); "@<seconds>" should t not fit a date. */
+void gv_time_utc(time_t t, char *buf, size_t size);
 
 #endif

@@ -90,11 +90,15 @@ typedef struct rec_plan {
 	json_t *items; /* owned */
 	json_t *notes; /* owned */
 	char template_hash[17]; /* 16 hex digits */
+	/* the set packs by topology but its ClusterTopologyBinding is not
+	 * in rec_input.bindings: gangs are planned without constraints */
+	bool binding_missing;
 } rec_plan;
 
-#define REC_PLAN_INIT                                                \
-	{                                                            \
-		.items = NULL, .notes = NULL, .template_hash = { 0 } \
+#define REC_PLAN_INIT                                                 \
+	{                                                             \
+		.items = NULL, .notes = NULL, .template_hash = { 0 }, \
+		.binding_missing = false                              \
 	}
 
 /*
