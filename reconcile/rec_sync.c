@@ -14,6 +14,7 @@
  * gang is ready is lifted by a JSON patch that removes that gate only.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,156 @@ static int model(sync_ctx *c)
 	return rc;
 }
 
+/* ---- events ----------------------------------------------------------- */
+
+/*
+ * A v1 Event on the set (kubectl describe pcs shows them): type "Normal"
+ * or "Warning", reason in CamelCase, the message printf-formatted. Named
+ * as client-go names them (<set>.<hex nanoseconds>). An Event is a note:
+ * one that cannot be written is logged and forgotten.
+ */
+static void event(sync_ctx *c, const char *type, const char *reason,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void event(sync_ctx *c, const char *type, const char *reason,
+		  const char *fmt, ...)
+{
+	rec_worker *w = c->w;
+	struct timespec ts;
+	char msg[1024];
+	char name[KUBE_STORE_KEY_MAX];
+	char now[32];
+	json_t *ev = NULL;
+	kube_result res = { 0 };
+	gv_error_t err = GV_ERROR_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gv_time_utc(ts.tv_sec, now, sizeof(now));
+	snprintf(name, sizeof(name), "%s.%llx", c->name,
+		 (unsigned long long)ts.tv_sec * 1000000000ull +
+		     (unsigned long long)ts.tv_nsec);
+	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s?}, "
+		       "s:s, s:s, s:s, s:{s:s}, s:s, s:s, s:i, s:s}",
+		       "apiVersion", "v1", "kind", "Event", "metadata", "name",
+		       name, "namespace", c->ns, "involvedObject", "apiVersion",
+		       "grove.io/v1alpha1", "kind", "PodCliqueSet", "name",
+		       c->name, "namespace", c->ns, "uid",
+		       meta_str(c->set, "uid"), "reason", reason, "message",
+		       msg, "type", type, "source", "component", "groved",
+		       "firstTimestamp", now, "lastTimestamp", now, "count", 1,
+		       "reportingComponent", "groved");
+	if (!ev)
+		return;
+	if (kube_create(w->o.client, &rec_kinds[REC_K_EVENT].gvr, c->ns, ev,
+			NULL, &res, &err) == GV_OK)
+		rec_count_write(w, REC_W_CREATE, REC_K_EVENT);
+	else
+		rec_log(w, REC_LOG_DEBUG, c->key, "cannot record event %s: %s",
+			reason, err.text);
+	json_decref(ev);
+}
+
+/* Member m ("status", "message") of condition type in status, or "". */
+static const char *condition_of(const json_t *status, const char *type,
+				const char *m)
+{
+	const json_t *cd = NULL;
+	size_t i = 0;
+
+	json_array_foreach(json_object_get(status, "conditions"), i, cd)
+	{
+		const char *t = json_string_value(json_object_get(cd, "type"));
+		const char *v = json_string_value(json_object_get(cd, m));
+
+		if (t && v && strcmp(t, type) == 0)
+			return v;
+	}
+	return "";
+}
+
+static const char *condition(const json_t *status, const char *type)
+{
+	return condition_of(status, type, "status");
+}
+
+static bool went(const json_t *old, const json_t *now, const char *type,
+		 const char *from, const char *to)
+{
+	return strcmp(condition(old, type), from) == 0 &&
+	       strcmp(condition(now, type), to) == 0;
+}
+
+/* The Events of what the new statuses say changed: a clique that has
+ * its minAvailable Ready, a gang that runs, the set Ready, Degraded and
+ * recovered. */
+static void status_events(sync_ctx *c, const json_t *statuses)
+{
+	const char *ref = NULL;
+	const json_t *st = NULL;
+	char set_ref[512];
+
+	snprintf(set_ref, sizeof(set_ref), "PodCliqueSet/%s", c->name);
+	json_object_foreach((json_t *)statuses, ref, st)
+	{
+		const char *slash = strchr(ref, '/');
+		rec_kind k = REC_K_COUNT;
+		json_t *obj = NULL;
+		const json_t *old = NULL;
+		char kind[64];
+
+		if (!slash || (size_t)(slash - ref) >= sizeof(kind))
+			continue;
+		memcpy(kind, ref, (size_t)(slash - ref));
+		kind[slash - ref] = '\0';
+		k = rec_kind_of(kind);
+		if (k == REC_K_PCS) {
+			old = json_object_get(c->set, "status");
+			if (went(old, st, "Ready", "False", "True") ||
+			    went(old, st, "Ready", "", "True"))
+				event(c, "Normal", "Ready",
+				      "every PodClique has its minAvailable "
+				      "Ready pods (%s)",
+				      json_string_value(
+					  json_object_get(st, "ready")));
+			if (went(old, st, "Degraded", "False", "True") ||
+			    went(old, st, "Degraded", "", "True"))
+				event(c, "Warning", "Degraded", "%s",
+				      condition_of(st, "Degraded", "message"));
+			if (went(old, st, "Degraded", "True", "False"))
+				event(c, "Normal", "Recovered",
+				      "every PodClique has its minAvailable "
+				      "Ready pods again");
+			continue;
+		}
+		if (k != REC_K_PCLQ && k != REC_K_PG)
+			continue;
+		obj = kube_store_get(&c->w->stores[k], c->ns, slash + 1);
+		old = json_object_get(obj, "status");
+		if (k == REC_K_PCLQ &&
+		    went(old, st, "MinAvailableBreached", "True", "False"))
+			event(c, "Normal", "PodCliqueReady",
+			      "PodClique %s has its minAvailable Ready pods",
+			      slash + 1);
+		if (k == REC_K_PG) {
+			const char *was =
+			    json_string_value(json_object_get(old, "phase"));
+			const char *is =
+			    json_string_value(json_object_get(st, "phase"));
+
+			if (is && strcmp(is, "Running") == 0 &&
+			    (!was || strcmp(was, "Running") != 0))
+				event(c, "Normal", "PodGangScheduled",
+				      "PodGang %s is scheduled and running",
+				      slash + 1);
+		}
+		json_decref(obj);
+	}
+}
+
 /* ---- writing ---------------------------------------------------------- */
 
 static const char *api_version_of(const char *kind)
@@ -345,7 +496,15 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 			"%s \"%s\" is in the way: it exists and is not this "
 			"set's; groved neither adopts nor overwrites it",
 			kind, name);
+		event(c, "Warning", "ObjectInTheWay",
+		      "%s %s exists and is not this set's: groved neither "
+		      "adopts nor overwrites it; delete or rename it",
+		      kind, name);
 	}
+	if (rc == GV_OK && k == REC_K_PG && strcmp(verb, "create") == 0 &&
+	    !c->missing_owner)
+		event(c, "Normal", "PodGangCreated", "created PodGang %s",
+		      name);
 out:
 	json_decref(obj);
 	json_decref(out);
@@ -525,6 +684,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 	rc = rec_status_build(&si, &statuses);
 	if (rc != GV_OK)
 		return rc;
+	status_events(c, statuses);
 	json_object_foreach(statuses, ref, st)
 	{
 		const char *slash = strchr(ref, '/');

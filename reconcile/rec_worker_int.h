@@ -44,7 +44,8 @@
 	  "horizontalpodautoscalers", true, REC_MANAGED_SELECTOR, true)       \
 	X(CTB, "ClusterTopologyBinding", "grove.io", "v1alpha1",              \
 	  "clustertopologybindings", false, NULL, true)                       \
-	X(NODE, "Node", "", "v1", "nodes", false, NULL, true)
+	X(NODE, "Node", "", "v1", "nodes", false, NULL, true)                 \
+	X(EVENT, "Event", "", "v1", "events", true, NULL, false)
 
 typedef enum {
 #define REC_KIND_ID(id, ...) REC_K_##id,

@@ -166,6 +166,7 @@ BASE_RULES = {
         rule(["grove.io"], ["podcliquesets/status", "podcliques/status",
                             "podcliquescalinggroups/status"], ["patch"]),
         rule(["scheduler.grove.io"], ["podgangs/status"], ["patch"]),
+        rule([""], ["events"], ["create"]),
         rule(["grove.io"], ["podcliquesets/finalizers",
                             "podcliques/finalizers",
                             "podcliquescalinggroups/finalizers"], ["update"]),
