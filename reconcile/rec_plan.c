@@ -1701,9 +1701,11 @@ static bool grove_kind(const json_t *o)
  * labels and annotations under "metadata" (whole maps, when a planned key
  * is missing or other: a merge patch leaves other keys alone), the rest
  * at the top. Grove's kinds compare equal; other kinds compare within
- * (what the server fills in is no difference); a pod compares only its
- * labels and annotations (its spec cannot change, and its scheduling
- * gate is the worker's to remove). A new reference, {} when nothing.
+ * (what the server fills in is no difference); a pod never differs: its
+ * spec cannot change, its scheduling gate is the worker's to remove, and
+ * its labels say what it was made as (grove.io/pod-template-hash: the
+ * template it runs, which a rollout, not a patch, changes). A new
+ * reference, {} when nothing.
  */
 static json_t *differing(const json_t *want, const json_t *got)
 {
@@ -1713,6 +1715,7 @@ static json_t *differing(const json_t *want, const json_t *got)
 	const json_t *gm = json_object_get(got, "metadata");
 	const char *kind = json_string_value(json_object_get(want, "kind"));
 	bool exact = grove_kind(want);
+	bool pod = kind && strcmp(kind, "Pod") == 0;
 	json_t *out = json_object();
 	json_t *meta = json_object();
 	const char *const *k = NULL;
@@ -1720,7 +1723,7 @@ static json_t *differing(const json_t *want, const json_t *got)
 	json_t *v = NULL;
 	int bad = !out || !meta;
 
-	for (k = meta_keys; !bad && *k; k++) {
+	for (k = meta_keys; !bad && !pod && *k; k++) {
 		const json_t *w = json_object_get(wm, *k);
 
 		if (w && !within(w, json_object_get(gm, *k)))
@@ -1732,10 +1735,9 @@ static json_t *differing(const json_t *want, const json_t *got)
 	{
 		const json_t *g = json_object_get(got, key);
 
-		if (bad || strcmp(key, "apiVersion") == 0 ||
+		if (bad || pod || strcmp(key, "apiVersion") == 0 ||
 		    strcmp(key, "kind") == 0 || strcmp(key, "metadata") == 0 ||
-		    strcmp(key, "status") == 0 ||
-		    (kind && strcmp(kind, "Pod") == 0))
+		    strcmp(key, "status") == 0)
 			continue;
 		if (exact ? !json_equal(v, g) : !within(v, g))
 			bad |= json_object_set(out, key, v);

@@ -146,9 +146,10 @@ int rec_plan_waves(const rec_plan *plan, json_t **waves_out);
  * PodCliqueScalingGroup and PodGang members when not equal; other kinds'
  * members when the planned value is not within the observed one (what
  * the API server fills in, such as a Service's clusterIP, or the token
- * controller's Secret data, is no difference); a pod never differs but
- * in labels and annotations (its spec is immutable, and the scheduling
- * gate is removed by the worker, not by an update). An observed object of a planned name that is not ours
+ * controller's Secret data, is no difference); a pod never differs (its
+ * spec is immutable, the scheduling gate is removed by the worker, and
+ * its labels record what it was made as: its pod-template-hash changes by
+ * a rollout, never by a patch). An observed object of a planned name that is not ours
  * (no app.kubernetes.io/managed-by: grove-operator and part-of the set)
  * is a "conflict": never adopted or overwritten. An observed object of
  * ours that the plan does not hold is deleted, unless it is already
