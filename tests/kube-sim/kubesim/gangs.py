@@ -3,7 +3,7 @@
 filters need: requests (quantities), node selection, taints and
 tolerations.  Pure functions over dicts; scheduler.py keeps the state.
 
-PodGang (scheduler.grove.io/v1alpha1, as groved plans it; see API.md
+PodGang (scheduler.grove.io/v1alpha1, as groved plans it; see docs/api.md
 section 5): spec.podgroups[{name, podReferences[{namespace, name}],
 minReplicas, topologyConstraint}], spec.topologyConstraint,
 spec.topologyConstraintGroupConfigs[{name, podGroupNames,
