@@ -29,6 +29,16 @@ class GarbageCollector:
                     return self.types[(g, pl)], k, o
         return None
 
+    def _owner_exists(self, ref, ns):
+        """Whether the owner ref names (same uid) exists, in the
+        dependent's namespace or cluster-wide."""
+        group = ref.get("apiVersion", "").rpartition("/")[0]
+        for (g, pl), rt in self.types.items():
+            if g == group and rt.kind == ref.get("kind"):
+                o = self.objs.get((g, pl), {}).get((ns if rt.namespaced else "", ref.get("name")))
+                return o is not None and o["metadata"]["uid"] == ref.get("uid")
+        return True   # a kind kube-sim does not serve: not ours to judge
+
     def _orphan(self, uid):
         for rt, k, o in self._dependents(uid):
             new = copy.deepcopy(o)
@@ -69,6 +79,15 @@ class GarbageCollector:
                     self.update(rt, k[0], k[1], new)
                 else:
                     self.delete(rt, k[0], k[1], {"propagationPolicy": "Background"})
+        elif item[0] == "dangling":
+            # created after its owners were gone (a controller acting on a
+            # stale cache): the real collector looks the owners up and
+            # deletes a dependent none of whose owners exists
+            _, rt, k = item
+            o = self.objs.get((rt.group, rt.plural), {}).get(k)
+            if o is not None and not o["metadata"].get("deletionTimestamp") and not any(
+                    self._owner_exists(r, k[0]) for r in o["metadata"].get("ownerReferences") or []):
+                self.delete(rt, k[0], k[1], {"propagationPolicy": "Background"})
         elif item[0] == "dependent-gone":
             found = self._find_uid(item[1])
             if found and "foregroundDeletion" in (found[2]["metadata"].get("finalizers") or []):

@@ -274,6 +274,8 @@ class Store(GarbageCollector):
             meta["resourceVersion"] = self._next_rv()
             store[(ons, name)] = obj
             self._emit("ADDED", (rt.group, rt.plural), ons, obj, None)
+            if meta.get("ownerReferences"):
+                self.gc_queue.put(("dangling", rt, (ons, name)))
             if rt.plural == "customresourcedefinitions":
                 self.crd_changed(obj)
             return copy.deepcopy(obj)
