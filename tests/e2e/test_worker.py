@@ -379,9 +379,11 @@ def s1_reference(w):
     ok, failed = print_writes("s1 (apply to Ready)", w.sim.requests(off))
     minimum = 14 + 4   # 4 credentials, Service, gang, group, 3 cliques, 4 pods; 4 gates
     status = sum(v for k, v in ok.items() if k.endswith("/status"))
-    other = sum(ok.values()) - status - 1   # less kubectl's create of the set
+    events = ok.get("POST events", 0)
+    # less kubectl's create of the set
+    other = sum(ok.values()) - status - events - 1
     print("# s1: groved's writes: %d creates and gate removals for a minimum of %d (%.2fx),"
-          " %d status writes" % (other, minimum, other / minimum, status))
+          " %d status writes, %d Events" % (other, minimum, other / minimum, status, events))
     R.check("s1: each object created once (one successful POST per kind and name)",
             all(ok.get("POST " + r, 0) == n for r, n in (
                 ("pods", 4), ("podcliques", 3), ("podcliquescalinggroups", 1),
@@ -899,6 +901,13 @@ def main():
                 fn(w)
                 print("# %s: %.1f s" % (fn.__doc__.split("\n")[0], time.monotonic() - t))
         R.on_failure = None
+        m = w.hooks.metrics()
+        counted = {k: int(v) for k, v in m.items()
+                   if k.startswith(("groved_reconcile_api_writes_total",
+                                    "groved_reconcile_gates_removed_total")) and v}
+        if counted:
+            print("# groved's own /metrics after scenarios %s: %s"
+                  % (" ".join(k for k, _ in steps if want(k)), json.dumps(counted)))
         w.close()
         w = None
         if want("s5"):
