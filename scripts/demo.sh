@@ -165,6 +165,9 @@ k get pcs,pclq,pcsg,pg,pods -n inference
 pods_cols='custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,PHASE:.status.phase,READY:.status.conditions[?(@.type=="Ready")].status,GANG:.metadata.labels.grove\.io/podgang'
 printf '\n(kube-sim prints no READY, STATUS or NODE column for pods: the same with custom columns)\n'
 k get pods -n inference -o "$pods_cols"
+printf '\n(what the worker wrote: the set'"'"'s status, its conditions, and the Events of its startup)\n'
+printf '$ kubectl describe pcs -n inference vllm-disaggregated | sed -n '"'"'/^Status:/,$p'"'"'\n'
+kc describe pcs -n inference vllm-disaggregated 2>&1 | sed -n '/^Status:/,$p'
 k get resourceclaims -n inference
 k get resourceclaims -n inference -o 'custom-columns=NAME:.metadata.name,DEVICE:.status.allocation.devices.results[*].device,RESERVED-FOR:.status.reservedFor[*].name'
 printf '\n(the router Service'"'"'s selector: the router pod, and only it)\n'

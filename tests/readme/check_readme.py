@@ -37,7 +37,9 @@ The first command, scripts/demo.sh, run and its output checked:
     prefill, decode: each all Ready before the next started); the final
     `kubectl get pcs,pclq,pcsg,pg,pods` lists the set at READY 4/4 Running,
     its three PodCliques, its scaling group, its one PodGang and its four
-    pods; every resource claim allocated a device and reserved for its pod;
+    pods; `kubectl describe pcs` shows status.phase Running and the Events
+    PodGangCreated, PodCliqueReady, PodGangScheduled and Ready; every
+    resource claim allocated a device and reserved for its pod;
     deleting a PodClique by hand refused by groved's authorizer; /scale to
     5 denied, to 2 allowed, the new unit's pods started in order, the set
     at 7/7 Running with a second (scaled) PodGang; groved stopped cleanly;
@@ -242,6 +244,17 @@ def check_output(out, with_kubectl):
         if got != n:
             fails.append(f"the final kubectl get pcs,pclq,pcsg,pg,pods: "
                          f"{got} lines of {what}, expected {n}")
+    described = block(lines, "$ kubectl describe pcs -n inference "
+                      "vllm-disaggregated | sed -n '/^Status:/,$p'")
+    reasons = {ln.split()[1] for ln in described
+               if ln.startswith("  Normal ") or ln.startswith("  Warning ")}
+    for r in ("PodGangCreated", "PodCliqueReady", "PodGangScheduled",
+              "Ready"):
+        if r not in reasons:
+            fails.append(f"kubectl describe pcs: no {r} Event (Events: "
+                         f"{sorted(reasons)})")
+    if not any(re.match(r"\s+Phase:\s+Running$", ln) for ln in described):
+        fails.append("kubectl describe pcs: no status.phase Running")
     claims = [ln.split() for ln in block(
         lines, "$ kubectl get resourceclaims -n inference -o custom-columns=",
         prefix=True)[1:] if ln.strip()]
@@ -325,6 +338,8 @@ def self_test(out, readme, groved, with_kubectl):
              sub(r"4/4(\s+)Running", r"3/4\1Starting"), True),
             ("no PodGang", check_output,
              sub(r"^podgang\.scheduler\.grove\.io/.*\n", ""), True),
+            ("no PodGangScheduled Event", check_output,
+             sub(r"^  Normal\s+PodGangScheduled\s.*\n", ""), True),
             ("a claim not allocated", check_output,
              sub(r"^(vllm-disaggregated-\S+\s+)gpu-\d+", r"\1<none>"), True),
             ("no scaled gang", check_output, sub(
