@@ -152,15 +152,17 @@ def check_startup(lines, command, pods, order):
     at = next((i for i, ln in enumerate(lines) if ln == command), None)
     if at is None:
         return [f"no {command!r} in the output"]
-    steps = {}   # pod -> {step: time}
-    for ln in lines[at + 1:]:
+    # pod -> {step: (time, line)}: the times are printed to the hundredth,
+    # the lines in the watch's order (the API server's, exact)
+    steps = {}
+    for n, ln in enumerate(lines[at + 1:]):
         if "pods Ready" in ln:
             break
         m = STEP_RX.match(ln)
         if m:
             t, pod, what = float(m.group(1)), m.group(2), m.group(3)
             key = what.split(",")[0].split(" ")[0]   # created, gate, bound
-            steps.setdefault(pod, {})[key] = t
+            steps.setdefault(pod, {})[key] = (t, n)
     if len(steps) != pods:
         fails.append(f"after {command!r}: the steps of {len(steps)} new pods "
                      f"printed, expected {pods}")
@@ -176,9 +178,9 @@ def check_startup(lines, command, pods, order):
                    if f"-{after}-" in p and "started" in s]
         if not ready or not started or not max(ready) < min(started):
             fails.append(f"after {command!r}: {after} started (+"
-                         f"{min(started, default=0):.2f}s) before every "
-                         f"{before} pod was Ready (+"
-                         f"{max(ready, default=0):.2f}s), or never")
+                         f"{min(started, default=(0, 0))[0]:.2f}s) before "
+                         f"every {before} pod was Ready (+"
+                         f"{max(ready, default=(0, 0))[0]:.2f}s), or never")
     kept = "startup order kept: " + " -> ".join(order)
     if not any(ln.startswith(kept) for ln in lines[at + 1:]):
         fails.append(f"after {command!r}: no {kept!r}")
