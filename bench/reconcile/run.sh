@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The reconcile worker's speed against kube-sim (bench/README.md,
+# "reconcile/"): `groved serve --kubeconfig` (the worker alone; the
+# webhooks in a second groved) on kube-sim's cluster, loopback only.
+#
+#   ref    the reference workload on reference.yaml's 3 nodes: kubectl
+#          apply, scale 1 -> 2, a decode pod deleted, idle (RUNS times)
+#   3k     1 + 1,000 x 3 = 3,001 pods (bench/plan/gen.py --units 1000) on
+#          large.yaml, the worker's default rate limit (--kube-qps 50
+#          --kube-burst 100) and a raised one (500 / 1000)
+#   10k    10,000 pods (--units 3333), kube-sim --no-scheduler (no node
+#          has room; the gates are still lifted), --kube-qps 1000: the
+#          worker's CPU and RSS with 10,000 pods cached, idle after
+#
+#     bench/reconcile/run.sh                  # all, about 10 minutes
+#     WHAT="ref" RUNS=3 bench/reconcile/run.sh
+#
+# Prints bench.py's JSON lines (kept in $OUT, default a temporary file)
+# and the tables of table.py.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BUILD:-$root/build/benchrec}
+runs=${RUNS:-1}
+what=${WHAT:-"ref 3k 10k"}
+work=$(mktemp -d)
+out=${OUT:-$work/results.jsonl}
+trap 'rm -rf "$work"' EXIT
+
+if [ "$runs" -lt 1 ] || [ "$runs" -gt 10 ]; then
+	echo "run.sh: RUNS must be 1..10" >&2
+	exit 2
+fi
+command -v kubectl >/dev/null || {
+	echo "run.sh: needs kubectl" >&2
+	exit 2
+}
+if [ ! -f "$build/CMakeCache.txt" ]; then
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+		-DBUILD_TESTING=OFF >/dev/null
+fi
+cmake --build "$build" -j2 --target groved >/dev/null
+groved=$build/groved
+nodes=$root/tests/fixtures/nodes
+: >"$out"
+
+bench() { python3 "$here/bench.py" --groved "$groved" --root "$root" "$@" | tee -a "$out"; }
+
+echo "# groved reconcile, $(date -u +%Y-%m-%d), $(nproc) CPUs, RUNS=$runs," \
+	"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+for w in $what; do
+	case $w in
+	ref)
+		for ((i = 1; i <= runs; i++)); do
+			bench --nodes "$nodes/reference.yaml" \
+				--set "$root/examples/vllm-disaggregated.yaml" \
+				--steps apply,scale2,kill,idle --idle 5 --label "ref#$i"
+		done
+		;;
+	3k)
+		python3 "$root/bench/plan/gen.py" --units 1000 >"$work/set-3k.yaml"
+		bench --nodes "$nodes/large.yaml" --set "$work/set-3k.yaml" \
+			--qps 500 --burst 1000 --steps apply --timeout 600 --label "3k-qps500"
+		bench --nodes "$nodes/large.yaml" --set "$work/set-3k.yaml" \
+			--qps 50 --burst 100 --steps apply --timeout 900 --label "3k-qps50"
+		;;
+	10k)
+		python3 "$root/bench/plan/gen.py" --units 3333 >"$work/set-10k.yaml"
+		bench --nodes "$nodes/reference.yaml" --set "$work/set-10k.yaml" \
+			--no-scheduler --qps 1000 --burst 2000 --steps apply,idle \
+			--idle 10 --timeout 900 --label "10k-nosched"
+		;;
+	*)
+		echo "run.sh: unknown WHAT '$w'" >&2
+		exit 2
+		;;
+	esac
+done
+echo
+python3 "$here/table.py" <"$out"
