@@ -163,7 +163,7 @@ pcs_shows() {
 poll 100 pcs_shows 4/4 || fail "kubectl get pcs did not show READY 4/4, STATUS Running within 10 s"
 k get pcs,pclq,pcsg,pg,pods -n inference
 pods_cols='custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,PHASE:.status.phase,READY:.status.conditions[?(@.type=="Ready")].status,GANG:.metadata.labels.grove\.io/podgang'
-printf '\n(kube-sim prints no READY, STATUS or NODE column for pods: the same with custom columns)\n'
+printf '\n(each pod'"'"'s node, phase, readiness and gang)\n'
 k get pods -n inference -o "$pods_cols"
 printf '\n(what the worker wrote: the set'"'"'s status, its conditions, and the Events of its startup)\n'
 printf '$ kubectl describe pcs -n inference vllm-disaggregated | sed -n '"'"'/^Status:/,$p'"'"'\n'
