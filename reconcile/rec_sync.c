@@ -43,6 +43,7 @@ typedef struct sync_ctx {
 	json_t *bindings; /* binding name -> spec.levels */
 	json_t *uids; /* "Kind/name" -> uid, observed and created */
 	json_t *owners; /* "Kind/name" -> its plan item's owner */
+	json_t *gangs_made; /* name -> PodGang created this round */
 	rec_plan plan;
 	bool missing_owner; /* a create waited for its owner: requeue */
 } sync_ctx;
@@ -59,6 +60,65 @@ static const char *label(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(
 	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
+}
+
+/*
+ * What the worker made that its caches may not show yet. Between a create
+ * and the informer's event another round may run (an event of something
+ * else): without this it would create again and meet AlreadyExists, a
+ * wasted request per object. Keyed by the set's uid (a set deleted and
+ * made again starts afresh) and "Kind/name"; an entry is forgotten once
+ * the cache has the object, or after REC_MADE_MS in case the object went
+ * before the cache saw it. Secrets, never watched (rec_worker_int.h),
+ * are remembered for as long as the set lives.
+ */
+#define REC_MADE_MS 60000
+
+static void made_key(sync_ctx *c, const char *ref, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s|%s", meta_str(c->set, "uid"), ref);
+}
+
+/* The uid of ref when the worker made it lately (a new string the
+ * caller frees), or NULL. */
+static char *made_uid(sync_ctx *c, const char *ref, bool secret)
+{
+	char k[KUBE_STORE_KEY_MAX * 2];
+	const json_t *e = NULL;
+	char *uid = NULL;
+
+	made_key(c, ref, k, sizeof(k));
+	pthread_mutex_lock(&c->w->made_lock);
+	e = json_object_get(c->w->made, k);
+	if (e && (secret || gv_now_ms() - (uint64_t)json_integer_value(
+					      json_array_get(e, 1)) <
+				REC_MADE_MS))
+		uid = strdup(json_string_value(json_array_get(e, 0)));
+	pthread_mutex_unlock(&c->w->made_lock);
+	return uid;
+}
+
+static void made_add(sync_ctx *c, const char *ref, const char *uid)
+{
+	char k[KUBE_STORE_KEY_MAX * 2];
+
+	made_key(c, ref, k, sizeof(k));
+	pthread_mutex_lock(&c->w->made_lock);
+	(void)json_object_set_new(
+	    c->w->made, k,
+	    json_pack("[s, I]", uid ? uid : "", (json_int_t)gv_now_ms()));
+	pthread_mutex_unlock(&c->w->made_lock);
+}
+
+/* The cache has ref now: nothing to remember. */
+static void made_seen(sync_ctx *c, const char *ref)
+{
+	char k[KUBE_STORE_KEY_MAX * 2];
+
+	made_key(c, ref, k, sizeof(k));
+	pthread_mutex_lock(&c->w->made_lock);
+	(void)json_object_del(c->w->made, k);
+	pthread_mutex_unlock(&c->w->made_lock);
 }
 
 /* Whether node (may be NULL: gone) can no longer finish its pods'
@@ -129,6 +189,7 @@ static int observe(sync_ctx *c)
 			if (uid &&
 			    json_object_set_new(c->uids, ref, json_string(uid)))
 				return GV_ENOMEM;
+			made_seen(c, ref);
 			if (k != REC_K_PCLQ && k != REC_K_PCSG &&
 			    k != REC_K_PG && k != REC_K_POD &&
 			    json_array_append(c->others, (json_t *)o))
@@ -206,6 +267,169 @@ static int model(sync_ctx *c)
 	if (rc == GV_OK)
 		c->built = true;
 	return rc;
+}
+
+/* ---- gates ------------------------------------------------------------ */
+
+/* Pods of PodClique pclq observed with a node (scheduled), not going. */
+static int64_t scheduled_pods(sync_ctx *c, const char *pclq)
+{
+	const json_t *p = NULL;
+	size_t i = 0;
+	int64_t n = 0;
+
+	json_array_foreach(c->lists[REC_K_POD], i, p)
+	{
+		const char *l = label(p, "grove.io/podclique");
+
+		if (l && strcmp(l, pclq) == 0 &&
+		    !meta_str(p, "deletionTimestamp") &&
+		    json_string_value(json_object_get(
+			json_object_get(p, "spec"), "nodeName")))
+			n++;
+	}
+	return n;
+}
+
+/* Whether every PodClique of gang base has its minAvailable scheduled
+ * (scheduled, never Ready: docs/api.md section 6); a paused one asks 0. */
+static bool base_scheduled(sync_ctx *c, const char *base)
+{
+	const json_t *q = NULL;
+	size_t i = 0;
+
+	json_array_foreach(c->lists[REC_K_PCLQ], i, q)
+	{
+		const char *g = label(q, "grove.io/podgang");
+		const json_t *spec = json_object_get(q, "spec");
+		json_int_t need =
+		    json_integer_value(json_object_get(spec, "minAvailable"));
+		json_int_t replicas =
+		    json_integer_value(json_object_get(spec, "replicas"));
+
+		if (!g || strcmp(g, base) != 0)
+			continue;
+		if (replicas < need)
+			need = replicas;
+		if (scheduled_pods(c, meta_str(q, "name")) < need)
+			return false;
+	}
+	return true;
+}
+
+/* Whether gang lists pod name in its podgroups. */
+static bool in_gang(const json_t *gang, const char *name)
+{
+	const json_t *pg = NULL;
+	const json_t *r = NULL;
+	size_t i = 0;
+	size_t k = 0;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(gang, "spec"), "podgroups"), i, pg)
+	{
+		json_array_foreach(json_object_get(pg, "podReferences"), k, r)
+		{
+			const char *n =
+			    json_string_value(json_object_get(r, "name"));
+
+			if (n && strcmp(n, name) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The position of groved's gate among pod's, or -1. */
+static int gate_at(const json_t *pod)
+{
+	const json_t *g = NULL;
+	size_t i = 0;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(pod, "spec"), "schedulingGates"), i,
+	    g)
+	{
+		const char *n = json_string_value(json_object_get(g, "name"));
+
+		if (n && strcmp(n, GATE) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* PodGang name: the cache's, or the one this round created (the cache
+ * has not seen it yet). A new reference, or NULL. */
+static json_t *gang_named(sync_ctx *c, const char *name)
+{
+	json_t *gang = kube_store_get(&c->w->stores[REC_K_PG], c->ns, name);
+
+	if (!gang && c->gangs_made)
+		gang = json_incref(json_object_get(c->gangs_made, name));
+	return gang;
+}
+
+/*
+ * Lifts groved's gate from pod when its gang may go: the pod is listed in
+ * its PodGang and, for a scaled gang, the base gang is scheduled. The
+ * patch tests that the gate is still where it was seen and removes it
+ * alone: other controllers' gates stay (upstream #723).
+ */
+static int lift_gate(sync_ctx *c, const json_t *p, gv_error_t *err)
+{
+	rec_worker *w = c->w;
+	const char *gang_name = label(p, "grove.io/podgang");
+	const char *base = label(p, "grove.io/base-podgang");
+	const char *name = meta_str(p, "name");
+	int at = gate_at(p);
+	json_t *gang = NULL;
+	json_t *patch = NULL;
+	kube_result res = { 0 };
+	char path[96];
+	bool go = false;
+	int rc = GV_OK;
+
+	if (at < 0 || !gang_name || !name || meta_str(p, "deletionTimestamp"))
+		return GV_OK;
+	gang = gang_named(c, gang_name);
+	go = gang && in_gang(gang, name) && (!base || base_scheduled(c, base));
+	json_decref(gang);
+	if (!go)
+		return GV_OK;
+	snprintf(path, sizeof(path), "/spec/schedulingGates/%d", at);
+	patch = json_pack("[{s:s, s:s+, s:s}, {s:s, s:s}]", "op", "test",
+			  "path", path, "/name", "value", GATE, "op", "remove",
+			  "path", path);
+	if (!patch)
+		return GV_ENOMEM;
+	rc = kube_patch(w->o.client, &rec_kinds[REC_K_POD].gvr, c->ns, name,
+			NULL, KUBE_PATCH_JSON, patch, NULL, &res, err);
+	json_decref(patch);
+	if (rc == GV_ENOTFOUND || (rc == GV_EIO && res.status == 422))
+		return GV_OK; /* gone, or the gate moved: seen again */
+	if (rc != GV_OK)
+		return rc;
+	atomic_fetch_add(&w->gates_removed, 1);
+	rec_count_write(w, REC_W_PATCH, REC_K_POD);
+	rec_log(w, REC_LOG_DEBUG, c->key, "pod %s may be scheduled: gang %s",
+		name, gang_name);
+	return GV_OK;
+}
+
+/* The gates of every observed pod whose gang may go now. */
+static int lift_gates(sync_ctx *c, gv_error_t *err)
+{
+	const json_t *p = NULL;
+	size_t i = 0;
+	int rc = GV_OK;
+
+	json_array_foreach(c->lists[REC_K_POD], i, p)
+	{
+		rc = lift_gate(c, p, err);
+		if (rc != GV_OK)
+			return rc;
+	}
+	return GV_OK;
 }
 
 /* ---- events ----------------------------------------------------------- */
@@ -403,36 +627,6 @@ static bool own(sync_ctx *c, json_t *obj, const char *ref)
 					   "ownerReferences", refs) == 0;
 }
 
-/* Secrets are not watched (rec_worker_int.h): the worker remembers the
- * ones that exist, per set uid (a set deleted and made again has lost
- * its Secret to the garbage collector). */
-static void secret_key(sync_ctx *c, const char *name, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/%s/%s", meta_str(c->set, "uid"), c->ns, name);
-}
-
-static bool secret_known(sync_ctx *c, const char *name)
-{
-	char k[KUBE_STORE_KEY_MAX * 2];
-	bool known = false;
-
-	secret_key(c, name, k, sizeof(k));
-	pthread_mutex_lock(&c->w->secrets_lock);
-	known = json_object_get(c->w->secrets, k) != NULL;
-	pthread_mutex_unlock(&c->w->secrets_lock);
-	return known;
-}
-
-static void secret_seen(sync_ctx *c, const char *name)
-{
-	char k[KUBE_STORE_KEY_MAX * 2];
-
-	secret_key(c, name, k, sizeof(k));
-	pthread_mutex_lock(&c->w->secrets_lock);
-	(void)json_object_set_new(c->w->secrets, k, json_true());
-	pthread_mutex_unlock(&c->w->secrets_lock);
-}
-
 /* One action of rec_plan_actions. */
 static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 {
@@ -452,8 +646,16 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 		return GV_OK;
 	snprintf(ref, sizeof(ref), "%s/%s", kind, name);
 	if (strcmp(verb, "create") == 0) {
-		if (k == REC_K_SECRET && secret_known(c, name))
-			return GV_OK;
+		char *uid = made_uid(c, ref, k == REC_K_SECRET);
+
+		if (uid) {
+			/* made a moment ago: the cache will show it */
+			rc = json_object_set_new(c->uids, ref, json_string(uid))
+				 ? GV_ENOMEM
+				 : GV_OK;
+			free(uid);
+			return rc;
+		}
 		obj = json_deep_copy(json_object_get(a, "object"));
 		if (!obj)
 			return GV_ENOMEM;
@@ -466,8 +668,16 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 			rc = GV_OK; /* made already: the informer will say */
 		if (rc == GV_OK)
 			rec_count_write(w, REC_W_CREATE, k);
-		if (rc == GV_OK && k == REC_K_SECRET)
-			secret_seen(c, name);
+		if (rc == GV_OK)
+			made_add(c, ref, meta_str(out, "uid"));
+		/* a gang made now: its pods, made next, may go at once */
+		if (rc == GV_OK && out && k == REC_K_PG && c->gangs_made &&
+		    json_object_set(c->gangs_made, name, out))
+			rc = GV_ENOMEM;
+		/* a pod made now: its gate lifted now, not a round later
+		 * (the latency would grow with the pods made before it) */
+		if (rc == GV_OK && out && k == REC_K_POD)
+			rc = lift_gate(c, out, err);
 		if (rc == GV_OK && meta_str(out, "uid"))
 			rc =
 			    json_object_set_new(
@@ -509,154 +719,6 @@ out:
 	json_decref(obj);
 	json_decref(out);
 	return rc;
-}
-
-/* ---- gates ------------------------------------------------------------ */
-
-/* Pods of PodClique pclq observed with a node (scheduled), not going. */
-static int64_t scheduled_pods(sync_ctx *c, const char *pclq)
-{
-	const json_t *p = NULL;
-	size_t i = 0;
-	int64_t n = 0;
-
-	json_array_foreach(c->lists[REC_K_POD], i, p)
-	{
-		const char *l = label(p, "grove.io/podclique");
-
-		if (l && strcmp(l, pclq) == 0 &&
-		    !meta_str(p, "deletionTimestamp") &&
-		    json_string_value(json_object_get(
-			json_object_get(p, "spec"), "nodeName")))
-			n++;
-	}
-	return n;
-}
-
-/* Whether every PodClique of gang base has its minAvailable scheduled
- * (scheduled, never Ready: docs/api.md section 6); a paused one asks 0. */
-static bool base_scheduled(sync_ctx *c, const char *base)
-{
-	const json_t *q = NULL;
-	size_t i = 0;
-
-	json_array_foreach(c->lists[REC_K_PCLQ], i, q)
-	{
-		const char *g = label(q, "grove.io/podgang");
-		const json_t *spec = json_object_get(q, "spec");
-		json_int_t need =
-		    json_integer_value(json_object_get(spec, "minAvailable"));
-		json_int_t replicas =
-		    json_integer_value(json_object_get(spec, "replicas"));
-
-		if (!g || strcmp(g, base) != 0)
-			continue;
-		if (replicas < need)
-			need = replicas;
-		if (scheduled_pods(c, meta_str(q, "name")) < need)
-			return false;
-	}
-	return true;
-}
-
-/* Whether gang lists pod name in its podgroups. */
-static bool in_gang(const json_t *gang, const char *name)
-{
-	const json_t *pg = NULL;
-	const json_t *r = NULL;
-	size_t i = 0;
-	size_t k = 0;
-
-	json_array_foreach(
-	    json_object_get(json_object_get(gang, "spec"), "podgroups"), i, pg)
-	{
-		json_array_foreach(json_object_get(pg, "podReferences"), k, r)
-		{
-			const char *n =
-			    json_string_value(json_object_get(r, "name"));
-
-			if (n && strcmp(n, name) == 0)
-				return true;
-		}
-	}
-	return false;
-}
-
-/* The position of groved's gate among pod's, or -1. */
-static int gate_at(const json_t *pod)
-{
-	const json_t *g = NULL;
-	size_t i = 0;
-
-	json_array_foreach(
-	    json_object_get(json_object_get(pod, "spec"), "schedulingGates"), i,
-	    g)
-	{
-		const char *n = json_string_value(json_object_get(g, "name"));
-
-		if (n && strcmp(n, GATE) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
-/*
- * Lifts groved's gate from each pod listed in its PodGang whose gang may
- * go: a base gang at once, a scaled gang once its base gang is scheduled.
- * The patch tests that the gate is still where it was seen, and removes
- * it alone: other controllers' gates stay (upstream #723).
- */
-static int lift_gates(sync_ctx *c, gv_error_t *err)
-{
-	rec_worker *w = c->w;
-	const json_t *p = NULL;
-	size_t i = 0;
-	int rc = GV_OK;
-
-	json_array_foreach(c->lists[REC_K_POD], i, p)
-	{
-		const char *gang_name = label(p, "grove.io/podgang");
-		const char *base = label(p, "grove.io/base-podgang");
-		const char *name = meta_str(p, "name");
-		int at = gate_at(p);
-		json_t *gang = NULL;
-		json_t *patch = NULL;
-		kube_result res = { 0 };
-		char path[96];
-		bool go = false;
-
-		if (at < 0 || !gang_name || !name ||
-		    meta_str(p, "deletionTimestamp"))
-			continue;
-		gang = kube_store_get(&w->stores[REC_K_PG], c->ns, gang_name);
-		go = gang && in_gang(gang, name) &&
-		     (!base || base_scheduled(c, base));
-		json_decref(gang);
-		if (!go)
-			continue;
-		snprintf(path, sizeof(path), "/spec/schedulingGates/%d", at);
-		patch = json_pack("[{s:s, s:s+, s:s}, {s:s, s:s}]", "op",
-				  "test", "path", path, "/name", "value", GATE,
-				  "op", "remove", "path", path);
-		if (!patch)
-			return GV_ENOMEM;
-		rc = kube_patch(w->o.client, &rec_kinds[REC_K_POD].gvr, c->ns,
-				name, NULL, KUBE_PATCH_JSON, patch, NULL, &res,
-				err);
-		json_decref(patch);
-		if (rc == GV_ENOTFOUND || (rc == GV_EIO && res.status == 422)) {
-			rc = GV_OK; /* gone, or the gate moved: seen again */
-			continue;
-		}
-		if (rc != GV_OK)
-			return rc;
-		atomic_fetch_add(&w->gates_removed, 1);
-		rec_count_write(w, REC_W_PATCH, REC_K_POD);
-		rec_log(w, REC_LOG_DEBUG, c->key,
-			"pod %s may be scheduled: gang %s is ready", name,
-			gang_name);
-	}
-	return GV_OK;
 }
 
 /* ---- statuses --------------------------------------------------------- */
@@ -734,6 +796,7 @@ static void sync_release(sync_ctx *c)
 	json_decref(c->bindings);
 	json_decref(c->uids);
 	json_decref(c->owners);
+	json_decref(c->gangs_made);
 	rec_plan_release(&c->plan);
 	if (c->built)
 		pol_pcs_release(&c->pcs);
@@ -787,7 +850,8 @@ int rec_sync(rec_worker *w, const char *ns, const char *name,
 	if (rc != GV_OK)
 		goto out;
 	c.owners = json_object();
-	if (!c.owners) {
+	c.gangs_made = json_object();
+	if (!c.owners || !c.gangs_made) {
 		rc = GV_ENOMEM;
 		goto out;
 	}

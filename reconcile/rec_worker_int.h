@@ -106,10 +106,9 @@ struct rec_worker {
 	/* API writes by verb (rec_write) and kind */
 	atomic_uint_fast64_t writes[REC_W_COUNT][REC_K_COUNT];
 	atomic_uint_fast64_t gates_removed;
-	/* "uid/ns/name" of the token Secrets known to exist (created, or
-	 * found by an AlreadyExists): Secrets are not watched */
-	pthread_mutex_t secrets_lock;
-	json_t *secrets;
+	/* what this worker made lately: rec_sync.c's made_* */
+	pthread_mutex_t made_lock;
+	json_t *made;
 };
 
 /* Logs a line (printf format) for set (may be NULL) through o->log. */
