@@ -1750,6 +1750,21 @@ static json_t *differing(const json_t *want, const json_t *got)
 	return out;
 }
 
+/* A pod of ours that has ended (Failed: evicted, its node lost, a
+ * container that stopped for good; or Succeeded) and is not yet going. */
+static bool pod_ended(const json_t *o)
+{
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *phase = json_string_value(
+	    json_object_get(json_object_get(o, "status"), "phase"));
+
+	return kind && strcmp(kind, "Pod") == 0 && phase &&
+	       (strcmp(phase, "Failed") == 0 ||
+		strcmp(phase, "Succeeded") == 0) &&
+	       !json_object_get(json_object_get(o, "metadata"),
+				"deletionTimestamp");
+}
+
 int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
 		     const rec_observed *obs, json_t **actions_out)
 {
@@ -1798,6 +1813,11 @@ int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
 				      obj_name(o), "object", (json_t *)o);
 		} else if (!is_ours(got, pcs->name)) {
 			a = json_pack("{s:s, s:s, s:s}", "action", "conflict",
+				      "kind", kind, "name", obj_name(o));
+		} else if (pod_ended(got)) {
+			/* replaced on its index: deleted now, made again under
+			 * its name once gone (the next plan) */
+			a = json_pack("{s:s, s:s, s:s}", "action", "delete",
 				      "kind", kind, "name", obj_name(o));
 		} else {
 			json_t *d = differing(o, got);

@@ -110,6 +110,22 @@ static void made_add(sync_ctx *c, const char *ref, const char *uid)
 	pthread_mutex_unlock(&c->w->made_lock);
 }
 
+/*
+ * What the API server answered to a write of kind k goes into the cache
+ * at once (obj: a new reference, stolen): the next round, which may come
+ * before the informer's event of that write, then sees what was written
+ * and neither writes it again nor emits its Event twice. The informer's
+ * own event replaces it with the same object a moment later.
+ */
+static void remember(sync_ctx *c, rec_kind k, json_t *obj)
+{
+	if (!obj || k >= REC_K_COUNT || !rec_kinds[k].watched) {
+		json_decref(obj);
+		return;
+	}
+	(void)kube_store_put(&c->w->stores[k], obj, NULL);
+}
+
 /* The cache has ref now: nothing to remember. */
 static void made_seen(sync_ctx *c, const char *ref)
 {
@@ -385,6 +401,7 @@ static int lift_gate(sync_ctx *c, const json_t *p, gv_error_t *err)
 	json_t *gang = NULL;
 	json_t *patch = NULL;
 	kube_result res = { 0 };
+	json_t *out = NULL;
 	char path[96];
 	bool go = false;
 	int rc = GV_OK;
@@ -403,12 +420,13 @@ static int lift_gate(sync_ctx *c, const json_t *p, gv_error_t *err)
 	if (!patch)
 		return GV_ENOMEM;
 	rc = kube_patch(w->o.client, &rec_kinds[REC_K_POD].gvr, c->ns, name,
-			NULL, KUBE_PATCH_JSON, patch, NULL, &res, err);
+			NULL, KUBE_PATCH_JSON, patch, &out, &res, err);
 	json_decref(patch);
 	if (rc == GV_ENOTFOUND || (rc == GV_EIO && res.status == 422))
 		return GV_OK; /* gone, or the gate moved: seen again */
 	if (rc != GV_OK)
 		return rc;
+	remember(c, REC_K_POD, out);
 	atomic_fetch_add(&w->gates_removed, 1);
 	rec_count_write(w, REC_W_PATCH, REC_K_POD);
 	rec_log(w, REC_LOG_DEBUG, c->key, "pod %s may be scheduled: gang %s",
@@ -670,6 +688,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 			rec_count_write(w, REC_W_CREATE, k);
 		if (rc == GV_OK)
 			made_add(c, ref, meta_str(out, "uid"));
+		if (rc == GV_OK && out)
+			remember(c, k, json_incref(out));
 		/* a gang made now: its pods, made next, may go at once */
 		if (rc == GV_OK && out && k == REC_K_PG && c->gangs_made &&
 		    json_object_set(c->gangs_made, name, out))
@@ -687,9 +707,12 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 	} else if (strcmp(verb, "update") == 0) {
 		rc = kube_patch(w->o.client, gvr, c->ns, name, NULL,
 				KUBE_PATCH_MERGE, json_object_get(a, "fields"),
-				NULL, &res, err);
-		if (rc == GV_OK)
+				&out, &res, err);
+		if (rc == GV_OK) {
 			rec_count_write(w, REC_W_PATCH, k);
+			remember(c, k, out);
+			out = NULL;
+		}
 	} else if (strcmp(verb, "delete") == 0) {
 		kube_delete_opts d = { .propagation_policy = "Background" };
 
@@ -753,6 +776,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 		char kind[64];
 		rec_kind k = REC_K_COUNT;
 		json_t *patch = NULL;
+		json_t *out = NULL;
 		kube_result res = { 0 };
 
 		if (!slash || (size_t)(slash - ref) >= sizeof(kind))
@@ -769,7 +793,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 		}
 		rc = kube_patch(w->o.client, &rec_kinds[k].gvr, c->ns,
 				slash + 1, "status", KUBE_PATCH_MERGE, patch,
-				NULL, &res, err);
+				&out, &res, err);
 		json_decref(patch);
 		if (rc == GV_ENOTFOUND) {
 			rc = GV_OK; /* gone meanwhile */
@@ -777,6 +801,8 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 		}
 		if (rc != GV_OK)
 			break;
+		remember(c, k, out);
+		out = NULL;
 		rec_count_write(w, REC_W_STATUS, k);
 	}
 	json_decref(statuses);

@@ -826,6 +826,66 @@ static void test_actions_cluster_fills(void **state)
 	free(text);
 }
 
+/* A pod that has ended (Failed, Succeeded) is deleted so that the next
+ * plan makes it again on its index; one already terminating is left
+ * alone; a Running one is kept. */
+static void test_actions_ended_pod(void **state)
+{
+	char *text = tu_file("examples/vllm-disaggregated.yaml");
+	json_t *lists[5];
+	rec_observed obs = { 0 };
+	json_t *actions = NULL;
+	json_t *pod = NULL;
+	planned p;
+	size_t l = 0;
+
+	(void)state;
+	plan_text(&p, text, 1, NULL, true);
+	assert_int_equal(p.rc, GV_OK);
+	observe(&p.plan, lists, &obs);
+	pod = json_array_get(lists[3], 2);
+	assert_int_equal(
+	    json_object_set_new(pod, "status",
+				json_pack("{s:s}", "phase", "Failed")),
+	    0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 1);
+	assert_string_equal(action_at(actions, 0, "action"), "delete");
+	assert_string_equal(action_at(actions, 0, "kind"), "Pod");
+	assert_string_equal(action_at(actions, 0, "name"), name_of(pod));
+	json_decref(actions);
+
+	/* once it is going, nothing more: the next plan makes it again */
+	assert_int_equal(
+	    json_object_set_new(json_object_get(pod, "metadata"),
+				"deletionTimestamp",
+				json_string("2026-12-03T10:00:00Z")),
+	    0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 0);
+	json_decref(actions);
+
+	/* Succeeded ends a pod too */
+	assert_int_equal(json_object_del(json_object_get(pod, "metadata"),
+					 "deletionTimestamp"),
+			 0);
+	assert_int_equal(
+	    json_object_set_new(pod, "status",
+				json_pack("{s:s}", "phase", "Succeeded")),
+	    0);
+	assert_int_equal(rec_plan_actions(&p.plan, &p.pcs, &obs, &actions),
+			 GV_OK);
+	assert_int_equal(json_array_size(actions), 1);
+	json_decref(actions);
+
+	for (l = 0; l < 5; l++)
+		json_decref(lists[l]);
+	planned_release(&p);
+	free(text);
+}
+
 /* ---- observed pods ---------------------------------------------------- */
 
 /* The planned object kind/name (borrowed), or NULL. */
@@ -1845,6 +1905,7 @@ int main(void)
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_actions_cluster_fills),
+		cmocka_unit_test(test_actions_ended_pod),
 		cmocka_unit_test(test_observed_counts),
 		cmocka_unit_test(test_observed_pods),
 		cmocka_unit_test(test_scale_in),
