@@ -201,6 +201,19 @@ static const cfg_row rows[] = {
 	  F_RESTART },
 	{ "leader-election-id", T_STR, OFF(leader_election_id), "groved-leader",
 	  NULL, "NAME", NULL, "name of the Lease in --namespace", F_RESTART },
+	{ "leader-lease-duration", T_DURATION, OFF(leader_lease_ms), "15s",
+	  check_nonzero_duration, "DURATION", NULL,
+	  "how long a leader that stopped renewing keeps the Lease: the "
+	  "longest a failover waits",
+	  F_RESTART },
+	{ "leader-renew-deadline", T_DURATION, OFF(leader_renew_ms), "10s",
+	  check_nonzero_duration, "DURATION", NULL,
+	  "a leader that cannot renew for this long stops writing (shorter "
+	  "than --leader-lease-duration)",
+	  F_RESTART },
+	{ "leader-retry-period", T_DURATION, OFF(leader_retry_ms), "2s",
+	  check_nonzero_duration, "DURATION", NULL,
+	  "between two tries to take or renew the Lease", F_RESTART },
 	{ "cert-secret", T_STR, OFF(cert_secret), NULL, NULL, "NAME", NULL,
 	  "self-managed certificates: the leader keeps a CA and the serving "
 	  "certificate in this Secret of --namespace and renews them; every "
@@ -999,6 +1012,14 @@ static int check_all(const cfg_serve *c, gv_error_t *err)
 			    "no serving certificate: give --tls-cert-file and "
 			    "--tls-key-file, --self-signed DIR or "
 			    "--cert-secret NAME");
+	/* client-go's rule: a leader steps down before its Lease could be
+	 * taken, and tries more than once before that */
+	if (c->leader_renew_ms >= c->leader_lease_ms ||
+	    c->leader_retry_ms >= c->leader_renew_ms)
+		return fail(err, GV_EINVAL,
+			    "leader-retry-period < leader-renew-deadline < "
+			    "leader-lease-duration must hold: a leader must "
+			    "step down before another may take its Lease");
 	for (i = 0; c->inject_ca_into[i]; i++) {
 		const char *ref = c->inject_ca_into[i];
 		const char *slash = strchr(ref, '/');

@@ -59,6 +59,9 @@ typedef struct cfg_serve {
 	char *namespace; /* NULL: found at start (srv_serve.c) */
 	bool leader_elect;
 	char *leader_election_id;
+	uint64_t leader_lease_ms; /* a silent leader keeps the Lease so long */
+	uint64_t leader_renew_ms; /* a leader that cannot renew steps down */
+	uint64_t leader_retry_ms; /* between election rounds */
 	char *cert_secret; /* self-managed mode when set */
 	char *cert_service;
 	uint64_t cert_validity_ms; /* whole seconds */

@@ -64,6 +64,9 @@ void srv_leader_init(srv_leader *l, const cfg_serve *c, log_ctx *log,
 	l->on_change = on_change;
 	l->ctx = ctx;
 	snprintf(l->lease, sizeof(l->lease), "%s", c->leader_election_id);
+	l->lease_ms = (long)c->leader_lease_ms;
+	l->renew_deadline_ms = (long)c->leader_renew_ms;
+	l->retry_ms = (long)c->leader_retry_ms;
 	/* the pod name is unique among replicas; outside a pod, host and
 	 * pid are */
 	if (pod && pod[0]) {
@@ -91,6 +94,9 @@ int srv_leader_start(srv_leader *l, kube_client *client, const char *ns,
 	o.identity = l->identity;
 	o.on_started = on_started;
 	o.on_stopped = on_stopped;
+	o.lease_ms = l->lease_ms;
+	o.renew_deadline_ms = l->renew_deadline_ms;
+	o.retry_ms = l->retry_ms;
 	o.ctx = l;
 	kube_elector_init(&l->elector, client, &o);
 	gv_stopper_init(&l->stop);

@@ -34,6 +34,7 @@ typedef struct srv_leader {
 	char identity[256];
 	char namespace[254];
 	char lease[254];
+	long lease_ms, renew_deadline_ms, retry_ms; /* 0: the elector's */
 	gv_stopper stop; /* the elector's, while electing */
 	pthread_t thread;
 	log_ctx *log; /* borrowed; may be NULL */

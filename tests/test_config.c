@@ -186,6 +186,11 @@ typedef struct bad_case {
 #define TLS "--self-signed=/tmp/d"
 
 static const bad_case bad_cases[] = {
+	{ NULL,
+	  { TLS, "--leader-lease-duration=5s", "--leader-renew-deadline=5s" },
+	  "leader-retry-period < leader-renew-deadline < "
+	  "leader-lease-duration must hold: a leader must step down before "
+	  "another may take its Lease" },
 	{ "tls-key-file: /k\nwebhok-addr: :1\n",
 	  { "--tls-cert-file=/c" },
 	  "config file '@': line 2: unknown key \"webhok-addr\" (did you mean "
@@ -624,7 +629,7 @@ static void test_dump(void **state)
 	assert_null(strchr(dump, '\n'));
 	v = json_loads(dump, 0, &jerr);
 	assert_non_null(v);
-	assert_int_equal(json_object_size(v), 31); /* every option but help */
+	assert_int_equal(json_object_size(v), 34); /* every option but help */
 	assert_string_equal(
 	    json_string_value(json_object_get(v, "webhook-addr")), ":9443");
 	assert_string_equal(
