@@ -1205,6 +1205,17 @@ static void set_status(st_ctx *c)
 		push(c, want,
 		     cond(c, C_TOPOLOGY, "Unknown", "ClusterTopologyNotFound",
 			  msg_text(c, &m)));
+	} else if (topo && c->in->kai_topology_unserved) {
+		gv_buf_printf(&m,
+			      "KAI Scheduler's Topology kind "
+			      "(kai.scheduler/v1alpha1) is not served: groved "
+			      "cannot give KAI the levels of "
+			      "ClusterTopologyBinding %s, and KAI cannot place "
+			      "this set's topology-constrained PodGangs",
+			      topo);
+		push(c, want,
+		     cond(c, C_TOPOLOGY, "True", "KAITopologyNotServed",
+			  msg_text(c, &m)));
 	} else if (topo && c->in->missing_level) {
 		gv_buf_printf(&m,
 			      "topology level %s used by the set is not a "

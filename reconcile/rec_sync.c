@@ -766,6 +766,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 	si.observed = obs;
 	si.now = now;
 	si.binding_missing = c->plan.binding_missing;
+	si.kai_topology_unserved = rec_worker_kai_topology(w) == 0;
 	rc = rec_status_build(&si, &statuses);
 	if (rc != GV_OK)
 		return rc;

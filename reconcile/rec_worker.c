@@ -93,7 +93,7 @@ static void on_event(void *arg, const char *key, json_t *old_obj,
 		return;
 	}
 	if (ka->kind == REC_K_CTB) {
-		rec_worker_resync(w);
+		rec_worker_resync(w); /* the Topologies too */
 		return;
 	}
 	if (old_obj)
@@ -130,6 +130,20 @@ static void *run(void *arg)
 		if (shutdown)
 			break;
 		slash = strchr(key, '/');
+		if (leading(w) && strcmp(key, REC_KEY_TOPOLOGIES) == 0) {
+			if (rec_sync_topologies(w, &err) != GV_OK) {
+				(void)kube_queue_add_rate_limited(&w->queue,
+								  key, NULL);
+				rec_log(w, REC_LOG_WARN, NULL,
+					"cannot write KAI Topologies: %s",
+					err.text);
+			} else {
+				kube_queue_forget(&w->queue, key);
+			}
+			(void)kube_queue_done(&w->queue, key);
+			free(key);
+			continue;
+		}
 		if (!leading(w) || !slash) {
 			/* not ours to write: a new leader queues all again */
 			kube_queue_forget(&w->queue, key);
@@ -173,6 +187,7 @@ void rec_worker_resync(rec_worker *w)
 
 	if (!w)
 		return;
+	(void)kube_queue_add(&w->queue, REC_KEY_TOPOLOGIES);
 	sets = kube_store_list(&w->stores[REC_K_PCS], NULL, NULL, NULL);
 	json_array_foreach(sets, i, set) queue_owner(w, set, true);
 	json_decref(sets);
@@ -298,6 +313,7 @@ int rec_worker_start(const rec_worker_opts *o, rec_worker **out,
 		goto out;
 	}
 	w->o = *o;
+	atomic_init(&w->kai_topology, -1);
 	gv_stopper_init(&w->stop);
 	rc = kube_queue_init(&w->queue, NULL);
 	if (rc != GV_OK)

@@ -45,7 +45,9 @@
 	X(CTB, "ClusterTopologyBinding", "grove.io", "v1alpha1",              \
 	  "clustertopologybindings", false, NULL, true)                       \
 	X(NODE, "Node", "", "v1", "nodes", false, NULL, true)                 \
-	X(EVENT, "Event", "", "v1", "events", true, NULL, false)
+	X(EVENT, "Event", "", "v1", "events", true, NULL, false)              \
+	X(TOPOLOGY, "Topology", "kai.scheduler", "v1alpha1", "topologies",    \
+	  false, NULL, false)
 
 typedef enum {
 #define REC_KIND_ID(id, ...) REC_K_##id,
@@ -106,6 +108,10 @@ struct rec_worker {
 	/* API writes by verb (rec_write) and kind */
 	atomic_uint_fast64_t writes[REC_W_COUNT][REC_K_COUNT];
 	atomic_uint_fast64_t gates_removed;
+	/* KAI's Topology kind: -1 not known yet, 0 not served, 1 served;
+	 * when it was last found out (rec_topology.c) */
+	atomic_int kai_topology;
+	atomic_uint_fast64_t kai_checked_ms;
 	/* what this worker made lately: rec_sync.c's made_* */
 	pthread_mutex_t made_lock;
 	json_t *made;
@@ -114,6 +120,17 @@ struct rec_worker {
 /* Logs a line (printf format) for set (may be NULL) through o->log. */
 void rec_log(rec_worker *w, rec_log_level level, const char *set,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The queue key of the KAI Topology sync (no "/": no set's key). */
+#define REC_KEY_TOPOLOGIES "#topologies"
+
+/* Whether KAI's Topology kind is served: 1, 0, or -1 while unknown
+ * (asked of the API server at most once a minute). */
+int rec_worker_kai_topology(struct rec_worker *w);
+
+/* A Topology per ClusterTopologyBinding, when KAI's kind is served.
+ * Returns GV_OK or the failed write (err filled). */
+int rec_sync_topologies(struct rec_worker *w, gv_error_t *err);
 
 /* Whether node (may be NULL: gone) can no longer finish its pods'
  * deletion: Ready Unknown, the unreachable taint, or no node at all. */

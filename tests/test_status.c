@@ -34,6 +34,7 @@ typedef struct fx {
 	rec_observed obs;
 	bool binding_missing;
 	const char *missing_level;
+	bool kai_unserved;
 } fx;
 
 static bool kind_is(const json_t *o, const char *kind)
@@ -172,7 +173,8 @@ static json_t *fx_run(fx *f, const char *now)
 				.observed = &f->obs,
 				.now = now,
 				.binding_missing = f->binding_missing,
-				.missing_level = f->missing_level };
+				.missing_level = f->missing_level,
+				.kai_topology_unserved = f->kai_unserved };
 	json_t *out = NULL;
 
 	assert_int_equal(rec_status_build(&in, &out), GV_OK);
@@ -1047,7 +1049,20 @@ static void test_topology(void **state)
 		   "ClusterTopologyBinding dc",
 		   T1);
 
+	/* KAI does not serve its Topology kind: KAI cannot place the gangs */
 	f.missing_level = NULL;
+	f.kai_unserved = true;
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", "p");
+	check_cond(s, "TopologyLevelsUnavailable", "True",
+		   "KAITopologyNotServed",
+		   "KAI Scheduler's Topology kind (kai.scheduler/v1alpha1) is "
+		   "not served: groved cannot give KAI the levels of "
+		   "ClusterTopologyBinding dc, and KAI cannot place this set's "
+		   "topology-constrained PodGangs",
+		   T1);
+
+	f.kai_unserved = false;
 	fx_settle(&f, T2);
 	s = status(&f, "PodCliqueSet", "p");
 	check_cond(s, "TopologyLevelsUnavailable", "False",

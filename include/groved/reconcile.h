@@ -257,6 +257,9 @@ typedef struct rec_status_input {
 				 does not exist */
 	const char *missing_level; /* or NULL: a level the set uses that
 				      the binding no longer has */
+	/* KAI Scheduler's Topology kind (kai.scheduler/v1alpha1) is not
+	 * served: KAI cannot place the set's constrained gangs */
+	bool kai_topology_unserved;
 } rec_status_input;
 
 /*

@@ -167,6 +167,8 @@ BASE_RULES = {
                             "podcliquescalinggroups/status"], ["patch"]),
         rule(["scheduler.grove.io"], ["podgangs/status"], ["patch"]),
         rule([""], ["events"], ["create"]),
+        rule(["kai.scheduler"], ["topologies"],
+             ["get", "list", "create", "patch"]),
         rule(["grove.io"], ["podcliquesets/finalizers",
                             "podcliques/finalizers",
                             "podcliquescalinggroups/finalizers"], ["update"]),

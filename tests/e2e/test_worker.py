@@ -81,9 +81,12 @@ STATUS_TODO = "the worker does not write statuses yet (rec_status_build not call
 
 
 def crds():
+    """groved's CRDs, and KAI Scheduler's Topology kind as KAI's chart
+    serves it (groved keeps a Topology per ClusterTopologyBinding)."""
     d = os.path.join(ROOT, "deploy", "crds")
     return [os.path.join(d, f) for f in sorted(os.listdir(d))
-            if f.endswith(".yaml") and f != "kustomization.yaml"]
+            if f.endswith(".yaml") and f != "kustomization.yaml"] + [
+        os.path.join(ROOT, "tests", "fixtures", "crds", "kai-topology.yaml")]
 
 
 class World:
@@ -740,6 +743,30 @@ def s10_dynamo(w):
                           == "dc-topology" for g in gangs),
             json.dumps([(g["metadata"]["name"], g["metadata"].get("annotations"))
                         for g in gangs]))
+    binding = next(d for d in docs if d["kind"] == "ClusterTopologyBinding")
+    want_levels = [{"nodeLabel": lv["key"]} for lv in binding["spec"]["levels"]]
+
+    def kai_topology():
+        code, t = w.sim.request("GET", "/apis/kai.scheduler/v1alpha1/topologies/%s"
+                                % binding["metadata"]["name"])
+        if code != 200 or not isinstance(t, dict):
+            return None
+        return t if (t.get("spec") or {}).get("levels") == want_levels else None
+    topo = wait_for(kai_topology, 15, 0.2)
+    R.check("s10: a KAI Topology %s with the binding's node label keys, broadest first"
+            % binding["metadata"]["name"], topo, json.dumps(want_levels))
+    R.check("s10: owned by its ClusterTopologyBinding (deleted with it)",
+            topo and [(r.get("kind"), r.get("name")) for r in
+                      topo["metadata"].get("ownerReferences") or []] ==
+            [("ClusterTopologyBinding", binding["metadata"]["name"])],
+            json.dumps(topo and topo["metadata"].get("ownerReferences")))
+    if STATUS:
+        def levels_available():
+            st = (w.sim.items("pcs", "-n", ns) or [{}])[0].get("status") or {}
+            return any(c.get("type") == "TopologyLevelsUnavailable" and
+                       c.get("status") == "False" for c in st.get("conditions") or [])
+        R.check("s10: the set's TopologyLevelsUnavailable is False (KAI serves Topology)",
+                wait_for(levels_available, 15, 0.2))
     what = "s10: status.observedGeneration and updatedReplicas on every PodClique and group"
     if STATUS:
         def set_everywhere():
