@@ -549,8 +549,7 @@ int pol_podclique_meta(const pol_pcs *pcs, const pol_pod_ref *ref,
  * shape not a pod, or pod lacks a container the shape names) or
  * GV_ENOMEM, *pod_out untouched.
  */
-int pol_pod_restamped(const json_t *pod, const json_t *shape,
-		      json_t **pod_out);
+int pol_pod_restamped(const json_t *pod, const json_t *shape, json_t **pod_out);
 
 /*
  * The labels and annotations of every PodGang of pcs (section 5):
