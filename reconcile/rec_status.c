@@ -952,8 +952,12 @@ static void gang_status(st_ctx *c, const json_t *planned)
 
 /* ---- PodCliqueSet ----------------------------------------------------- */
 
-static const char *const pcs_owned[] = { C_READY, C_DEGRADED, C_TOPOLOGY,
-					 REC_CONDITION_PAUSED, NULL };
+static const char *const pcs_owned[] = { C_READY,
+					 C_DEGRADED,
+					 C_TOPOLOGY,
+					 REC_CONDITION_CLAIMS,
+					 REC_CONDITION_PAUSED,
+					 NULL };
 
 static const pclq_st *find_clique(const st_ctx *c, const char *name)
 {
@@ -1233,6 +1237,32 @@ static void set_status(st_ctx *c)
 		     cond(c, C_TOPOLOGY, "False",
 			  "AllClusterTopologyLevelsAvailable",
 			  msg_text(c, &m)));
+	}
+	/* ResourceClaimTemplatesFound: while one is missing, and once more
+	 * (True) when it is back */
+	gv_buf_reset(&m);
+	if (json_array_size(c->in->missing_claim_templates)) {
+		const json_t *t = NULL;
+		size_t k = 0;
+
+		gv_buf_addstr(&m, "ResourceClaimTemplate ");
+		json_array_foreach(c->in->missing_claim_templates, k, t)
+		    gv_buf_printf(&m, "%s%s", k ? ", " : "",
+				  json_string_value(t));
+		gv_buf_addstr(&m, " not found in the set's namespace: the pods "
+				  "that name it cannot get their claims, and "
+				  "their PodGang cannot be scheduled, until it "
+				  "exists");
+		push(c, want,
+		     cond(c, REC_CONDITION_CLAIMS, "False",
+			  "ResourceClaimTemplateNotFound", msg_text(c, &m)));
+	} else if (c->in->missing_claim_templates &&
+		   condition(status_conditions(c->in->set),
+			     REC_CONDITION_CLAIMS)) {
+		push(c, want,
+		     cond(c, REC_CONDITION_CLAIMS, "True",
+			  "AllResourceClaimTemplatesFound",
+			  "every ResourceClaimTemplate the set names exists"));
 	}
 	/* Paused */
 	gv_buf_reset(&m);

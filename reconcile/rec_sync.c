@@ -44,6 +44,7 @@ typedef struct sync_ctx {
 	json_t *uids; /* "Kind/name" -> uid, observed and created */
 	json_t *owners; /* "Kind/name" -> its plan item's owner */
 	json_t *gangs_made; /* name -> PodGang created this round */
+	json_t *missing_claims; /* claim templates named that do not exist */
 	rec_plan plan;
 	bool missing_owner; /* a create waited for its owner: requeue */
 } sync_ctx;
@@ -243,6 +244,32 @@ static int observe(sync_ctx *c)
 						(json_t *)levels);
 		}
 		json_decref(ctbs);
+	}
+	if (c->w->claims_informer_up) {
+		c->missing_claims = json_array();
+		if (!c->missing_claims)
+			return GV_ENOMEM;
+		for (k = 0; k < c->pcs.n_cliques; k++) {
+			const json_t *rc = NULL;
+
+			json_array_foreach(c->pcs.cliques[k].claims, i, rc)
+			{
+				const char *t =
+				    json_string_value(json_object_get(
+					rc, "resourceClaimTemplateName"));
+				json_t *got = NULL;
+
+				if (!t)
+					continue;
+				got = kube_store_get(&w->claim_templates, c->ns,
+						     t);
+				if (!got &&
+				    json_array_append_new(c->missing_claims,
+							  json_string(t)))
+					return GV_ENOMEM;
+				json_decref(got);
+			}
+		}
 	}
 	snprintf(ref, sizeof(ref), "PodCliqueSet/%s", c->name);
 	if (meta_str(c->set, "uid") &&
@@ -569,6 +596,13 @@ static void status_events(sync_ctx *c, const json_t *statuses)
 			    went(old, st, "Degraded", "", "True"))
 				event(c, "Warning", "Degraded", "%s",
 				      condition_of(st, "Degraded", "message"));
+			if (went(old, st, REC_CONDITION_CLAIMS, "True",
+				 "False") ||
+			    went(old, st, REC_CONDITION_CLAIMS, "", "False"))
+				event(c, "Warning",
+				      "ResourceClaimTemplateNotFound", "%s",
+				      condition_of(st, REC_CONDITION_CLAIMS,
+						   "message"));
 			if (went(old, st, "Degraded", "True", "False"))
 				event(c, "Normal", "Recovered",
 				      "every PodClique has its minAvailable "
@@ -767,6 +801,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 	si.now = now;
 	si.binding_missing = c->plan.binding_missing;
 	si.kai_topology_unserved = rec_worker_kai_topology(w) == 0;
+	si.missing_claim_templates = c->missing_claims;
 	rc = rec_status_build(&si, &statuses);
 	if (rc != GV_OK)
 		return rc;
@@ -824,6 +859,7 @@ static void sync_release(sync_ctx *c)
 	json_decref(c->uids);
 	json_decref(c->owners);
 	json_decref(c->gangs_made);
+	json_decref(c->missing_claims);
 	rec_plan_release(&c->plan);
 	if (c->built)
 		pol_pcs_release(&c->pcs);

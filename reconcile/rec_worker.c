@@ -92,8 +92,9 @@ static void on_event(void *arg, const char *key, json_t *old_obj,
 			rec_worker_resync(w);
 		return;
 	}
-	if (ka->kind == REC_K_CTB) {
-		rec_worker_resync(w); /* the Topologies too */
+	/* a binding (the Topologies too) or a claim template: every set */
+	if (ka->kind == REC_K_CTB || ka->kind == REC_K_COUNT) {
+		rec_worker_resync(w);
 		return;
 	}
 	if (old_obj)
@@ -276,6 +277,10 @@ void rec_worker_stop(rec_worker *w)
 		if (w->informer_up[i])
 			kube_informer_stop(&w->informers[i]);
 	}
+	if (w->claims_informer_up)
+		kube_informer_stop(&w->claims_informer);
+	if (w->claims_store_up)
+		kube_store_release(&w->claim_templates);
 	for (i = 0; i < REC_K_COUNT; i++) {
 		if (w->store_up[i])
 			kube_store_release(&w->stores[i]);
@@ -353,6 +358,31 @@ int rec_worker_start(const rec_worker_opts *o, rec_worker **out,
 		if (rc != GV_OK)
 			goto fail;
 		w->informer_up[i] = true;
+	}
+	rc = kube_store_init(&w->claim_templates, NULL);
+	if (rc != GV_OK)
+		goto fail;
+	w->claims_store_up = true;
+	if (o->claim_api_version && o->claim_api_version[0]) {
+		kube_informer_opts io = { 0 };
+
+		/* REC_K_COUNT: no kind of the table, every set on a change */
+		w->claims_arg.w = w;
+		w->claims_arg.kind = REC_K_COUNT;
+		io.gvr.group = "resource.k8s.io";
+		io.gvr.version = o->claim_api_version;
+		io.gvr.resource = "resourceclaimtemplates";
+		io.gvr.namespaced = true;
+		io.namespace = o->namespace;
+		io.on_event = on_event;
+		io.arg = &w->claims_arg;
+		rc = kube_informer_start(&w->claims_informer, o->client,
+					 &w->claim_templates, &io, err);
+		if (rc != GV_OK)
+			goto fail;
+		w->claims_informer_up = true;
+	} else {
+		kube_store_set_synced(&w->claim_templates, true);
 	}
 	n = o->threads ? o->threads : 2;
 	w->threads = calloc(n, sizeof(*w->threads));

@@ -108,6 +108,12 @@ struct rec_worker {
 	/* API writes by verb (rec_write) and kind */
 	atomic_uint_fast64_t writes[REC_W_COUNT][REC_K_COUNT];
 	atomic_uint_fast64_t gates_removed;
+	/* the ResourceClaimTemplates of every namespace, when the cluster
+	 * serves them (opts.claim_api_version) */
+	kube_store claim_templates;
+	kube_informer claims_informer;
+	bool claims_store_up, claims_informer_up;
+	rec_kind_arg claims_arg;
 	/* KAI's Topology kind: -1 not known yet, 0 not served, 1 served;
 	 * when it was last found out (rec_topology.c) */
 	atomic_int kai_topology;

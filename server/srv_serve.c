@@ -502,6 +502,8 @@ static int worker_start(serve *s, gv_error_t *err)
 			     &s->kcache.errors);
 	o.client = &s->worker_client;
 	o.threads = (unsigned)s->cfg->reconcile_threads;
+	o.claim_api_version =
+	    s->kcache.claims_served ? s->kcache.claims.version : NULL;
 	o.pod_options = &s->pod_options;
 	o.leading = worker_leading;
 	o.leading_ctx = s;

@@ -35,6 +35,7 @@ typedef struct fx {
 	bool binding_missing;
 	const char *missing_level;
 	bool kai_unserved;
+	const json_t *missing_claims;
 } fx;
 
 static bool kind_is(const json_t *o, const char *kind)
@@ -174,7 +175,8 @@ static json_t *fx_run(fx *f, const char *now)
 				.now = now,
 				.binding_missing = f->binding_missing,
 				.missing_level = f->missing_level,
-				.kai_topology_unserved = f->kai_unserved };
+				.kai_topology_unserved = f->kai_unserved,
+				.missing_claim_templates = f->missing_claims };
 	json_t *out = NULL;
 
 	assert_int_equal(rec_status_build(&in, &out), GV_OK);
@@ -1072,6 +1074,43 @@ static void test_topology(void **state)
 	fx_close(&f);
 }
 
+/* A claim template the set names is missing: False naming it; back:
+ * True; never checked (NULL): no condition. */
+static void test_claim_templates(void **state)
+{
+	json_t *missing = json_pack("[s]", "h200-decode-claim");
+	json_t *none = json_array();
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, packed_set, -1, false);
+	fx_settle(&f, T0);
+	s = status(&f, "PodCliqueSet", "p");
+	assert_null(cond_of(s, "ResourceClaimTemplatesFound"));
+
+	f.missing_claims = none; /* checked, all there: still nothing */
+	fx_settle(&f, T0);
+	s = status(&f, "PodCliqueSet", "p");
+	assert_null(cond_of(s, "ResourceClaimTemplatesFound"));
+
+	f.missing_claims = missing;
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueSet", "p");
+	check_cond(s, "ResourceClaimTemplatesFound", "False",
+		   "ResourceClaimTemplateNotFound",
+		   "ResourceClaimTemplate h200-decode-claim not found", T1);
+
+	f.missing_claims = none;
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", "p");
+	check_cond(s, "ResourceClaimTemplatesFound", "True",
+		   "AllResourceClaimTemplatesFound", NULL, T2);
+	fx_close(&f);
+	json_decref(missing);
+	json_decref(none);
+}
+
 /* ---- ownership, others' conditions, generation, arguments ------------- */
 
 static void test_merge_and_ownership(void **state)
@@ -1285,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_template),
 		cmocka_unit_test(test_paused),
 		cmocka_unit_test(test_topology),
+		cmocka_unit_test(test_claim_templates),
 		cmocka_unit_test(test_merge_and_ownership),
 		cmocka_unit_test(test_arguments),
 		cmocka_unit_test(test_property_generated),

@@ -192,6 +192,10 @@ typedef struct rec_worker_opts {
 		    const char *msg);
 	void *log_ctx;
 	uint64_t resync_ms; /* every set queued again after; 0: 5 minutes */
+	/* the resource.k8s.io version that serves ResourceClaimTemplates
+	 * ("v1", "v1beta2", ...; borrowed); NULL or "": none is served, and
+	 * the claim templates the sets name are not checked */
+	const char *claim_api_version;
 } rec_worker_opts;
 
 /* What the worker has done (monotonic counters, read any time). */
@@ -260,6 +264,10 @@ typedef struct rec_status_input {
 	/* KAI Scheduler's Topology kind (kai.scheduler/v1alpha1) is not
 	 * served: KAI cannot place the set's constrained gangs */
 	bool kai_topology_unserved;
+	/* names of the ResourceClaimTemplates the set's cliques name that do
+	 * not exist in its namespace (borrowed array; NULL: none, or not
+	 * checked) */
+	const json_t *missing_claim_templates;
 } rec_status_input;
 
 /*
@@ -280,6 +288,12 @@ typedef struct rec_status_input {
  * set without a name) or GV_ENOMEM; *out is then untouched.
  */
 int rec_status_build(const rec_status_input *in, json_t **out);
+
+/* The condition type saying whether every ResourceClaimTemplate the set
+ * names exists: False, reason ResourceClaimTemplateNotFound, while one is
+ * missing (a set made by another operator is accepted before its
+ * templates exist, docs/api.md section 4, V14). */
+#define REC_CONDITION_CLAIMS "ResourceClaimTemplatesFound"
 
 /* The condition type naming what is scaled to 0 (the set, PodCliques,
  * PodCliqueScalingGroups): docs/status.md. */

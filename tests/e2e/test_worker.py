@@ -392,6 +392,34 @@ def s1_reference(w):
                 ("pods", 4), ("podcliques", 3), ("podcliquescalinggroups", 1),
                 ("podgangs", 1), ("serviceaccounts", 1), ("secrets", 1), ("roles", 1),
                 ("rolebindings", 1))), json.dumps(ok))
+    if STATUS:
+        s1_claim_template_gone(w)
+
+
+def s1_claim_template_gone(w):
+    """A claim template the set names deleted (as another operator may do
+    it, or before it creates it): the set says which and why, with an
+    Event; back, the condition turns True."""
+    def claims_cond():
+        st = (w.sim.items("pcs", "-n", NS) or [{}])[0].get("status") or {}
+        return next((c for c in st.get("conditions") or []
+                     if c.get("type") == "ResourceClaimTemplatesFound"), None)
+    rc, out, err = w.sim.kubectl("delete", "resourceclaimtemplate", "-n", NS,
+                                 "h200-decode-claim")
+    R.check("s1: kubectl delete resourceclaimtemplate h200-decode-claim", rc == 0, err)
+    c = wait_for(lambda: (claims_cond() or {}).get("status") == "False" and claims_cond(),
+                 15, 0.2)
+    R.check("s1: the set says ResourceClaimTemplatesFound False, naming it",
+            c and c.get("reason") == "ResourceClaimTemplateNotFound" and
+            "h200-decode-claim" in c.get("message", ""), json.dumps(c))
+    evs = w.sim.items("events", "-n", NS)
+    R.check("s1: and a Warning Event ResourceClaimTemplateNotFound",
+            any(e.get("reason") == "ResourceClaimTemplateNotFound" for e in evs),
+            json.dumps([e.get("reason") for e in evs]))
+    rc, out, err = w.sim.apply(os.path.join(ROOT, "examples", "claim-templates.yaml"))
+    c = wait_for(lambda: (claims_cond() or {}).get("status") == "True" and claims_cond(),
+                 15, 0.2)
+    R.check("s1: back, ResourceClaimTemplatesFound True", c, json.dumps(claims_cond()))
 
 
 def s2_scale(w):
