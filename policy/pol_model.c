@@ -530,6 +530,11 @@ static int build_template(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
 	pcs->startup = parse_startup(pcs->startup_written);
 	td = member(v, tpl, "spec.template", "terminationDelay", JSON_STRING);
 	pcs->termination_delay = json_string_value(td);
+	if (!pcs->termination_delay ||
+	    !pol_parse_duration(pcs->termination_delay,
+				&pcs->termination_delay_s) ||
+	    pcs->termination_delay_s < 0)
+		pcs->termination_delay_s = 0;
 	pcs->topology =
 	    member(v, tpl, "spec.template", "topologyConstraint", JSON_OBJECT);
 	pcs->claim_templates = member(v, tpl, "spec.template",

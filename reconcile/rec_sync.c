@@ -335,11 +335,14 @@ static int64_t scheduled_pods(sync_ctx *c, const char *pclq)
 }
 
 /* Whether every PodClique of gang base has its minAvailable scheduled
- * (scheduled, never Ready: docs/api.md section 6); a paused one asks 0. */
+ * (scheduled, never Ready: docs/api.md section 6); a paused one asks 0.
+ * False while the cache holds none of them (the round that creates the
+ * set's children: a scaled pod made then must not go before its base). */
 static bool base_scheduled(sync_ctx *c, const char *base)
 {
 	const json_t *q = NULL;
 	size_t i = 0;
+	size_t found = 0;
 
 	json_array_foreach(c->lists[REC_K_PCLQ], i, q)
 	{
@@ -352,12 +355,13 @@ static bool base_scheduled(sync_ctx *c, const char *base)
 
 		if (!g || strcmp(g, base) != 0)
 			continue;
+		found++;
 		if (replicas < need)
 			need = replicas;
 		if (scheduled_pods(c, meta_str(q, "name")) < need)
 			return false;
 	}
-	return true;
+	return found > 0;
 }
 
 /* Whether gang lists pod name in its podgroups. */
@@ -845,6 +849,171 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 	return rc;
 }
 
+/* ---- recreation after terminationDelay (template form) ---------------- */
+
+#define BREACH_MARK "grove.io/breach-recreated"
+
+/* The lastTransitionTime of pclq's MinAvailableBreached when True, or
+ * NULL. */
+static const char *breached_since(const json_t *pclq)
+{
+	const json_t *cd = NULL;
+	size_t i = 0;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(pclq, "status"), "conditions"), i,
+	    cd)
+	{
+		const char *t = json_string_value(json_object_get(cd, "type"));
+		const char *st =
+		    json_string_value(json_object_get(cd, "status"));
+
+		if (t && st && strcmp(t, "MinAvailableBreached") == 0 &&
+		    strcmp(st, "True") == 0)
+			return json_string_value(
+			    json_object_get(cd, "lastTransitionTime"));
+	}
+	return NULL;
+}
+
+/* Whether group pcsg (name) still has its minAvailable units available. */
+static bool group_holds(sync_ctx *c, const char *pcsg)
+{
+	json_t *g = kube_store_get(&c->w->stores[REC_K_PCSG], c->ns, pcsg);
+	json_int_t avail = json_integer_value(
+	    json_object_get(json_object_get(g, "status"), "availableReplicas"));
+	json_int_t need = json_integer_value(
+	    json_object_get(json_object_get(g, "spec"), "minAvailable"));
+	bool holds = g && avail >= need;
+
+	json_decref(g);
+	return holds;
+}
+
+/* Deletes the pods of set replica i, or of unit j of group pcsg when
+ * pcsg is not NULL: the planner makes them again, all of them gated
+ * until their gang may go, so the gang is placed anew as a whole. The
+ * PodCliques and groups stay, and so do the counts they were scaled to
+ * (upstream #826 lost them by recreating the objects). */
+static int recreate(sync_ctx *c, const char *i, const char *pcsg, const char *j,
+		    gv_error_t *err)
+{
+	const json_t *p = NULL;
+	size_t k = 0;
+	int rc = GV_OK;
+
+	json_array_foreach(c->lists[REC_K_POD], k, p)
+	{
+		const char *pi =
+		    label(p, "grove.io/podcliqueset-replica-index");
+		const char *pg = label(p, "grove.io/podcliquescalinggroup");
+		const char *pj =
+		    label(p, "grove.io/podcliquescalinggroup-replica-index");
+		kube_delete_opts d = { .propagation_policy = "Background" };
+		kube_result res = { 0 };
+
+		if (!pi || strcmp(pi, i) != 0 ||
+		    meta_str(p, "deletionTimestamp"))
+			continue;
+		if (pcsg &&
+		    (!pg || !pj || strcmp(pg, pcsg) != 0 || strcmp(pj, j) != 0))
+			continue;
+		d.precondition_uid = meta_str(p, "uid");
+		rc = kube_delete(c->w->o.client, &rec_kinds[REC_K_POD].gvr,
+				 c->ns, meta_str(p, "name"), &d, NULL, &res,
+				 err);
+		if (rc == GV_ENOTFOUND || rc == GV_ECONFLICT)
+			rc = GV_OK;
+		if (rc != GV_OK)
+			return rc;
+		rec_count_write(c->w, REC_W_DELETE, REC_K_POD);
+	}
+	return GV_OK;
+}
+
+/*
+ * Template form (docs/api.md section 7): a PodClique breached (fewer Ready
+ * or starting pods than minAvailable, once it was scheduled) for longer
+ * than terminationDelay has its set replica recreated, or only its group
+ * unit while the group still has minAvailable units available. Once per
+ * breach: the PodClique is first marked with the breach's start
+ * (annotation grove.io/breach-recreated), so a crash or a new leader
+ * never recreates twice. A breach not yet old enough asks for a round
+ * when it will be.
+ */
+static int recreate_breached(sync_ctx *c, uint64_t *requeue_ms, gv_error_t *err)
+{
+	const json_t *q = NULL;
+	double delay = c->pcs.termination_delay_s;
+	time_t now = time(NULL);
+	size_t k = 0;
+	int rc = GV_OK;
+
+	if (c->pcs.form == POL_FORM_COMPACT || delay <= 0)
+		return GV_OK;
+	json_array_foreach(c->lists[REC_K_PCLQ], k, q)
+	{
+		const char *since = breached_since(q);
+		const char *mark = json_string_value(json_object_get(
+		    json_object_get(json_object_get(q, "metadata"),
+				    "annotations"),
+		    BREACH_MARK));
+		const char *i = label(q, "grove.io/podcliqueset-replica-index");
+		const char *pcsg = label(q, "grove.io/podcliquescalinggroup");
+		const char *j =
+		    label(q, "grove.io/podcliquescalinggroup-replica-index");
+		json_t *patch = NULL;
+		kube_result res = { 0 };
+		time_t t0 = 0;
+		bool unit = false;
+
+		if (!since || !i || meta_str(q, "deletionTimestamp") ||
+		    !gv_time_parse_utc(since, &t0) ||
+		    (mark && strcmp(mark, since) == 0))
+			continue;
+		if ((double)(now - t0) < delay) {
+			uint64_t wait =
+			    (uint64_t)((delay - (double)(now - t0)) * 1000) +
+			    1000;
+
+			if (!*requeue_ms || wait < *requeue_ms)
+				*requeue_ms = wait;
+			continue;
+		}
+		unit = pcsg && j && group_holds(c, pcsg);
+		patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+				  BREACH_MARK, since);
+		if (!patch)
+			return GV_ENOMEM;
+		rc = kube_patch(c->w->o.client, &rec_kinds[REC_K_PCLQ].gvr,
+				c->ns, meta_str(q, "name"), NULL,
+				KUBE_PATCH_MERGE, patch, NULL, &res, err);
+		json_decref(patch);
+		if (rc != GV_OK)
+			return rc;
+		rec_count_write(c->w, REC_W_PATCH, REC_K_PCLQ);
+		rc = recreate(c, i, unit ? pcsg : NULL, j, err);
+		if (rc != GV_OK)
+			return rc;
+		if (unit)
+			event(
+			    c, "Warning", "UnitRecreated",
+			    "PodClique %s below minAvailable since %s, longer "
+			    "than terminationDelay %s: unit %s of %s recreated",
+			    meta_str(q, "name"), since,
+			    c->pcs.termination_delay, j, pcsg);
+		else
+			event(
+			    c, "Warning", "ReplicaRecreated",
+			    "PodClique %s below minAvailable since %s, longer "
+			    "than terminationDelay %s: set replica %s "
+			    "recreated",
+			    meta_str(q, "name"), since,
+			    c->pcs.termination_delay, i);
+	}
+	return GV_OK;
+}
+
 /* ---- the sync --------------------------------------------------------- */
 
 static void sync_release(sync_ctx *c)
@@ -942,6 +1111,8 @@ int rec_sync(rec_worker *w, const char *ns, const char *name,
 	rc = lift_gates(&c, err);
 	if (rc == GV_OK)
 		rc = write_statuses(&c, &in.observed, err);
+	if (rc == GV_OK)
+		rc = recreate_breached(&c, requeue_ms, err);
 	if (rc == GV_OK && c.missing_owner)
 		*requeue_ms = 1000;
 out:

@@ -960,6 +960,46 @@ static void test_clocks(void **state)
 	assert_int_equal(ts.tv_nsec, 999999999);
 }
 
+/* RFC 3339 both ways: what gv_time_utc writes reads back; zones, leap
+ * days, fractions; anything else refused. */
+static void test_utc(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"2026-12-03",
+		"2026-12-03 10:00:00Z",
+		"2026-13-01T00:00:00Z",
+		"2026-12-03T24:00:00Z",
+		"2026-12-03T10:00:00",
+		"2026-12-03T10:00:00Zx",
+		"2026-12-03T10:00:00+0100",
+		"x026-12-03T10:00:00Z",
+		NULL,
+	};
+	char buf[32];
+	time_t t = 0;
+	size_t i = 0;
+
+	(void)state;
+	assert_true(gv_time_parse_utc("1970-01-01T00:00:00Z", &t));
+	assert_int_equal(t, 0);
+	assert_true(gv_time_parse_utc("2024-02-29T12:34:56Z", &t));
+	assert_int_equal(t, 1709210096);
+	gv_time_utc(t, buf, sizeof(buf));
+	assert_string_equal(buf, "2024-02-29T12:34:56Z");
+	assert_true(gv_time_parse_utc("2024-02-29T13:34:56.123456+01:00", &t));
+	assert_int_equal(t, 1709210096);
+	assert_true(gv_time_parse_utc("2024-02-29T07:04:56-05:30", &t));
+	assert_int_equal(t, 1709210096);
+	for (i = 0; bad[i]; i++) {
+		t = 42;
+		if (gv_time_parse_utc(bad[i], &t))
+			print_error("accepted: '%s'\n", bad[i]);
+		assert_int_equal(t, 42);
+	}
+	assert_false(gv_time_parse_utc(NULL, &t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1028,7 @@ int main(void)
 						dir_teardown),
 		cmocka_unit_test(test_read_pipe),
 		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_utc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

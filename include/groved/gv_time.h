@@ -11,6 +11,7 @@
 #ifndef GROVED_GV_TIME_H
 #define GROVED_GV_TIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -28,5 +29,10 @@ struct timespec gv_timespec_ns(uint64_t ns);
 /* Wall-clock second t as RFC 3339 UTC, "2006-01-02T15:04:05Z", into buf
  * (size bytes; 21 are enough); "@<seconds>" should t not fit a date. */
 void gv_time_utc(time_t t, char *buf, size_t size);
+
+/* The second of an RFC 3339 time as Kubernetes writes them
+ * ("2006-01-02T15:04:05Z", fractions and other zones accepted) into *out;
+ * false (out untouched) when s is not one. */
+bool gv_time_parse_utc(const char *s, time_t *out);
 
 #endif

@@ -252,6 +252,7 @@ typedef struct pol_pcs {
 	pol_startup startup;
 	const char *startup_written; /* cliqueStartupType as written */
 	const char *termination_delay;
+	double termination_delay_s; /* parsed; 0 when absent or invalid */
 	const json_t *topology; /* template topologyConstraint */
 	const json_t *claim_templates; /* template resourceClaimTemplates */
 	const json_t *clique_list; /* the cliques array as written */

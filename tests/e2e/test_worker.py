@@ -807,6 +807,58 @@ def s10_dynamo(w):
     s7_delete(w, ns, name)
 
 
+def s11_breach(w):
+    """11. Template form: a clique below minAvailable longer than
+    terminationDelay has its set replica recreated, once per breach."""
+    ns = "breach"
+    rc, out, err = w.sim.apply({"apiVersion": "v1", "kind": "Namespace",
+                                "metadata": {"name": ns}})
+    pcs = {"apiVersion": "grove.io/v1alpha1", "kind": "PodCliqueSet",
+           "metadata": {"name": "brk", "namespace": ns},
+           "spec": {"replicas": 1, "template": {
+               "terminationDelay": "2s",
+               "cliques": [{"name": "main",
+                            # kube-sim's kubelet never makes these Ready
+                            "annotations": {"sim.grove.io/never-ready": "true"},
+                            "spec": {"replicas": 2, "minAvailable": 2,
+                                     "podSpec": {"containers": [
+                                         {"name": "m", "image": "busybox"}]}}}]}}}
+    rc, out, err = w.sim.apply(pcs)
+    if not R.check("s11: a set whose pods never turn Ready (terminationDelay 2s)",
+                   rc == 0, err):
+        return
+
+    def pods_running():
+        ps = w.set_pods(ns, "brk")
+        return len(ps) == 2 and all((p.get("status") or {}).get("phase") == "Running"
+                                    for p in ps) and ps
+    first = wait_for(pods_running, 30, 0.2)
+    R.check("s11: its 2 pods run, not Ready", first, names(w.set_pods(ns, "brk")))
+    if not first:
+        return
+    uids = {p["metadata"]["uid"] for p in first}
+
+    def recreated_event():
+        return [e for e in w.sim.items("events", "-n", ns)
+                if e.get("reason") == "ReplicaRecreated"]
+    evs = wait_for(recreated_event, 30, 0.2)
+    R.check("s11: after terminationDelay the set replica is recreated (Event ReplicaRecreated)",
+            evs, json.dumps([e.get("reason") for e in w.sim.items("events", "-n", ns)]))
+    again = wait_for(lambda: (lambda ps: len(ps) == 2 and not uids & {
+        p["metadata"]["uid"] for p in ps} and ps)(
+            [p for p in w.set_pods(ns, "brk") if not p["metadata"].get("deletionTimestamp")]),
+        30, 0.2)
+    R.check("s11: its pods are new ones (other uids), under the same names",
+            again and sorted(names(again)) == sorted(names(first)), names(again or []))
+    pclq = (w.sim.items("pclq", "-n", ns) or [{}])[0]
+    R.check("s11: the PodClique is marked with the breach it was recreated for",
+            (pclq.get("metadata", {}).get("annotations") or {}).get(
+                "grove.io/breach-recreated"),
+            json.dumps(pclq.get("metadata", {}).get("annotations")))
+    R.check("s11: and it keeps its count", pclq.get("spec", {}).get("replicas") == 2)
+    s7_delete(w, ns, "brk")
+
+
 def s6_samples(w):
     """6. Every upstream sample reaches Ready pods."""
     d = os.path.join(ROOT, "tests", "fixtures", "upstream-samples")
@@ -949,6 +1001,7 @@ def main():
                 print("# %s: %.1f s" % (fn.__doc__.split("\n")[0] if fn.__doc__ else key,
                                         time.monotonic() - t))
         for key, fn, ns in (("s9", s9_zero, "zero"), ("s10", s10_dynamo, "dynamo"),
+                            ("s11", s11_breach, "breach"),
                             ("s6", s6_samples, "default")):
             if want(key):
                 R.on_failure = lambda name, ns=ns: w.dump(ns)
