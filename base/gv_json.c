@@ -588,3 +588,27 @@ out:
 	json_decref(root);
 	return rc;
 }
+
+void gv_json_put(json_t *obj, const char *key, json_t *val, int *rc)
+{
+	if (*rc != GV_OK || !obj || !val) {
+		if (*rc == GV_OK)
+			*rc = GV_ENOMEM;
+		json_decref(val);
+		return;
+	}
+	if (json_object_set_new(obj, key, val) != 0)
+		*rc = GV_ENOMEM;
+}
+
+void gv_json_push(json_t *arr, json_t *val, int *rc)
+{
+	if (*rc != GV_OK || !arr || !val) {
+		if (*rc == GV_OK)
+			*rc = GV_ENOMEM;
+		json_decref(val);
+		return;
+	}
+	if (json_array_append_new(arr, val) != 0)
+		*rc = GV_ENOMEM;
+}

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include "groved/gv_json.h"
 #include "pol_int.h"
 
 /* A pod name is a DNS subdomain: at most 253 characters. */
@@ -43,28 +44,6 @@ static int fmt_name(char *buf, size_t size, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= size)
 		return GV_ETOOBIG;
 	return GV_OK;
-}
-
-/* Sets obj.key = val, stealing val; the first failure sticks in *rc. */
-static void put(json_t *obj, const char *key, json_t *val, int *rc)
-{
-	if (*rc != GV_OK || !obj) {
-		json_decref(val);
-		return;
-	}
-	if (json_object_set_new(obj, key, val) != 0)
-		*rc = GV_ENOMEM;
-}
-
-/* Appends val to arr, stealing val; the first failure sticks in *rc. */
-static void push(json_t *arr, json_t *val, int *rc)
-{
-	if (*rc != GV_OK || !arr) {
-		json_decref(val);
-		return;
-	}
-	if (json_array_append_new(arr, val) != 0)
-		*rc = GV_ENOMEM;
 }
 
 static json_t *int_string(int64_t n)
@@ -421,7 +400,7 @@ static int add_parent_flags(const pol_pcs *pcs, const pol_clique *c,
 			      "--podcliques=%s-%" PRId64 "-%s:%" PRId64,
 			      pcs->name, ref->set_index, p->name, n);
 		if (rc == GV_OK)
-			push(args, json_string(flag), &rc);
+			gv_json_push(args, json_string(flag), &rc);
 		return rc;
 	}
 	pg = &pcs->groups[p->group];
@@ -435,7 +414,7 @@ static int add_parent_flags(const pol_pcs *pcs, const pol_clique *c,
 			      pcs->name, ref->set_index, pg->name,
 			      ref->group_index, p->name, n);
 		if (rc == GV_OK)
-			push(args, json_string(flag), &rc);
+			gv_json_push(args, json_string(flag), &rc);
 		return rc;
 	}
 	/* another group: its base units 0..minAvailable-1 */
@@ -447,7 +426,7 @@ static int add_parent_flags(const pol_pcs *pcs, const pol_clique *c,
 		    "--podcliques=%s-%" PRId64 "-%s-%" PRId64 "-%s:%" PRId64,
 		    pcs->name, ref->set_index, pg->name, u, p->name, n);
 		if (rc == GV_OK)
-			push(args, json_string(flag), &rc);
+			gv_json_push(args, json_string(flag), &rc);
 	}
 	return rc;
 }
@@ -536,7 +515,7 @@ static void copy_strings(json_t *out, const json_t *obj, const char *key,
 	json_object_foreach((json_t *)json_object_get(obj, key), k, val)
 	{
 		if (json_is_string(val) && (!skip || strcmp(k, skip) != 0))
-			put(out, k, json_incref(val), rc);
+			gv_json_put(out, k, json_incref(val), rc);
 	}
 }
 
@@ -577,33 +556,37 @@ static json_t *shape_labels(const pol_pcs *pcs, const pol_clique *c,
 	    json_object_get(json_object_get(pcs->doc, "metadata"), "labels");
 	queue = pol_get_str(pcs_labels, POL_LABEL_KAI_QUEUE);
 	if (pod && queue && !json_object_get(l, POL_LABEL_KAI_QUEUE))
-		put(l, POL_LABEL_KAI_QUEUE, json_string(queue), rc);
-	put(l, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY), rc);
-	put(l, POL_LABEL_PART_OF, json_string(pcs->name), rc);
-	put(l, POL_LABEL_COMPONENT,
-	    json_string(c->group >= 0 ? POL_COMPONENT_PCSG_PCLQ
-				      : POL_COMPONENT_PCS_PCLQ),
-	    rc);
-	put(l, POL_LABEL_APP_NAME, json_string(n->pclq), rc);
+		gv_json_put(l, POL_LABEL_KAI_QUEUE, json_string(queue), rc);
+	gv_json_put(l, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY), rc);
+	gv_json_put(l, POL_LABEL_PART_OF, json_string(pcs->name), rc);
+	gv_json_put(l, POL_LABEL_COMPONENT,
+		    json_string(c->group >= 0 ? POL_COMPONENT_PCSG_PCLQ
+					      : POL_COMPONENT_PCS_PCLQ),
+		    rc);
+	gv_json_put(l, POL_LABEL_APP_NAME, json_string(n->pclq), rc);
 	if (pod) {
-		put(l, POL_LABEL_PCS, json_string(pcs->name), rc);
-		put(l, POL_LABEL_PCS_CLIQUE, json_string(c->name), rc);
-		put(l, POL_LABEL_PCLQ, json_string(n->pclq), rc);
+		gv_json_put(l, POL_LABEL_PCS, json_string(pcs->name), rc);
+		gv_json_put(l, POL_LABEL_PCS_CLIQUE, json_string(c->name), rc);
+		gv_json_put(l, POL_LABEL_PCLQ, json_string(n->pclq), rc);
 	}
-	put(l, POL_LABEL_PODGANG, json_string(n->gang), rc);
+	gv_json_put(l, POL_LABEL_PODGANG, json_string(n->gang), rc);
 	if (scaled)
-		put(l, POL_LABEL_BASE_PODGANG, json_string(n->base), rc);
-	put(l, POL_LABEL_PCS_INDEX, int_string(ref->set_index), rc);
+		gv_json_put(l, POL_LABEL_BASE_PODGANG, json_string(n->base),
+			    rc);
+	gv_json_put(l, POL_LABEL_PCS_INDEX, int_string(ref->set_index), rc);
 	if (c->group >= 0) {
-		put(l, POL_LABEL_PCSG, json_string(n->pcsg), rc);
-		put(l, POL_LABEL_PCSG_INDEX, int_string(ref->group_index), rc);
+		gv_json_put(l, POL_LABEL_PCSG, json_string(n->pcsg), rc);
+		gv_json_put(l, POL_LABEL_PCSG_INDEX,
+			    int_string(ref->group_index), rc);
 		if (pod)
-			put(l, POL_LABEL_PCSG_POD_INDEX,
-			    int_string(unit_pod_index(pcs, c, ref)), rc);
+			gv_json_put(l, POL_LABEL_PCSG_POD_INDEX,
+				    int_string(unit_pod_index(pcs, c, ref)),
+				    rc);
 	}
 	if (pod)
-		put(l, POL_LABEL_POD_INDEX, int_string(ref->pod_index), rc);
-	put(l, POL_LABEL_TEMPLATE_HASH, json_string(hash), rc);
+		gv_json_put(l, POL_LABEL_POD_INDEX, int_string(ref->pod_index),
+			    rc);
+	gv_json_put(l, POL_LABEL_TEMPLATE_HASH, json_string(hash), rc);
 	return l;
 }
 
@@ -650,23 +633,29 @@ static json_t *shape_env(const pol_pcs *pcs, const pol_clique *c,
 		*rc = GV_ENOMEM;
 		return NULL;
 	}
-	push(env, env_var("GROVE_PCS_NAME", json_string(pcs->name)), rc);
-	push(env, env_var("GROVE_PCS_INDEX", int_string(ref->set_index)), rc);
-	push(env, env_var("GROVE_PCLQ_NAME", json_string(n->pclq)), rc);
-	push(env, env_var("GROVE_HEADLESS_SERVICE", json_string(n->service)),
-	     rc);
-	push(env, env_var("GROVE_PCLQ_POD_INDEX", int_string(ref->pod_index)),
-	     rc);
+	gv_json_push(env, env_var("GROVE_PCS_NAME", json_string(pcs->name)),
+		     rc);
+	gv_json_push(
+	    env, env_var("GROVE_PCS_INDEX", int_string(ref->set_index)), rc);
+	gv_json_push(env, env_var("GROVE_PCLQ_NAME", json_string(n->pclq)), rc);
+	gv_json_push(env,
+		     env_var("GROVE_HEADLESS_SERVICE", json_string(n->service)),
+		     rc);
+	gv_json_push(
+	    env, env_var("GROVE_PCLQ_POD_INDEX", int_string(ref->pod_index)),
+	    rc);
 	if (c->group >= 0) {
-		push(env, env_var("GROVE_PCSG_NAME", json_string(n->pcsg)), rc);
-		push(env,
-		     env_var("GROVE_PCSG_INDEX", int_string(ref->group_index)),
-		     rc);
-		push(env,
-		     env_var("GROVE_PCSG_POD_INDEX",
-			     int_string(unit_pod_index(pcs, c, ref))),
-		     rc);
-		push(
+		gv_json_push(
+		    env, env_var("GROVE_PCSG_NAME", json_string(n->pcsg)), rc);
+		gv_json_push(
+		    env,
+		    env_var("GROVE_PCSG_INDEX", int_string(ref->group_index)),
+		    rc);
+		gv_json_push(env,
+			     env_var("GROVE_PCSG_POD_INDEX",
+				     int_string(unit_pod_index(pcs, c, ref))),
+			     rc);
+		gv_json_push(
 		    env,
 		    env_var("GROVE_PCSG_TEMPLATE_NUM_PODS",
 			    int_string(unit_pods(pcs, &pcs->groups[c->group]))),
@@ -691,8 +680,9 @@ static void shape_containers(json_t *list, const pol_clique *c, const char *key,
 			continue;
 		const char *kv[] = { "name", name };
 
-		push(list, obj_strs(kv, 2, "env", json_incref((json_t *)env)),
-		     rc);
+		gv_json_push(list,
+			     obj_strs(kv, 2, "env", json_incref((json_t *)env)),
+			     rc);
 	}
 }
 
@@ -802,23 +792,26 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
 		rc = GV_ENOMEM;
 		goto out;
 	}
-	put(meta, "name", json_string(n->pod), &rc);
-	put(meta, "namespace", json_string(ns), &rc);
-	put(meta, "labels", shape_labels(pcs, c, ref, n, hash, true, &rc), &rc);
+	gv_json_put(meta, "name", json_string(n->pod), &rc);
+	gv_json_put(meta, "namespace", json_string(ns), &rc);
+	gv_json_put(meta, "labels",
+		    shape_labels(pcs, c, ref, n, hash, true, &rc), &rc);
 	annotations = shape_annotations(c, &rc);
 	if (annotations)
-		put(meta, "annotations", annotations, &rc);
-	put(spec, "schedulerName", json_string(scheduler_of(c, o)), &rc);
+		gv_json_put(meta, "annotations", annotations, &rc);
+	gv_json_put(spec, "schedulerName", json_string(scheduler_of(c, o)),
+		    &rc);
 	{
 		json_t *gates = json_array();
 
-		push(gates,
-		     obj_strs(NULL, 0, "name", json_string(POL_GATE_PODGANG)),
-		     &rc);
-		put(spec, "schedulingGates", gates, &rc);
+		gv_json_push(
+		    gates,
+		    obj_strs(NULL, 0, "name", json_string(POL_GATE_PODGANG)),
+		    &rc);
+		gv_json_put(spec, "schedulingGates", gates, &rc);
 	}
-	put(spec, "hostname", json_string(n->pod), &rc);
-	put(spec, "subdomain", json_string(n->base), &rc);
+	gv_json_put(spec, "hostname", json_string(n->pod), &rc);
+	gv_json_put(spec, "subdomain", json_string(n->base), &rc);
 	env = shape_env(pcs, c, ref, n, &rc);
 	inits = json_array();
 	containers = json_array();
@@ -828,17 +821,17 @@ int pol_pod_shape(const pol_pcs *pcs, const pol_pod_ref *ref,
 	}
 	shape_containers(inits, c, "initContainers", env, &rc);
 	if (args) {
-		push(inits, shape_initc(o, args), &rc);
+		gv_json_push(inits, shape_initc(o, args), &rc);
 		args = NULL;
-		put(spec, "volumes", shape_token_volume(pcs, &rc), &rc);
+		gv_json_put(spec, "volumes", shape_token_volume(pcs, &rc), &rc);
 	}
 	shape_containers(containers, c, "containers", env, &rc);
 	if (json_array_size(inits) > 0)
-		put(spec, "initContainers", json_incref(inits), &rc);
-	put(spec, "containers", json_incref(containers), &rc);
-	put(shape, "metadata", meta, &rc);
+		gv_json_put(spec, "initContainers", json_incref(inits), &rc);
+	gv_json_put(spec, "containers", json_incref(containers), &rc);
+	gv_json_put(shape, "metadata", meta, &rc);
 	meta = NULL;
-	put(shape, "spec", spec, &rc);
+	gv_json_put(shape, "spec", spec, &rc);
 	spec = NULL;
 out:
 	if (rc == GV_OK) {
@@ -887,12 +880,12 @@ int pol_podclique_meta(const pol_pcs *pcs, const pol_pod_ref *ref,
 		rc = GV_ENOMEM;
 		goto out;
 	}
-	put(meta, "name", json_string(n->pclq), &rc);
-	put(meta, "labels", shape_labels(pcs, c, ref, n, hash, false, &rc),
-	    &rc);
+	gv_json_put(meta, "name", json_string(n->pclq), &rc);
+	gv_json_put(meta, "labels",
+		    shape_labels(pcs, c, ref, n, hash, false, &rc), &rc);
 	annotations = shape_annotations(c, &rc);
 	if (annotations)
-		put(meta, "annotations", annotations, &rc);
+		gv_json_put(meta, "annotations", annotations, &rc);
 out:
 	if (rc == GV_OK) {
 		*meta_out = meta;
@@ -918,7 +911,7 @@ static json_t *own_member(json_t *obj, const char *key, int *rc)
 	if (!v || *rc != GV_OK)
 		return NULL;
 	copy = json_copy(v);
-	put(obj, key, copy, rc);
+	gv_json_put(obj, key, copy, rc);
 	return *rc == GV_OK ? copy : NULL;
 }
 
@@ -929,7 +922,7 @@ static void share_member(json_t *dst, const json_t *src, const char *key,
 	json_t *v = json_object_get(src, key);
 
 	if (v)
-		put(dst, key, json_incref(v), rc);
+		gv_json_put(dst, key, json_incref(v), rc);
 }
 
 /* The position of the entry called name in list, or SIZE_MAX. */
@@ -1061,7 +1054,7 @@ int pol_podgang_meta(const pol_pcs *pcs, json_t **meta_out)
 	json_object_foreach((json_t *)json_object_get(pmeta, "labels"), k, val)
 	{
 		if (json_is_string(val) && strncmp(k, "grove.io/", 9) != 0)
-			put(labels, k, json_incref(val), &rc);
+			gv_json_put(labels, k, json_incref(val), &rc);
 	}
 	/* kubectl's last-applied-configuration is the whole set again: it
 	 * says nothing to a scheduler and would make every gang as large as
@@ -1071,12 +1064,13 @@ int pol_podgang_meta(const pol_pcs *pcs, json_t **meta_out)
 	{
 		if (json_is_string(val) && strncmp(k, "grove.io/", 9) != 0 &&
 		    strcmp(k, POL_ANNOTATION_LAST_APPLIED) != 0)
-			put(annotations, k, json_incref(val), &rc);
+			gv_json_put(annotations, k, json_incref(val), &rc);
 	}
-	put(labels, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY), &rc);
-	put(labels, POL_LABEL_PART_OF, json_string(pcs->name), &rc);
-	put(labels, POL_LABEL_COMPONENT, json_string(POL_COMPONENT_PODGANG),
-	    &rc);
+	gv_json_put(labels, POL_LABEL_MANAGED_BY, json_string(POL_MANAGED_BY),
+		    &rc);
+	gv_json_put(labels, POL_LABEL_PART_OF, json_string(pcs->name), &rc);
+	gv_json_put(labels, POL_LABEL_COMPONENT,
+		    json_string(POL_COMPONENT_PODGANG), &rc);
 	if (rc != GV_OK)
 		goto out;
 	*meta_out = json_pack("{s:o, s:o}", "labels", labels, "annotations",
@@ -1129,7 +1123,7 @@ static void op_add(patcher *p, const char *op, const char *base,
 	{
 		const char *kv[] = { "op", op, "path", path };
 
-		push(p->ops, obj_strs(kv, 4, "value", value), &p->rc);
+		gv_json_push(p->ops, obj_strs(kv, 4, "value", value), &p->rc);
 	}
 	value = NULL;
 out:

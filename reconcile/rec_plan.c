@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include "groved/gv_json.h"
 #include "groved/reconcile.h"
 
 /* A generated name (at most 253 characters) with room to spare. */
@@ -89,26 +90,12 @@ typedef struct planner {
 
 static void put(planner *p, json_t *obj, const char *key, json_t *val)
 {
-	if (p->rc != GV_OK || !obj || !val) {
-		if (p->rc == GV_OK)
-			p->rc = GV_ENOMEM;
-		json_decref(val);
-		return;
-	}
-	if (json_object_set_new(obj, key, val) != 0)
-		p->rc = GV_ENOMEM;
+	gv_json_put(obj, key, val, &p->rc);
 }
 
 static void push(planner *p, json_t *arr, json_t *val)
 {
-	if (p->rc != GV_OK || !arr || !val) {
-		if (p->rc == GV_OK)
-			p->rc = GV_ENOMEM;
-		json_decref(val);
-		return;
-	}
-	if (json_array_append_new(arr, val) != 0)
-		p->rc = GV_ENOMEM;
+	gv_json_push(arr, val, &p->rc);
 }
 
 static void fmt(planner *p, char *buf, const char *f, ...)

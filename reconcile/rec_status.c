@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "groved/gv_buf.h"
+#include "groved/gv_json.h"
 #include "groved/reconcile.h"
 
 /* A condition message: bounded (metav1.Condition allows 32768). */
@@ -180,26 +181,12 @@ static const json_t *status_conditions(const json_t *o)
 
 static void put(st_ctx *c, json_t *obj, const char *key, json_t *val)
 {
-	if (c->rc != GV_OK || !obj || !val) {
-		if (c->rc == GV_OK)
-			c->rc = GV_ENOMEM;
-		json_decref(val);
-		return;
-	}
-	if (json_object_set_new(obj, key, val) != 0)
-		c->rc = GV_ENOMEM;
+	gv_json_put(obj, key, val, &c->rc);
 }
 
 static void push(st_ctx *c, json_t *arr, json_t *val)
 {
-	if (c->rc != GV_OK || !arr || !val) {
-		if (c->rc == GV_OK)
-			c->rc = GV_ENOMEM;
-		json_decref(val);
-		return;
-	}
-	if (json_array_append_new(arr, val) != 0)
-		c->rc = GV_ENOMEM;
+	gv_json_push(arr, val, &c->rc);
 }
 
 /* A message's text: what fit when it grew past MSG_MAX (the bounded

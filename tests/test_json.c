@@ -148,6 +148,35 @@ static void test_depth_limit(void **state)
 	assert_int_equal(err.column, 65);
 }
 
+/* The builders' steps: set while all is well, the first failure sticks
+ * (a NULL value: an allocation that failed), and every value is taken. */
+static void test_put_push(void **state)
+{
+	json_t *o = json_object();
+	json_t *a = json_array();
+	int rc = GV_OK;
+
+	(void)state;
+	gv_json_put(o, "a", json_integer(1), &rc);
+	gv_json_push(a, json_string("x"), &rc);
+	assert_int_equal(rc, GV_OK);
+	assert_int_equal(json_integer_value(json_object_get(o, "a")), 1);
+	assert_int_equal(json_array_size(a), 1);
+	gv_json_put(o, "b", NULL, &rc);
+	assert_int_equal(rc, GV_ENOMEM);
+	/* after a failure nothing more is set, and the value is freed
+	 * (ASan's leak check) */
+	gv_json_put(o, "c", json_integer(3), &rc);
+	gv_json_push(a, json_string("y"), &rc);
+	assert_null(json_object_get(o, "c"));
+	assert_int_equal(json_array_size(a), 1);
+	rc = GV_OK;
+	gv_json_push(NULL, json_string("z"), &rc);
+	assert_int_equal(rc, GV_ENOMEM);
+	json_decref(o);
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_put_push),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

@@ -74,4 +74,16 @@ int gv_json_escape(gv_buf *b, const char *s, size_t n, const gv_json_esc *o,
 /* gv_json_escape with the defaults, of the NUL-terminated s. */
 int gv_json_escape_str(gv_buf *b, const char *s);
 
+/*
+ * A builder's step where the first failure sticks: obj[key] = val
+ * (stealing val, also when nothing is set), unless *rc already holds a
+ * failure. A NULL obj or val (an allocation that failed) or a set that
+ * fails makes *rc GV_ENOMEM. So a tree is built with one check at its
+ * end.
+ */
+void gv_json_put(json_t *obj, const char *key, json_t *val, int *rc);
+
+/* The same step appending val to the array arr. */
+void gv_json_push(json_t *arr, json_t *val, int *rc);
+
 #endif
