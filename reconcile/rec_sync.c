@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "groved/gv_buf.h"
 #include "groved/gv_time.h"
 
 #include "rec_worker_int.h"
@@ -45,6 +46,10 @@ typedef struct sync_ctx {
 	json_t *owners; /* "Kind/name" -> its plan item's owner */
 	json_t *gangs_made; /* name -> PodGang created this round */
 	json_t *missing_claims; /* claim templates named that do not exist */
+	json_t *bases; /* base gang -> scheduled (base_scheduled's memo) */
+	json_t *gangs_created; /* names, for one Event a round */
+	json_t *gangs_running; /* names, for one Event a round */
+	json_t *cliques_ready; /* names, for one Event a round */
 	rec_plan plan;
 	bool missing_owner; /* a create waited for its owner: requeue */
 } sync_ctx;
@@ -314,23 +319,25 @@ static int model(sync_ctx *c)
 
 /* ---- gates ------------------------------------------------------------ */
 
-/* Pods of PodClique pclq observed with a node (scheduled), not going. */
+/* Pods of PodClique pclq with a node (scheduled), not going: from the
+ * live cache (indexed by grove.io/podclique), not the round's snapshot,
+ * so that a pod made late in a long round sees its base gang bound. */
 static int64_t scheduled_pods(sync_ctx *c, const char *pclq)
 {
+	json_t *pods = kube_store_list(&c->w->stores[REC_K_POD], c->ns,
+				       "grove.io/podclique", pclq);
 	const json_t *p = NULL;
 	size_t i = 0;
 	int64_t n = 0;
 
-	json_array_foreach(c->lists[REC_K_POD], i, p)
+	json_array_foreach(pods, i, p)
 	{
-		const char *l = label(p, "grove.io/podclique");
-
-		if (l && strcmp(l, pclq) == 0 &&
-		    !meta_str(p, "deletionTimestamp") &&
+		if (!meta_str(p, "deletionTimestamp") &&
 		    json_string_value(json_object_get(
 			json_object_get(p, "spec"), "nodeName")))
 			n++;
 	}
+	json_decref(pods);
 	return n;
 }
 
@@ -338,30 +345,50 @@ static int64_t scheduled_pods(sync_ctx *c, const char *pclq)
  * (scheduled, never Ready: docs/api.md section 6); a paused one asks 0.
  * False while the cache holds none of them (the round that creates the
  * set's children: a scaled pod made then must not go before its base). */
-static bool base_scheduled(sync_ctx *c, const char *base)
+static bool base_scheduled_now(sync_ctx *c, const char *base)
 {
+	json_t *cliques = kube_store_list(&c->w->stores[REC_K_PCLQ], c->ns,
+					  "grove.io/podgang", base);
 	const json_t *q = NULL;
 	size_t i = 0;
 	size_t found = 0;
+	bool yes = cliques != NULL;
 
-	json_array_foreach(c->lists[REC_K_PCLQ], i, q)
+	json_array_foreach(cliques, i, q)
 	{
-		const char *g = label(q, "grove.io/podgang");
 		const json_t *spec = json_object_get(q, "spec");
 		json_int_t need =
 		    json_integer_value(json_object_get(spec, "minAvailable"));
 		json_int_t replicas =
 		    json_integer_value(json_object_get(spec, "replicas"));
+		const char *part = label(q, REC_PART_OF);
 
-		if (!g || strcmp(g, base) != 0)
+		if (!part || strcmp(part, c->name) != 0)
 			continue;
 		found++;
 		if (replicas < need)
 			need = replicas;
-		if (scheduled_pods(c, meta_str(q, "name")) < need)
-			return false;
+		if (scheduled_pods(c, meta_str(q, "name")) < need) {
+			yes = false;
+			break;
+		}
 	}
-	return found > 0;
+	json_decref(cliques);
+	return yes && found > 0;
+}
+
+/* base_scheduled_now, remembered for the round once true (a base gang
+ * that is scheduled stays so for the round's purpose; one that is not
+ * yet is asked again: it may be by the next pod). */
+static bool base_scheduled(sync_ctx *c, const char *base)
+{
+	if (json_object_get(c->bases, base))
+		return true;
+	if (!base_scheduled_now(c, base))
+		return false;
+	if (c->bases)
+		(void)json_object_set_new(c->bases, base, json_true());
+	return true;
 }
 
 /* Whether gang lists pod name in its podgroups. */
@@ -564,6 +591,43 @@ static bool went(const json_t *old, const json_t *now, const char *type,
 	       strcmp(condition(now, type), to) == 0;
 }
 
+/*
+ * One Event for every object of names (an array) that changed alike this
+ * round, not one each: at a thousand gangs per set, Events would
+ * otherwise be a third of the worker's writes. "PodGang x is ..." or
+ * "3 PodGangs are ...: a, b, c" (the first few named, then how many
+ * more). names is emptied.
+ */
+static void event_names(sync_ctx *c, const char *reason, json_t *names,
+			const char *kind, const char *kinds, const char *is,
+			const char *are)
+{
+	size_t n = json_array_size(names);
+	const json_t *v = NULL;
+	size_t i = 0;
+	gv_buf b;
+
+	if (n == 1) {
+		event(c, "Normal", reason, "%s %s %s", kind,
+		      json_string_value(json_array_get(names, 0)), is);
+	} else if (n > 1) {
+		gv_buf_init(&b, 1024);
+		json_array_foreach(names, i, v)
+		{
+			if (i == 5) {
+				gv_buf_printf(&b, " and %zu more", n - 5);
+				break;
+			}
+			gv_buf_printf(&b, "%s%s", i ? ", " : "",
+				      json_string_value(v));
+		}
+		event(c, "Normal", reason, "%zu %s %s: %s", n, kinds, are,
+		      b.failed ? "" : gv_buf_str(&b));
+		gv_buf_release(&b);
+	}
+	(void)json_array_clear(names);
+}
+
 /* The Events of what the new statuses say changed: a clique that has
  * its minAvailable Ready, a gang that runs, the set Ready, Degraded and
  * recovered. */
@@ -619,9 +683,8 @@ static void status_events(sync_ctx *c, const json_t *statuses)
 		old = json_object_get(obj, "status");
 		if (k == REC_K_PCLQ &&
 		    went(old, st, "MinAvailableBreached", "True", "False"))
-			event(c, "Normal", "PodCliqueReady",
-			      "PodClique %s has its minAvailable Ready pods",
-			      slash + 1);
+			(void)json_array_append_new(c->cliques_ready,
+						    json_string(slash + 1));
 		if (k == REC_K_PG) {
 			const char *was =
 			    json_string_value(json_object_get(old, "phase"));
@@ -630,12 +693,17 @@ static void status_events(sync_ctx *c, const json_t *statuses)
 
 			if (is && strcmp(is, "Running") == 0 &&
 			    (!was || strcmp(was, "Running") != 0))
-				event(c, "Normal", "PodGangScheduled",
-				      "PodGang %s is scheduled and running",
-				      slash + 1);
+				(void)json_array_append_new(
+				    c->gangs_running, json_string(slash + 1));
 		}
 		json_decref(obj);
 	}
+	event_names(c, "PodCliqueReady", c->cliques_ready, "PodClique",
+		    "PodCliques", "has its minAvailable Ready pods",
+		    "have their minAvailable Ready pods");
+	event_names(c, "PodGangScheduled", c->gangs_running, "PodGang",
+		    "PodGangs", "is scheduled and running",
+		    "are scheduled and running");
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -774,8 +842,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 	}
 	if (rc == GV_OK && k == REC_K_PG && strcmp(verb, "create") == 0 &&
 	    !c->missing_owner)
-		event(c, "Normal", "PodGangCreated", "created PodGang %s",
-		      name);
+		(void)json_array_append_new(c->gangs_created,
+					    json_string(name));
 out:
 	json_decref(obj);
 	json_decref(out);
@@ -1029,6 +1097,10 @@ static void sync_release(sync_ctx *c)
 	json_decref(c->owners);
 	json_decref(c->gangs_made);
 	json_decref(c->missing_claims);
+	json_decref(c->bases);
+	json_decref(c->gangs_created);
+	json_decref(c->gangs_running);
+	json_decref(c->cliques_ready);
 	rec_plan_release(&c->plan);
 	if (c->built)
 		pol_pcs_release(&c->pcs);
@@ -1083,7 +1155,12 @@ int rec_sync(rec_worker *w, const char *ns, const char *name,
 		goto out;
 	c.owners = json_object();
 	c.gangs_made = json_object();
-	if (!c.owners || !c.gangs_made) {
+	c.bases = json_object();
+	c.gangs_created = json_array();
+	c.gangs_running = json_array();
+	c.cliques_ready = json_array();
+	if (!c.owners || !c.gangs_made || !c.bases || !c.gangs_created ||
+	    !c.gangs_running || !c.cliques_ready) {
 		rc = GV_ENOMEM;
 		goto out;
 	}
@@ -1108,6 +1185,8 @@ int rec_sync(rec_worker *w, const char *ns, const char *name,
 		if (rc != GV_OK)
 			goto out;
 	}
+	event_names(&c, "PodGangCreated", c.gangs_created, "PodGang",
+		    "PodGangs", "created", "created");
 	rc = lift_gates(&c, err);
 	if (rc == GV_OK)
 		rc = write_statuses(&c, &in.observed, err);
