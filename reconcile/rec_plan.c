@@ -21,6 +21,7 @@
 
 #include "groved/gv_json.h"
 #include "groved/reconcile.h"
+#include "rec_int.h"
 
 /* A generated name (at most 253 characters) with room to spare. */
 #define NAME_BUF 320
@@ -568,9 +569,7 @@ static const char *pod_label(const json_t *pod, const char *key)
 	return json_string_value(json_object_get(pod_meta(pod, "labels"), key));
 }
 
-/* A decimal in [0, INT32_MAX] at s (up to end, or the whole string when
- * end is NULL), or -1. */
-static int64_t parse_index(const char *s, const char *end)
+int64_t rec_parse_index(const char *s, const char *end)
 {
 	int64_t v = 0;
 
@@ -678,16 +677,17 @@ static bool read_held(const planner *p, const char *pclq, const json_t *pod,
 
 	memset(h, 0, sizeof(*h));
 	h->pod = pod;
-	h->slot.index = parse_index(pod_label(pod, POL_LABEL_POD_INDEX), NULL);
+	h->slot.index =
+	    rec_parse_index(pod_label(pod, POL_LABEL_POD_INDEX), NULL);
 	if (!name || h->slot.index < 0 || strncmp(name, pclq, len) != 0 ||
 	    name[len] != '-')
 		return false;
 	rest = name + len + 1;
 	dash = strchr(rest, '-');
-	if (parse_index(rest, dash) != h->slot.index)
+	if (rec_parse_index(rest, dash) != h->slot.index)
 		return false;
 	if (dash) {
-		h->slot.suffix = parse_index(dash + 1, NULL);
+		h->slot.suffix = rec_parse_index(dash + 1, NULL);
 		if (h->slot.suffix < 1)
 			return false;
 	}

@@ -20,6 +20,7 @@
 #include "groved/gv_buf.h"
 #include "groved/gv_json.h"
 #include "groved/reconcile.h"
+#include "rec_int.h"
 
 /* A condition message: bounded (metav1.Condition allows 32768). */
 #define MSG_MAX 8192
@@ -121,23 +122,6 @@ static bool eq(const char *a, const char *b)
 static int64_t int_of(const json_t *v, int64_t dflt)
 {
 	return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-/* A decimal label value in [0, INT32_MAX], or -1. */
-static int64_t index_of(const char *s)
-{
-	int64_t v = 0;
-
-	if (!s || !*s || (s[0] == '0' && s[1]))
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (v > INT32_MAX)
-			return -1;
-	}
-	return v;
 }
 
 static bool ours(const json_t *o, const char *pcs)
@@ -366,9 +350,10 @@ static void index_plan(st_ctx *c)
 			q->name = name;
 			q->obs = json_object_get(c->obs_pclq, name);
 			q->pcsg = label(o, POL_LABEL_PCSG);
-			q->unit = q->pcsg
-				      ? index_of(label(o, POL_LABEL_PCSG_INDEX))
-				      : -1;
+			q->unit =
+			    q->pcsg ? rec_parse_index(
+					  label(o, POL_LABEL_PCSG_INDEX), NULL)
+				    : -1;
 			q->replicas =
 			    int_of(json_object_get(spec, "replicas"), 0);
 			q->min_available =
