@@ -47,6 +47,7 @@ typedef struct sync_ctx {
 	json_t *gangs_made; /* name -> PodGang created this round */
 	json_t *missing_claims; /* claim templates named that do not exist */
 	json_t *bases; /* base gang -> scheduled (base_scheduled's memo) */
+	uint64_t seen_ns; /* when the event that woke this round was seen */
 	json_t *gangs_created; /* names, for one Event a round */
 	json_t *gangs_running; /* names, for one Event a round */
 	json_t *cliques_ready; /* names, for one Event a round */
@@ -449,7 +450,8 @@ static json_t *gang_named(sync_ctx *c, const char *name)
  * patch tests that the gate is still where it was seen and removes it
  * alone: other controllers' gates stay (upstream #723).
  */
-static int lift_gate(sync_ctx *c, const json_t *p, gv_error_t *err)
+static int lift_gate(sync_ctx *c, const json_t *p, uint64_t since_ns,
+		     gv_error_t *err)
 {
 	rec_worker *w = c->w;
 	const char *gang_name = label(p, "grove.io/podgang");
@@ -486,6 +488,7 @@ static int lift_gate(sync_ctx *c, const json_t *p, gv_error_t *err)
 		return rc;
 	remember(c, REC_K_POD, out);
 	atomic_fetch_add(&w->gates_removed, 1);
+	rec_count_gate(w, gv_now_ns() - since_ns);
 	rec_count_write(w, REC_W_PATCH, REC_K_POD);
 	rec_log(w, REC_LOG_DEBUG, c->key, "pod %s may be scheduled: gang %s",
 		name, gang_name);
@@ -501,7 +504,7 @@ static int lift_gates(sync_ctx *c, gv_error_t *err)
 
 	json_array_foreach(c->lists[REC_K_POD], i, p)
 	{
-		rc = lift_gate(c, p, err);
+		rc = lift_gate(c, p, c->seen_ns, err);
 		if (rc != GV_OK)
 			return rc;
 	}
@@ -763,6 +766,7 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 	kube_result res = { 0 };
 	json_t *obj = NULL;
 	json_t *out = NULL;
+	uint64_t made_ns = 0;
 	char ref[512];
 	int rc = GV_OK;
 
@@ -788,6 +792,7 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 			goto out;
 		}
 		rc = kube_create(w->o.client, gvr, c->ns, obj, &out, &res, err);
+		made_ns = gv_now_ns(); /* a gate's condition may hold now */
 		if (rc == GV_EEXIST)
 			rc = GV_OK; /* made already: the informer will say */
 		if (rc == GV_OK)
@@ -803,7 +808,7 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 		/* a pod made now: its gate lifted now, not a round later
 		 * (the latency would grow with the pods made before it) */
 		if (rc == GV_OK && out && k == REC_K_POD)
-			rc = lift_gate(c, out, err);
+			rc = lift_gate(c, out, made_ns, err);
 		if (rc == GV_OK && meta_str(out, "uid"))
 			rc =
 			    json_object_set_new(
@@ -1108,7 +1113,7 @@ static void sync_release(sync_ctx *c)
 	json_decref(c->set);
 }
 
-int rec_sync(rec_worker *w, const char *ns, const char *name,
+int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 	     uint64_t *requeue_ms, gv_error_t *err)
 {
 	sync_ctx c;
@@ -1120,6 +1125,7 @@ int rec_sync(rec_worker *w, const char *ns, const char *name,
 
 	memset(&c, 0, sizeof(c));
 	c.w = w;
+	c.seen_ns = seen_ns;
 	c.ns = ns;
 	c.name = name;
 	c.plan = (rec_plan)REC_PLAN_INIT;

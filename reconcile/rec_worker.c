@@ -74,7 +74,43 @@ static void queue_owner(rec_worker *w, const json_t *obj, bool is_set)
 	if ((size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >=
 	    sizeof(key))
 		return;
+	pthread_mutex_lock(&w->seen_lock);
+	if (!json_object_get(w->seen, key))
+		(void)json_object_set_new(
+		    w->seen, key, json_integer((json_int_t)gv_now_ns()));
+	pthread_mutex_unlock(&w->seen_lock);
 	(void)kube_queue_add(&w->queue, key);
+}
+
+/* When the oldest event that queued key was seen (and forgotten now: the
+ * round that takes key handles it); now when none was. */
+static uint64_t seen_at(rec_worker *w, const char *key)
+{
+	uint64_t t = gv_now_ns();
+	const json_t *v = NULL;
+
+	pthread_mutex_lock(&w->seen_lock);
+	v = json_object_get(w->seen, key);
+	if (json_is_integer(v))
+		t = (uint64_t)json_integer_value(v);
+	(void)json_object_del(w->seen, key);
+	pthread_mutex_unlock(&w->seen_lock);
+	return t;
+}
+
+const double rec_gate_buckets[REC_GATE_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
+};
+
+void rec_count_gate(rec_worker *w, uint64_t latency_ns)
+{
+	double s = (double)latency_ns / 1e9;
+	size_t i = 0;
+
+	while (i < REC_GATE_BUCKETS && s > rec_gate_buckets[i])
+		i++;
+	atomic_fetch_add(&w->gate_buckets[i], 1);
+	atomic_fetch_add(&w->gate_sum_ns, latency_ns);
 }
 
 static void on_event(void *arg, const char *key, json_t *old_obj,
@@ -121,6 +157,7 @@ static void *run(void *arg)
 		char *slash = NULL;
 		uint64_t requeue_ms = 0;
 		uint64_t t0 = 0;
+		uint64_t seen = 0;
 		gv_error_t err = GV_ERROR_INIT;
 		int rc = GV_OK;
 
@@ -152,9 +189,10 @@ static void *run(void *arg)
 			free(key);
 			continue;
 		}
+		seen = seen_at(w, key);
 		*slash = '\0';
 		t0 = gv_now_ns();
-		rc = rec_sync(w, key, slash + 1, &requeue_ms, &err);
+		rc = rec_sync(w, key, slash + 1, seen, &requeue_ms, &err);
 		atomic_fetch_add(&w->reconcile_ns, gv_now_ns() - t0);
 		atomic_fetch_add(&w->reconciles, 1);
 		*slash = '/';
@@ -228,6 +266,9 @@ void rec_worker_stats_get(rec_worker *w, rec_worker_stats *out)
 	out->reconcile_errors = atomic_load(&w->reconcile_errors);
 	out->reconcile_ns = atomic_load(&w->reconcile_ns);
 	out->gates_removed = atomic_load(&w->gates_removed);
+	for (size_t i = 0; i <= REC_GATE_BUCKETS; i++)
+		out->gate_buckets[i] = atomic_load(&w->gate_buckets[i]);
+	out->gate_sum_ns = atomic_load(&w->gate_sum_ns);
 	out->queue_depth = kube_queue_len(&w->queue);
 }
 
@@ -291,6 +332,10 @@ void rec_worker_stop(rec_worker *w)
 		pthread_mutex_destroy(&w->made_lock);
 		json_decref(w->made);
 	}
+	if (w->seen) {
+		pthread_mutex_destroy(&w->seen_lock);
+		json_decref(w->seen);
+	}
 	gv_stopper_release(&w->stop);
 	free(w->threads);
 	free(w);
@@ -329,6 +374,13 @@ int rec_worker_start(const rec_worker_opts *o, rec_worker **out,
 		if (rc != GV_OK)
 			goto fail;
 		w->store_up[i] = true;
+	}
+	w->seen = json_object();
+	if (!w->seen || pthread_mutex_init(&w->seen_lock, NULL)) {
+		json_decref(w->seen);
+		w->seen = NULL;
+		rc = GV_ENOMEM;
+		goto fail;
 	}
 	w->made = json_object();
 	if (!w->made || pthread_mutex_init(&w->made_lock, NULL)) {

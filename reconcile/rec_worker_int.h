@@ -80,6 +80,9 @@ typedef enum {
 	    REC_W_COUNT
 } rec_write;
 
+/* Counts a gate lifted latency_ns after its condition was seen. */
+void rec_count_gate(struct rec_worker *w, uint64_t latency_ns);
+
 /* Counts one write of verb on kind k. */
 void rec_count_write(struct rec_worker *w, rec_write verb, rec_kind k);
 
@@ -108,6 +111,12 @@ struct rec_worker {
 	/* API writes by verb (rec_write) and kind */
 	atomic_uint_fast64_t writes[REC_W_COUNT][REC_K_COUNT];
 	atomic_uint_fast64_t gates_removed;
+	/* gate latency, rec_gate_buckets' upper bounds, then +Inf */
+	atomic_uint_fast64_t gate_buckets[REC_GATE_BUCKETS + 1];
+	atomic_uint_fast64_t gate_sum_ns;
+	/* set key -> the monotonic ns its oldest queued event was seen at */
+	pthread_mutex_t seen_lock;
+	json_t *seen;
 	/* the ResourceClaimTemplates of every namespace, when the cluster
 	 * serves them (opts.claim_api_version) */
 	kube_store claim_templates;
@@ -143,13 +152,14 @@ int rec_sync_topologies(struct rec_worker *w, gv_error_t *err);
 bool rec_node_lost(const json_t *node);
 
 /*
- * Brings set ns/name to its plan: reads it and its children from the
+ * Brings set ns/name to its plan (seen_ns: when the oldest event that
+ * queued it was seen, monotonic; the start of a gate's latency): reads it and its children from the
  * caches, plans, writes what differs, lifts the gates of pods whose gang
  * is ready. Returns GV_OK (done; *requeue_ms, when not 0, asks for
  * another sync after that long), or the failure of a write (the caller
  * requeues with back-off; err says what failed).
  */
-int rec_sync(rec_worker *w, const char *ns, const char *name,
+int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 	     uint64_t *requeue_ms, gv_error_t *err);
 
 #endif

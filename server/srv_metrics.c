@@ -352,6 +352,31 @@ static void put_worker(FILE *f, rec_worker *w)
 		   "Scheduling gates lifted from pods whose gang may go.");
 	fprintf(f, "groved_reconcile_gates_removed_total %llu\n",
 		(unsigned long long)st.gates_removed);
+	put_header(f, "groved_reconcile_gate_latency_seconds", "histogram",
+		   "From what lets a pod's gang go, as the worker saw it, to "
+		   "its scheduling gate lifted.");
+	{
+		uint64_t cum = 0;
+		size_t i = 0;
+
+		for (i = 0; i < REC_GATE_BUCKETS; i++) {
+			cum += st.gate_buckets[i];
+			fprintf(f,
+				"groved_reconcile_gate_latency_seconds_bucket"
+				"{le=\"%g\"} %llu\n",
+				rec_gate_buckets[i], (unsigned long long)cum);
+		}
+		cum += st.gate_buckets[REC_GATE_BUCKETS];
+		fprintf(f,
+			"groved_reconcile_gate_latency_seconds_bucket{le=\"+"
+			"Inf\"} %llu\n",
+			(unsigned long long)cum);
+		fputs("groved_reconcile_gate_latency_seconds_sum ", f);
+		put_seconds(f, st.gate_sum_ns);
+		fprintf(f,
+			"\ngroved_reconcile_gate_latency_seconds_count %llu\n",
+			(unsigned long long)cum);
+	}
 	put_header(f, "groved_reconcile_api_writes_total", "counter",
 		   "Writes to the API server by the worker, by verb and kind.");
 	rec_worker_writes_each(w, put_write, f);

@@ -106,6 +106,7 @@ int met_render(const met_registry *reg, char **text, size_t *len);
  *   groved_reconcile_duration_seconds_total{controller}   counter
  *   groved_reconcile_queue_depth                          gauge
  *   groved_reconcile_gates_removed_total                  counter
+ *   groved_reconcile_gate_latency_seconds                 histogram
  *   groved_reconcile_api_writes_total{verb,kind}          counter
  */
 struct rec_worker;

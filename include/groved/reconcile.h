@@ -199,7 +199,18 @@ typedef struct rec_worker_opts {
 } rec_worker_opts;
 
 /* What the worker has done (monotonic counters, read any time). */
+/* The gate-removal latency histogram's upper bounds, in seconds: from
+ * the moment the worker sees what lets a pod's gang go (the event that
+ * woke its round, or the create of the pod itself) to the gate's patch
+ * answered. */
+#define REC_GATE_BUCKETS 10
+extern const double rec_gate_buckets[REC_GATE_BUCKETS];
+
 typedef struct rec_worker_stats {
+	uint64_t gate_buckets[REC_GATE_BUCKETS + 1]; /* cumulative-less
+							 counts; the last
+							 is +Inf */
+	uint64_t gate_sum_ns;
 	uint64_t reconciles; /* syncs of a set, done */
 	uint64_t reconcile_errors; /* syncs that failed (and were requeued) */
 	uint64_t reconcile_ns; /* time spent in syncs */

@@ -1016,6 +1016,13 @@ def main():
         if counted:
             print("# groved's own /metrics after scenarios %s: %s"
                   % (" ".join(k for k, _ in steps if want(k)), json.dumps(counted)))
+        lifted = m.get("groved_reconcile_gates_removed_total", 0)
+        count = m.get("groved_reconcile_gate_latency_seconds_count", -1)
+        within = m.get('groved_reconcile_gate_latency_seconds_bucket{le="1"}', -1)
+        R.check("/metrics: the gate-latency histogram counts every gate lifted (%d), "
+                "%d of them within 1 s" % (lifted, within),
+                lifted > 0 and count == lifted and within == count,
+                json.dumps({k: v for k, v in m.items() if "gate" in k}))
         w.close()
         w = None
         if want("s5"):
