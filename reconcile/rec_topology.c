@@ -76,8 +76,12 @@ static json_t *wanted(const json_t *b)
 	    !json_string_value(json_object_get(meta, "name")) ||
 	    !json_string_value(json_object_get(meta, "uid")))
 		goto fail;
+	/* no blockOwnerDeletion: it would need update on
+	 * clustertopologybindings/finalizers under
+	 * OwnerReferencesPermissionEnforcement, and a binding's deletion
+	 * need not wait for its Topology */
 	t = json_pack(
-	    "{s:s, s:s, s:{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, s:b, "
+	    "{s:s, s:s, s:{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, "
 	    "s:b}]}, s:{s:o}}",
 	    "apiVersion", "kai.scheduler/v1alpha1", "kind", "Topology",
 	    "metadata", "name",
@@ -87,7 +91,7 @@ static json_t *wanted(const json_t *b)
 	    "apiVersion", "grove.io/v1alpha1", "kind", "ClusterTopologyBinding",
 	    "name", json_string_value(json_object_get(meta, "name")), "uid",
 	    json_string_value(json_object_get(meta, "uid")), "controller", 1,
-	    "blockOwnerDeletion", 1, "spec", "levels", levels);
+	    "spec", "levels", levels);
 	return t;
 fail:
 	json_decref(levels);
