@@ -84,6 +84,12 @@ static int relist(kube_informer *inf, kube_result *res, gv_error_t *err)
 		gv_error_set(err, rc, NULL, 0, 0,
 			     "cannot list \"%s\": out of memory",
 			     inf->o.gvr.resource);
+	if (rc == GV_OK && inf->o.trim) {
+		json_t *o = NULL;
+		size_t i = 0;
+
+		json_array_foreach(all, i, o) inf->o.trim(inf->o.arg, o);
+	}
 	if (rc == GV_OK)
 		rc = kube_store_replace(inf->store, all, inf->o.on_event,
 					inf->o.arg);
@@ -128,6 +134,8 @@ static bool on_watch(void *ctx, kube_event_type type, const json_t *obj)
 		/* the event's object outlives the event: the store keeps a
 		 * reference (read-only from now on) */
 		cur = json_incref((json_t *)obj);
+		if (inf->o.trim)
+			inf->o.trim(inf->o.arg, cur);
 		if (kube_store_put(inf->store, json_incref(cur), &old) ==
 			GV_OK &&
 		    inf->o.on_event)

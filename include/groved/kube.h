@@ -786,6 +786,11 @@ typedef struct kube_informer_opts {
 	 * (a controller enqueues the key here); may be NULL. */
 	kube_store_event_fn on_event;
 	void *arg;
+	/* Called with each object (listed or watched) before the store
+	 * takes it, on the informer's thread; it may remove members the
+	 * cache's readers never look at (a smaller cache). obj is the
+	 * informer's own until stored. NULL: kept whole. */
+	void (*trim)(void *arg, json_t *obj);
 } kube_informer_opts;
 
 typedef struct kube_informer {
