@@ -496,7 +496,8 @@ static int lift_gate(sync_ctx *c, const json_t *p, uint64_t since_ns,
 	return GV_OK;
 }
 
-/* The gates of every observed pod whose gang may go now. */
+/* The gates of every observed pod whose gang may go now (at the start of
+ * a round and again at its end, after what the round made). */
 static int lift_gates(sync_ctx *c, gv_error_t *err)
 {
 	const json_t *p = NULL;
@@ -505,7 +506,15 @@ static int lift_gates(sync_ctx *c, gv_error_t *err)
 
 	json_array_foreach(c->lists[REC_K_POD], i, p)
 	{
-		rc = lift_gate(c, p, c->seen_ns, err);
+		/* the pod as the cache has it now: a gate lifted earlier in
+		 * the round is not lifted twice */
+		json_t *live = gate_at(p) < 0
+				   ? NULL
+				   : kube_store_get(&c->w->stores[REC_K_POD],
+						    c->ns, meta_str(p, "name"));
+
+		rc = live ? lift_gate(c, live, c->seen_ns, err) : GV_OK;
+		json_decref(live);
 		if (rc != GV_OK)
 			return rc;
 	}
@@ -1186,6 +1195,11 @@ int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 			goto out;
 		}
 	}
+	/* gates whose condition already holds first: a long round of
+	 * creates must not keep them waiting */
+	rc = lift_gates(&c, err);
+	if (rc != GV_OK)
+		goto out;
 	json_array_foreach(actions, i, item)
 	{
 		rc = apply(&c, item, err);
