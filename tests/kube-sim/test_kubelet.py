@@ -301,10 +301,12 @@ def t_lifecycle(sim, tmp):
         sim.must("POST", "/api/v1/namespaces/%s/pods" % NS, {
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nowhere"},
             "spec": {"nodeName": "no-such-node", "containers": [{"name": "c", "image": "x"}]}})
-        time.sleep(0.3)  # give the kubelet a chance to misbehave
+        # once the kubelet has handled the create (a barrier, not a sleep)
+        code, _ = sim.fault("kubelet-sync")
         check("lifecycle: a pod on a node that does not exist gets no status",
-              not ((sim.pod("nowhere") or {}).get("status") or {}).get("containerStatuses"),
-              sim.pod("nowhere"))
+              code == 200 and
+              not ((sim.pod("nowhere") or {}).get("status") or {}).get(
+                  "containerStatuses"), sim.pod("nowhere"))
         code, obj = sim.req("DELETE", "/api/v1/namespaces/%s/pods/nowhere" % NS)
         check("lifecycle: deleted, it is graceful, and goes at once (orphaned)",
               code == 200 and obj["metadata"].get("deletionGracePeriodSeconds") == 30 and
@@ -572,8 +574,11 @@ def t_node_faults(sim, tmp):
           wait_for(lambda: cond(sim.pod("on-f"), "Ready") == "False", 5) and
           cond(sim.pod("on-f"), "ContainersReady") == "True", sim.pod("on-f"))
     sim.run_pod(plain_pod("late"), "node-f")
-    time.sleep(0.3)  # a Ready node would have started it by now
+    # once the kubelet has handled the create (on a Ready node it would
+    # have started it then)
+    code, _ = sim.fault("kubelet-sync")
     check("node-notready: a pod bound to it does not start",
+          code == 200 and
           not ((sim.pod("late") or {}).get("status") or {}).get("containerStatuses"),
           sim.pod("late"))
     code, _ = sim.fault("node-restore", name="node-f")

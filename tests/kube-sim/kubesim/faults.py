@@ -89,7 +89,8 @@ class FaultEndpoints:
             if path != "/__sim/scheduler":
                 scheduler.hold(path.endswith("/hold"))
             return self.send_json(200, scheduler.info())
-        elif path.startswith(("/__sim/pod-", "/__sim/node-")):
+        elif path.startswith(("/__sim/pod-", "/__sim/node-")) or \
+                path == "/__sim/kubelet-sync":
             return self.kubelet_admin(path, q)
         else:
             raise ApiError(404, "NotFound", "unknown admin endpoint %s" % path)
@@ -101,6 +102,13 @@ class FaultEndpoints:
         from . import kubelet
         what = path[len("/__sim/"):]
         kl = getattr(state.STORE, "kubelet", None)
+        if what == "kubelet-sync":
+            # a barrier: the kubelet has handled every store event before
+            # this call (one queue), so a test can check what it did not do
+            if kl is None:
+                raise ApiError(409, "Conflict", "the kubelet is off (--no-kubelet)")
+            kl.call(lambda: None)
+            return self.send_json(200, {"ok": True})
         if what in ("pod-fail", "pod-crash", "pod-log"):
             if kl is None:
                 raise ApiError(409, "Conflict", "the kubelet is off (--no-kubelet)")
