@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
-#include "groved/gv_file.h"
 #include "groved/gv_read.h"
+#include "groved/server.h"
 #include "srv_plan_observed.h"
 
 /* Which list of the observed state an object of kind goes to. */
@@ -65,11 +65,10 @@ static int add_object(json_t *lists, const json_t *obj, const char *source,
 int srv_observed_load(char *const *paths, size_t n, json_t **lists_out,
 		      gv_error_t *err)
 {
+	srv_inputs in = SRV_INPUTS_INIT;
 	json_t *lists = NULL;
 	json_t *docs = NULL;
 	const json_t *doc = NULL;
-	char *data = NULL;
-	size_t len = 0;
 	size_t p = 0;
 	size_t i = 0;
 	int rc = GV_OK;
@@ -80,21 +79,26 @@ int srv_observed_load(char *const *paths, size_t n, json_t **lists_out,
 		rc = GV_ENOMEM;
 		goto out;
 	}
+	/* files, directories and "-", as -f reads them; each path's
+	 * documents before the next path is read (the first error wins) */
 	for (p = 0; p < n && rc == GV_OK; p++) {
-		free(data);
-		data = NULL;
-		json_decref(docs);
-		docs = NULL;
-		rc = gv_read_file_max(paths[p], GV_READ_MAX_BYTES, &data, &len,
-				      err);
-		if (rc == GV_OK)
-			rc = gv_read_documents(data, len, paths[p], &docs, NULL,
-					       err);
-		json_array_foreach(rc == GV_OK ? docs : NULL, i, doc)
-		{
-			rc = add_object(lists, doc, paths[p], i, err);
-			if (rc != GV_OK)
-				break;
+		size_t first = in.n;
+		size_t k = 0;
+
+		rc = srv_inputs_add(&in, paths[p], GV_READ_MAX_BYTES, err);
+		for (k = first; k < in.n && rc == GV_OK; k++) {
+			json_decref(docs);
+			docs = NULL;
+			rc = gv_read_documents(
+			    in.items[k].data, in.items[k].len, in.items[k].name,
+			    &docs, NULL, err);
+			json_array_foreach(rc == GV_OK ? docs : NULL, i, doc)
+			{
+				rc = add_object(lists, doc, in.items[k].name, i,
+						err);
+				if (rc != GV_OK)
+					break;
+			}
 		}
 	}
 	if (rc != GV_OK)
@@ -102,9 +106,9 @@ int srv_observed_load(char *const *paths, size_t n, json_t **lists_out,
 	*lists_out = lists;
 	lists = NULL;
 out:
-	free(data);
 	json_decref(docs);
 	json_decref(lists);
+	srv_inputs_release(&in);
 	return rc;
 }
 

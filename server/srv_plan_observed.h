@@ -13,11 +13,12 @@
 #include "groved/reconcile.h"
 
 /*
- * Reads every document of the files paths[0..n) (YAML or JSON, objects
+ * Reads every document of the inputs paths[0..n) name (files,
+ * directories and "-", as srv_inputs_add reads -f; YAML or JSON, objects
  * or `kind: List`s of them, as `kubectl get -o yaml` prints) and sorts
  * the objects by kind. On success *lists_out is a new reference to
  * {"podcliques": [...], "groups": [...], "podgangs": [...], "pods": [...],
- * "others": [...]}. On failure returns gv_read_file's or
+ * "others": [...]}. On failure returns srv_inputs_add's or
  * gv_read_documents' error, or GV_EINVAL for a document that is no
  * object (no kind or metadata.name), with err naming the file; the
  * out-param is untouched.
