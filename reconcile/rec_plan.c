@@ -564,9 +564,10 @@ static const json_t *pod_meta(const json_t *pod, const char *member)
 	return json_object_get(json_object_get(pod, "metadata"), member);
 }
 
-static const char *pod_label(const json_t *pod, const char *key)
+const char *rec_label(const json_t *o, const char *key)
 {
-	return json_string_value(json_object_get(pod_meta(pod, "labels"), key));
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
 }
 
 int64_t rec_parse_index(const char *s, const char *end)
@@ -670,7 +671,7 @@ static bool read_held(const planner *p, const char *pclq, const json_t *pod,
 	    json_object_get(json_object_get(pod, "status"), "phase"));
 	const char *node = json_string_value(
 	    json_object_get(json_object_get(pod, "spec"), "nodeName"));
-	const char *ph = pod_label(pod, POL_LABEL_TEMPLATE_HASH);
+	const char *ph = rec_label(pod, POL_LABEL_TEMPLATE_HASH);
 	const char *rest = NULL;
 	const char *dash = NULL;
 	size_t len = strlen(pclq);
@@ -678,7 +679,7 @@ static bool read_held(const planner *p, const char *pclq, const json_t *pod,
 	memset(h, 0, sizeof(*h));
 	h->pod = pod;
 	h->slot.index =
-	    rec_parse_index(pod_label(pod, POL_LABEL_POD_INDEX), NULL);
+	    rec_parse_index(rec_label(pod, POL_LABEL_POD_INDEX), NULL);
 	if (!name || h->slot.index < 0 || strncmp(name, pclq, len) != 0 ||
 	    name[len] != '-')
 		return false;
@@ -805,9 +806,9 @@ static void index_pods(planner *p)
 	json_array_foreach(obs->pods, x, pod)
 	{
 		const char *name = json_string_value(pod_meta(pod, "name"));
-		const char *pclq = pod_label(pod, POL_LABEL_PCLQ);
-		const char *m = pod_label(pod, POL_LABEL_MANAGED_BY);
-		const char *part = pod_label(pod, POL_LABEL_PART_OF);
+		const char *pclq = rec_label(pod, POL_LABEL_PCLQ);
+		const char *m = rec_label(pod, POL_LABEL_MANAGED_BY);
+		const char *part = rec_label(pod, POL_LABEL_PART_OF);
 		json_t *list = NULL;
 
 		if (!name || p->rc != GV_OK)
@@ -1603,12 +1604,6 @@ static const char *obj_name(const json_t *o)
 	    json_object_get(json_object_get(o, "metadata"), "name"));
 }
 
-static const char *obj_label(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(
-	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
-}
-
 /* "Kind/name", into buf. */
 static const char *obj_key(const json_t *o, char *buf, size_t size)
 {
@@ -1621,8 +1616,8 @@ static const char *obj_key(const json_t *o, char *buf, size_t size)
 
 static bool is_ours(const json_t *o, const char *pcs)
 {
-	const char *m = obj_label(o, POL_LABEL_MANAGED_BY);
-	const char *part = obj_label(o, POL_LABEL_PART_OF);
+	const char *m = rec_label(o, POL_LABEL_MANAGED_BY);
+	const char *part = rec_label(o, POL_LABEL_PART_OF);
 
 	return m && part && strcmp(m, POL_MANAGED_BY) == 0 &&
 	       strcmp(part, pcs) == 0;

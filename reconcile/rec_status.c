@@ -108,12 +108,6 @@ static const char *str(const json_t *o, const char *a, const char *b)
 	return json_string_value(get(o, a, b));
 }
 
-static const char *label(const json_t *o, const char *key)
-{
-	return json_string_value(
-	    json_object_get(get(o, "metadata", "labels"), key));
-}
-
 static bool eq(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;
@@ -126,8 +120,8 @@ static int64_t int_of(const json_t *v, int64_t dflt)
 
 static bool ours(const json_t *o, const char *pcs)
 {
-	return eq(label(o, POL_LABEL_MANAGED_BY), POL_MANAGED_BY) &&
-	       eq(label(o, POL_LABEL_PART_OF), pcs);
+	return eq(rec_label(o, POL_LABEL_MANAGED_BY), POL_MANAGED_BY) &&
+	       eq(rec_label(o, POL_LABEL_PART_OF), pcs);
 }
 
 static bool terminating(const json_t *o)
@@ -349,16 +343,17 @@ static void index_plan(st_ctx *c)
 
 			q->name = name;
 			q->obs = json_object_get(c->obs_pclq, name);
-			q->pcsg = label(o, POL_LABEL_PCSG);
+			q->pcsg = rec_label(o, POL_LABEL_PCSG);
 			q->unit =
-			    q->pcsg ? rec_parse_index(
-					  label(o, POL_LABEL_PCSG_INDEX), NULL)
-				    : -1;
+			    q->pcsg
+				? rec_parse_index(
+				      rec_label(o, POL_LABEL_PCSG_INDEX), NULL)
+				: -1;
 			q->replicas =
 			    int_of(json_object_get(spec, "replicas"), 0);
 			q->min_available =
 			    int_of(json_object_get(spec, "minAvailable"), 1);
-			q->hash = label(o, POL_LABEL_TEMPLATE_HASH);
+			q->hash = rec_label(o, POL_LABEL_TEMPLATE_HASH);
 			q->starts_after = json_object_get(spec, "startsAfter");
 			q->paused = q->replicas == 0;
 			if (json_object_set_new(
@@ -462,7 +457,7 @@ static const char *unschedulable_message(const json_t *pod)
 static void count_pod(st_ctx *c, const json_t *pod)
 {
 	const json_t *ix =
-	    json_object_get(c->clique_ix, label(pod, POL_LABEL_PCLQ));
+	    json_object_get(c->clique_ix, rec_label(pod, POL_LABEL_PCLQ));
 	const char *phase = str(pod, "status", "phase");
 	const char *node = str(pod, "spec", "nodeName");
 	bool finished = eq(phase, "Failed") || eq(phase, "Succeeded");
@@ -475,12 +470,12 @@ static void count_pod(st_ctx *c, const json_t *pod)
 		return;
 	q = &c->cliques[json_integer_value(ix)];
 	q->pods++;
-	if (q->hash && eq(label(pod, POL_LABEL_TEMPLATE_HASH), q->hash))
+	if (q->hash && eq(rec_label(pod, POL_LABEL_TEMPLATE_HASH), q->hash))
 		q->updated++;
 	if (gated) {
 		q->gated++;
 		if (!q->gang)
-			q->gang = label(pod, POL_LABEL_PODGANG);
+			q->gang = rec_label(pod, POL_LABEL_PODGANG);
 	}
 	if (scheduled)
 		q->scheduled++;

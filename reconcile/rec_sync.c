@@ -63,12 +63,6 @@ static const char *meta_str(const json_t *o, const char *key)
 	    json_object_get(json_object_get(o, "metadata"), key));
 }
 
-static const char *label(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(
-	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
-}
-
 /*
  * What the worker made that its caches may not show yet. Between a create
  * and the informer's event another round may run (an event of something
@@ -363,7 +357,7 @@ static bool base_scheduled_now(sync_ctx *c, const char *base)
 		    json_integer_value(json_object_get(spec, "minAvailable"));
 		json_int_t replicas =
 		    json_integer_value(json_object_get(spec, "replicas"));
-		const char *part = label(q, REC_PART_OF);
+		const char *part = rec_label(q, REC_PART_OF);
 
 		if (!part || strcmp(part, c->name) != 0)
 			continue;
@@ -455,8 +449,8 @@ static int lift_gate(sync_ctx *c, const json_t *p, uint64_t since_ns,
 		     gv_error_t *err)
 {
 	rec_worker *w = c->w;
-	const char *gang_name = label(p, "grove.io/podgang");
-	const char *base = label(p, "grove.io/base-podgang");
+	const char *gang_name = rec_label(p, "grove.io/podgang");
+	const char *base = rec_label(p, "grove.io/base-podgang");
 	const char *name = meta_str(p, "name");
 	int at = gate_at(p);
 	json_t *gang = NULL;
@@ -988,10 +982,10 @@ static int recreate(sync_ctx *c, const char *i, const char *pcsg, const char *j,
 	json_array_foreach(c->lists[REC_K_POD], k, p)
 	{
 		const char *pi =
-		    label(p, "grove.io/podcliqueset-replica-index");
-		const char *pg = label(p, "grove.io/podcliquescalinggroup");
-		const char *pj =
-		    label(p, "grove.io/podcliquescalinggroup-replica-index");
+		    rec_label(p, "grove.io/podcliqueset-replica-index");
+		const char *pg = rec_label(p, "grove.io/podcliquescalinggroup");
+		const char *pj = rec_label(
+		    p, "grove.io/podcliquescalinggroup-replica-index");
 		kube_delete_opts d = { .propagation_policy = "Background" };
 		kube_result res = { 0 };
 
@@ -1041,10 +1035,12 @@ static int recreate_breached(sync_ctx *c, uint64_t *requeue_ms, gv_error_t *err)
 		    json_object_get(json_object_get(q, "metadata"),
 				    "annotations"),
 		    BREACH_MARK));
-		const char *i = label(q, "grove.io/podcliqueset-replica-index");
-		const char *pcsg = label(q, "grove.io/podcliquescalinggroup");
-		const char *j =
-		    label(q, "grove.io/podcliquescalinggroup-replica-index");
+		const char *i =
+		    rec_label(q, "grove.io/podcliqueset-replica-index");
+		const char *pcsg =
+		    rec_label(q, "grove.io/podcliquescalinggroup");
+		const char *j = rec_label(
+		    q, "grove.io/podcliquescalinggroup-replica-index");
 		json_t *patch = NULL;
 		kube_result res = { 0 };
 		time_t t0 = 0;

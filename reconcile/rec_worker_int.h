@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "groved/reconcile.h"
+#include "rec_int.h"
 
 #define REC_MANAGED_SELECTOR "app.kubernetes.io/managed-by=grove-operator"
 #define REC_PART_OF "app.kubernetes.io/part-of"
