@@ -39,6 +39,8 @@ import urllib.request
 
 import yaml
 
+from e2elib import wait_for
+
 GROVED, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 SIM = os.path.join(ROOT, "tests", "kube-sim", "kube-sim")
 NS = "ns1"
@@ -66,16 +68,6 @@ def check(name, ok, detail=""):
         print("not ok - %s%s" % (name, ("\n  " + detail.replace("\n", "\n  ")) if detail else ""))
     sys.stdout.flush()
     return ok
-
-
-def wait_for(pred, timeout, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class Sim:
