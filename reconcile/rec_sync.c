@@ -64,51 +64,37 @@ static const char *meta_str(const json_t *o, const char *key)
 }
 
 /*
- * What the worker made that its caches may not show yet. Between a create
- * and the informer's event another round may run (an event of something
- * else): without this it would create again and meet AlreadyExists, a
- * wasted request per object. Keyed by the set's uid (a set deleted and
- * made again starts afresh) and "Kind/name"; an entry is forgotten once
- * the cache has the object, or after REC_MADE_MS in case the object went
- * before the cache saw it. Secrets, never watched (rec_worker_int.h),
- * are remembered for as long as the set lives.
+ * The token Secrets known to exist: Secrets are never watched
+ * (rec_worker_int.h), so the worker remembers the ones it created or
+ * found by an AlreadyExists, keyed by the set's uid (a set deleted and
+ * made again has lost its Secret to the garbage collector) and name.
+ * Every other kind is in the cache at once (remember()).
  */
-#define REC_MADE_MS 60000
-
-static void made_key(sync_ctx *c, const char *ref, char *buf, size_t size)
+static void secret_key(sync_ctx *c, const char *name, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s|%s", meta_str(c->set, "uid"), ref);
+	snprintf(buf, size, "%s|%s", meta_str(c->set, "uid"), name);
 }
 
-/* The uid of ref when the worker made it lately (a new string the
- * caller frees), or NULL. */
-static char *made_uid(sync_ctx *c, const char *ref, bool secret)
+static bool secret_known(sync_ctx *c, const char *name)
 {
 	char k[KUBE_STORE_KEY_MAX * 2];
-	const json_t *e = NULL;
-	char *uid = NULL;
+	bool known = false;
 
-	made_key(c, ref, k, sizeof(k));
-	pthread_mutex_lock(&c->w->made_lock);
-	e = json_object_get(c->w->made, k);
-	if (e && (secret || gv_now_ms() - (uint64_t)json_integer_value(
-					      json_array_get(e, 1)) <
-				REC_MADE_MS))
-		uid = strdup(json_string_value(json_array_get(e, 0)));
-	pthread_mutex_unlock(&c->w->made_lock);
-	return uid;
+	secret_key(c, name, k, sizeof(k));
+	pthread_mutex_lock(&c->w->secrets_lock);
+	known = json_object_get(c->w->secrets, k) != NULL;
+	pthread_mutex_unlock(&c->w->secrets_lock);
+	return known;
 }
 
-static void made_add(sync_ctx *c, const char *ref, const char *uid)
+static void secret_seen(sync_ctx *c, const char *name)
 {
 	char k[KUBE_STORE_KEY_MAX * 2];
 
-	made_key(c, ref, k, sizeof(k));
-	pthread_mutex_lock(&c->w->made_lock);
-	(void)json_object_set_new(
-	    c->w->made, k,
-	    json_pack("[s, I]", uid ? uid : "", (json_int_t)gv_now_ms()));
-	pthread_mutex_unlock(&c->w->made_lock);
+	secret_key(c, name, k, sizeof(k));
+	pthread_mutex_lock(&c->w->secrets_lock);
+	(void)json_object_set_new(c->w->secrets, k, json_true());
+	pthread_mutex_unlock(&c->w->secrets_lock);
 }
 
 /*
@@ -126,17 +112,6 @@ static void remember(sync_ctx *c, rec_kind k, json_t *obj)
 	}
 	rec_trim(c->w, k, obj);
 	(void)kube_store_put(&c->w->stores[k], obj, NULL);
-}
-
-/* The cache has ref now: nothing to remember. */
-static void made_seen(sync_ctx *c, const char *ref)
-{
-	char k[KUBE_STORE_KEY_MAX * 2];
-
-	made_key(c, ref, k, sizeof(k));
-	pthread_mutex_lock(&c->w->made_lock);
-	(void)json_object_del(c->w->made, k);
-	pthread_mutex_unlock(&c->w->made_lock);
 }
 
 /* Whether node (may be NULL: gone) can no longer finish its pods'
@@ -207,7 +182,6 @@ static int observe(sync_ctx *c)
 			if (uid &&
 			    json_object_set_new(c->uids, ref, json_string(uid)))
 				return GV_ENOMEM;
-			made_seen(c, ref);
 			if (k != REC_K_PCLQ && k != REC_K_PCSG &&
 			    k != REC_K_PG && k != REC_K_POD &&
 			    json_array_append(c->others, (json_t *)o))
@@ -778,16 +752,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 		return GV_OK;
 	snprintf(ref, sizeof(ref), "%s/%s", kind, name);
 	if (strcmp(verb, "create") == 0) {
-		char *uid = made_uid(c, ref, k == REC_K_SECRET);
-
-		if (uid) {
-			/* made a moment ago: the cache will show it */
-			rc = json_object_set_new(c->uids, ref, json_string(uid))
-				 ? GV_ENOMEM
-				 : GV_OK;
-			free(uid);
-			return rc;
-		}
+		if (k == REC_K_SECRET && secret_known(c, name))
+			return GV_OK;
 		obj = json_deep_copy(json_object_get(a, "object"));
 		if (!obj)
 			return GV_ENOMEM;
@@ -801,8 +767,8 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 			rc = GV_OK; /* made already: the informer will say */
 		if (rc == GV_OK)
 			rec_count_write(w, REC_W_CREATE, k);
-		if (rc == GV_OK)
-			made_add(c, ref, meta_str(out, "uid"));
+		if (rc == GV_OK && k == REC_K_SECRET)
+			secret_seen(c, name);
 		if (rc == GV_OK && out)
 			remember(c, k, json_incref(out));
 		/* a gang made now: its pods, made next, may go at once */

@@ -362,9 +362,9 @@ void rec_worker_stop(rec_worker *w)
 	}
 	if (w->queue_up)
 		kube_queue_release(&w->queue);
-	if (w->made) {
-		pthread_mutex_destroy(&w->made_lock);
-		json_decref(w->made);
+	if (w->secrets) {
+		pthread_mutex_destroy(&w->secrets_lock);
+		json_decref(w->secrets);
 	}
 	if (w->seen) {
 		pthread_mutex_destroy(&w->seen_lock);
@@ -416,10 +416,10 @@ int rec_worker_start(const rec_worker_opts *o, rec_worker **out,
 		rc = GV_ENOMEM;
 		goto fail;
 	}
-	w->made = json_object();
-	if (!w->made || pthread_mutex_init(&w->made_lock, NULL)) {
-		json_decref(w->made);
-		w->made = NULL;
+	w->secrets = json_object();
+	if (!w->secrets || pthread_mutex_init(&w->secrets_lock, NULL)) {
+		json_decref(w->secrets);
+		w->secrets = NULL;
 		rc = GV_ENOMEM;
 		goto fail;
 	}

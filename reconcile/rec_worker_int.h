@@ -132,9 +132,9 @@ struct rec_worker {
 	 * when it was last found out (rec_topology.c) */
 	atomic_int kai_topology;
 	atomic_uint_fast64_t kai_checked_ms;
-	/* what this worker made lately: rec_sync.c's made_* */
-	pthread_mutex_t made_lock;
-	json_t *made;
+	/* the token Secrets known to exist: rec_sync.c's secret_* */
+	pthread_mutex_t secrets_lock;
+	json_t *secrets;
 };
 
 /* Logs a line (printf format) for set (may be NULL) through o->log. */
