@@ -274,7 +274,11 @@ class Store(GarbageCollector):
             meta["resourceVersion"] = self._next_rv()
             store[(ons, name)] = obj
             self._emit("ADDED", (rt.group, rt.plural), ons, obj, None)
-            if meta.get("ownerReferences"):
+            # created after all its owners were gone (decided now, under
+            # the lock: an owner deleted later, with Orphan propagation
+            # say, is the owner's deletion's business, not this one's)
+            refs = meta.get("ownerReferences") or []
+            if refs and not any(self._owner_exists(r, ons) for r in refs):
                 self.gc_queue.put(("dangling", rt, (ons, name)))
             if rt.plural == "customresourcedefinitions":
                 self.crd_changed(obj)
