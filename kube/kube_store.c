@@ -237,7 +237,16 @@ int kube_store_key(const json_t *obj, char *buf, size_t size)
 	return make_key(json_string_value(ns), name, buf, size);
 }
 
-int kube_store_put(kube_store *s, json_t *obj, json_t **old_out)
+/* The metadata.resourceVersion of o, or NULL. */
+static const char *rv_of(const json_t *o)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+}
+
+/* Puts obj unless a condition (put_if) does not hold; *skipped says so. */
+static int put(kube_store *s, json_t *obj, bool conditional,
+	       const char *expected_rv, bool *skipped, json_t **old_out)
 {
 	char key[KUBE_STORE_KEY_MAX];
 	json_t *old = NULL;
@@ -249,6 +258,14 @@ int kube_store_put(kube_store *s, json_t *obj, json_t **old_out)
 		goto out;
 	write_lock(s);
 	old = json_incref(json_object_get(s->items, key));
+	if (conditional &&
+	    (expected_rv
+		 ? !old || !rv_of(old) || strcmp(rv_of(old), expected_rv) != 0
+		 : old != NULL)) {
+		pthread_rwlock_unlock(&s->lock);
+		*skipped = true;
+		goto out;
+	}
 	c.index = s->index;
 	rc = each_entry(s, obj, add_entry, &c);
 	if (rc == GV_OK && json_object_set(s->items, key, obj) != 0)
@@ -269,6 +286,22 @@ int kube_store_put(kube_store *s, json_t *obj, json_t **old_out)
 out:
 	json_decref(old);
 	json_decref(obj);
+	return rc;
+}
+
+int kube_store_put(kube_store *s, json_t *obj, json_t **old_out)
+{
+	return put(s, obj, false, NULL, NULL, old_out);
+}
+
+int kube_store_put_if(kube_store *s, json_t *obj, const char *expected_rv,
+		      bool *stored)
+{
+	bool skipped = false;
+	int rc = put(s, obj, true, expected_rv, &skipped, NULL);
+
+	if (rc == GV_OK && stored)
+		*stored = !skipped;
 	return rc;
 }
 

@@ -101,17 +101,33 @@ static void secret_seen(sync_ctx *c, const char *name)
  * What the API server answered to a write of kind k goes into the cache
  * at once (obj: a new reference, stolen): the next round, which may come
  * before the informer's event of that write, then sees what was written
- * and neither writes it again nor emits its Event twice. The informer's
- * own event replaces it with the same object a moment later.
+ * and neither writes it again nor emits its Event twice. Only while the
+ * cache still holds what the write was based on (was: its
+ * resourceVersion, or NULL for a create: nothing at all); if the watch
+ * has delivered something newer meanwhile, that stays.
  */
-static void remember(sync_ctx *c, rec_kind k, json_t *obj)
+static void remember(sync_ctx *c, rec_kind k, json_t *obj, const char *was)
 {
 	if (!obj || k >= REC_K_COUNT || !rec_kinds[k].watched) {
 		json_decref(obj);
 		return;
 	}
 	rec_trim(c->w, k, obj);
-	(void)kube_store_put(&c->w->stores[k], obj, NULL);
+	(void)kube_store_put_if(&c->w->stores[k], obj, was, NULL);
+}
+
+/* The resourceVersion the cache holds for name of kind k, into buf
+ * ("" when none). */
+static const char *cached_rv(sync_ctx *c, rec_kind k, const char *name,
+			     char *buf, size_t size)
+{
+	json_t *o = kube_store_get(&c->w->stores[k], c->ns, name);
+
+	snprintf(buf, size, "%s",
+		 meta_str(o, "resourceVersion") ? meta_str(o, "resourceVersion")
+						: "");
+	json_decref(o);
+	return buf;
 }
 
 /* Whether node (may be NULL: gone) can no longer finish its pods'
@@ -455,7 +471,7 @@ static int lift_gate(sync_ctx *c, const json_t *p, uint64_t since_ns,
 		return GV_OK; /* gone, or the gate moved: seen again */
 	if (rc != GV_OK)
 		return rc;
-	remember(c, REC_K_POD, out);
+	remember(c, REC_K_POD, out, meta_str(p, "resourceVersion"));
 	atomic_fetch_add(&w->gates_removed, 1);
 	rec_count_gate(w, gv_now_ns() - since_ns);
 	rec_count_write(w, REC_W_PATCH, REC_K_POD);
@@ -770,7 +786,7 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 		if (rc == GV_OK && k == REC_K_SECRET)
 			secret_seen(c, name);
 		if (rc == GV_OK && out)
-			remember(c, k, json_incref(out));
+			remember(c, k, json_incref(out), NULL);
 		/* a gang made now: its pods, made next, may go at once */
 		if (rc == GV_OK && out && k == REC_K_PG && c->gangs_made &&
 		    json_object_set(c->gangs_made, name, out))
@@ -786,12 +802,15 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 				? GV_ENOMEM
 				: GV_OK;
 	} else if (strcmp(verb, "update") == 0) {
+		char was[64];
+
+		cached_rv(c, k, name, was, sizeof(was));
 		rc = kube_patch(w->o.client, gvr, c->ns, name, NULL,
 				KUBE_PATCH_MERGE, json_object_get(a, "fields"),
 				&out, &res, err);
 		if (rc == GV_OK) {
 			rec_count_write(w, REC_W_PATCH, k);
-			remember(c, k, out);
+			remember(c, k, out, was);
 			out = NULL;
 		}
 	} else if (strcmp(verb, "delete") == 0) {
@@ -861,6 +880,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 		json_t *patch = NULL;
 		json_t *out = NULL;
 		kube_result res = { 0 };
+		char was[64];
 
 		if (!slash || (size_t)(slash - ref) >= sizeof(kind))
 			continue;
@@ -874,6 +894,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 			rc = GV_ENOMEM;
 			break;
 		}
+		cached_rv(c, k, slash + 1, was, sizeof(was));
 		rc = kube_patch(w->o.client, &rec_kinds[k].gvr, c->ns,
 				slash + 1, "status", KUBE_PATCH_MERGE, patch,
 				&out, &res, err);
@@ -884,7 +905,7 @@ static int write_statuses(sync_ctx *c, const rec_observed *obs, gv_error_t *err)
 		}
 		if (rc != GV_OK)
 			break;
-		remember(c, k, out);
+		remember(c, k, out, was);
 		out = NULL;
 		rec_count_write(w, REC_W_STATUS, k);
 	}

@@ -135,6 +135,50 @@ static void test_key(void **state)
 	}
 }
 
+/* put_if stores only over what the caller saw: nothing (a create), or
+ * the object of the resourceVersion it names; a newer one stays. */
+static void test_put_if(void **state)
+{
+	kube_store *s = *state;
+	json_t *v1 = mk("ns", "a", "x", NULL);
+	json_t *v2 = mk("ns", "a", "x", NULL);
+	json_t *v3 = mk("ns", "a", "x", NULL);
+	json_t *got = NULL;
+	bool stored = false;
+
+	json_object_set_new(json_object_get(v1, "metadata"), "resourceVersion",
+			    json_string("1"));
+	json_object_set_new(json_object_get(v2, "metadata"), "resourceVersion",
+			    json_string("2"));
+	json_object_set_new(json_object_get(v3, "metadata"), "resourceVersion",
+			    json_string("3"));
+	/* a create's answer: stored while there is nothing */
+	assert_int_equal(kube_store_put_if(s, json_incref(v1), NULL, &stored),
+			 GV_OK);
+	assert_true(stored);
+	assert_int_equal(kube_store_put_if(s, json_incref(v2), NULL, &stored),
+			 GV_OK);
+	assert_false(stored);
+	/* the watch delivered 3 while the write based on 1 answered 2 */
+	assert_int_equal(kube_store_put(s, json_incref(v3), NULL), GV_OK);
+	assert_int_equal(kube_store_put_if(s, json_incref(v2), "1", &stored),
+			 GV_OK);
+	assert_false(stored);
+	got = kube_store_get(s, "ns", "a");
+	assert_ptr_equal(got, v3);
+	json_decref(got);
+	/* based on 3: stored */
+	assert_int_equal(kube_store_put_if(s, json_incref(v2), "3", &stored),
+			 GV_OK);
+	assert_true(stored);
+	got = kube_store_get(s, "ns", "a");
+	assert_ptr_equal(got, v2);
+	json_decref(got);
+	json_decref(v1);
+	json_decref(v2);
+	json_decref(v3);
+}
+
 static void test_put_get_delete(void **state)
 {
 	kube_store *s = *state;
@@ -607,6 +651,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_synced, setup, teardown),
 		cmocka_unit_test(test_init_no_index),
+		cmocka_unit_test_setup_teardown(test_put_if, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 						teardown),
 	};

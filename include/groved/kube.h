@@ -611,6 +611,18 @@ int kube_store_key(const json_t *obj, char *buf, size_t size);
 int kube_store_put(kube_store *s, json_t *obj, json_t **old_out);
 
 /*
+ * kube_store_put only while what obj replaces is what the caller saw:
+ * the object at obj's key has metadata.resourceVersion expected_rv, or,
+ * expected_rv NULL, there is none. Atomic with the informer's puts, so a
+ * writer that stores the API server's answer never replaces a newer
+ * object the watch has delivered meanwhile. Steals obj. On GV_OK
+ * *stored (may be NULL) says whether it was stored; errors as
+ * kube_store_put.
+ */
+int kube_store_put_if(kube_store *s, json_t *obj, const char *expected_rv,
+		      bool *stored);
+
+/*
  * Removes the object at ns/name (ns NULL or "" for cluster scope). When
  * old_out is not NULL it receives, on success, the removed object (new
  * reference). Returns GV_OK, GV_ENOTFOUND, GV_EINVAL or GV_ETOOBIG.
