@@ -1497,8 +1497,10 @@ void rec_plan_release(rec_plan *plan)
 		return;
 	json_decref(plan->items);
 	json_decref(plan->notes);
+	json_decref(plan->rollout);
 	plan->items = NULL;
 	plan->notes = NULL;
+	plan->rollout = NULL;
 }
 
 /* ---- startup waves ---------------------------------------------------- */

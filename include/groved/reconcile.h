@@ -93,12 +93,23 @@ typedef struct rec_plan {
 	/* the set packs by topology but its ClusterTopologyBinding is not
 	 * in rec_input.bindings: gangs are planned without constraints */
 	bool binding_missing;
+	/* owned, may be NULL (no report): the rollout of docs/api.md 7.1 as
+	 * this round sees it, which the statuses read:
+	 *   {"active": bool (a pod of ours is outdated),
+	 *    "strategy": "RollingRecreate" | "OnDelete",
+	 *    "replicaIndex": i or -1 (the set replica being rolled),
+	 *    "component": PodClique or group name, or null,
+	 *    "held": message or null (progressDeadline exceeded),
+	 *    "waiting": message or null,
+	 *    "recreate": {"<pod name>": true, ...} (pods the round deletes
+	 *                for the rollout)} */
+	json_t *rollout;
 } rec_plan;
 
 #define REC_PLAN_INIT                                                 \
 	{                                                             \
 		.items = NULL, .notes = NULL, .template_hash = { 0 }, \
-		.binding_missing = false                              \
+		.binding_missing = false, .rollout = NULL             \
 	}
 
 /*
