@@ -26,8 +26,7 @@ static const char *const compact_group_keys[] = {
 	"name",
 	"cliques",
 	"replicas",
-	/* upstream's per-component rollingUpdate: accepted with a warning
-	 * (pol_validate.c), not acted on yet */
+	/* upstream's per-component rollingUpdate (V19, pol_validate.c) */
 	"rollingUpdate",
 	NULL,
 };
@@ -54,7 +53,8 @@ static const char *const compact_clique_keys[] = {
 	"runtimeClassName",
 	"labels",
 	"annotations",
-	/* upstream's per-component rollingUpdate, as for groups */
+	/* upstream's per-component rollingUpdate, as for groups; not a
+	 * pod field (pol_pod.c leaves it out of the pod template) */
 	"rollingUpdate",
 	/* not pod-level fields a user may set, but named so that V18 can
 	 * say why they are refused instead of calling them typos */
@@ -174,6 +174,35 @@ static bool element_is_object(pol_verdict *v, const json_t *el,
 	return false;
 }
 
+/*
+ * A rollingUpdate object (or NULL: absent) into r, with the defaults of
+ * policy.h for what is absent or fails V19 (pol_validate.c reports it).
+ * surge: maxSurge is read (a standalone clique); else it stays 0.
+ */
+static void read_rolling(const json_t *ru, bool surge, pol_rolling *r)
+{
+	int64_t n = 0;
+	double secs = 0;
+
+	r->max_unavailable = 1;
+	r->max_surge = 0;
+	r->progress_deadline_s = 0;
+	r->progress_deadline = NULL;
+	r->set = ru != NULL;
+	if (!ru)
+		return;
+	if (pol_get_int(ru, "maxUnavailable", &n) && n >= 0)
+		r->max_unavailable = n;
+	if (surge && pol_get_int(ru, "maxSurge", &n) && n >= 0)
+		r->max_surge = n;
+	if (r->max_unavailable == 0 && r->max_surge == 0)
+		r->max_unavailable = 1;
+	r->progress_deadline = pol_get_str(ru, "progressDeadline");
+	if (r->progress_deadline &&
+	    pol_parse_duration(r->progress_deadline, &secs) && secs > 0)
+		r->progress_deadline_s = secs;
+}
+
 static const char *name_of(pol_verdict *v, const json_t *obj, const char *path)
 {
 	const json_t *m = member(v, obj, path, "name", JSON_STRING);
@@ -261,9 +290,11 @@ static void build_template_clique(pol_verdict *v, const json_t *node,
 	c->name = name_of(v, node, c->path);
 	c->topology =
 	    member(v, node, c->path, "topologyConstraint", JSON_OBJECT);
+	(void)member(v, node, c->path, "rollingUpdate", JSON_OBJECT);
 	spec = member(v, node, c->path, "spec", JSON_OBJECT);
 	if (!spec)
 		return;
+	(void)member(v, spec, c->spec_path, "rollingUpdate", JSON_OBJECT);
 	role = member(v, spec, c->spec_path, "roleName", JSON_STRING);
 	c->role_name = role ? json_string_value(role) : c->name;
 	member_int(v, spec, c->spec_path, "replicas", &c->replicas,
@@ -377,6 +408,7 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 		size_t gi = pcs->n_groups;
 		size_t k = 0;
 		const json_t *r = NULL;
+		const json_t *ru = NULL;
 		char field[POL_PATH_MAX];
 
 		if (!element_is_object(v, el, pcs->groups_path, i))
@@ -420,6 +452,8 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 			    member(v, el, g->path, "scaleConfig", JSON_OBJECT);
 			g->topology = member(v, el, g->path,
 					     "topologyConstraint", JSON_OBJECT);
+			(void)member(v, el, g->path, "rollingUpdate",
+				     JSON_OBJECT);
 			g->max_replicas = g->replicas;
 			if (g->scale_config) {
 				int64_t mx = 0;
@@ -430,6 +464,9 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 					g->max_replicas = mx;
 			}
 		}
+		ru = json_object_get(el, "rollingUpdate");
+		read_rolling(json_is_object(ru) ? ru : NULL, false,
+			     &g->rolling);
 		rc = resolve_group(v, pcs, gi, ratio);
 		if (rc != GV_OK)
 			return rc;
@@ -437,7 +474,21 @@ static int build_groups(pol_verdict *v, pol_pcs *pcs, const json_t *list)
 	return GV_OK;
 }
 
-/* Replicas and minAvailable of each clique once groups are known. */
+/* A clique's rollingUpdate object: the template form's beside its spec,
+ * else in its spec; the compact form's on the clique. NULL when there is
+ * none (or not an object: the model reported it). Borrowed. */
+static const json_t *clique_rolling(const pol_pcs *pcs, const pol_clique *c)
+{
+	const json_t *ru = json_object_get(c->node, "rollingUpdate");
+
+	if (!json_is_object(ru) && pcs->form == POL_FORM_TEMPLATE)
+		ru = json_object_get(json_object_get(c->node, "spec"),
+				     "rollingUpdate");
+	return json_is_object(ru) ? ru : NULL;
+}
+
+/* Replicas, minAvailable and rollingUpdate of each clique once groups
+ * are known. */
 static void settle_cliques(pol_pcs *pcs)
 {
 	size_t i = 0;
@@ -445,6 +496,7 @@ static void settle_cliques(pol_pcs *pcs)
 	for (i = 0; i < pcs->n_cliques; i++) {
 		pol_clique *c = &pcs->cliques[i];
 
+		read_rolling(clique_rolling(pcs, c), c->group < 0, &c->rolling);
 		if (!c->replicas_set) {
 			c->replicas = 1;
 			if (pcs->form == POL_FORM_COMPACT && c->group >= 0)
@@ -512,6 +564,7 @@ static int build_template(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
 	const json_t *tpl = NULL;
 	const json_t *st = NULL;
 	const json_t *td = NULL;
+	const char *us = NULL;
 	int rc = GV_OK;
 
 	pcs->form = POL_FORM_TEMPLATE;
@@ -520,6 +573,9 @@ static int build_template(pol_verdict *v, const json_t *spec, pol_pcs *pcs)
 	pcs->replicas = 1;
 	member_int(v, spec, "spec", "replicas", &pcs->replicas,
 		   &pcs->replicas_set);
+	/* V19 checks updateStrategy; anything but OnDelete rolls */
+	us = pol_get_str(json_object_get(spec, "updateStrategy"), "type");
+	pcs->on_delete = us && strcmp(us, "OnDelete") == 0;
 	pcs->min_replicas = pcs->replicas;
 	pcs->max_replicas = pcs->replicas;
 	tpl = member(v, spec, "spec", "template", JSON_OBJECT);

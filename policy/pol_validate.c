@@ -1047,13 +1047,189 @@ static void check_update_strategy(const pol_pcs *pcs, pol_verdict *v)
 				"\"OnDelete\"");
 }
 
+/* ---- V19: rollingUpdate ---------------------------------------------- */
+
+static const char *const rolling_keys[] = {
+	"maxUnavailable",
+	"maxSurge",
+	"progressDeadline",
+	NULL,
+};
+#define ROLLING_KNOWN "\"maxUnavailable\", \"maxSurge\", \"progressDeadline\""
+
+/* maxUnavailable or maxSurge of ru (at path): true with *out (def when
+ * absent) when it is an integer >= 0; false with an error otherwise. */
+static bool check_rolling_count(const json_t *ru, const char *path,
+				const char *key, int64_t def, int64_t *out,
+				pol_verdict *v)
+{
+	const json_t *m = json_object_get(ru, key);
+	const char *s = json_string_value(m);
+	char field[POL_PATH_MAX];
+
+	*out = def;
+	if (!m || json_is_null(m))
+		return true;
+	pol_path(field, "%s.%s", path, key);
+	if (json_is_integer(m) && json_integer_value(m) >= 0) {
+		*out = json_integer_value(m);
+		return true;
+	}
+	if (json_is_integer(m))
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, m), "must not be negative");
+	else if (s && strchr(s, '%'))
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, m),
+				"must be an integer: percentages are not "
+				"supported");
+	else
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, m), "must be an integer");
+	return false;
+}
+
+/*
+ * One rollingUpdate object ru at path: known members only; maxUnavailable
+ * and maxSurge integers >= 0, not both 0; maxSurge only where surge_ok (a
+ * standalone clique); progressDeadline a duration > 0.
+ */
+static void check_rolling_object(const json_t *ru, const char *path,
+				 bool surge_ok, pol_verdict *v)
+{
+	const char *key = NULL;
+	json_t *val = NULL;
+	const json_t *pd = NULL;
+	int64_t unavailable = 1;
+	int64_t surge = 0;
+	double secs = 0;
+	bool counts_ok = true;
+	char field[POL_PATH_MAX];
+
+	json_object_foreach((json_t *)ru, key, val)
+	{
+		const char *near = NULL;
+		size_t k = 0;
+
+		for (k = 0; rolling_keys[k]; k++) {
+			if (strcmp(key, rolling_keys[k]) == 0)
+				break;
+		}
+		if (rolling_keys[k])
+			continue;
+		near = pol_did_you_mean(key, rolling_keys);
+		pol_path(field, "%s.%s", path, key);
+		if (near)
+			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
+					"unknown field; did you mean \"%s\"? "
+					"(known: " ROLLING_KNOWN ")",
+					near);
+		else
+			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
+					"unknown field (known: " ROLLING_KNOWN
+					")");
+	}
+	counts_ok =
+	    check_rolling_count(ru, path, "maxUnavailable", 1, &unavailable, v);
+	if (!surge_ok && !pol_unset(ru, "maxSurge")) {
+		pol_path(field, "%s.maxSurge", path);
+		pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
+				"maxSurge is supported on standalone cliques; "
+				"a scaling group rolls unit by unit within its "
+				"minAvailable");
+	} else if (!check_rolling_count(ru, path, "maxSurge", 0, &surge, v)) {
+		counts_ok = false;
+	}
+	if (counts_ok && unavailable == 0 && surge == 0) {
+		pol_path(field, "%s.maxUnavailable", path);
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_int(v, unavailable),
+				"must be greater than 0 when maxSurge is 0: "
+				"nothing could be replaced");
+	}
+	pd = json_object_get(ru, "progressDeadline");
+	if (!pd || json_is_null(pd))
+		return;
+	pol_path(field, "%s.progressDeadline", path);
+	if (!json_is_string(pd) ||
+	    !pol_parse_duration(json_string_value(pd), &secs))
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, pd),
+				"must be a duration such as \"10m\" or \"1h\"");
+	else if (secs <= 0)
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, pd),
+				"must be greater than 0");
+}
+
+/* The rollingUpdate of clique c held by holder (at holder_path): checked;
+ * on a grouped clique ignored, with a warning (its group's applies). */
+static void check_clique_rolling(const pol_pcs *pcs, const pol_clique *c,
+				 const json_t *holder, const char *holder_path,
+				 pol_verdict *v)
+{
+	const json_t *ru = json_object_get(holder, "rollingUpdate");
+	const pol_group *g = c->group >= 0 ? &pcs->groups[c->group] : NULL;
+	char path[POL_PATH_MAX];
+
+	if (!json_is_object(ru))
+		return; /* absent, or a type error the model reported */
+	pol_path(path, "%s.rollingUpdate", holder_path);
+	check_rolling_object(ru, path, g == NULL, v);
+	if (g)
+		pol_verdict_warn(v,
+				 "%s: ignored: the clique is in scaling group "
+				 "\"%s\" and rolls with it, under "
+				 "%s.rollingUpdate",
+				 path, g->name ? g->name : "", g->path);
+}
+
+/*
+ * V19: upstream's per-component rollingUpdate (docs/api.md section 4):
+ * on a clique (template form: beside its spec, GREP-393's place, or in
+ * its spec, the shape of upstream's PodCliqueSpec; the first applies when
+ * both are written) and on a group; in the compact form on a podClique
+ * or scalingGroup. How the worker uses it: docs/reconcile.md, Rollouts.
+ */
+static void check_rolling(const pol_pcs *pcs, pol_verdict *v)
+{
+	bool tpl = pcs->form == POL_FORM_TEMPLATE;
+	size_t i = 0;
+
+	for (i = 0; i < pcs->n_cliques; i++) {
+		const pol_clique *c = &pcs->cliques[i];
+		const json_t *spec = json_object_get(c->node, "spec");
+
+		check_clique_rolling(pcs, c, c->node, c->path, v);
+		if (!tpl)
+			continue;
+		check_clique_rolling(pcs, c, spec, c->spec_path, v);
+		if (c->group < 0 &&
+		    json_is_object(json_object_get(c->node, "rollingUpdate")) &&
+		    json_is_object(json_object_get(spec, "rollingUpdate")))
+			pol_verdict_warn(v,
+					 "%s.rollingUpdate: ignored: "
+					 "%s.rollingUpdate, beside spec, "
+					 "applies",
+					 c->spec_path, c->path);
+	}
+	for (i = 0; i < pcs->n_groups; i++) {
+		const pol_group *g = &pcs->groups[i];
+		const json_t *ru = json_object_get(g->node, "rollingUpdate");
+		char path[POL_PATH_MAX];
+
+		if (!json_is_object(ru))
+			continue;
+		pol_path(path, "%s.rollingUpdate", g->path);
+		check_rolling_object(ru, path, false, v);
+	}
+}
+
 /* A field of upstream's that groved accepts but does not act on yet:
- * named in a warning, never silently ignored (docs/api.md section 4). A
- * value of another JSON type than t is an error instead (the compact
- * form's model reports it already: typed false). */
+ * named in a warning, never silently ignored (docs/api.md section 4); a
+ * value that is not a list is an error instead. */
 static void warn_not_acted_on(const json_t *holder, const char *path,
-			      const char *key, json_type t, bool typed,
-			      pol_verdict *v)
+			      const char *key, pol_verdict *v)
 {
 	const json_t *m = json_object_get(holder, key);
 	char field[POL_PATH_MAX];
@@ -1061,62 +1237,35 @@ static void warn_not_acted_on(const json_t *holder, const char *path,
 	if (!m || json_is_null(m))
 		return;
 	pol_path(field, "%s.%s", path, key);
-	if (json_typeof(m) != t) {
-		if (typed)
-			pol_verdict_add(v, POL_FE_INVALID, field,
-					pol_verdict_copy(v, m), "must be %s",
-					t == JSON_ARRAY ? "a list"
-							: "an object");
+	if (!json_is_array(m)) {
+		pol_verdict_add(v, POL_FE_INVALID, field,
+				pol_verdict_copy(v, m), "must be a list");
 		return;
 	}
 	pol_verdict_warn(v,
 			 "%s: accepted but not acted on yet: groved does not "
-			 "implement upstream's %s",
-			 field,
-			 t == JSON_ARRAY ? "resourceSharing (shared "
-					   "ResourceClaims)"
-					 : "per-component rollingUpdate");
+			 "implement upstream's resourceSharing (shared "
+			 "ResourceClaims)",
+			 field);
 }
 
-/*
- * Upstream's resourceSharing (a list: spec.template, each clique, each
- * group) and per-component rollingUpdate (an object: on a clique, or in
- * its spec in the shape of upstream's PodCliqueSpec, and on a group; in
- * the compact form on a podClique or scalingGroup).
- */
+/* Upstream's resourceSharing (template form: spec.template, each clique,
+ * each group). */
 static void check_not_acted_on(const pol_pcs *pcs, pol_verdict *v)
 {
-	bool tpl = pcs->form == POL_FORM_TEMPLATE;
-	char spec[POL_PATH_MAX];
 	size_t i = 0;
 
-	if (tpl)
-		warn_not_acted_on(
-		    json_object_get(json_object_get(pcs->doc, "spec"),
-				    "template"),
-		    "spec.template", "resourceSharing", JSON_ARRAY, true, v);
-	for (i = 0; i < pcs->n_cliques; i++) {
-		const pol_clique *c = &pcs->cliques[i];
-
-		warn_not_acted_on(c->node, c->path, "rollingUpdate",
-				  JSON_OBJECT, tpl, v);
-		if (!tpl)
-			continue;
-		warn_not_acted_on(c->node, c->path, "resourceSharing",
-				  JSON_ARRAY, true, v);
-		pol_path(spec, "%s.spec", c->path);
-		warn_not_acted_on(json_object_get(c->node, "spec"), spec,
-				  "rollingUpdate", JSON_OBJECT, true, v);
-	}
-	for (i = 0; i < pcs->n_groups; i++) {
-		const pol_group *g = &pcs->groups[i];
-
-		warn_not_acted_on(g->node, g->path, "rollingUpdate",
-				  JSON_OBJECT, tpl, v);
-		if (tpl)
-			warn_not_acted_on(g->node, g->path, "resourceSharing",
-					  JSON_ARRAY, true, v);
-	}
+	if (pcs->form != POL_FORM_TEMPLATE)
+		return;
+	warn_not_acted_on(
+	    json_object_get(json_object_get(pcs->doc, "spec"), "template"),
+	    "spec.template", "resourceSharing", v);
+	for (i = 0; i < pcs->n_cliques; i++)
+		warn_not_acted_on(pcs->cliques[i].node, pcs->cliques[i].path,
+				  "resourceSharing", v);
+	for (i = 0; i < pcs->n_groups; i++)
+		warn_not_acted_on(pcs->groups[i].node, pcs->groups[i].path,
+				  "resourceSharing", v);
 }
 
 /* ---- the whole check -------------------------------------------------- */
@@ -1173,6 +1322,7 @@ static int validate_pcs(const json_t *obj, const json_t *old,
 	check_scheduler(&pcs, o, v);
 	check_template_fields(&pcs, v);
 	check_update_strategy(&pcs, v);
+	check_rolling(&pcs, v);
 	check_not_acted_on(&pcs, v);
 	rc = pol_check_topology(&pcs, o, v);
 	if (rc != GV_OK)

@@ -193,6 +193,24 @@ typedef enum {
 } pol_startup;
 
 /*
+ * A component's rollingUpdate: how the worker rolls a template change
+ * through a standalone clique's pods or a scaling group's units
+ * (docs/api.md section 4, V19; docs/reconcile.md, "Rollouts"). Read from
+ * a clique's `rollingUpdate` (template form: beside its `spec`, else
+ * `spec.rollingUpdate`) or a group's; absent members, and members that
+ * fail V19, keep their defaults, so the model never asks for a rollout
+ * that cannot move (maxUnavailable 0 with maxSurge 0 reads as 1).
+ */
+typedef struct pol_rolling {
+	int64_t max_unavailable; /* 1 when absent */
+	int64_t max_surge; /* 0; always 0 on a group and a grouped clique
+			      (standalone cliques only) */
+	double progress_deadline_s; /* 0: none */
+	const char *progress_deadline; /* as written or NULL */
+	bool set; /* a rollingUpdate object was written */
+} pol_rolling;
+
+/*
  * One clique, in the template form's meaning. Strings and json_t pointers
  * are borrowed from the document the model was built from. A field the
  * user left out has its default value and *_set false.
@@ -213,6 +231,8 @@ typedef struct pol_clique {
 	const json_t *node; /* the clique object as written */
 	int group; /* index into groups, -1 standalone */
 	size_t group_pos; /* position within the group */
+	pol_rolling rolling; /* as written; a grouped clique's is ignored
+				(V19 warns): its group's applies */
 	char path[POL_PATH_MAX]; /* spec.podCliques[2] */
 	char
 	    spec_path[POL_PATH_MAX]; /* holds roleName, replicas, startsAfter */
@@ -234,6 +254,7 @@ typedef struct pol_group {
 	bool min_available_set;
 	const json_t *scale_config; /* template scaleConfig or NULL */
 	const json_t *topology; /* template topologyConstraint or NULL */
+	pol_rolling rolling; /* per unit; max_surge always 0 */
 	const json_t *node;
 	char path[POL_PATH_MAX]; /* spec.scalingGroups[0] */
 	char cliques_path[POL_PATH_MAX]; /* ...cliques / ...cliqueNames */
@@ -253,6 +274,8 @@ typedef struct pol_pcs {
 	const char *startup_written; /* cliqueStartupType as written */
 	const char *termination_delay;
 	double termination_delay_s; /* parsed; 0 when absent or invalid */
+	bool on_delete; /* spec.updateStrategy.type OnDelete (template form);
+			   false: RollingRecreate, the compact form's only */
 	const json_t *topology; /* template topologyConstraint */
 	const json_t *claim_templates; /* template resourceClaimTemplates */
 	const json_t *clique_list; /* the cliques array as written */
@@ -480,8 +503,8 @@ typedef struct pol_pod_options {
  * grove.io/pod-template-hash is the first POL_TEMPLATE_HASH_LEN hex
  * digits of the 64-bit FNV-1a hash of the clique's pod template dumped as
  * compact JSON with sorted keys: the template form's podSpec, or the
- * compact form's clique without name, replicas, minAvailable and
- * startsAfter (which do not shape a pod).
+ * compact form's clique without name, replicas, minAvailable,
+ * startsAfter and rollingUpdate (which do not shape a pod).
  *
  * Returns GV_EINVAL (ref out of range, negative indices, or a set, clique
  * or group without a name), GV_ETOOBIG (a generated name over 253
