@@ -21,7 +21,9 @@
 
 #include "groved/gv_json.h"
 #include "groved/reconcile.h"
+#include "groved/gv_time.h"
 #include "rec_int.h"
+#include "rec_rollout.h"
 
 /* A generated name (at most 253 characters) with room to spare. */
 #define NAME_BUF 320
@@ -42,15 +44,25 @@
 
 /* Keys of a compact clique that are not part of its pod spec. */
 static const char *const compact_non_spec_keys[] = {
-	"name",	  "replicas",	 "minAvailable", "startsAfter",
-	"labels", "annotations", NULL,
+	"name",	  "replicas",	 "minAvailable",  "startsAfter",
+	"labels", "annotations", "rollingUpdate", NULL,
 };
 
 /* One pod of a PodClique: <pclq>-<index>, or <pclq>-<index>-<suffix>
- * (a replacement of a stuck pod) when suffix > 0. */
+ * (a replacement of a stuck pod, or one made first by a rollout's
+ * maxSurge) when suffix > 0, with what is observed of the pod holding
+ * it, for the rollout (pod NULL: to be made). */
 typedef struct pod_slot {
 	int64_t index;
 	int64_t suffix;
+	const json_t *pod; /* borrowed: the observed pod, or NULL */
+	const char *created; /* its creationTimestamp, or "" */
+	bool outdated; /* another grove.io/pod-template-hash */
+	bool ready;
+	bool terminating;
+	bool surge; /* on the current template beside an outdated pod of
+		       its index (maxSurge) */
+	bool retired; /* left out of the plan: its replacement is Ready */
 } pod_slot;
 
 /* One PodClique of the plan, for the gangs and the pods. */
@@ -59,7 +71,10 @@ typedef struct pclq_ref {
 	size_t clique;
 	int64_t unit; /* j; -1 standalone */
 	int64_t replicas; /* pods: the template's, or the observed count */
-	pod_slot *pods; /* owned: replicas slots, by index */
+	pod_slot *pods; /* owned: n_pods slots, by index then suffix */
+	size_t n_pods; /* replicas, and the replacements of a surge */
+	size_t cap; /* room in pods */
+	const json_t *after; /* borrowed: its spec.startsAfter, or NULL */
 	json_t *shape; /* owned: pol_pod_shape's of its pod 0 */
 	char hash[POL_TEMPLATE_HASH_LEN + 1]; /* its pod-template-hash */
 } pclq_ref;
@@ -83,6 +98,18 @@ typedef struct planner {
 	json_t **specs; /* owned: per clique, its pod spec (pod_spec) */
 	/* per clique, its grove.io/pod-template-hash once computed */
 	char (*hashes)[POL_TEMPLATE_HASH_LEN + 1];
+	/* the rollout (plan_rollout): pods it deletes, what it did, and the
+	 * first component of the set, in rollout order, not finished */
+	json_t *recreate; /* owned: pod name -> true */
+	json_t *steps; /* owned: what this round does, for Events */
+	bool roll_active; /* a pod of ours is outdated */
+	bool roll_blocked; /* a component is unfinished: later ones wait */
+	char blocker[NAME_BUF]; /* its name */
+	int64_t blocker_i; /* its set replica */
+	rec_roll_result blocker_res;
+	char held_pod[NAME_BUF]; /* the first stalled pod seen */
+	const char *held_deadline; /* its progressDeadline as written */
+	int64_t recheck_s; /* when a progressDeadline runs out, or 0 */
 	int rc;
 	gv_error_t *err;
 } planner;
@@ -597,6 +624,7 @@ typedef struct held {
 	bool pending;
 	bool not_ready;
 	bool outdated;
+	bool companion; /* a surge replacement of an outdated pod */
 	const char *created; /* RFC 3339, or "" */
 } held;
 
@@ -704,12 +732,52 @@ static bool read_held(const planner *p, const char *pclq, const json_t *pod,
 	return true;
 }
 
+/* The slot a held pod takes, with what the rollout reads of it. */
+static pod_slot slot_of(const held *h)
+{
+	pod_slot s = h->slot;
+
+	s.pod = h->pod;
+	s.created = h->created;
+	s.outdated = h->outdated;
+	s.ready = !h->not_ready;
+	s.terminating = h->terminating;
+	s.surge = h->companion;
+	return s;
+}
+
+static int cmp_held_slot(const void *a, const void *b)
+{
+	return cmp_slot(&((const held *)a)->slot, &((const held *)b)->slot);
+}
+
+/* Marks the surge pairs among h[0..n) (sorted by slot): an index held by
+ * exactly two pods, neither terminating, one outdated and one on the
+ * current template: the latter is a replacement a rollout made first
+ * (maxSurge), not a surplus. */
+static void mark_surges(held *h, size_t n)
+{
+	size_t x = 0;
+
+	while (x < n) {
+		size_t y = x + 1;
+
+		while (y < n && h[y].slot.index == h[x].slot.index)
+			y++;
+		if (y - x == 2 && !h[x].terminating && !h[x + 1].terminating &&
+		    h[x].outdated != h[x + 1].outdated)
+			(h[x].outdated ? &h[x + 1] : &h[x])->companion = true;
+		x = y;
+	}
+}
+
 /*
- * The pods of PodClique ref (ref->replicas of them) into ref->pods: the
- * observed pods of ours that hold an index, less the surplus in
- * upstream's deletion order, then new pods at the lowest free indices
- * (suffixed when a stuck pod of ours has the plain name). hash: the
- * clique's current pod template hash.
+ * The pods of PodClique ref (ref->replicas of them, and the replacements
+ * a surge made beside them) into ref->pods: the observed pods of ours
+ * that hold an index, less the surplus in upstream's deletion order,
+ * then new pods at the lowest free indices (suffixed when a stuck pod of
+ * ours has the plain name). hash: the clique's current pod template
+ * hash.
  */
 static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 {
@@ -717,15 +785,19 @@ static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 	size_t n_obs = json_array_size(pods);
 	held *h = NULL;
 	size_t n_held = 0;
+	size_t n_main = 0;
 	size_t keep = 0;
 	size_t kept = 0;
 	size_t n = 0;
 	size_t x = 0;
+	size_t y = 0;
 	int64_t k = 0;
 
 	if (p->rc != GV_OK)
 		return;
-	ref->pods = calloc((size_t)ref->replicas + 1, sizeof(*ref->pods));
+	/* room for the surges a rollout may add (plan_rollout) */
+	ref->cap = 2 * (size_t)ref->replicas + n_obs + 1;
+	ref->pods = calloc(ref->cap, sizeof(*ref->pods));
 	h = n_obs ? calloc(n_obs, sizeof(*h)) : NULL;
 	if (!ref->pods || (n_obs && !h)) {
 		p->rc = GV_ENOMEM;
@@ -736,19 +808,32 @@ static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 			      &h[n_held]))
 			n_held++;
 	}
+	if (n_held > 1 && hash && !p->pcs->on_delete) {
+		qsort(h, n_held, sizeof(*h), cmp_held_slot);
+		mark_surges(h, n_held);
+	}
+	/* the companions aside (after the others), the rest as before */
+	for (x = 0, n_main = 0; x < n_held; x++) {
+		if (!h[x].companion) {
+			held t = h[n_main];
+
+			h[n_main++] = h[x];
+			h[x] = t;
+		}
+	}
 	/* the surplus goes first in the deletion order: keep the tail */
-	if (n_held > 1)
-		qsort(h, n_held, sizeof(*h), cmp_deletion);
-	keep = n_held < (size_t)ref->replicas ? n_held : (size_t)ref->replicas;
-	for (x = n_held - keep; x < n_held; x++)
-		ref->pods[n++] = h[x].slot;
+	if (n_main > 1)
+		qsort(h, n_main, sizeof(*h), cmp_deletion);
+	keep = n_main < (size_t)ref->replicas ? n_main : (size_t)ref->replicas;
+	for (x = n_main - keep; x < n_main; x++)
+		ref->pods[n++] = slot_of(&h[x]);
 	qsort(ref->pods, n, sizeof(*ref->pods), cmp_slot);
 	/* new pods at the lowest indices no kept pod holds (the kept ones
 	 * are sorted: one walk, linear) */
 	kept = n;
 	for (k = 0, x = 0; n < (size_t)ref->replicas; k++) {
 		char name[NAME_BUF];
-		pod_slot s = { .index = k, .suffix = 0 };
+		pod_slot s = { .index = k, .suffix = 0, .created = "" };
 
 		while (x < kept && ref->pods[x].index < k)
 			x++;
@@ -772,8 +857,19 @@ static void plan_slots(planner *p, pclq_ref *ref, const char *hash)
 		}
 		ref->pods[n++] = s;
 	}
+	/* a surge replacement stays while its outdated pod is kept */
+	for (x = n_main; x < n_held; x++) {
+		for (y = 0; y < kept; y++) {
+			if (ref->pods[y].index == h[x].slot.index &&
+			    ref->pods[y].outdated && n < ref->cap) {
+				ref->pods[n++] = slot_of(&h[x]);
+				break;
+			}
+		}
+	}
 	if (kept)
 		qsort(ref->pods, n, sizeof(*ref->pods), cmp_slot);
+	ref->n_pods = n;
 out:
 	free(h);
 }
@@ -882,9 +978,10 @@ static void plan_podclique(planner *p, int64_t i, size_t ci, int64_t j,
 	{
 		json_t *sa = starts_after(p, shape);
 
-		if (sa && json_array_size(sa))
+		if (sa && json_array_size(sa)) {
+			ref->after = sa; /* borrowed: the plan keeps it */
 			put(p, spec, "startsAfter", sa);
-		else
+		} else
 			json_decref(sa);
 	}
 	if (!pcsg && json_is_object(c->autoscaling))
@@ -973,7 +1070,7 @@ static json_t *podgroup(planner *p, const pclq_ref *r)
 	int64_t k = 0;
 	size_t n = 0;
 
-	for (k = 0; k < r->replicas && p->rc == GV_OK; k++) {
+	for (k = 0; k < (int64_t)r->n_pods && p->rc == GV_OK; k++) {
 		char pod[NAME_BUF];
 
 		pod_name(p, pod, r, k);
@@ -1336,6 +1433,427 @@ out:
 	json_decref(shape);
 }
 
+/* ---- rollouts (docs/reconcile.md, "Rollouts") ------------------------ */
+
+/* Whether slot s holds a pod on the current template that has not been
+ * Ready for longer than deadline seconds since it was made; a deadline
+ * still running asks for a round when it ends (recheck_s). */
+static bool stalled(planner *p, const pod_slot *s, double deadline,
+		    const char *deadline_written)
+{
+	time_t t0 = 0;
+	int64_t age = 0;
+
+	if (deadline <= 0 || p->in->now <= 0 || !s->pod || s->outdated ||
+	    s->ready || s->terminating || !gv_time_parse_utc(s->created, &t0))
+		return false;
+	age = p->in->now - (int64_t)t0;
+	if ((double)age > deadline) {
+		if (!p->held_pod[0]) {
+			snprintf(p->held_pod, sizeof(p->held_pod), "%s",
+				 json_string_value(pod_meta(s->pod, "name")));
+			p->held_deadline = deadline_written;
+		}
+		return true;
+	}
+	if (!p->recheck_s || (int64_t)deadline - age + 1 < p->recheck_s)
+		p->recheck_s = (int64_t)deadline - age + 1;
+	return false;
+}
+
+/* The pod of s is deleted this round for the rollout. */
+static void roll_recreate(planner *p, const pod_slot *s)
+{
+	const char *name = json_string_value(pod_meta(s->pod, "name"));
+
+	if (s->pod && !s->terminating && name &&
+	    json_object_set_new(p->recreate, name, json_true()) &&
+	    p->rc == GV_OK)
+		p->rc = GV_ENOMEM;
+}
+
+static void roll_step(planner *p, const char *what, const char *component,
+		      int64_t unit, const char *pod, bool below_min)
+{
+	push(p, p->steps,
+	     json_pack("{s:s, s:s, s:I, s:s?, s:b}", "what", what, "component",
+		       component, "unit", (json_int_t)unit, "pod", pod,
+		       "belowMin", below_min));
+}
+
+/* Where the component stands for the components after it. */
+static void roll_note(planner *p, int64_t i, const char *name,
+		      const rec_roll_result *res)
+{
+	if (res->outdated)
+		p->roll_active = true;
+	if (p->roll_blocked || !res->unfinished)
+		return;
+	p->roll_blocked = true;
+	snprintf(p->blocker, sizeof(p->blocker), "%s", name);
+	p->blocker_i = i;
+	p->blocker_res = *res;
+}
+
+/* The lowest suffix s >= 1 such that <pclq>-<k>-<s> is no observed pod
+ * and no slot of r. */
+static int64_t free_suffix(planner *p, const pclq_ref *r, int64_t k)
+{
+	char name[NAME_BUF];
+	int64_t s = 0;
+	size_t x = 0;
+	bool used = true;
+
+	while (used && p->rc == GV_OK) {
+		s++;
+		fmt(p, name, "%s-%" PRId64 "-%" PRId64, r->name, k, s);
+		used = json_object_get(p->pod_names, name) != NULL;
+		for (x = 0; !used && x < r->n_pods; x++)
+			used = r->pods[x].index == k && r->pods[x].suffix == s;
+	}
+	return s;
+}
+
+/* A standalone PodClique's pods, one item per index. */
+static void roll_clique(planner *p, int64_t i, pclq_ref *r)
+{
+	const pol_clique *c = &p->pcs->cliques[r->clique];
+	const pol_rolling *ru = &c->rolling;
+	rec_roll_budget b = { 0 };
+	rec_roll_result res = { 0 };
+	rec_roll_item *items = calloc(r->n_pods + 1, sizeof(*items));
+	size_t *at = calloc(r->n_pods + 1, sizeof(*at)); /* item -> slot */
+	size_t n = 0;
+	size_t x = 0;
+	size_t m = 0;
+	size_t added = 0;
+
+	if (!items || !at) {
+		p->rc = GV_ENOMEM;
+		goto out;
+	}
+	for (x = 0; x < r->n_pods; x++) {
+		const pod_slot *s = &r->pods[x];
+
+		if (s->surge)
+			continue;
+		at[n] = x;
+		items[n].outdated = s->pod && s->outdated && !s->terminating;
+		items[n].available = s->pod && s->ready && !s->terminating;
+		items[n].going = s->pod && s->terminating;
+		items[n].stalled = stalled(p, s, ru->progress_deadline_s,
+					   ru->progress_deadline);
+		n++;
+	}
+	for (x = 0; x < r->n_pods; x++) {
+		const pod_slot *s = &r->pods[x];
+
+		if (!s->surge)
+			continue;
+		for (m = 0; m < n; m++) {
+			if (r->pods[at[m]].index != s->index)
+				continue;
+			items[m].surged = true;
+			items[m].surge_ready = s->ready && !s->terminating;
+			items[m].available |= items[m].surge_ready;
+			items[m].stalled |=
+			    stalled(p, s, ru->progress_deadline_s,
+				    ru->progress_deadline);
+			break;
+		}
+	}
+	b.min_available =
+	    c->min_available < r->replicas ? c->min_available : r->replicas;
+	b.max_unavailable = ru->max_unavailable;
+	b.max_surge = ru->max_surge;
+	b.turn = !p->roll_blocked;
+	rec_roll_decide(&b, items, n, &res);
+	for (m = 0; m < n && p->rc == GV_OK; m++) {
+		pod_slot *s = &r->pods[at[m]];
+		const char *pod = json_string_value(pod_meta(s->pod, "name"));
+
+		switch (items[m].act) {
+		case REC_ROLL_RECREATE:
+			roll_recreate(p, s);
+			roll_step(p, "pod", r->name, -1, pod, res.below_min);
+			break;
+		case REC_ROLL_RETIRE:
+			s->retired = true;
+			roll_step(p, "retire", r->name, -1, pod, false);
+			break;
+		case REC_ROLL_SURGE:
+			if (r->n_pods + added >= r->cap)
+				break;
+			r->pods[r->n_pods + added] =
+			    (pod_slot){ .index = s->index,
+					.suffix = free_suffix(p, r, s->index),
+					.created = "",
+					.surge = true };
+			added++;
+			roll_step(p, "surge", r->name, -1, pod, false);
+			break;
+		default:
+			break;
+		}
+	}
+	/* the retired ones out of the plan (their pods are deleted as
+	 * planned by no one), the surges in */
+	r->n_pods += added;
+	for (x = 0, m = 0; x < r->n_pods; x++) {
+		if (!r->pods[x].retired)
+			r->pods[m++] = r->pods[x];
+	}
+	r->n_pods = m;
+	if (added)
+		qsort(r->pods, r->n_pods, sizeof(*r->pods), cmp_slot);
+	roll_note(p, i, r->name, &res);
+out:
+	free(items);
+	free(at);
+}
+
+/* A scaling group's units: each recreated whole, never two templates. */
+static void roll_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
+		       size_t n_refs)
+{
+	const pol_group *g = &p->pcs->groups[gi];
+	const pol_rolling *ru = &g->rolling;
+	int64_t units = p->units[gi];
+	rec_roll_budget b = { 0 };
+	rec_roll_result res = { 0 };
+	rec_roll_item *items = calloc((size_t)units + 1, sizeof(*items));
+	bool *short_of = calloc((size_t)units + 1, sizeof(*short_of));
+	char name[NAME_BUF];
+	size_t x = 0;
+	size_t k = 0;
+	int64_t j = 0;
+
+	if (!items || !short_of) {
+		p->rc = GV_ENOMEM;
+		goto out;
+	}
+	for (x = 0; x < n_refs; x++) {
+		const pclq_ref *r = &refs[x];
+		int64_t need = p->pcs->cliques[r->clique].min_available;
+		int64_t ready = 0;
+
+		if (p->pcs->cliques[r->clique].group != (int)gi ||
+		    r->unit < 0 || r->unit >= units)
+			continue;
+		for (k = 0; k < r->n_pods; k++) {
+			const pod_slot *s = &r->pods[k];
+			rec_roll_item *it = &items[r->unit];
+
+			if (s->pod && s->ready && !s->terminating)
+				ready++;
+			it->outdated |=
+			    s->pod && s->outdated && !s->terminating;
+			it->going |= s->pod && s->terminating;
+			it->stalled |= stalled(p, s, ru->progress_deadline_s,
+					       ru->progress_deadline);
+		}
+		if (need > r->replicas)
+			need = r->replicas;
+		if (ready < need)
+			short_of[r->unit] = true;
+	}
+	for (j = 0; j < units; j++) {
+		items[j].available = !short_of[j];
+		items[j].base = j < g->min_available;
+	}
+	b.min_available = g->min_available < units ? g->min_available : units;
+	b.max_unavailable = ru->max_unavailable;
+	b.turn = !p->roll_blocked;
+	rec_roll_decide(&b, items, (size_t)units, &res);
+	for (x = 0; x < n_refs && p->rc == GV_OK; x++) {
+		const pclq_ref *r = &refs[x];
+
+		if (p->pcs->cliques[r->clique].group != (int)gi ||
+		    r->unit < 0 || r->unit >= units ||
+		    items[r->unit].act != REC_ROLL_RECREATE)
+			continue;
+		for (k = 0; k < r->n_pods; k++)
+			roll_recreate(p, &r->pods[k]);
+	}
+	fmt(p, name, "%s-%" PRId64 "-%s", p->pcs->name, i, g->name);
+	for (j = 0; j < units && p->rc == GV_OK; j++) {
+		if (items[j].act == REC_ROLL_RECREATE)
+			roll_step(p, "unit", name, j, NULL, res.below_min);
+	}
+	roll_note(p, i, name, &res);
+out:
+	free(items);
+	free(short_of);
+}
+
+/* A rollout's component: a standalone PodClique or a group. */
+typedef struct roll_comp {
+	int64_t depth; /* its startup wave (parents first) */
+	bool group; /* a group after the standalone cliques of its wave */
+	size_t id; /* the ref (standalone) or the group */
+	size_t pos; /* its first ref: plan order */
+} roll_comp;
+
+static int cmp_comp(const void *va, const void *vb)
+{
+	const roll_comp *a = va;
+	const roll_comp *b = vb;
+
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	if (a->group != b->group)
+		return a->group ? 1 : -1;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* The startup wave of each ref (0: no parent) from spec.startsAfter;
+ * a cycle (validation refuses those) stops after n_refs passes. */
+static void ref_depths(planner *p, const pclq_ref *refs, size_t n_refs,
+		       int64_t *depth)
+{
+	json_t *idx = json_object();
+	size_t pass = 0;
+	size_t x = 0;
+	bool changed = true;
+
+	if (!idx) {
+		p->rc = GV_ENOMEM;
+		return;
+	}
+	for (x = 0; x < n_refs; x++) {
+		if (json_object_set_new(idx, refs[x].name, json_integer(x)))
+			p->rc = GV_ENOMEM;
+	}
+	for (pass = 0; changed && pass <= n_refs; pass++) {
+		changed = false;
+		for (x = 0; x < n_refs; x++) {
+			const json_t *a = NULL;
+			size_t k = 0;
+			int64_t d = 0;
+
+			json_array_foreach(refs[x].after, k, a)
+			{
+				const json_t *y =
+				    json_object_get(idx, json_string_value(a));
+
+				if (y && depth[json_integer_value(y)] + 1 > d)
+					d = depth[json_integer_value(y)] + 1;
+			}
+			if (d != depth[x]) {
+				depth[x] = d;
+				changed = true;
+			}
+		}
+	}
+	json_decref(idx);
+}
+
+/*
+ * Set replica i's part of a rollout (RollingRecreate; docs/reconcile.md):
+ * its components in startup order, each decided by rec_roll_decide; the
+ * budgeted work only in the first component of the set that is not
+ * finished. Pods to delete go to p->recreate, surges into the refs'
+ * slots, before the gangs list them.
+ */
+static void plan_rollout(planner *p, int64_t i, pclq_ref *refs, size_t n_refs)
+{
+	int64_t *depth = NULL;
+	roll_comp *comps = NULL;
+	size_t n = 0;
+	size_t x = 0;
+	size_t gi = 0;
+
+	if (!p->by_clique || p->rc != GV_OK)
+		return;
+	if (p->pcs->on_delete) {
+		/* nothing is recreated; the report says what is outdated */
+		for (x = 0; x < n_refs; x++) {
+			size_t k = 0;
+
+			for (k = 0; k < refs[x].n_pods; k++)
+				p->roll_active |= refs[x].pods[k].pod &&
+						  refs[x].pods[k].outdated;
+		}
+		return;
+	}
+	depth = calloc(n_refs + 1, sizeof(*depth));
+	comps = calloc(n_refs + p->pcs->n_groups + 1, sizeof(*comps));
+	if (!depth || !comps) {
+		p->rc = GV_ENOMEM;
+		goto out;
+	}
+	ref_depths(p, refs, n_refs, depth);
+	for (x = 0; x < n_refs; x++) {
+		if (refs[x].unit < 0)
+			comps[n++] = (roll_comp){ .depth = depth[x],
+						  .group = false,
+						  .id = x,
+						  .pos = x };
+	}
+	for (gi = 0; gi < p->pcs->n_groups; gi++) {
+		roll_comp g = { .depth = INT64_MAX, .group = true, .id = gi };
+
+		for (x = 0; x < n_refs; x++) {
+			if (refs[x].unit < 0 ||
+			    p->pcs->cliques[refs[x].clique].group != (int)gi)
+				continue;
+			if (g.depth == INT64_MAX)
+				g.pos = x;
+			if (depth[x] < g.depth)
+				g.depth = depth[x];
+		}
+		if (g.depth != INT64_MAX)
+			comps[n++] = g;
+	}
+	qsort(comps, n, sizeof(*comps), cmp_comp);
+	for (x = 0; x < n && p->rc == GV_OK; x++) {
+		if (comps[x].group)
+			roll_group(p, i, comps[x].id, refs, n_refs);
+		else
+			roll_clique(p, i, &refs[comps[x].id]);
+	}
+out:
+	free(depth);
+	free(comps);
+}
+
+/* The plan's rollout report (reconcile.h, rec_plan.rollout): a new
+ * reference, or NULL with p->rc set. */
+static json_t *rollout_report(planner *p)
+{
+	const rec_roll_result *b = &p->blocker_res;
+	bool rolling = p->roll_active && p->roll_blocked;
+	char hold[NAME_BUF * 2 + 128] = "";
+	char waiting[NAME_BUF + 256] = "";
+	json_t *r = NULL;
+
+	if (rolling && b->held && p->held_pod[0])
+		snprintf(hold, sizeof(hold),
+			 "pod %s on the new template is not Ready within "
+			 "its progressDeadline (%s) of being made: the "
+			 "rollout holds, the pods still on the old "
+			 "template keep serving",
+			 p->held_pod,
+			 p->held_deadline ? p->held_deadline : "set");
+	if (rolling && !b->outdated)
+		snprintf(waiting, sizeof(waiting),
+			 "waiting for %s (set replica %" PRId64
+			 ") to be available before the rollout goes on: "
+			 "%zu of its pods or units are not",
+			 p->blocker, p->blocker_i, b->unavailable);
+	r = json_pack(
+	    "{s:b, s:s, s:I, s:s?, s:s?, s:s?, s:O, s:O, s:I}", "active",
+	    p->roll_active, "strategy",
+	    p->pcs->on_delete ? "OnDelete" : "RollingRecreate", "replicaIndex",
+	    (json_int_t)(rolling ? p->blocker_i : -1), "component",
+	    rolling ? p->blocker : NULL, "held", hold[0] ? hold : NULL,
+	    "waiting", waiting[0] ? waiting : NULL, "recreate", p->recreate,
+	    "steps", p->steps, "recheckSeconds", (json_int_t)p->recheck_s);
+	if (!r && p->rc == GV_OK)
+		p->rc = GV_ENOMEM;
+	return r;
+}
+
 /* ---- the plan --------------------------------------------------------- */
 
 /* One set replica: the PodCliques' refs are gathered for the gangs and
@@ -1374,12 +1892,13 @@ static void plan_replica(planner *p, int64_t i)
 	}
 	for (x = 0; x < pcs->n_groups && p->rc == GV_OK; x++)
 		plan_group(p, i, x, refs, &n_refs);
+	plan_rollout(p, i, refs, n_refs);
 	if (p->rc == GV_OK)
 		plan_gangs(p, i, refs, n_refs);
 	if (p->rc == GV_OK)
 		plan_hpas(p, i);
 	for (x = 0; x < n_refs && p->rc == GV_OK; x++) {
-		for (k = 0; k < refs[x].replicas && p->rc == GV_OK; k++)
+		for (k = 0; k < (int64_t)refs[x].n_pods && p->rc == GV_OK; k++)
 			plan_pod(p, i, &refs[x], k);
 	}
 out:
@@ -1453,8 +1972,10 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 	p.protos = calloc(p.pcs->n_cliques + 1, sizeof(*p.protos));
 	p.specs = calloc(p.pcs->n_cliques + 1, sizeof(*p.specs));
 	p.hashes = calloc(p.pcs->n_cliques + 1, sizeof(*p.hashes));
+	p.recreate = json_object();
+	p.steps = json_array();
 	if (!p.items || !p.notes || !p.units || !p.protos || !p.specs ||
-	    !p.hashes) {
+	    !p.hashes || !p.recreate || !p.steps) {
 		rc = GV_ENOMEM;
 		goto out;
 	}
@@ -1468,6 +1989,8 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 	for (i = 0; i < n && p.rc == GV_OK; i++)
 		plan_replica(&p, i);
 	check_names(&p);
+	if (p.rc == GV_OK)
+		out->rollout = rollout_report(&p);
 	rc = p.rc;
 	if (rc != GV_OK)
 		goto out;
@@ -1486,6 +2009,8 @@ out:
 	json_decref(p.by_clique);
 	json_decref(p.pod_names);
 	json_decref(p.stuck);
+	json_decref(p.recreate);
+	json_decref(p.steps);
 	json_decref(p.items);
 	json_decref(p.notes);
 	return rc;
@@ -1749,6 +2274,18 @@ static bool pod_ended(const json_t *o)
 				"deletionTimestamp");
 }
 
+/* A pod of ours, not terminating, that the plan's rollout deletes. */
+static bool recreated(const rec_plan *plan, const json_t *got)
+{
+	const json_t *r = json_object_get(plan->rollout, "recreate");
+	const char *kind = json_string_value(json_object_get(got, "kind"));
+
+	return r && kind && strcmp(kind, "Pod") == 0 &&
+	       json_object_get(r, obj_name(got)) &&
+	       !json_object_get(json_object_get(got, "metadata"),
+				"deletionTimestamp");
+}
+
 int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
 		     const rec_observed *obs, json_t **actions_out)
 {
@@ -1797,6 +2334,11 @@ int rec_plan_actions(const rec_plan *plan, const pol_pcs *pcs,
 				      obj_name(o), "object", (json_t *)o);
 		} else if (!is_ours(got, pcs->name)) {
 			a = json_pack("{s:s, s:s, s:s}", "action", "conflict",
+				      "kind", kind, "name", obj_name(o));
+		} else if (recreated(plan, got)) {
+			/* the rollout's: made again on the current template
+			 * under its name once gone (the next plan) */
+			a = json_pack("{s:s, s:s, s:s}", "action", "delete",
 				      "kind", kind, "name", obj_name(o));
 		} else if (pod_ended(got)) {
 			/* replaced on its index: deleted now, made again under

@@ -51,6 +51,8 @@ typedef struct sync_ctx {
 	json_t *gangs_created; /* names, for one Event a round */
 	json_t *gangs_running; /* names, for one Event a round */
 	json_t *cliques_ready; /* names, for one Event a round */
+	json_t *unit_hashes; /* "<group>/<unit>" -> {template hash: true}
+				of the pods observed (mixed_unit) */
 	rec_plan plan;
 	bool missing_owner; /* a create waited for its owner: requeue */
 } sync_ctx;
@@ -114,6 +116,42 @@ static void remember(sync_ctx *c, rec_kind k, json_t *obj, const char *was)
 	}
 	rec_trim(c->w, k, obj);
 	(void)kube_store_put_if(&c->w->stores[k], obj, was, NULL);
+}
+
+/*
+ * Deletes name of kind k (its uid as precondition; NULL: none) and puts
+ * what the API server answered into the cache at once: the pod going
+ * (deletionTimestamp) or gone. A rollout's next round, which may come
+ * before the watch's event, must not count a deleted pod as available
+ * and take another one down. Gone or replaced meanwhile is success.
+ */
+static int delete_obj(sync_ctx *c, rec_kind k, const char *name,
+		      const char *uid, gv_error_t *err)
+{
+	kube_delete_opts d = { .propagation_policy = "Background",
+			       .precondition_uid = uid };
+	kube_result res = { 0 };
+	json_t *out = NULL;
+	json_t *was = kube_store_get(&c->w->stores[k], c->ns, name);
+	int rc = kube_delete(c->w->o.client, &rec_kinds[k].gvr, c->ns, name, &d,
+			     &out, &res, err);
+
+	if (rc == GV_OK || rc == GV_ENOTFOUND)
+		rec_count_write(c->w, REC_W_DELETE, k);
+	if (rc == GV_OK) {
+		if (meta_str(out, "deletionTimestamp") && was) {
+			remember(c, k, out, meta_str(was, "resourceVersion"));
+			out = NULL;
+		} else if (was && rec_kinds[k].watched) {
+			(void)kube_store_delete(&c->w->stores[k], c->ns, name,
+						NULL);
+		}
+	}
+	if (rc == GV_ENOTFOUND || rc == GV_ECONFLICT)
+		rc = GV_OK; /* gone, or another object by now */
+	json_decref(out);
+	json_decref(was);
+	return rc;
 }
 
 /* The resourceVersion the cache holds for name of kind k, into buf
@@ -429,6 +467,67 @@ static json_t *gang_named(sync_ctx *c, const char *name)
 	return gang;
 }
 
+/* The key of pod's scaling-group unit into buf, or NULL: not in one. */
+static const char *unit_key(const json_t *pod, char *buf, size_t size)
+{
+	const char *g = rec_label(pod, "grove.io/podcliquescalinggroup");
+	const char *j =
+	    rec_label(pod, "grove.io/podcliquescalinggroup-replica-index");
+
+	if (!g || !j)
+		return NULL;
+	snprintf(buf, size, "%s/%s", g, j);
+	return buf;
+}
+
+/* The template hashes of each unit's pods, as the round observed them
+ * (pods deleted since still count: they may still run). */
+static int index_units(sync_ctx *c)
+{
+	const json_t *p = NULL;
+	size_t i = 0;
+	char key[KUBE_STORE_KEY_MAX];
+
+	c->unit_hashes = json_object();
+	if (!c->unit_hashes)
+		return GV_ENOMEM;
+	json_array_foreach(c->lists[REC_K_POD], i, p)
+	{
+		const char *h = rec_label(p, POL_LABEL_TEMPLATE_HASH);
+		json_t *set = NULL;
+
+		if (!h || !unit_key(p, key, sizeof(key)))
+			continue;
+		set = json_object_get(c->unit_hashes, key);
+		if (!set && json_object_set_new(c->unit_hashes, key,
+						set = json_object()))
+			return GV_ENOMEM;
+		if (json_object_set_new(set, h, json_true()))
+			return GV_ENOMEM;
+	}
+	return GV_OK;
+}
+
+/*
+ * Whether pod's scaling-group unit still has a pod of another template
+ * (RollingRecreate): a unit never runs two templates (docs/api.md 7.1),
+ * so its new pods keep their gate until the old ones are gone, then go
+ * together. Under OnDelete the user decides, pod by pod.
+ */
+static bool mixed_unit(sync_ctx *c, const json_t *pod)
+{
+	const char *h = rec_label(pod, POL_LABEL_TEMPLATE_HASH);
+	const json_t *set = NULL;
+	char key[KUBE_STORE_KEY_MAX];
+
+	if (c->pcs.on_delete || !h || !c->unit_hashes ||
+	    !unit_key(pod, key, sizeof(key)))
+		return false;
+	set = json_object_get(c->unit_hashes, key);
+	return json_object_size(set) > 1 ||
+	       (json_object_size(set) == 1 && !json_object_get(set, h));
+}
+
 /*
  * Lifts groved's gate from pod when its gang may go: the pod is listed in
  * its PodGang and, for a scaled gang, the base gang is scheduled. The
@@ -453,6 +552,8 @@ static int lift_gate(sync_ctx *c, const json_t *p, uint64_t since_ns,
 
 	if (at < 0 || !gang_name || !name || meta_str(p, "deletionTimestamp"))
 		return GV_OK;
+	if (mixed_unit(c, p))
+		return GV_OK; /* its unit's old pods go first */
 	gang = gang_named(c, gang_name);
 	go = gang && in_gang(gang, name) && (!base || base_scheduled(c, base));
 	json_decref(gang);
@@ -703,6 +804,67 @@ static void status_events(sync_ctx *c, const json_t *statuses)
 		    "are scheduled and running");
 }
 
+/*
+ * The Events of what this round's rollout did (rec_plan.rollout's
+ * steps), grouped as event_names does: units and pods recreated on the
+ * new template, replacements made first (maxSurge), and a Warning for
+ * each pod or unit taken below minAvailable because nothing else can
+ * move (minAvailable equal to replicas, no maxSurge).
+ */
+static void rollout_events(sync_ctx *c)
+{
+	const json_t *steps = json_object_get(c->plan.rollout, "steps");
+	json_t *units = json_array();
+	json_t *pods = json_array();
+	json_t *surges = json_array();
+	const json_t *st = NULL;
+	size_t i = 0;
+	char what[KUBE_STORE_KEY_MAX + 32];
+
+	json_array_foreach(steps, i, st)
+	{
+		const char *w = json_string_value(json_object_get(st, "what"));
+		const char *comp =
+		    json_string_value(json_object_get(st, "component"));
+		const char *pod = json_string_value(json_object_get(st, "pod"));
+		json_int_t j = json_integer_value(json_object_get(st, "unit"));
+
+		if (!w || !comp)
+			continue;
+		if (strcmp(w, "unit") == 0) {
+			snprintf(what, sizeof(what), "%s unit %lld", comp,
+				 (long long)j);
+			(void)json_array_append_new(units, json_string(what));
+		} else if (pod && strcmp(w, "surge") == 0) {
+			(void)json_array_append_new(surges, json_string(pod));
+		} else if (pod) {
+			(void)json_array_append_new(pods, json_string(pod));
+		}
+		if (json_is_true(json_object_get(st, "belowMin")))
+			event(c, "Warning", "RolloutBelowMinAvailable",
+			      "%s has minAvailable equal to its %s and no "
+			      "maxSurge: %s is recreated on the new template "
+			      "alone, the least possible disruption; set "
+			      "rollingUpdate.maxSurge to roll it without going "
+			      "below minAvailable",
+			      comp, strcmp(w, "unit") ? "replicas" : "units",
+			      pod ? pod : what);
+	}
+	event_names(c, "RolloutUnitUpdated", units, "PodCliqueScalingGroup",
+		    "units", "is recreated on the new template",
+		    "are recreated on the new template");
+	event_names(c, "RolloutPodUpdated", pods, "pod", "pods",
+		    "is replaced on the new template",
+		    "are replaced on the new template");
+	event_names(c, "RolloutSurge", surges, "pod", "pods",
+		    "gets its replacement on the new template first (maxSurge)",
+		    "get their replacements on the new template first "
+		    "(maxSurge)");
+	json_decref(units);
+	json_decref(pods);
+	json_decref(surges);
+}
+
 /* ---- writing ---------------------------------------------------------- */
 
 static const char *api_version_of(const char *kind)
@@ -814,16 +976,9 @@ static int apply(sync_ctx *c, const json_t *a, gv_error_t *err)
 			out = NULL;
 		}
 	} else if (strcmp(verb, "delete") == 0) {
-		kube_delete_opts d = { .propagation_policy = "Background" };
-
-		d.precondition_uid =
-		    json_string_value(json_object_get(c->uids, ref));
-		rc = kube_delete(w->o.client, gvr, c->ns, name, &d, NULL, &res,
-				 err);
-		if (rc == GV_ENOTFOUND || rc == GV_ECONFLICT)
-			rc = GV_OK; /* gone, or another object by now */
-		if (rc == GV_OK)
-			rec_count_write(w, REC_W_DELETE, k);
+		rc = delete_obj(
+		    c, k, name,
+		    json_string_value(json_object_get(c->uids, ref)), err);
 	} else if (strcmp(verb, "conflict") == 0) {
 		rec_log(w, REC_LOG_WARN, c->key,
 			"%s \"%s\" is in the way: it exists and is not this "
@@ -973,24 +1128,16 @@ static int recreate(sync_ctx *c, const char *i, const char *pcsg, const char *j,
 		const char *pg = rec_label(p, "grove.io/podcliquescalinggroup");
 		const char *pj = rec_label(
 		    p, "grove.io/podcliquescalinggroup-replica-index");
-		kube_delete_opts d = { .propagation_policy = "Background" };
-		kube_result res = { 0 };
-
 		if (!pi || strcmp(pi, i) != 0 ||
 		    meta_str(p, "deletionTimestamp"))
 			continue;
 		if (pcsg &&
 		    (!pg || !pj || strcmp(pg, pcsg) != 0 || strcmp(pj, j) != 0))
 			continue;
-		d.precondition_uid = meta_str(p, "uid");
-		rc = kube_delete(c->w->o.client, &rec_kinds[REC_K_POD].gvr,
-				 c->ns, meta_str(p, "name"), &d, NULL, &res,
-				 err);
-		if (rc == GV_ENOTFOUND || rc == GV_ECONFLICT)
-			rc = GV_OK;
+		rc = delete_obj(c, REC_K_POD, meta_str(p, "name"),
+				meta_str(p, "uid"), err);
 		if (rc != GV_OK)
 			return rc;
-		rec_count_write(c->w, REC_W_DELETE, REC_K_POD);
 	}
 	return GV_OK;
 }
@@ -1099,6 +1246,7 @@ static void sync_release(sync_ctx *c)
 	json_decref(c->gangs_created);
 	json_decref(c->gangs_running);
 	json_decref(c->cliques_ready);
+	json_decref(c->unit_hashes);
 	rec_plan_release(&c->plan);
 	if (c->built)
 		pol_pcs_release(&c->pcs);
@@ -1147,6 +1295,7 @@ int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 	in.observed.pods = c.lists[REC_K_POD];
 	in.observed.others = c.others;
 	in.observed.stuck = c.stuck;
+	in.now = (int64_t)time(NULL);
 	rc = rec_plan_build(&in, &c.plan, err);
 	if (rc == GV_OK)
 		rc = rec_plan_actions(&c.plan, &c.pcs, &in.observed, &actions);
@@ -1158,6 +1307,9 @@ int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 	c.gangs_created = json_array();
 	c.gangs_running = json_array();
 	c.cliques_ready = json_array();
+	rc = index_units(&c);
+	if (rc != GV_OK)
+		goto out;
 	if (!c.owners || !c.gangs_made || !c.bases || !c.gangs_created ||
 	    !c.gangs_running || !c.cliques_ready) {
 		rc = GV_ENOMEM;
@@ -1189,6 +1341,7 @@ int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 		if (rc != GV_OK)
 			goto out;
 	}
+	rollout_events(&c);
 	event_names(&c, "PodGangCreated", c.gangs_created, "PodGang",
 		    "PodGangs", "created", "created");
 	rc = lift_gates(&c, err);
@@ -1196,6 +1349,16 @@ int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 		rc = write_statuses(&c, &in.observed, err);
 	if (rc == GV_OK)
 		rc = recreate_breached(&c, requeue_ms, err);
+	{
+		json_int_t s = json_integer_value(
+		    json_object_get(c.plan.rollout, "recheckSeconds"));
+
+		/* a progressDeadline that runs out needs a round then: a
+		 * pod that never becomes Ready sends no event */
+		if (rc == GV_OK && s > 0 &&
+		    (!*requeue_ms || (uint64_t)s * 1000 < *requeue_ms))
+			*requeue_ms = (uint64_t)s * 1000;
+	}
 	if (rc == GV_OK && c.missing_owner)
 		*requeue_ms = 1000;
 out:

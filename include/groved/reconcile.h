@@ -76,6 +76,9 @@ typedef struct rec_input {
 	 * (pol_pod_restamped); true: every pod is shaped anew, the slow path
 	 * tests compare the plan with */
 	bool shape_every_pod;
+	/* unix seconds: a rollout's progressDeadline is measured against
+	 * it; 0: not checked (groved plan, offline) */
+	int64_t now;
 } rec_input;
 
 /*
