@@ -174,6 +174,41 @@ static void test_escaped_keys_never_needed(void **state)
 		    "[]");
 }
 
+static void test_rolling_update_not_written(void **state)
+{
+	(void)state;
+	/* rollingUpdate's defaults (maxUnavailable 1, maxSurge 0, no
+	 * progressDeadline) live in the model, never in the patch: an empty
+	 * rollingUpdate and a stored set stay as written */
+	check_patch("spec:\n"
+		    "  replicas: 1\n"
+		    "  scalingGroups: [{name: g, cliques: [p], rollingUpdate: "
+		    "{}}]\n"
+		    "  podCliques:\n"
+		    "  - {name: r, replicas: 1, minAvailable: 1, "
+		    "rollingUpdate: {}}\n"
+		    "  - {name: p, replicas: 1, minAvailable: 1, "
+		    "rollingUpdate: {maxSurge: 1}}\n",
+		    "[]");
+	check_patch("spec:\n"
+		    "  replicas: 1\n"
+		    "  updateStrategy: {}\n"
+		    "  template:\n"
+		    "    cliqueStartupType: CliqueStartupTypeAnyOrder\n"
+		    "    terminationDelay: 4h\n"
+		    "    headlessServiceConfig: {publishNotReadyAddresses: "
+		    "true}\n"
+		    "    cliques:\n"
+		    "    - name: a\n"
+		    "      rollingUpdate: {}\n"
+		    "      spec: {roleName: a, replicas: 1, minAvailable: 1, "
+		    "rollingUpdate: {}}\n"
+		    "    podCliqueScalingGroups:\n"
+		    "    - {name: g, cliqueNames: [a], replicas: 1, "
+		    "minAvailable: 1, rollingUpdate: {}}\n",
+		    "[]");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_template_headless_created),
 		cmocka_unit_test(test_no_form_no_patch),
 		cmocka_unit_test(test_escaped_keys_never_needed),
+		cmocka_unit_test(test_rolling_update_not_written),
 	};
 
 	return cmocka_run_group_tests_name("defaults", tests, NULL, NULL);

@@ -403,6 +403,79 @@ static void test_template_hash(void **state)
 	json_decref(a);
 }
 
+/* The hash of the clique named name in doc (borrowed), as a new string. */
+static char *hash_of_doc(const json_t *doc, const char *name)
+{
+	pol_pcs pcs;
+	json_t *s = NULL;
+	char *out = NULL;
+
+	build(doc, &pcs);
+	s = shape_of(&pcs, name, 0, 0, 0, &opts);
+	out = strdup(label(s, POL_LABEL_TEMPLATE_HASH));
+	assert_non_null(out);
+	json_decref(s);
+	pol_pcs_release(&pcs);
+	return out;
+}
+
+/* A compact clique's rollingUpdate is not part of its pod template: no
+ * hash changes when it is written or changed (so it starts no rollout),
+ * on the streaming hash and on the json_dumps one (a real in the clique
+ * takes that path); an image change does change it. */
+static void test_rolling_update_not_hashed(void **state)
+{
+	fixture *f = *state;
+	json_t *doc = json_deep_copy(f->doc);
+	json_t *router = NULL;
+	json_t *ru = NULL;
+	json_t *ctr = NULL;
+	char *base = NULL;
+	char *h = NULL;
+	int pass = 0;
+
+	assert_non_null(doc);
+	router = json_array_get(
+	    json_object_get(json_object_get(doc, "spec"), "podCliques"), 0);
+	assert_string_equal(json_string_value(json_object_get(router, "name")),
+			    "router-clique");
+	ctr = json_array_get(json_object_get(router, "containers"), 0);
+	for (pass = 0; pass < 2; pass++) {
+		/* a real: the json_dumps path of the hash */
+		if (pass == 1)
+			assert_int_equal(
+			    json_object_set_new(router,
+						"terminationGracePeriodSeconds",
+						json_real(1.5)),
+			    0);
+		(void)json_object_del(router, "rollingUpdate");
+		base = hash_of_doc(doc, "router-clique");
+		ru = json_pack("{s:i, s:i, s:s}", "maxUnavailable", 0,
+			       "maxSurge", 1, "progressDeadline", "10m");
+		assert_non_null(ru);
+		assert_int_equal(json_object_set(router, "rollingUpdate", ru),
+				 0);
+		h = hash_of_doc(doc, "router-clique");
+		assert_string_equal(h, base);
+		free(h);
+		assert_int_equal(
+		    json_object_set_new(ru, "maxSurge", json_integer(2)), 0);
+		json_decref(ru);
+		h = hash_of_doc(doc, "router-clique");
+		assert_string_equal(h, base);
+		free(h);
+		assert_int_equal(
+		    json_object_set_new(ctr, "image",
+					json_string(pass ? "b:2" : "a:2")),
+		    0);
+		h = hash_of_doc(doc, "router-clique");
+		assert_string_not_equal(h, base);
+		free(h);
+		free(base);
+	}
+	json_decref(doc);
+}
+
 /* ---- startup order in both forms --------------------------------- */
 
 /* Template form, InOrder: each clique after the one before it, across
@@ -1874,6 +1947,7 @@ int main(void)
 		cmocka_unit_test(test_reference_every_pod),
 		cmocka_unit_test(test_reference_full_shape),
 		cmocka_unit_test(test_template_hash),
+		cmocka_unit_test(test_rolling_update_not_hashed),
 		cmocka_unit_test(test_template_in_order),
 		cmocka_unit_test(test_template_containers),
 		cmocka_unit_test(test_explicit_parents),

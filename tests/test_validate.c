@@ -442,6 +442,339 @@ static void test_long_chain_and_cycle(void **state)
 	free(ok);
 }
 
+/* ---- V19: rollingUpdate and updateStrategy ---------------------------- */
+
+/* A compact set: router (standalone, 2 pods), a group pd of prefill and
+ * decode; each %s is a rollingUpdate line (or "") of router, the group
+ * and decode. */
+static char *compact_rolling(const char *router, const char *group,
+			     const char *decode)
+{
+	static const char fmt[] = "apiVersion: grove.io/v1alpha1\n"
+				  "kind: PodCliqueSet\n"
+				  "metadata: {name: r, namespace: ns}\n"
+				  "spec:\n"
+				  "  scalingGroups:\n"
+				  "  - name: pd\n"
+				  "    cliques: [prefill, decode]\n"
+				  "%s"
+				  "  podCliques:\n"
+				  "  - name: router\n"
+				  "    replicas: 2\n"
+				  "%s"
+				  "    containers: [{name: c, image: i}]\n"
+				  "  - name: prefill\n"
+				  "    containers: [{name: c, image: i}]\n"
+				  "  - name: decode\n"
+				  "%s"
+				  "    containers: [{name: c, image: i}]\n";
+	int n = snprintf(NULL, 0, fmt, group, router, decode);
+	char *out = NULL;
+
+	assert_true(n > 0);
+	out = malloc((size_t)n + 1);
+	assert_non_null(out);
+	snprintf(out, (size_t)n + 1, fmt, group, router, decode);
+	return out;
+}
+
+/* Appends s to the NUL-terminated dst of size bytes. */
+static void join_into(char *dst, size_t size, const char *s)
+{
+	size_t used = strlen(dst);
+
+	assert_true(used + strlen(s) < size);
+	memcpy(dst + used, s, strlen(s) + 1);
+}
+
+/* The denial of text with no lookups (NULL when allowed) and its
+ * warnings joined by "\n" into *warned (NULL when none). */
+static char *review_rolling(const char *text, char **warned)
+{
+	json_t *w = NULL;
+	char *msg = tu_review(text, NULL, &w);
+	size_t i = 0;
+	size_t len = 0;
+
+	*warned = NULL;
+	for (i = 0; i < json_array_size(w); i++)
+		len += strlen(json_string_value(json_array_get(w, i))) + 1;
+	if (len) {
+		*warned = calloc(1, len);
+		assert_non_null(*warned);
+		for (i = 0; i < json_array_size(w); i++) {
+			if (i)
+				join_into(*warned, len, "\n");
+			join_into(*warned, len,
+				  json_string_value(json_array_get(w, i)));
+		}
+	}
+	json_decref(w);
+	return msg;
+}
+
+/* Each mistake in a rollingUpdate gets its own error, at the path the
+ * user wrote, and a valid one passes without a warning. */
+static void test_rolling_update_rules(void **state)
+{
+	static const struct {
+		const char *router, *group, *decode;
+		const char *want; /* the denial, or NULL: allowed */
+	} rows[] = {
+		{ "    rollingUpdate: {maxUnavailable: 0, maxSurge: 1, "
+		  "progressDeadline: 10m}\n",
+		  "    rollingUpdate: {maxUnavailable: 2, progressDeadline: "
+		  "1h30m}\n",
+		  "", NULL },
+		{ "    rollingUpdate: {}\n", "    rollingUpdate: {}\n", "",
+		  NULL },
+		{ "    rollingUpdate: {maxUnavailable: \"25%\"}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.maxUnavailable: Invalid "
+		  "value: \"25%\": must be an integer: percentages are not "
+		  "supported" },
+		{ "    rollingUpdate: {maxSurge: 1.5}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.maxSurge: Invalid value: "
+		  "1.5: must be an integer" },
+		{ "    rollingUpdate: {maxSurge: -2}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.maxSurge: Invalid value: "
+		  "-2: must not be negative" },
+		{ "    rollingUpdate: {maxUnavailable: 0}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.maxUnavailable: Invalid "
+		  "value: 0: must be greater than 0 when maxSurge is 0: "
+		  "nothing could be replaced" },
+		{ "", "    rollingUpdate: {maxUnavailable: 0, maxSurge: 1}\n",
+		  "",
+		  "[spec.scalingGroups[0].rollingUpdate.maxUnavailable: "
+		  "Invalid value: 0: must be greater than 0 when maxSurge is "
+		  "0: nothing could be replaced, "
+		  "spec.scalingGroups[0].rollingUpdate.maxSurge: Forbidden: "
+		  "maxSurge is supported on standalone cliques; a scaling "
+		  "group rolls unit by unit within its minAvailable]" },
+		{ "", "", "    rollingUpdate: {maxSurge: 1}\n",
+		  "spec.podCliques[2].rollingUpdate.maxSurge: Forbidden: "
+		  "maxSurge is supported on standalone cliques; a scaling "
+		  "group rolls unit by unit within its minAvailable" },
+		{ "    rollingUpdate: {maxsurge: 1}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.maxsurge: Forbidden: "
+		  "unknown field; did you mean \"maxSurge\"? (known: "
+		  "\"maxUnavailable\", \"maxSurge\", \"progressDeadline\")" },
+		{ "    rollingUpdate: {partition: 1}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.partition: Forbidden: "
+		  "unknown field (known: \"maxUnavailable\", \"maxSurge\", "
+		  "\"progressDeadline\")" },
+		{ "    rollingUpdate: {progressDeadline: 600}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.progressDeadline: Invalid "
+		  "value: 600: must be a duration such as \"10m\" or \"1h\"" },
+		{ "    rollingUpdate: {progressDeadline: -5m}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.progressDeadline: Invalid "
+		  "value: \"-5m\": must be greater than 0" },
+		{ "    rollingUpdate: {progressDeadline: 0}\n", "", "",
+		  "spec.podCliques[0].rollingUpdate.progressDeadline: Invalid "
+		  "value: 0: must be a duration such as \"10m\" or \"1h\"" },
+		{ "    rollingUpdate: [1]\n", "", "",
+		  "spec.podCliques[0].rollingUpdate: Invalid value: [1]: must "
+		  "be an object" },
+		/* null is unwritten, as Kubernetes reads it */
+		{ "    rollingUpdate: {maxUnavailable: null}\n", "", "", NULL },
+	};
+	size_t i = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *text = compact_rolling(rows[i].router, rows[i].group,
+					     rows[i].decode);
+		char *warned = NULL;
+		char *msg = review_rolling(text, &warned);
+
+		if (!rows[i].want && msg)
+			print_error("row %zu: denied: %s\n", i, msg);
+		if (rows[i].want && (!msg || strcmp(msg, rows[i].want) != 0))
+			print_error("row %zu: got %s\n", i,
+				    msg ? msg : "(allowed)");
+		if (rows[i].want) {
+			assert_non_null(msg);
+			assert_string_equal(msg, rows[i].want);
+		} else {
+			assert_null(msg);
+		}
+		/* only a grouped clique's rollingUpdate warns */
+		if (rows[i].decode[0])
+			assert_non_null(warned);
+		else
+			assert_null(warned);
+		free(warned);
+		free(msg);
+		free(text);
+	}
+}
+
+/* A grouped clique's rollingUpdate is checked, then ignored with a
+ * warning naming its group's; the template form reads it beside spec,
+ * else in spec, and warns when both are written. */
+static void test_rolling_update_warnings(void **state)
+{
+	char *text = compact_rolling("", "",
+				     "    rollingUpdate: "
+				     "{maxUnavailable: 3}\n");
+	char *warned = NULL;
+	char *msg = review_rolling(text, &warned);
+	const char *tpl =
+	    "apiVersion: grove.io/v1alpha1\n"
+	    "kind: PodCliqueSet\n"
+	    "metadata: {name: t, namespace: ns}\n"
+	    "spec:\n"
+	    "  template:\n"
+	    "    cliques:\n"
+	    "    - name: a\n"
+	    "      rollingUpdate: {maxSurge: 1}\n"
+	    "      spec:\n"
+	    "        rollingUpdate: {maxSurge: 2}\n"
+	    "        replicas: 2\n"
+	    "        podSpec: {containers: [{name: c, image: i}]}\n"
+	    "    - name: b\n"
+	    "      spec:\n"
+	    "        rollingUpdate: {maxUnavailable: 1}\n"
+	    "        podSpec: {containers: [{name: c, image: i}]}\n"
+	    "    podCliqueScalingGroups:\n"
+	    "    - {name: g, cliqueNames: [b]}\n";
+
+	(void)state;
+	assert_null(msg);
+	assert_non_null(warned);
+	assert_string_equal(warned,
+			    "spec.podCliques[2].rollingUpdate: ignored: the "
+			    "clique is in scaling group \"pd\" and rolls with "
+			    "it, under spec.scalingGroups[0].rollingUpdate");
+	free(warned);
+	free(text);
+	msg = review_rolling(tpl, &warned);
+	assert_null(msg);
+	assert_non_null(warned);
+	assert_string_equal(
+	    warned, "spec.template.cliques[0].spec.rollingUpdate: ignored: "
+		    "spec.template.cliques[0].rollingUpdate, beside spec, "
+		    "applies\n"
+		    "spec.template.cliques[1].spec.rollingUpdate: ignored: the "
+		    "clique is in scaling group \"g\" and rolls with it, under "
+		    "spec.template.podCliqueScalingGroups[0].rollingUpdate");
+	free(warned);
+}
+
+/* The model: what the worker reads. Defaults where nothing is written,
+ * the written values where they are valid, the defaults again where V19
+ * refuses them (never a rollout that cannot move); maxSurge only on a
+ * standalone clique; the template form's place beside spec first. */
+static void test_rolling_update_model(void **state)
+{
+	static const char tpl[] =
+	    "apiVersion: grove.io/v1alpha1\n"
+	    "kind: PodCliqueSet\n"
+	    "metadata: {name: t}\n"
+	    "spec:\n"
+	    "  updateStrategy: {type: OnDelete}\n"
+	    "  template:\n"
+	    "    cliques:\n"
+	    "    - name: a\n"
+	    "      rollingUpdate: {maxUnavailable: 0, maxSurge: 2,\n"
+	    "                      progressDeadline: 1m30s}\n"
+	    "      spec:\n"
+	    "        rollingUpdate: {maxUnavailable: 5}\n"
+	    "        podSpec: {containers: [{name: c, image: i}]}\n"
+	    "    - name: b\n"
+	    "      spec:\n"
+	    "        rollingUpdate: {maxUnavailable: 3, maxSurge: 1}\n"
+	    "        podSpec: {containers: [{name: c, image: i}]}\n"
+	    "    - name: c\n"
+	    "      spec:\n"
+	    "        rollingUpdate: {maxUnavailable: \"50%\", "
+	    "progressDeadline: soon}\n"
+	    "        podSpec: {containers: [{name: c, image: i}]}\n"
+	    "    - name: d\n"
+	    "      spec:\n"
+	    "        podSpec: {containers: [{name: c, image: i}]}\n"
+	    "    podCliqueScalingGroups:\n"
+	    "    - name: g\n"
+	    "      cliqueNames: [b]\n"
+	    "      rollingUpdate: {maxUnavailable: 0, maxSurge: 4,\n"
+	    "                      progressDeadline: 2h}\n"
+	    "    - {name: h, cliqueNames: [d]}\n";
+	json_t *doc = tu_doc(tpl);
+	char *compact = compact_rolling(
+	    "    rollingUpdate: {maxUnavailable: 0, maxSurge: 0}\n",
+	    "    rollingUpdate: {maxUnavailable: 2}\n", "");
+	json_t *cdoc = tu_doc(compact);
+	pol_verdict v = POL_VERDICT_INIT;
+	pol_pcs pcs;
+	const pol_rolling *r = NULL;
+
+	(void)state;
+	assert_int_equal(pol_pcs_build(doc, &pcs, &v), GV_OK);
+	assert_int_equal(v.n_errors, 0);
+	assert_true(pcs.on_delete);
+	r = &pcs.cliques[0].rolling; /* beside spec wins */
+	assert_true(r->set);
+	assert_int_equal(r->max_unavailable, 0);
+	assert_int_equal(r->max_surge, 2);
+	assert_string_equal(r->progress_deadline, "1m30s");
+	assert_true(r->progress_deadline_s == 90.0);
+	r = &pcs.cliques[1].rolling; /* grouped: no surge */
+	assert_true(r->set);
+	assert_int_equal(r->max_unavailable, 3);
+	assert_int_equal(r->max_surge, 0);
+	r = &pcs.cliques[2].rolling; /* refused values: the defaults */
+	assert_true(r->set);
+	assert_int_equal(r->max_unavailable, 1);
+	assert_string_equal(r->progress_deadline, "soon");
+	assert_true(r->progress_deadline_s == 0);
+	r = &pcs.cliques[3].rolling; /* nothing written */
+	assert_false(r->set);
+	assert_int_equal(r->max_unavailable, 1);
+	assert_int_equal(r->max_surge, 0);
+	assert_null(r->progress_deadline);
+	assert_true(r->progress_deadline_s == 0);
+	r = &pcs.groups[0].rolling; /* a group never surges, so 0 reads 1 */
+	assert_true(r->set);
+	assert_int_equal(r->max_unavailable, 1);
+	assert_int_equal(r->max_surge, 0);
+	assert_true(r->progress_deadline_s == 7200.0);
+	r = &pcs.groups[1].rolling;
+	assert_false(r->set);
+	assert_int_equal(r->max_unavailable, 1);
+	pol_pcs_release(&pcs);
+	pol_verdict_release(&v);
+
+	pol_verdict_init(&v);
+	assert_int_equal(pol_pcs_build(cdoc, &pcs, &v), GV_OK);
+	assert_int_equal(v.n_errors, 0);
+	assert_false(pcs.on_delete); /* the compact form always rolls */
+	assert_int_equal(pcs.cliques[0].rolling.max_unavailable, 1);
+	assert_int_equal(pcs.cliques[0].rolling.max_surge, 0);
+	assert_int_equal(pcs.groups[0].rolling.max_unavailable, 2);
+	assert_false(pcs.cliques[1].rolling.set);
+	pol_pcs_release(&pcs);
+	pol_verdict_release(&v);
+	json_decref(cdoc);
+	free(compact);
+	json_decref(doc);
+}
+
+/* rollingUpdate and updateStrategy are free to change on UPDATE. */
+static void test_rolling_update_free_on_update(void **state)
+{
+	char *before = compact_rolling("", "", "");
+	char *after = compact_rolling(
+	    "    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n",
+	    "    rollingUpdate: {maxUnavailable: 2}\n", "");
+	char *msg = update_message(before, after);
+
+	(void)state;
+	assert_null(msg);
+	msg = update_message(after, before);
+	assert_null(msg);
+	free(after);
+	free(before);
+}
+
 /* ---- property: no error on a field only the defaults wrote ----------- */
 
 static void test_defaults_never_blamed(void **state)
@@ -530,6 +863,10 @@ int main(void)
 		cmocka_unit_test(test_update_order_under_explicit),
 		cmocka_unit_test(test_long_chain_and_cycle),
 		cmocka_unit_test(test_defaults_never_blamed),
+		cmocka_unit_test(test_rolling_update_rules),
+		cmocka_unit_test(test_rolling_update_warnings),
+		cmocka_unit_test(test_rolling_update_model),
+		cmocka_unit_test(test_rolling_update_free_on_update),
 	};
 
 	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
