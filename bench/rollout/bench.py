@@ -50,11 +50,7 @@ only; every wait is bounded (--timeout).
 Usage: bench.py --groved G --root R [--units 100] [--max-unavailable 1]
                 [--time-scale 0.25] [--ready-after 1] [--grace 1]
                 [--qps 50 --burst 100] [--webhooks] [--debug]
-                [--driver worker|manual] [--timeout S] [--label L]
-
---driver manual (a check of the harness itself, and a baseline): the
-worker rolls nothing; this script deletes MU units at a time, each as soon
-as a unit is back, and the worker recreates them on the new template.
+                [--timeout S] [--label L]
 """
 import argparse
 import collections
@@ -67,7 +63,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import yaml
@@ -286,40 +281,6 @@ def all_on(w, hashes, want):
     return True
 
 
-class Manual(threading.Thread):
-    """--driver manual: deletes mu units at a time (every pod of a unit
-    together), the next as soon as a deleted unit is back on the new
-    template and Ready; bounded by deadline."""
-
-    def __init__(self, w, units, hashes, mu, deadline):
-        super().__init__(daemon=True)
-        self.w, self.units, self.hashes, self.mu = w, units, hashes, mu
-        self.deadline = deadline
-        self.error = None
-
-    def _unit_done(self, live, pods):
-        return all(n in live and not live[n]["metadata"].get("deletionTimestamp")
-                   and live[n]["metadata"]["labels"].get(HASH) == self.hashes[n]
-                   and pod_ready(live[n]) for n in pods)
-
-    def run(self):
-        todo = sorted(self.units, reverse=True)   # scaled units first, base last
-        busy = []
-        try:
-            while (todo or busy) and time.monotonic() < self.deadline:
-                live = self.w.live_pods()
-                busy = [j for j in busy if not self._unit_done(live, self.units[j])]
-                while todo and len(busy) < self.mu:
-                    j = todo.pop(0)
-                    for n in self.units[j]:
-                        self.w.sim.request("DELETE", "/api/v1/namespaces/%s/pods/%s"
-                                           % (NS, n), {"propagationPolicy": "Background"})
-                    busy.append(j)
-                time.sleep(0.02)
-        except Exception as e:   # reported by the step
-            self.error = repr(e)
-
-
 def timelines(w):
     """{(name, uid): {created, marked, deleted, ungated, bound, ready, hash}}
     from the pods watch (monotonic times, first seen)."""
@@ -482,10 +443,6 @@ def rollout_step(w, a, set_doc, tmp):
     rc, out, err = w.sim.apply(path)
     if rc != 0:
         raise SystemExit("kubectl apply: %s" % err)
-    manual = None
-    if a.driver == "manual":
-        manual = Manual(w, units, hashes, a.max_unavailable, t_client + a.timeout)
-        manual.start()
     peak = [0.0]
 
     def done():
@@ -494,17 +451,13 @@ def rollout_step(w, a, set_doc, tmp):
     ok = wait_for(done, a.timeout, 0.1)
     t_seen = time.monotonic()
     quiet = w.quiet(2.0, 60)
-    if manual:
-        manual.join(5)
     t0 = next((t for t, typ, o in w.watches["pcs"].snapshot()
                if o["metadata"].get("namespace") == NS
                and o["metadata"].get("generation", 0) > gen0), t_client)
     res = {"step": "rollout", "done": bool(ok), "quiet": bool(quiet),
            "units": len(units), "pods_rolled": len(mn["rolled"]),
-           "max_unavailable": a.max_unavailable, "driver": a.driver,
+           "max_unavailable": a.max_unavailable,
            "apply_client_to_seen_s": r3(t0 - t_client)}
-    if manual and manual.error:
-        res["driver_error"] = manual.error
     tl = timelines(w)
     finals = [d for (n, u), d in tl.items() if n in mn["rolled"] and "deleted" not in d
               and d["created"] >= t0]
@@ -517,7 +470,14 @@ def rollout_step(w, a, set_doc, tmp):
         live = w.live_pods()
         res["not_rolled"] = sorted(n for n in want if n not in live or
                                    live[n]["metadata"]["labels"].get(HASH) != hashes[n])[:10]
-        res["not_ready"] = sorted(n for n in want if n in live and not pod_ready(live[n]))[:10]
+        res["not_ready"] = {
+            n: "%s%s%s, %s" % ("terminating, " if live[n]["metadata"].get("deletionTimestamp")
+                               else "", "gated" if pod_gated(live[n], GATE) else "ungated",
+                               ", bound" if live[n]["spec"].get("nodeName") else "",
+                               "new template" if live[n]["metadata"]["labels"].get(HASH)
+                               == hashes[n] else "old template")
+            for n in sorted(want) if n in live and not pod_ready(live[n])}
+        res["missing"] = sorted(n for n in want if n not in live)[:10]
     unchanged = sorted(n for n in want if n not in mn["rolled"])
     res["unchanged_pods_kept"] = all(
         w.live_pods().get(n, {}).get("metadata", {}).get("uid") == old_uids.get(n)
@@ -552,8 +512,6 @@ def writes(w, a, off, mn, t0):
     for verb, resource, obj, sub, code in rb.writes_since(w.sim, off):
         if resource == "podcliquesets" and sub != "status":
             continue   # kubectl's
-        if a.driver == "manual" and verb == "DELETE" and resource == "pods":
-            continue   # this script's
         key = "%s %s%s" % (verb, resource, "/" + sub if sub else "")
         if 200 <= code < 300:
             ok_w[key] += 1
@@ -569,8 +527,6 @@ def writes(w, a, off, mn, t0):
                   if not k.endswith("/status") and not k.endswith(" events"))
     mn_total = (sum(mn["create"].values()) + sum(mn["patch"].values())
                 + sum(mn["delete"].values()) + mn["gates"])
-    if a.driver == "manual":
-        mn_total -= mn["delete"].get("Pod", 0)
     res["minimum"] = {k: v for k, v in mn.items() if k != "rolled"}
     res["object_writes"] = objects
     res["object_minimum"] = mn_total
@@ -604,7 +560,6 @@ def main():
     ap.add_argument("--webhooks", action="store_true")
     ap.add_argument("--debug", action="store_true",
                     help="the worker at --log-level debug; its log kept")
-    ap.add_argument("--driver", choices=("worker", "manual"), default="worker")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--label", default="")
     a = ap.parse_args()

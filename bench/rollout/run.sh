@@ -11,8 +11,6 @@
 #   mu10        maxUnavailable 10, the same rate limit
 #   mu10-qps500 maxUnavailable 10, --kube-qps 500 --kube-burst 1000
 #               (the budget's floor without the rate limit's)
-#   manual      maxUnavailable 10, the rollout driven by deletions from
-#               this script (a check of the harness, and a baseline)
 #
 # Each in a world of its own (a fresh kube-sim and worker), in the order
 # given, RUNS times round. Replacements are Ready READY_AFTER (default 1)
@@ -83,9 +81,6 @@ for ((i = 1; i <= runs; i++)); do
 		mu10-qps500)
 			bench --max-unavailable 10 --qps 500 --burst 1000 \
 				--label "mu10-qps500#$i"
-			;;
-		manual)
-			bench --max-unavailable 10 --driver manual --label "manual-mu10#$i"
 			;;
 		*)
 			echo "run.sh: unknown WHAT '$w'" >&2

@@ -63,7 +63,7 @@ def main():
                  r["event_writes"]))
     for r in roll:
         notes = {k: r.get(k) for k in ("refused", "repeated", "recreated_more_than_once",
-                                       "not_rolled", "not_ready", "driver_error")
+                                       "not_rolled", "not_ready", "missing")
                  if r.get(k)}
         if notes or not r.get("done") or r.get("max_units_unavailable", 0) > r["max_unavailable"] \
                 or r.get("events_two_templates_ready_in_a_unit"):
