@@ -35,6 +35,7 @@
 #define C_READY "Ready"
 #define C_DEGRADED "Degraded"
 #define C_TOPOLOGY "TopologyLevelsUnavailable"
+#define C_UPDATE "UpdateInProgress"
 
 #define R_PAUSED "Paused"
 
@@ -47,9 +48,12 @@ typedef struct pclq_st {
 	int64_t replicas; /* planned spec.replicas */
 	int64_t min_available;
 	const char *hash; /* planned grove.io/pod-template-hash */
+	int64_t set_index; /* grove.io/podcliqueset-replica-index; -1 */
 	const json_t *starts_after; /* planned spec.startsAfter, or NULL */
 	/* pods of ours, not terminating */
 	int64_t pods, ready, scheduled, gated, updated;
+	int64_t outdated; /* on another template than hash */
+	int64_t leaving; /* terminating pods on another template */
 	int64_t starting; /* scheduled, not Ready, nothing failed yet */
 	int64_t initc; /* of those, waiting in grove-initc */
 	int64_t failing; /* scheduled, a container exited with an error */
@@ -62,7 +66,8 @@ typedef struct pclq_st {
 	bool sched_ok; /* scheduled >= minAvailable */
 	bool available; /* ready >= minAvailable */
 	bool breached; /* MinAvailableBreached True */
-	bool all_updated; /* updated >= replicas */
+	bool all_updated; /* updated >= replicas, none outdated */
+	bool rolling; /* a RollingRecreate rollout is updating its pods */
 } pclq_st;
 
 /* One planned PodCliqueScalingGroup. */
@@ -76,6 +81,23 @@ typedef struct pcsg_st {
 	bool paused;
 	bool ok; /* paused, or available >= minAvailable */
 } pcsg_st;
+
+/* The rollout as this round sees it (docs/api.md 7.1): the plan's
+ * report, or what the observed pods say when there is none. */
+typedef struct roll_st {
+	const json_t *report; /* borrowed: plan->rollout, or NULL */
+	bool active; /* a pod of ours runs another template */
+	bool on_delete; /* updateStrategy OnDelete */
+	const char *strategy; /* "RollingRecreate" or "OnDelete" */
+	int64_t replica; /* the set replica being rolled, or -1 */
+	const char *component; /* its PodClique or group, or NULL */
+	const char *held; /* progressDeadline exceeded: why, or NULL */
+	const char *waiting; /* what the rollout waits for, or NULL */
+	int64_t pods; /* pods of ours in planned PodCliques, not
+			 terminating */
+	int64_t outdated; /* of those, on another template */
+	int64_t leaving; /* terminating pods on another template */
+} roll_st;
 
 typedef struct st_ctx {
 	const rec_status_input *in;
@@ -91,6 +113,7 @@ typedef struct st_ctx {
 	json_t *obs_gang;
 	json_t *pods; /* owned: name -> observed pod of ours */
 	json_t *out; /* owned until returned */
+	roll_st roll;
 	int rc;
 } st_ctx;
 
@@ -263,6 +286,20 @@ static json_t *status_base(st_ctx *c, const json_t *o, bool with_generation)
 	return s;
 }
 
+/* Removes key from obj, a copy of prev's members. The worker writes a
+ * status as a JSON merge patch (RFC 7386), where an absent member is
+ * kept: one that prev has becomes a null, which removes it. A status
+ * holds a null only where it differs from the object's current one, and
+ * after the write the object holds it without, so computing again gives
+ * no change. */
+static void drop(st_ctx *c, json_t *obj, const json_t *prev, const char *key)
+{
+	if (json_object_get(prev, key))
+		put(c, obj, key, json_null());
+	else if (obj)
+		json_object_del(obj, key);
+}
+
 /* Adds "<kind>/<name>": s (stolen) to the output unless it equals o's
  * current status. */
 static void emit(st_ctx *c, const char *kind, const char *name, const json_t *o,
@@ -354,6 +391,8 @@ static void index_plan(st_ctx *c)
 			q->min_available =
 			    int_of(json_object_get(spec, "minAvailable"), 1);
 			q->hash = rec_label(o, POL_LABEL_TEMPLATE_HASH);
+			q->set_index = rec_parse_index(
+			    rec_label(o, POL_LABEL_PCS_INDEX), NULL);
 			q->starts_after = json_object_get(spec, "startsAfter");
 			q->paused = q->replicas == 0;
 			if (json_object_set_new(
@@ -465,13 +504,22 @@ static void count_pod(st_ctx *c, const json_t *pod)
 	bool scheduled = node && *node && !finished;
 	bool ready = !finished && pod_ready(pod);
 	pclq_st *q = NULL;
+	bool current = false;
 
-	if (!ix || terminating(pod))
+	if (!ix)
 		return;
 	q = &c->cliques[json_integer_value(ix)];
+	/* no planned hash: nothing to compare with, nothing outdated */
+	current =
+	    !q->hash || eq(rec_label(pod, POL_LABEL_TEMPLATE_HASH), q->hash);
+	if (terminating(pod)) {
+		q->leaving += !current;
+		return;
+	}
 	q->pods++;
-	if (q->hash && eq(rec_label(pod, POL_LABEL_TEMPLATE_HASH), q->hash))
+	if (current && q->hash)
 		q->updated++;
+	q->outdated += !current;
 	if (gated) {
 		q->gated++;
 		if (!q->gang)
@@ -519,6 +567,65 @@ static void index_pods(st_ctx *c)
 		if (json_object_set(c->pods, n, (json_t *)pod) != 0)
 			c->rc = GV_ENOMEM;
 		count_pod(c, pod);
+	}
+}
+
+/* ---- the rollout ------------------------------------------------------ */
+
+/*
+ * The rollout as this round sees it: the plan's report (rec_plan.rollout)
+ * when there is one; else from the pods: active while a pod of ours, not
+ * terminating, runs another template than its PodClique's, the lowest
+ * set replica with such a pod being rolled. Then which PodCliques a
+ * RollingRecreate rollout is updating: those with pods on another
+ * template (terminating ones too: their replacements are to come) and
+ * the component the report names.
+ */
+static void roll_read(st_ctx *c)
+{
+	roll_st *r = &c->roll;
+	const json_t *rep = c->in->plan->rollout;
+	int64_t lowest = -1;
+	size_t x = 0;
+
+	r->report = json_is_object(rep) ? rep : NULL;
+	for (x = 0; x < c->n_cliques; x++) {
+		const pclq_st *q = &c->cliques[x];
+
+		r->pods += q->pods;
+		r->outdated += q->outdated;
+		r->leaving += q->leaving;
+		if (q->outdated && q->set_index >= 0 &&
+		    (lowest < 0 || q->set_index < lowest))
+			lowest = q->set_index;
+	}
+	r->strategy = str(r->report, "strategy", NULL);
+	if (!eq(r->strategy, "OnDelete") && !eq(r->strategy, "RollingRecreate"))
+		r->strategy =
+		    c->in->pcs->on_delete ? "OnDelete" : "RollingRecreate";
+	r->on_delete = eq(r->strategy, "OnDelete");
+	if (r->report) {
+		r->active = json_is_true(json_object_get(r->report, "active"));
+		r->replica =
+		    int_of(json_object_get(r->report, "replicaIndex"), -1);
+		r->component = str(r->report, "component", NULL);
+		r->held = str(r->report, "held", NULL);
+		r->waiting = str(r->report, "waiting", NULL);
+	} else {
+		r->active = r->outdated > 0;
+		r->replica = lowest;
+	}
+	if (!r->active) {
+		r->replica = -1;
+		r->component = r->held = r->waiting = NULL;
+	}
+	for (x = 0; x < c->n_cliques; x++) {
+		pclq_st *q = &c->cliques[x];
+
+		q->rolling =
+		    r->active && !r->on_delete &&
+		    (q->outdated > 0 || q->leaving > 0 ||
+		     eq(r->component, q->name) || eq(r->component, q->pcsg));
 	}
 }
 
@@ -640,7 +747,9 @@ static void clique_status(st_ctx *c, pclq_st *q)
 {
 	const json_t *prev = status_conditions(q->obs);
 	/* a breach counts only once the clique was scheduled (api.md 7):
-	 * remembered by the conditions last written */
+	 * remembered by the conditions last written (after a rollout took
+	 * it below, its replacements count from their own scheduling, as a
+	 * recreated PodClique's do) */
 	bool once = cond_is(prev, C_SCHEDULED, "True") ||
 		    cond_is(prev, C_BREACHED, "True");
 	int64_t avail = q->ready + q->starting;
@@ -651,7 +760,7 @@ static void clique_status(st_ctx *c, pclq_st *q)
 
 	q->sched_ok = !q->paused && q->scheduled >= q->min_available;
 	q->available = !q->paused && q->ready >= q->min_available;
-	q->all_updated = q->updated >= q->replicas;
+	q->all_updated = q->updated >= q->replicas && q->outdated == 0;
 	if (!q->obs)
 		goto out;
 	if (q->paused) {
@@ -678,7 +787,20 @@ static void clique_status(st_ctx *c, pclq_st *q)
 				      : "InsufficientScheduledPods",
 			  msg_text(c, &m1)));
 		clique_why(q, &m2);
-		if (q->scheduled < q->min_available && !once) {
+		if ((q->scheduled < q->min_available ||
+		     avail < q->min_available) &&
+		    q->rolling) {
+			/* below minAvailable because its pods are being
+			 * recreated on the current template: no breach, so
+			 * the recreation after terminationDelay (True only)
+			 * never fires because of a rollout */
+			gv_buf_addstr(&m2, "; its pods are being updated to "
+					   "the current template "
+					   "(RollingRecreate)");
+			push(c, want,
+			     cond(c, C_BREACHED, "Unknown", "UpdateInProgress",
+				  msg_text(c, &m2)));
+		} else if (q->scheduled < q->min_available && !once) {
 			gv_buf_addstr(&m2, "; not scheduled yet, so not "
 					   "breached");
 			push(c, want,
@@ -924,6 +1046,7 @@ static const char *const pcs_owned[] = { C_READY,
 					 C_TOPOLOGY,
 					 REC_CONDITION_CLAIMS,
 					 REC_CONDITION_PAUSED,
+					 C_UPDATE,
 					 NULL };
 
 static const pclq_st *find_clique(const st_ctx *c, const char *name)
@@ -1038,6 +1161,182 @@ static void compact_units(st_ctx *c, int64_t *available, int64_t *updated)
 	}
 	*available = st_av && ga != INT64_MAX ? ga : 0;
 	*updated = st_up && st_av && gu != INT64_MAX ? gu : 0;
+}
+
+/* "N of P pods run an older template than H[; T more terminating]". */
+static void roll_counts(const st_ctx *c, gv_buf *b)
+{
+	const roll_st *r = &c->roll;
+
+	gv_buf_printf(b,
+		      "%" PRId64 " of %" PRId64 " %s an older template than "
+		      "%s",
+		      r->outdated, r->pods,
+		      r->pods == 1 ? "pod runs" : "pods run",
+		      c->in->plan->template_hash);
+	if (r->leaving)
+		gv_buf_printf(b, ", and %" PRId64 " terminating %s on one",
+			      r->leaving,
+			      r->leaving == 1 ? "pod was" : "pods were");
+}
+
+/* The condition UpdateInProgress into want. */
+static void update_condition(st_ctx *c, json_t *want)
+{
+	const roll_st *r = &c->roll;
+	gv_buf m = GV_BUF_INIT(MSG_MAX);
+
+	if (!r->active) {
+		gv_buf_printf(&m, "every pod runs the current template %s",
+			      c->in->plan->template_hash);
+		push(c, want,
+		     cond(c, C_UPDATE, "False", "UpdateComplete",
+			  msg_text(c, &m)));
+	} else if (r->held || r->waiting) {
+		gv_buf_printf(&m, "%s; ", r->held ? r->held : r->waiting);
+		roll_counts(c, &m);
+		push(c, want,
+		     cond(c, C_UPDATE, "True",
+			  r->held ? "ProgressDeadlineExceeded" : "Waiting",
+			  msg_text(c, &m)));
+	} else if (r->on_delete) {
+		roll_counts(c, &m);
+		gv_buf_addstr(&m, "; updateStrategy OnDelete: groved recreates "
+				  "none of them, and a pod deleted comes back "
+				  "on the current template");
+		push(c, want,
+		     cond(c, C_UPDATE, "True", "OnDelete", msg_text(c, &m)));
+	} else {
+		roll_counts(c, &m);
+		if (r->replica >= 0)
+			gv_buf_printf(&m, "; updating set replica %" PRId64,
+				      r->replica);
+		if (r->replica >= 0 && r->component)
+			gv_buf_printf(&m, ", %s", r->component);
+		push(c, want,
+		     cond(c, C_UPDATE, "True", "RollingRecreate",
+			  msg_text(c, &m)));
+	}
+	gv_buf_release(&m);
+}
+
+/* PodCliques whose every pod runs the current template (none on another
+ * one, none missing), and groups whose PodCliques all do. */
+static void updated_counts(const st_ctx *c, int64_t *pclqs, int64_t *pcsgs)
+{
+	size_t x = 0, y = 0;
+
+	*pclqs = 0;
+	*pcsgs = 0;
+	for (x = 0; x < c->n_cliques; x++)
+		*pclqs += c->cliques[x].obs && c->cliques[x].all_updated;
+	for (y = 0; y < c->n_groups; y++) {
+		bool ok = c->groups[y].obs != NULL;
+
+		for (x = 0; x < c->n_cliques && ok; x++) {
+			const pclq_st *q = &c->cliques[x];
+
+			if (eq(q->pcsg, c->groups[y].name))
+				ok = q->obs && q->all_updated;
+		}
+		*pcsgs += ok;
+	}
+}
+
+/*
+ * The set's currentGenerationHash and updateProgress into s (a copy of
+ * the current status), upstream's fields (docs/status.md, "Rollouts"):
+ *
+ *   - currentGenerationHash: the plan's template hash once no pod is
+ *     outdated; kept (or absent) while some are;
+ *   - updateProgress: a progress per template hash, started when pods
+ *     are found outdated and there is no progress toward the plan's
+ *     hash (a change during a rollout starts a new one), ended when no
+ *     pod is; under OnDelete ended when it starts, as upstream. A
+ *     change that outdates no pod (a fresh set; a revert to what every
+ *     pod runs) starts none, or, after an earlier rollout, one that
+ *     ends at once.
+ *
+ * Members to remove are nulls (drop): the worker's merge patch removes
+ * them.
+ */
+static void update_progress(st_ctx *c, json_t *s)
+{
+	const roll_st *r = &c->roll;
+	const char *hash = c->in->plan->template_hash;
+	const char *now = c->in->now;
+	const json_t *pup = get(c->in->set, "status", "updateProgress");
+	const char *started = NULL;
+	const char *k = NULL;
+	const json_t *v = NULL;
+	json_t *up = NULL;
+	int64_t pclqs = 0, pcsgs = 0;
+	bool fresh = false;
+
+	if (!*hash)
+		return;
+	if (!json_is_object(pup))
+		pup = NULL;
+	if (!r->active)
+		put(c, s, "currentGenerationHash", json_string(hash));
+	if (!r->active && !pup)
+		return;
+	fresh = !pup || !eq(str(pup, "podCliqueSetGenerationHash", NULL), hash);
+	up = fresh ? json_object() : json_deep_copy(pup);
+	if (!up) {
+		c->rc = GV_ENOMEM;
+		return;
+	}
+	/* a new progress replaces every member of the old one */
+	if (fresh && pup) {
+		json_object_foreach((json_t *)pup, k, v)
+		{
+			put(c, up, k, json_null());
+		}
+	}
+	started = fresh ? NULL : str(pup, "updateStartedAt", NULL);
+	if (!started)
+		started = now;
+	updated_counts(c, &pclqs, &pcsgs);
+	put(c, up, "updateStartedAt", json_string(started));
+	put(c, up, "podCliqueSetGenerationHash", json_string(hash));
+	put(c, up, "updatedPodCliquesCount", json_integer(pclqs));
+	put(c, up, "totalPodCliquesCount",
+	    json_integer((json_int_t)c->n_cliques));
+	put(c, up, "updatedPodCliqueScalingGroupsCount", json_integer(pcsgs));
+	put(c, up, "totalPodCliqueScalingGroupsCount",
+	    json_integer((json_int_t)c->n_groups));
+	if (r->active && r->on_delete) {
+		put(c, up, "updateEndedAt", json_string(started));
+	} else if (r->active) {
+		drop(c, up, pup, "updateEndedAt");
+	} else {
+		const char *ended =
+		    fresh ? NULL : str(pup, "updateEndedAt", NULL);
+
+		put(c, up, "updateEndedAt", json_string(ended ? ended : now));
+	}
+	if (r->active && !r->on_delete && r->replica >= 0) {
+		const char *since = NULL;
+		const json_t *e = NULL;
+		size_t x = 0;
+
+		/* the same replica still rolled keeps its start */
+		json_array_foreach(
+		    fresh ? NULL : get(pup, "currentlyUpdating", NULL), x, e)
+		{
+			if (int_of(json_object_get(e, "replicaIndex"), -1) ==
+			    r->replica)
+				since = str(e, "updateStartedAt", NULL);
+		}
+		put(c, up, "currentlyUpdating",
+		    json_pack("[{s:I, s:s}]", "replicaIndex",
+			      (json_int_t)r->replica, "updateStartedAt",
+			      since ? since : now));
+	} else {
+		drop(c, up, pup, "currentlyUpdating");
+	}
+	put(c, s, "updateProgress", up);
 }
 
 static void set_status(st_ctx *c)
@@ -1273,6 +1572,8 @@ static void set_status(st_ctx *c)
 				: any_scheduled ? "Starting"
 						: "Pending"));
 	}
+	update_progress(c, s);
+	update_condition(c, want);
 	put(c, s, "conditions", merge_conditions(c, prev, want, pcs_owned));
 	want = NULL;
 	emit(c, "PodCliqueSet", c->pcs, set, s);
@@ -1312,6 +1613,8 @@ int rec_status_build(const rec_status_input *in, json_t **out)
 		index_plan(&c);
 	if (c.rc == GV_OK)
 		index_pods(&c);
+	if (c.rc == GV_OK)
+		roll_read(&c);
 	/* cliques first: groups and the set read their results */
 	for (x = 0; x < c.n_cliques && c.rc == GV_OK; x++)
 		clique_status(&c, &c.cliques[x]);

@@ -184,7 +184,36 @@ static json_t *fx_run(fx *f, const char *now)
 	return out;
 }
 
-/* Writes each status of out into its object, as the worker would. */
+/* RFC 7386: patch merged into target (objects), as the API server
+ * applies the worker's merge patch of a status: a null removes. */
+static void merge_into(json_t *target, const json_t *patch)
+{
+	const char *k = NULL;
+	json_t *v = NULL;
+
+	json_object_foreach((json_t *)patch, k, v)
+	{
+		json_t *t = json_object_get(target, k);
+
+		if (json_is_null(v)) {
+			json_object_del(target, k);
+		} else if (json_is_object(v)) {
+			if (!json_is_object(t)) {
+				t = json_object();
+				assert_int_equal(
+				    json_object_set_new(target, k, t), 0);
+			}
+			merge_into(t, v);
+		} else {
+			assert_int_equal(
+			    json_object_set_new(target, k, json_deep_copy(v)),
+			    0);
+		}
+	}
+}
+
+/* Writes each status of out into its object, as the worker would (a
+ * merge patch of the status). */
 static void fx_apply(fx *f, const json_t *out)
 {
 	const char *key = NULL;
@@ -205,8 +234,10 @@ static void fx_apply(fx *f, const json_t *out)
 		else if (strncmp(key, "PodGang/", 8) == 0)
 			o = find_in(f->gangs, slash + 1);
 		assert_non_null(o);
-		assert_int_equal(
-		    json_object_set_new(o, "status", json_deep_copy(s)), 0);
+		if (!json_is_object(json_object_get(o, "status")))
+			assert_int_equal(
+			    json_object_set_new(o, "status", json_object()), 0);
+		merge_into(json_object_get(o, "status"), s);
 	}
 }
 
@@ -1207,6 +1238,681 @@ static void test_arguments(void **state)
 	free(text);
 }
 
+/* ---- rollouts --------------------------------------------------------- */
+
+#define T4 "2025-01-01T00:04:00Z"
+#define T5 "2025-01-01T00:05:00Z"
+#define T6 "2025-01-01T00:06:00Z"
+
+/* The plan's rollout report: the JSON text, or NULL for none (the
+ * statuses then read the rollout from the pods). */
+static void fx_report(fx *f, const char *text)
+{
+	json_decref(f->plan.rollout);
+	f->plan.rollout = text ? tu_doc(text) : NULL;
+}
+
+/* The first container image of clique name in the defaulted set (either
+ * form) set to image; the model and the plan follow (no report). */
+static void set_image(fx *f, const char *clique, const char *image)
+{
+	json_t *spec = json_object_get(f->doc, "spec");
+	json_t *list = json_object_get(spec, "podCliques");
+	bool compact = list != NULL;
+	pol_verdict v = POL_VERDICT_INIT;
+	json_t *q = NULL;
+	bool found = false;
+	size_t i = 0;
+
+	if (!compact)
+		list = json_object_get(json_object_get(spec, "template"),
+				       "cliques");
+	json_array_foreach(list, i, q)
+	{
+		json_t *holder =
+		    compact ? q
+			    : json_object_get(json_object_get(q, "spec"),
+					      "podSpec");
+		json_t *c0 =
+		    json_array_get(json_object_get(holder, "containers"), 0);
+
+		if (strcmp(json_string_value(json_object_get(q, "name")),
+			   clique) != 0)
+			continue;
+		assert_int_equal(
+		    json_object_set_new(c0, "image", json_string(image)), 0);
+		found = true;
+	}
+	assert_true(found);
+	pol_pcs_release(&f->pcs);
+	assert_int_equal(pol_pcs_build(f->doc, &f->pcs, &v), GV_OK);
+	pol_verdict_release(&v);
+	fx_plan(f);
+	fx_report(f, NULL);
+}
+
+/* The planned grove.io/pod-template-hash of PodClique pclq. */
+static const char *planned_hash(fx *f, const char *pclq)
+{
+	const json_t *item = NULL;
+	size_t i = 0;
+
+	json_array_foreach(f->plan.items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+
+		if (kind_is(o, "PodClique") && strcmp(name_of(o), pclq) == 0)
+			return json_string_value(json_object_get(
+			    json_object_get(json_object_get(o, "metadata"),
+					    "labels"),
+			    POL_LABEL_TEMPLATE_HASH));
+	}
+	print_error("no planned PodClique %s\n", pclq);
+	fail();
+	return NULL;
+}
+
+/* Pod name deleted and made again under its name on the current
+ * template: gated and without status, or Ready when ready_now. */
+static void replace(fx *f, const char *name, bool ready_now)
+{
+	json_t *p = json_deep_copy(pod(f, name));
+	json_t *labels =
+	    json_object_get(json_object_get(p, "metadata"), "labels");
+	const char *pclq =
+	    json_string_value(json_object_get(labels, POL_LABEL_PCLQ));
+
+	assert_non_null(pclq);
+	assert_int_equal(
+	    json_object_set_new(labels, POL_LABEL_TEMPLATE_HASH,
+				json_string(planned_hash(f, pclq))),
+	    0);
+	json_object_del(json_object_get(p, "metadata"), "deletionTimestamp");
+	json_object_del(p, "status");
+	json_object_del(json_object_get(p, "spec"), "nodeName");
+	assert_int_equal(json_object_set_new(
+			     json_object_get(p, "spec"), "schedulingGates",
+			     tu_doc("[{\"name\": \"" POL_GATE_PODGANG "\"}]")),
+			 0);
+	remove_pod(f, name);
+	assert_int_equal(json_array_append_new(f->pods, p), 0);
+	if (ready_now)
+		ready(f, name);
+}
+
+/* Every pod whose name starts with prefix replaced, Ready. */
+static void replace_all(fx *f, const char *prefix)
+{
+	json_t *names = json_array();
+	const json_t *o = NULL;
+	size_t i = 0;
+
+	json_array_foreach(f->pods, i, o)
+	{
+		if (strncmp(name_of(o), prefix, strlen(prefix)) == 0)
+			json_array_append_new(names, json_string(name_of(o)));
+	}
+	json_array_foreach(names, i, o)
+	{
+		replace(f, json_string_value(o), true);
+	}
+	json_decref(names);
+}
+
+static const json_t *progress(fx *f, const char *pcs)
+{
+	const json_t *up =
+	    json_object_get(status(f, "PodCliqueSet", pcs), "updateProgress");
+
+	if (!up)
+		print_error("no updateProgress\n");
+	assert_non_null(up);
+	return up;
+}
+
+/* updateProgress: started, ended (NULL: absent), hash, counts, and the
+ * replica being updated with its start (-1: no currentlyUpdating). */
+static void check_progress(const json_t *up, const char *started,
+			   const char *ended, const char *hash, int64_t pclqs,
+			   int64_t pclqs_total, int64_t pcsgs,
+			   int64_t pcsgs_total, int64_t replica,
+			   const char *replica_since)
+{
+	const json_t *cu = json_object_get(up, "currentlyUpdating");
+
+	assert_string_equal(sval(up, "updateStartedAt"), started);
+	if (ended)
+		assert_string_equal(sval(up, "updateEndedAt"), ended);
+	else
+		assert_null(json_object_get(up, "updateEndedAt"));
+	assert_string_equal(sval(up, "podCliqueSetGenerationHash"), hash);
+	assert_int_equal(ival(up, "updatedPodCliquesCount"), pclqs);
+	assert_int_equal(ival(up, "totalPodCliquesCount"), pclqs_total);
+	assert_int_equal(ival(up, "updatedPodCliqueScalingGroupsCount"), pcsgs);
+	assert_int_equal(ival(up, "totalPodCliqueScalingGroupsCount"),
+			 pcsgs_total);
+	if (replica < 0) {
+		assert_null(cu);
+		return;
+	}
+	assert_int_equal(json_array_size(cu), 1);
+	assert_int_equal(ival(json_array_get(cu, 0), "replicaIndex"), replica);
+	assert_string_equal(sval(json_array_get(cu, 0), "updateStartedAt"),
+			    replica_since);
+}
+
+/* A set made afresh (no pod ever outdated): currentGenerationHash at
+ * once, no updateProgress, UpdateInProgress False; scaling changes no
+ * hash and starts no rollout. */
+static void test_rollout_fresh(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	char h0[17];
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	fx_report(&f, NULL);
+	fx_settle(&f, T0);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"),
+			    f.plan.template_hash);
+	assert_int_equal(strlen(f.plan.template_hash), 16);
+	assert_null(json_object_get(s, "updateProgress"));
+	check_cond(s, "UpdateInProgress", "False", "UpdateComplete",
+		   "every pod runs the current template", T0);
+	memcpy(h0, f.plan.template_hash, sizeof(h0));
+
+	all_ready(&f);
+	fx_settle(&f, T1);
+	/* scaled to 2 units: the new unit's pods are missing, not
+	 * outdated; the hash is the same */
+	assert_int_equal(json_object_set_new(json_object_get(f.doc, "spec"),
+					     "replicas", json_integer(2)),
+			 0);
+	{
+		pol_verdict v = POL_VERDICT_INIT;
+
+		pol_pcs_release(&f.pcs);
+		assert_int_equal(pol_pcs_build(f.doc, &f.pcs, &v), GV_OK);
+		pol_verdict_release(&v);
+	}
+	fx_plan(&f);
+	fx_report(&f, NULL);
+	assert_string_equal(f.plan.template_hash, h0);
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"), h0);
+	assert_null(json_object_get(s, "updateProgress"));
+	check_cond(s, "UpdateInProgress", "False", "UpdateComplete", NULL, T0);
+	fx_close(&f);
+	free(text);
+}
+
+/* The reference workload rolled to new images, the planner's report
+ * naming what is rolled: progress, counts, the replica being updated,
+ * a clique below minAvailable while rolled (Unknown, never a breach),
+ * the end; idempotent at every step (fx_settle). */
+static void test_rollout_rolling(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	json_t *out = NULL;
+	char h0[17], h1[17];
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	all_ready(&f);
+	fx_report(&f, NULL);
+	fx_settle(&f, T0);
+	memcpy(h0, f.plan.template_hash, sizeof(h0));
+
+	set_image(&f, "router-clique", "router:2");
+	set_image(&f, "prefill-clique", "vllm:2");
+	set_image(&f, "decode-clique", "vllm:2");
+	memcpy(h1, f.plan.template_hash, sizeof(h1));
+	assert_string_not_equal(h0, h1);
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"), h0);
+	assert_int_equal(ival(s, "availableReplicas"), 1);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	check_progress(progress(&f, REF), T1, NULL, h1, 0, 3, 0, 1, 0, T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "4 of 4 pods run an older template than ", T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate", h1, NULL);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "; updating set replica 0", NULL);
+	s = status(&f, "PodClique", ROUTER);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	check_cond(s, "MinAvailableBreached", "False", "SufficientReadyPods",
+		   NULL, T0);
+
+	/* the router's pod deleted for the rollout: below minAvailable
+	 * while rolled, Unknown */
+	terminating(&f, ROUTER "-0");
+	fx_report(&f, "{\"active\": true, \"strategy\": \"RollingRecreate\", "
+		      "\"replicaIndex\": 0, \"component\": \"" ROUTER "\", "
+		      "\"held\": null, \"waiting\": null, \"recreate\": "
+		      "{\"" ROUTER "-0\": true}}");
+	fx_settle(&f, T2);
+	s = status(&f, "PodClique", ROUTER);
+	check_cond(s, "MinAvailableBreached", "Unknown", "UpdateInProgress",
+		   "PodClique " ROUTER " has 0 of 1 Ready pods, minAvailable "
+		   "1; 1 pod missing; its pods are being updated to the "
+		   "current template (RollingRecreate)",
+		   T2);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "3 of 3 pods run an older template than ", T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   ", and 1 terminating pod was on one; updating set replica "
+		   "0, " ROUTER,
+		   NULL);
+	check_progress(progress(&f, REF), T1, NULL, h1, 0, 3, 0, 1, 0, T1);
+
+	/* its replacement, gated: still rolled (the report names it) */
+	replace(&f, ROUTER "-0", false);
+	fx_settle(&f, T3);
+	s = status(&f, "PodClique", ROUTER);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	check_cond(s, "MinAvailableBreached", "Unknown", "UpdateInProgress",
+		   "1 pod gated", T2);
+	check_progress(progress(&f, REF), T1, NULL, h1, 1, 3, 0, 1, 0, T1);
+	/* without a report the router has no pod on another template: not
+	 * rolled, and its replacement was never scheduled: no breach */
+	fx_report(&f, NULL);
+	fx_settle(&f, T3);
+	check_cond(status(&f, "PodClique", ROUTER), "MinAvailableBreached",
+		   "False", "InsufficientScheduledPods", NULL, T3);
+
+	/* Ready; the unit's pods deleted together: its cliques Unknown,
+	 * the group not in breach */
+	ready(&f, ROUTER "-0");
+	terminating(&f, PREFILL "-0");
+	terminating(&f, DECODE "-0");
+	terminating(&f, DECODE "-1");
+	fx_report(&f, "{\"active\": true, \"strategy\": \"RollingRecreate\", "
+		      "\"replicaIndex\": 0, \"component\": \"" PCSG "\", "
+		      "\"held\": null, \"waiting\": null, \"recreate\": {}}");
+	fx_settle(&f, T4);
+	check_cond(status(&f, "PodClique", PREFILL), "MinAvailableBreached",
+		   "Unknown", "UpdateInProgress", NULL, T4);
+	check_cond(status(&f, "PodClique", DECODE), "MinAvailableBreached",
+		   "Unknown", "UpdateInProgress", NULL, T4);
+	check_cond(status(&f, "PodCliqueScalingGroup", PCSG),
+		   "MinAvailableBreached", "False",
+		   "SufficientAvailablePodCliqueScalingGroupReplicas", NULL,
+		   T0);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "0 of 1 pod runs an older template than ", T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   ", and 3 terminating pods were on one; updating set "
+		   "replica 0, " PCSG,
+		   NULL);
+	check_progress(progress(&f, REF), T1, NULL, h1, 1, 3, 0, 1, 0, T1);
+
+	/* made again, gated: still rolled (the report names the group) */
+	replace(&f, PREFILL "-0", false);
+	replace(&f, DECODE "-0", false);
+	replace(&f, DECODE "-1", false);
+	fx_settle(&f, T4);
+	check_cond(status(&f, "PodClique", DECODE), "MinAvailableBreached",
+		   "Unknown", "UpdateInProgress", "2 pods gated", T4);
+	check_progress(progress(&f, REF), T1, NULL, h1, 3, 3, 1, 1, 0, T1);
+
+	/* Ready: the rollout is over; currentlyUpdating is removed by a
+	 * null in the merge patch */
+	ready(&f, PREFILL "-0");
+	ready(&f, DECODE "-0");
+	ready(&f, DECODE "-1");
+	fx_report(&f, "{\"active\": false, \"strategy\": \"RollingRecreate\", "
+		      "\"replicaIndex\": -1, \"component\": null, \"held\": "
+		      "null, \"waiting\": null, \"recreate\": {}}");
+	out = fx_run(&f, T5);
+	assert_true(json_is_null(json_object_get(
+	    json_object_get(json_object_get(out, "PodCliqueSet/" REF),
+			    "updateProgress"),
+	    "currentlyUpdating")));
+	json_decref(out);
+	fx_settle(&f, T5);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"), h1);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	check_progress(progress(&f, REF), T1, T5, h1, 3, 3, 1, 1, -1, NULL);
+	check_cond(s, "UpdateInProgress", "False", "UpdateComplete", h1, T5);
+	check_cond(status(&f, "PodClique", DECODE), "MinAvailableBreached",
+		   "False", "SufficientReadyPods", NULL, T5);
+
+	/* later rounds change nothing: the end keeps its time */
+	fx_settle(&f, T6);
+	check_progress(progress(&f, REF), T1, T5, h1, 3, 3, 1, 1, -1, NULL);
+	fx_close(&f);
+	free(text);
+}
+
+/* A change during a rollout starts a new progress toward the newest
+ * hash (pods already on it count as updated); a revert to what pods
+ * still run makes them current at once; a revert before any pod was
+ * replaced ends the progress at once. */
+static void test_rollout_change_and_revert(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	char h0[17], h1[17], h2[17];
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	all_ready(&f);
+	fx_settle(&f, T0);
+	memcpy(h0, f.plan.template_hash, sizeof(h0));
+
+	set_image(&f, "router-clique", "router:2");
+	set_image(&f, "decode-clique", "vllm:2");
+	memcpy(h1, f.plan.template_hash, sizeof(h1));
+	fx_settle(&f, T1);
+	replace(&f, ROUTER "-0", true);
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", REF);
+	/* router and prefill (unchanged) on h1, decode not */
+	check_progress(progress(&f, REF), T1, NULL, h1, 2, 3, 0, 1, 0, T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "2 of 4 pods run an older template than ", T1);
+
+	/* the router's image changed again, mid-rollout */
+	set_image(&f, "router-clique", "router:3");
+	memcpy(h2, f.plan.template_hash, sizeof(h2));
+	assert_string_not_equal(h1, h2);
+	fx_settle(&f, T3);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"), h0);
+	check_progress(progress(&f, REF), T3, NULL, h2, 1, 3, 0, 1, 0, T3);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "3 of 4 pods run an older template than ", T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate", h2, NULL);
+
+	/* reverted: decode still runs h0's template, so only the router
+	 * is outdated */
+	set_image(&f, "router-clique",
+		  "nvcr.io/nvidia/ai-dynamo/"
+		  "vllm-runtime:1.0.0");
+	set_image(&f, "decode-clique", "nvcr.io/nvidia/vllm:latest");
+	assert_string_equal(f.plan.template_hash, h0);
+	fx_settle(&f, T4);
+	s = status(&f, "PodCliqueSet", REF);
+	check_progress(progress(&f, REF), T4, NULL, h0, 2, 3, 1, 1, 0, T4);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "1 of 4 pods run an older template than ", T1);
+	replace(&f, ROUTER "-0", true);
+	fx_settle(&f, T5);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"), h0);
+	check_progress(progress(&f, REF), T4, T5, h0, 3, 3, 1, 1, -1, NULL);
+	check_cond(s, "UpdateInProgress", "False", "UpdateComplete", NULL, T5);
+
+	/* changed and reverted before any pod moved: nothing to do, the
+	 * progress toward the revert ends as it starts */
+	set_image(&f, "prefill-clique", "vllm:9");
+	fx_settle(&f, T6);
+	check_progress(progress(&f, REF), T6, NULL, f.plan.template_hash, 2, 3,
+		       0, 1, 0, T6);
+	set_image(&f, "prefill-clique", "nvcr.io/nvidia/vllm:latest");
+	fx_settle(&f, "2025-01-01T00:07:00Z");
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"), h0);
+	check_progress(progress(&f, REF), "2025-01-01T00:07:00Z",
+		       "2025-01-01T00:07:00Z", h0, 3, 3, 1, 1, -1, NULL);
+	check_cond(s, "UpdateInProgress", "False", "UpdateComplete", NULL,
+		   "2025-01-01T00:07:00Z");
+	fx_close(&f);
+	free(text);
+}
+
+/* The report's held and waiting messages. */
+static void test_rollout_held(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	all_ready(&f);
+	fx_settle(&f, T0);
+	set_image(&f, "decode-clique", "vllm:broken");
+	fx_report(&f, "{\"active\": true, \"strategy\": \"RollingRecreate\", "
+		      "\"replicaIndex\": 0, \"component\": \"" PCSG "\", "
+		      "\"held\": \"pod " DECODE "-1 has not been Ready for "
+		      "10m0s, past progressDeadline 10m: the rollout holds\", "
+		      "\"waiting\": null, \"recreate\": {}}");
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "UpdateInProgress", "True", "ProgressDeadlineExceeded",
+		   "pod " DECODE "-1 has not been Ready for 10m0s, past "
+		   "progressDeadline 10m: the rollout holds; 2 of 4 pods run "
+		   "an older template than ",
+		   T1);
+	fx_report(&f,
+		  "{\"active\": true, \"strategy\": \"RollingRecreate\", "
+		  "\"replicaIndex\": 0, \"component\": \"" PCSG "\", "
+		  "\"held\": null, \"waiting\": \"waiting for unit 0 of " PCSG
+		  " to be available\", \"recreate\": {}}");
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "UpdateInProgress", "True", "Waiting",
+		   "waiting for unit 0 of " PCSG " to be available; 2 of 4",
+		   T1);
+	fx_close(&f);
+	free(text);
+}
+
+/* maxSurge: a replacement Ready beside the old pod; the set replica is
+ * not updated while the old one runs. */
+static void test_rollout_surge(void **state)
+{
+	char *text = ref_text();
+	const json_t *s = NULL;
+	json_t *p = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	all_ready(&f);
+	fx_settle(&f, T0);
+	set_image(&f, "router-clique", "router:2");
+	p = json_deep_copy(pod(&f, ROUTER "-0"));
+	json_object_set_new(json_object_get(p, "metadata"), "name",
+			    json_string(ROUTER "-0-1"));
+	json_array_append_new(f.pods, p);
+	replace(&f, ROUTER "-0-1", true);
+	fx_settle(&f, T1);
+	s = status(&f, "PodClique", ROUTER);
+	assert_int_equal(ival(s, "replicas"), 2);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_int_equal(ival(s, "updatedReplicas"), 0);
+	check_progress(progress(&f, REF), T1, NULL, f.plan.template_hash, 2, 3,
+		       1, 1, 0, T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "1 of 5 pods run an older template", T1);
+
+	remove_pod(&f, ROUTER "-0");
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	check_progress(progress(&f, REF), T1, T2, f.plan.template_hash, 3, 3, 1,
+		       1, -1, NULL);
+	fx_close(&f);
+	free(text);
+}
+
+/* Two set replicas, no report: the lowest replica with outdated pods
+ * is the one being updated, with its own start. */
+static void test_rollout_replicas(void **state)
+{
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, template_set, -1, true);
+	all_ready(&f);
+	fx_settle(&f, T0);
+	set_image(&f, "a", "busybox:2");
+	fx_settle(&f, T1);
+	check_progress(progress(&f, "t"), T1, NULL, f.plan.template_hash, 8, 10,
+		       2, 2, 0, T1);
+	replace_all(&f, "t-0-a-");
+	fx_settle(&f, T2);
+	check_progress(progress(&f, "t"), T1, NULL, f.plan.template_hash, 9, 10,
+		       2, 2, 1, T2);
+	s = status(&f, "PodCliqueSet", "t");
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	fx_report(&f, "{\"active\": true, \"strategy\": \"RollingRecreate\", "
+		      "\"replicaIndex\": 1, \"component\": \"t-1-a\", "
+		      "\"held\": null, \"waiting\": null, \"recreate\": {}}");
+	fx_settle(&f, T3);
+	check_progress(progress(&f, "t"), T1, NULL, f.plan.template_hash, 9, 10,
+		       2, 2, 1, T2);
+	check_cond(status(&f, "PodCliqueSet", "t"), "UpdateInProgress", "True",
+		   "RollingRecreate",
+		   "2 of 18 pods run an older template than ", T1);
+	check_cond(status(&f, "PodCliqueSet", "t"), "UpdateInProgress", "True",
+		   "RollingRecreate", "; updating set replica 1, t-1-a", NULL);
+	fx_close(&f);
+}
+
+/* With the planner's own report: the router first (startup order), its
+ * one pod deleted (minAvailable equals replicas, no maxSurge), Unknown
+ * while it is replaced. */
+static void test_rollout_planned(void **state)
+{
+	char *text = ref_text();
+	const json_t *r = NULL;
+	const json_t *s = NULL;
+	fx f;
+
+	(void)state;
+	fx_open(&f, text, -1, true);
+	all_ready(&f);
+	fx_settle(&f, T0);
+	assert_false(json_is_true(json_object_get(f.plan.rollout, "active")));
+	set_image(&f, "router-clique", "router:2");
+	set_image(&f, "decode-clique", "vllm:2");
+	fx_plan(&f);
+	r = f.plan.rollout;
+	assert_true(json_is_true(json_object_get(r, "active")));
+	assert_int_equal(ival(r, "replicaIndex"), 0);
+	assert_string_equal(sval(r, "component"), ROUTER);
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(r, "recreate"), ROUTER "-0")));
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueSet", REF);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "3 of 4 pods run an older template than ", T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate",
+		   "; updating set replica 0, " ROUTER, NULL);
+	check_progress(progress(&f, REF), T1, NULL, f.plan.template_hash, 1, 3,
+		       0, 1, 0, T1);
+
+	terminating(&f, ROUTER "-0");
+	fx_plan(&f);
+	fx_settle(&f, T2);
+	check_cond(status(&f, "PodClique", ROUTER), "MinAvailableBreached",
+		   "Unknown", "UpdateInProgress", NULL, T2);
+	replace(&f, ROUTER "-0", false);
+	fx_plan(&f);
+	fx_settle(&f, T3);
+	check_cond(status(&f, "PodClique", ROUTER), "MinAvailableBreached",
+		   "Unknown", "UpdateInProgress", NULL, T2);
+	fx_close(&f);
+	free(text);
+}
+
+static const char on_delete_set[] =
+    "apiVersion: grove.io/v1alpha1\n"
+    "kind: PodCliqueSet\n"
+    "metadata: {name: t, namespace: ns}\n"
+    "spec:\n"
+    "  replicas: 2\n"
+    "  updateStrategy: {type: OnDelete}\n"
+    "  template:\n"
+    "    cliques:\n"
+    "    - name: a\n"
+    "      spec:\n"
+    "        replicas: 2\n"
+    "        minAvailable: 1\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    - name: b\n"
+    "      spec:\n"
+    "        replicas: 1\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    - name: w\n"
+    "      spec:\n"
+    "        replicas: 2\n"
+    "        podSpec: {containers: [{name: c, image: busybox}]}\n"
+    "    podCliqueScalingGroups:\n"
+    "    - {name: g, cliqueNames: [w], replicas: 3, minAvailable: 2}\n";
+
+/* OnDelete: the progress ends as it starts (as upstream), no
+ * currentlyUpdating, a breach stays a breach (nothing is rolled), and
+ * updatedReplicas counts the replicas whose pods were deleted and came
+ * back. */
+static void test_rollout_on_delete(void **state)
+{
+	const json_t *s = NULL;
+	char h0[17];
+	fx f;
+
+	(void)state;
+	fx_open(&f, on_delete_set, -1, true);
+	assert_true(f.pcs.on_delete);
+	all_ready(&f);
+	fx_settle(&f, T0);
+	memcpy(h0, f.plan.template_hash, sizeof(h0));
+	set_image(&f, "a", "busybox:2");
+	set_image(&f, "b", "busybox:2");
+	set_image(&f, "w", "busybox:2");
+	crashing(&f, "t-0-b-0");
+	fx_settle(&f, T1);
+	s = status(&f, "PodCliqueSet", "t");
+	assert_string_equal(sval(s, "currentGenerationHash"), h0);
+	check_progress(progress(&f, "t"), T1, T1, f.plan.template_hash, 0, 10,
+		       0, 2, -1, NULL);
+	check_cond(s, "UpdateInProgress", "True", "OnDelete",
+		   "18 of 18 pods run an older template than ", T1);
+	check_cond(s, "UpdateInProgress", "True", "OnDelete",
+		   "updateStrategy OnDelete: groved recreates none of them, "
+		   "and a pod deleted comes back on the current template",
+		   NULL);
+	check_cond(status(&f, "PodClique", "t-0-b"), "MinAvailableBreached",
+		   "True", "InsufficientReadyPods", NULL, T1);
+
+	/* replica 0's pods deleted by someone, back on the new template */
+	replace_all(&f, "t-0-");
+	fx_settle(&f, T2);
+	s = status(&f, "PodCliqueSet", "t");
+	assert_int_equal(ival(s, "updatedReplicas"), 1);
+	check_progress(progress(&f, "t"), T1, T1, f.plan.template_hash, 5, 10,
+		       1, 2, -1, NULL);
+	check_cond(s, "UpdateInProgress", "True", "OnDelete",
+		   "9 of 18 pods run an older template", T1);
+
+	replace_all(&f, "t-1-");
+	fx_settle(&f, T3);
+	s = status(&f, "PodCliqueSet", "t");
+	assert_int_equal(ival(s, "updatedReplicas"), 2);
+	assert_string_equal(sval(s, "currentGenerationHash"),
+			    f.plan.template_hash);
+	check_progress(progress(&f, "t"), T1, T1, f.plan.template_hash, 10, 10,
+		       2, 2, -1, NULL);
+	check_cond(s, "UpdateInProgress", "False", "UpdateComplete", NULL, T3);
+	fx_close(&f);
+}
+
 /* ---- property over generated sets ------------------------------------- */
 
 /*
@@ -1327,6 +2033,14 @@ int main(void)
 		cmocka_unit_test(test_claim_templates),
 		cmocka_unit_test(test_merge_and_ownership),
 		cmocka_unit_test(test_arguments),
+		cmocka_unit_test(test_rollout_fresh),
+		cmocka_unit_test(test_rollout_rolling),
+		cmocka_unit_test(test_rollout_change_and_revert),
+		cmocka_unit_test(test_rollout_held),
+		cmocka_unit_test(test_rollout_planned),
+		cmocka_unit_test(test_rollout_surge),
+		cmocka_unit_test(test_rollout_replicas),
+		cmocka_unit_test(test_rollout_on_delete),
 		cmocka_unit_test(test_property_generated),
 	};
 
