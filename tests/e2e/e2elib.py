@@ -419,3 +419,395 @@ def percentile(values, p):
     v = sorted(values)
     k = max(0, min(len(v) - 1, int(-(-p * len(v) // 100)) - 1))
     return v[k]
+
+
+# ---- rollouts: a set's pods followed through a template change ----------
+
+GATE = "grove.io/podgang-pending-creation"
+L_HASH = "grove.io/pod-template-hash"
+L_CLIQUE = "grove.io/podcliquesets-clique"
+L_PCLQ = "grove.io/podclique"
+L_PCSG = "grove.io/podcliquescalinggroup"
+L_UNIT = "grove.io/podcliquescalinggroup-replica-index"
+
+
+def plan_hashes(groved, pcs):
+    """{clique name as written: grove.io/pod-template-hash} of the pods
+    `groved plan` makes for the set pcs (a dict): the hashes the worker
+    will give that template's pods."""
+    r = subprocess.run([groved, "plan", "-f", "-", "-o", "json"], input=json.dumps(pcs),
+                       capture_output=True, text=True, timeout=30)
+    try:
+        out = json.loads(r.stdout)
+    except ValueError:
+        raise RuntimeError("groved plan: %s" % r.stderr)
+    items = out.get("items", []) if isinstance(out, dict) else out
+    hashes = {}
+    for o in items:
+        labels = o.get("metadata", {}).get("labels") or {}
+        if o.get("kind") == "Pod" and L_CLIQUE in labels:
+            hashes[labels[L_CLIQUE]] = labels.get(L_HASH)
+    return hashes
+
+
+class RolloutWatcher:
+    """Follows the pods of one PodCliqueSet (label grove.io/podcliquesets)
+    during a scenario: a LIST, then one watch stream from its
+    resourceVersion, so every transition is seen in the API's order. It
+    keeps the state of every pod (Ready, template hash, gated,
+    terminating) and, at every event, checks the rollout invariant
+    (docs/reconcile.md, rollouts):
+
+    - a standalone PodClique keeps at least its minAvailable pods Ready and
+      not terminating; one fewer where minAvailable equals replicas and
+      the clique has no maxSurge (the one-at-a-time allowance);
+    - a scaling group keeps at least its minAvailable units available
+      (every PodClique of the unit at its minAvailable), with the same
+      allowance where its minAvailable equals its replicas;
+    - no unit has Ready pods of two templates at once: the Ready pods of a
+      unit all belong to one template version (add_version).
+
+    Budgets (minAvailable, replicas) are the PodCliques' and groups' at
+    start(); surge names the cliques (as written) that have a maxSurge.
+    A violation is recorded once per breach, with the time and the state.
+    samples: [(t, {hash: pods Ready and not terminating})] at every
+    change of those counts. deleted/created: [(t, pod state)], the first
+    moment a pod was seen terminating (or gone) or new.
+    Times are time.monotonic()."""
+
+    def __init__(self, sim, ns, pcs, surge=(), gate=GATE):
+        import threading
+        self.sim, self.ns, self.pcs, self.gate = sim, ns, pcs, gate
+        self.surge = set(surge)
+        self.lock = threading.Lock()
+        self.threading = threading
+        self.pods = {}        # name -> state
+        self.gone_uids = set()
+        self.versions = []    # {"name", "hashes", "applied", "seen"}
+        self.violations = []  # (t, what, state)
+        self.samples = []
+        self.deleted = []
+        self.created = []
+        self.transitions = []  # (t, pod name, what)
+        self.minimum = {}     # PodClique or group -> least available seen
+        self.standalone = {}  # pclq -> (minAvailable, floor)
+        self.groups = {}      # pcsg -> {"min", "floor", "cliques": {clique: minAvailable}}
+        self.active = set()   # keys of breaches going on
+        self.unknown = set()  # pod uids of a template of no version
+        self.relists = 0
+        self.events_seen = 0
+        self.stopped = False
+        self.rv = None
+        self.t = None
+
+    # -- template versions
+
+    def add_version(self, name, hashes):
+        """A template about to be applied: {clique: hash} (plan_hashes).
+        Call it before the apply; the first one is what runs at start()."""
+        with self.lock:
+            now = time.monotonic()
+            self.versions.append({"name": name, "hashes": dict(hashes), "applied": now,
+                                  "seen": now if not self.versions else None})
+        return len(self.versions) - 1
+
+    def planned(self, v):
+        """Whether every PodClique of the set carries version v's hash
+        (the worker has planned with it); marks the moment once true."""
+        hashes = self.versions[v]["hashes"]
+        pclqs = self.sim.list("pclq", self.ns, "app.kubernetes.io/part-of=%s" % self.pcs)
+        for q in pclqs:
+            clique = self._pclq_clique(q)
+            if hashes.get(clique) != (q["metadata"].get("labels") or {}).get(L_HASH):
+                return False
+        with self.lock:
+            if self.versions[v]["seen"] is None:
+                self.versions[v]["seen"] = time.monotonic()
+        return bool(pclqs)
+
+    def wait_planned(self, v, timeout=15):
+        return wait_for(lambda: self.planned(v), timeout, 0.02)
+
+    def _pclq_clique(self, q):
+        labels = q["metadata"].get("labels") or {}
+        name = q["metadata"]["name"]
+        g = labels.get(L_PCSG)
+        if g:
+            return name[len("%s-%s-" % (g, labels.get(L_UNIT))):]
+        return name[len("%s-%s-" % (self.pcs, labels.get("grove.io/podcliqueset-replica-index",
+                                                          "0"))):]
+
+    def compatible(self, st):
+        """The versions a pod's template belongs to."""
+        return {i for i, v in enumerate(self.versions)
+                if v["hashes"].get(st["clique"]) == st["hash"]}
+
+    def current_at(self, t):
+        """The versions that may be the worker's at t: the newest one it
+        had planned by t, and any applied by t but not yet planned (an
+        apply races the round that was going on)."""
+        seen = [i for i, v in enumerate(self.versions) if v["seen"] is not None
+                and v["seen"] <= t]
+        cur = max(seen) if seen else 0
+        return [cur] + [i for i, v in enumerate(self.versions)
+                        if i > cur and v["applied"] <= t]
+
+    def outdated_at(self, t, st):
+        """Whether the pod was outdated at t for the worker (for one of
+        the versions it may have had)."""
+        return any(self.versions[i]["hashes"].get(st["clique"]) != st["hash"]
+                   for i in self.current_at(t))
+
+    def version_name(self, h):
+        """The first version whose template has the hash h (for a
+        picture); h itself if none."""
+        return next((v["name"] for v in self.versions if h in v["hashes"].values()), h)
+
+    # -- the stream
+
+    def start(self):
+        """Budgets from the PodCliques and groups, the pods from a LIST,
+        then the watch in a thread."""
+        sel = "app.kubernetes.io/part-of=%s" % self.pcs
+        groups = {g["metadata"]["name"]: g for g in self.sim.list("pcsg", self.ns, sel)}
+        for q in self.sim.list("pclq", self.ns, sel):
+            labels = q["metadata"].get("labels") or {}
+            spec = q.get("spec") or {}
+            m = spec.get("minAvailable", spec.get("replicas", 1))
+            g = labels.get(L_PCSG)
+            if g:
+                gs = groups.get(g, {}).get("spec") or {}
+                gm = gs.get("minAvailable", 1)
+                ent = self.groups.setdefault(g, {
+                    "min": gm, "floor": gm - (1 if gm >= gs.get("replicas", 1) else 0),
+                    "cliques": {}})
+                ent["cliques"][self._pclq_clique(q)] = m
+            else:
+                allow = m >= spec.get("replicas", 1) and self._pclq_clique(q) not in self.surge
+                self.standalone[q["metadata"]["name"]] = (m, m - (1 if allow else 0))
+        self._relist()
+        self.t = self.threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+        return self
+
+    def stop(self):
+        self.stopped = True
+
+    def _selector(self):
+        return urllib.parse.quote("grove.io/podcliquesets=%s" % self.pcs)
+
+    def _relist(self):
+        path = "/api/v1/namespaces/%s/pods?labelSelector=%s" % (self.ns, self._selector())
+        code, out = self.sim.request("GET", path)
+        if code != 200:
+            raise RuntimeError("kube-sim GET %s: %s %s" % (path, code, out))
+        now = time.monotonic()
+        with self.lock:
+            if self.relists:
+                self._violation(now, "watch", "the watch expired (410): pods relisted, "
+                                "transitions may be missing")
+            self.relists += 1
+            self.pods = {}
+            for p in out.get("items") or []:
+                st = self._state(p)
+                self.pods[st["name"]] = st
+            self.rv = out["metadata"]["resourceVersion"]
+            self._check(now)
+
+    def _run(self):
+        while not self.stopped and self.sim.alive():
+            if self.rv is None:
+                try:
+                    self._relist()
+                except (RuntimeError, OSError, urllib.error.URLError):
+                    time.sleep(0.05)
+                    continue
+            req = urllib.request.Request(
+                "%s/api/v1/namespaces/%s/pods?watch=true&resourceVersion=%s"
+                "&labelSelector=%s&timeoutSeconds=5"
+                % (self.sim.url, self.ns, self.rv, self._selector()),
+                headers={"Authorization": "Bearer kube-sim-token"})
+            try:
+                with urllib.request.urlopen(req, timeout=30, context=self.sim.tls) as r:
+                    for line in r:
+                        if self.stopped:
+                            return
+                        ev = json.loads(line)
+                        obj = ev.get("object") or {}
+                        if ev.get("type") == "ERROR":
+                            self.rv = None
+                            break
+                        if ev.get("type") == "BOOKMARK":
+                            self.rv = obj.get("metadata", {}).get("resourceVersion", self.rv)
+                            continue
+                        with self.lock:
+                            self._apply(ev["type"], obj, time.monotonic())
+                            self.rv = obj["metadata"]["resourceVersion"]
+            except (urllib.error.URLError, OSError, ValueError):
+                time.sleep(0.05)
+
+    def _state(self, p):
+        m = p["metadata"]
+        labels = m.get("labels") or {}
+        return {"name": m["name"], "uid": m["uid"], "rv": int(m.get("resourceVersion") or 0),
+                "pclq": labels.get(L_PCLQ), "clique": labels.get(L_CLIQUE),
+                "pcsg": labels.get(L_PCSG), "unit": labels.get(L_UNIT),
+                "hash": labels.get(L_HASH), "ready": pod_ready(p),
+                "gated": pod_gated(p, self.gate),
+                "terminating": bool(m.get("deletionTimestamp")),
+                "node": p.get("spec", {}).get("nodeName"),
+                "images": [c.get("image") for c in p.get("spec", {}).get("containers") or []]}
+
+    def _apply(self, typ, obj, t):
+        self.events_seen += 1
+        st = self._state(obj)
+        name = st["name"]
+        old = self.pods.get(name)
+        if typ == "DELETED":
+            if old is not None and old["uid"] == st["uid"]:
+                del self.pods[name]
+            if not (old and old["uid"] == st["uid"] and old["terminating"]):
+                self.deleted.append((t, st))
+            self.gone_uids.add(st["uid"])
+            self.transitions.append((t, name, "gone"))
+        else:
+            if old is None or old["uid"] != st["uid"]:
+                self.created.append((t, st))
+                self.transitions.append((t, name, "created %s%s" % (
+                    st["hash"], " gated" if st["gated"] else "")))
+            else:
+                for k, on, off in (("gated", "gated", "gate lifted"), ("ready", "Ready",
+                                                                      "not Ready"),
+                                   ("terminating", "terminating", "not terminating")):
+                    if st[k] != old[k]:
+                        self.transitions.append((t, name, on if st[k] else off))
+                if st["node"] and not old["node"]:
+                    self.transitions.append((t, name, "bound"))
+            if st["terminating"] and not (old and old["uid"] == st["uid"]
+                                          and old["terminating"]):
+                self.deleted.append((t, st))
+            self.pods[name] = st
+        self._check(t)
+
+    # -- the invariant
+
+    def _violation(self, t, key, what):
+        self.violations.append((t, what, self.describe()))
+
+    def _breach(self, t, key, bad, what):
+        if bad and key not in self.active:
+            self.active.add(key)
+            self._violation(t, key, what)
+        elif not bad:
+            self.active.discard(key)
+
+    def _check(self, t):
+        avail = collections.Counter()
+        counts = collections.Counter()
+        for st in self.pods.values():
+            if st["ready"] and not st["terminating"]:
+                avail[st["pclq"]] += 1
+                counts[st["hash"]] += 1
+            if self.versions and st["uid"] not in self.unknown and not self.compatible(st):
+                self.unknown.add(st["uid"])
+                self._violation(t, "unknown", "pod %s runs template %s of clique %s, which no"
+                                " version has" % (st["name"], st["hash"], st["clique"]))
+        for pclq, (m, floor) in self.standalone.items():
+            n = avail[pclq]
+            self.minimum[pclq] = min(self.minimum.get(pclq, n), n)
+            self._breach(t, pclq, n < floor, "PodClique %s: %d pods Ready, minAvailable %d%s"
+                         % (pclq, n, m, "" if floor == m else " (one below allowed)"))
+        for g, ent in self.groups.items():
+            units = {st["unit"] for st in self.pods.values() if st["pcsg"] == g}
+            ok = [j for j in units if all(avail["%s-%s-%s" % (g, j, c)] >= cm
+                                          for c, cm in ent["cliques"].items())]
+            n = len(ok)
+            self.minimum[g] = min(self.minimum.get(g, n), n)
+            self._breach(t, g, n < ent["floor"], "group %s: %d units available (%s),"
+                         " minAvailable %d" % (g, n, ",".join(sorted(ok)), ent["min"]))
+            if not self.versions:
+                continue
+            for j in units:
+                ready = [st for st in self.pods.values()
+                         if st["pcsg"] == g and st["unit"] == j and st["ready"]]
+                common = set(range(len(self.versions)))
+                for st in ready:
+                    common &= self.compatible(st)
+                self._breach(t, "%s-%s two" % (g, j), ready and not common,
+                             "unit %s-%s has Ready pods of two templates: %s" % (
+                                 g, j, ", ".join("%s %s" % (st["name"], st["hash"])
+                                                 for st in ready)))
+        if not self.samples or self.samples[-1][1] != dict(counts):
+            self.samples.append((t, dict(counts)))
+
+    # -- reading it
+
+    def describe(self):
+        """The pods as one line each (call with the lock held or after
+        stop)."""
+        out = []
+        for name in sorted(self.pods):
+            st = self.pods[name]
+            out.append("%s %s%s%s%s" % (name, st["hash"], " Ready" if st["ready"] else "",
+                                        " gated" if st["gated"] else "",
+                                        " terminating" if st["terminating"] else ""))
+        return "\n".join(out)
+
+    def snapshot(self):
+        """A copy of the pods' states {name: state}."""
+        with self.lock:
+            return {k: dict(v) for k, v in self.pods.items()}
+
+    def query(self, fn):
+        """fn(watcher) under the lock."""
+        with self.lock:
+            return fn(self)
+
+    def synced(self):
+        """Whether the watcher has seen every pod a LIST shows now, at
+        its resourceVersion (a barrier: its state is at least the API's
+        at the moment of the call)."""
+        listed = self.sim.list("pods", self.ns, "grove.io/podcliquesets=%s" % self.pcs)
+        with self.lock:
+            for p in listed:
+                st = self.pods.get(p["metadata"]["name"])
+                if p["metadata"]["uid"] in self.gone_uids:
+                    continue
+                if st is None or st["uid"] != p["metadata"]["uid"] or st["rv"] < rv_of(p):
+                    return False
+            return True
+
+    def sync(self, timeout=10):
+        return wait_for(self.synced, timeout, 0.02)
+
+    def report(self, since=None, last=80):
+        """The violations and the last transitions, for a failure."""
+        with self.lock:
+            lines = ["violations: %d" % len(self.violations)]
+            for t, what, state in self.violations[:5]:
+                lines.append("  at %.3f s: %s\n    %s" % (
+                    t - (since or t), what, state.replace("\n", "\n    ")))
+            lines.append("last transitions:")
+            for t, name, what in self.transitions[-last:]:
+                lines.append("  %.3f %s %s" % (t - (since or 0), name, what))
+        return "\n".join(lines)
+
+    def timeline(self, t0, t1=None):
+        """[(t - t0, {version name: pods Ready})] from the samples between
+        t0 and t1 (the state at t0 first)."""
+        out = []
+        with self.lock:
+            samples = list(self.samples)
+        before = [s for s in samples if s[0] <= t0]
+        if before:
+            out.append((0.0, before[-1][1]))
+        for t, counts in samples:
+            if t > t0 and (t1 is None or t <= t1):
+                out.append((t - t0, counts))
+        named = []
+        for t, counts in out:
+            by = collections.Counter()
+            for h, n in counts.items():
+                by[self.version_name(h)] += n
+            named.append((t, dict(by)))
+        return named
