@@ -28,8 +28,8 @@ What it checks:
     must see it reported at its path, plus other injected rules;
   * status and scale subresources with the paths of docs/api.md section 1, and
     that those paths exist in the schema with the right types;
-  * printer columns (PodCliqueSet: REPLICAS, READY, STATUS, AGE) and that
-    their jsonPaths exist in the schema;
+  * printer columns (PodCliqueSet: REPLICAS, READY, STATUS, UPDATED,
+    UPDATING, AGE) and that their jsonPaths exist in the schema;
   * the PodCliqueSet CRD has no CEL rule at all: spec.replicas within
     spec.scaling is groved's to check (webhook V12 and /scale), so the
     user sees the bounds as numbers (docs/crds.md, "No CEL rules");
@@ -578,10 +578,13 @@ def schema_at(schema, dotted):
 
 
 def jsonpath_to_dotted(jp):
-    """.spec.levels[*].domain -> spec.levels[].domain; None if not simple."""
+    """.spec.levels[*].domain -> spec.levels[].domain, and a filter on a
+    field, .status.conditions[?(@.type=="Ready")].status ->
+    status.conditions[].status; None if not simple."""
     if not jp.startswith("."):
         return None
     s = jp[1:].replace("[*]", "[]")
+    s = re.sub(r'\[\?\(@\.[A-Za-z0-9_]+=="[A-Za-z0-9_]+"\)\]', "[]", s)
     if re.search(r"[^A-Za-z0-9_.\[\]]", s) or re.search(r"\[[^\]]", s):
         return None
     return s
@@ -878,6 +881,9 @@ def main():
             want = [("REPLICAS", ".spec.replicas", "integer"),
                     ("READY", ".status.ready", "string"),
                     ("STATUS", ".status.phase", "string"),
+                    ("UPDATED", ".status.updatedReplicas", "integer"),
+                    ("UPDATING", '.status.conditions[?(@.type=="UpdateInProgress")].status',
+                     "string"),
                     ("AGE", ".metadata.creationTimestamp", "date")]
             got = [(str(c.get("name", "")).upper(), c.get("jsonPath"), c.get("type"))
                    for c in cols if not c.get("priority")]
@@ -1041,6 +1047,23 @@ def main():
                  "phase": "Degraded", "conditions": [{
                      "type": "Degraded", "status": "True", "reason": "MinAvailableBreached",
                      "message": "m", "lastTransitionTime": "2025-01-01T00:00:00Z"}]}), True)
+        case("status of a rollout in progress (nothing pruned)", base_template,
+             lambda o: o.update(status={
+                 "currentGenerationHash": "700181f0fdc2174b",
+                 "updateProgress": {
+                     "updateStartedAt": "2025-01-01T00:01:00Z",
+                     "podCliqueSetGenerationHash": "ab0cffc6dc086af0",
+                     "updatedPodCliquesCount": 2, "totalPodCliquesCount": 3,
+                     "updatedPodCliqueScalingGroupsCount": 0,
+                     "totalPodCliqueScalingGroupsCount": 1,
+                     "currentlyUpdating": [{"replicaIndex": 0,
+                                            "updateStartedAt": "2025-01-01T00:01:00Z"}]},
+                 "conditions": [{
+                     "type": "UpdateInProgress", "status": "True", "reason": "RollingRecreate",
+                     "message": "m", "lastTransitionTime": "2025-01-01T00:01:00Z"}]}), True)
+        case("status of a rollout: currentlyUpdating without replicaIndex", base_template,
+             lambda o: o.update(status={"updateProgress": {"currentlyUpdating": [
+                 {"updateStartedAt": "2025-01-01T00:01:00Z"}]}}), False, "Required")
         case("status phase outside the enum", base_template,
              lambda o: o.update(status={"phase": "Done"}), False, "Unsupported value")
 

@@ -21,13 +21,18 @@ def age(ts):
 
 
 def json_path(obj, path):
-    """The simple JSONPath subset used by printer columns: .a.b, .a[*].b, .a[0]."""
+    """The simple JSONPath subset used by printer columns: .a.b, .a[*].b, .a[0],
+    and a filter on a member, .a[?(@.type=="Ready")].b."""
     vals = [obj]
     for part in re.findall(r"[^.\[\]]+|\[[^\]]*\]", path or ""):
         nxt = []
+        flt = re.fullmatch(r'\[\?\(@\.([A-Za-z0-9_]+)=="([^"]*)"\)\]', part)
         for v in vals:
             if part == "[*]":
                 nxt.extend(v if isinstance(v, list) else [])
+            elif flt:
+                nxt.extend(e for e in (v if isinstance(v, list) else [])
+                           if isinstance(e, dict) and e.get(flt.group(1)) == flt.group(2))
             elif part.startswith("["):
                 i = part[1:-1]
                 if isinstance(v, list) and i.isdigit() and int(i) < len(v):
