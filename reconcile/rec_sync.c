@@ -51,8 +51,8 @@ typedef struct sync_ctx {
 	json_t *gangs_created; /* names, for one Event a round */
 	json_t *gangs_running; /* names, for one Event a round */
 	json_t *cliques_ready; /* names, for one Event a round */
-	json_t *unit_hashes; /* "<group>/<unit>" -> {template hash: true}
-				of the pods observed (mixed_unit) */
+	json_t *outdated_units; /* "<group>/<unit>" -> true: a unit with an
+				outdated pod (mixed_unit) */
 	rec_plan plan;
 	bool missing_owner; /* a create waited for its owner: requeue */
 } sync_ctx;
@@ -480,52 +480,68 @@ static const char *unit_key(const json_t *pod, char *buf, size_t size)
 	return buf;
 }
 
-/* The template hashes of each unit's pods, as the round observed them
- * (pods deleted since still count: they may still run). */
+/* The units with an outdated pod, as the round observed them (pods
+ * deleted since still count: they may still run): "<group>/<unit>" ->
+ * true. A pod is outdated when its grove.io/pod-template-hash is not its
+ * PodClique's current one (the planned PodClique's label). */
 static int index_units(sync_ctx *c)
 {
+	json_t *current = json_object(); /* PodClique -> its hash */
+	const json_t *item = NULL;
 	const json_t *p = NULL;
 	size_t i = 0;
 	char key[KUBE_STORE_KEY_MAX];
+	int rc = GV_ENOMEM;
 
-	c->unit_hashes = json_object();
-	if (!c->unit_hashes)
-		return GV_ENOMEM;
+	c->outdated_units = json_object();
+	if (!c->outdated_units || !current)
+		goto out;
+	json_array_foreach(c->plan.items, i, item)
+	{
+		const json_t *o = json_object_get(item, "object");
+		const char *kind =
+		    json_string_value(json_object_get(o, "kind"));
+		const char *h = rec_label(o, POL_LABEL_TEMPLATE_HASH);
+
+		if (kind && h && strcmp(kind, "PodClique") == 0 &&
+		    json_object_set_new(current, meta_str(o, "name"),
+					json_string(h)))
+			goto out;
+	}
 	json_array_foreach(c->lists[REC_K_POD], i, p)
 	{
 		const char *h = rec_label(p, POL_LABEL_TEMPLATE_HASH);
-		json_t *set = NULL;
+		const char *now = json_string_value(json_object_get(
+		    current, rec_label(p, "grove.io/podclique")
+				 ? rec_label(p, "grove.io/podclique")
+				 : ""));
 
-		if (!h || !unit_key(p, key, sizeof(key)))
+		if (!h || !now || strcmp(h, now) == 0 ||
+		    !unit_key(p, key, sizeof(key)))
 			continue;
-		set = json_object_get(c->unit_hashes, key);
-		if (!set && json_object_set_new(c->unit_hashes, key,
-						set = json_object()))
-			return GV_ENOMEM;
-		if (json_object_set_new(set, h, json_true()))
-			return GV_ENOMEM;
+		if (json_object_set_new(c->outdated_units, key, json_true()))
+			goto out;
 	}
-	return GV_OK;
+	rc = GV_OK;
+out:
+	json_decref(current);
+	return rc;
 }
 
 /*
- * Whether pod's scaling-group unit still has a pod of another template
+ * Whether pod's scaling-group unit still has an outdated pod
  * (RollingRecreate): a unit never runs two templates (docs/api.md 7.1),
  * so its new pods keep their gate until the old ones are gone, then go
  * together. Under OnDelete the user decides, pod by pod.
  */
 static bool mixed_unit(sync_ctx *c, const json_t *pod)
 {
-	const char *h = rec_label(pod, POL_LABEL_TEMPLATE_HASH);
-	const json_t *set = NULL;
 	char key[KUBE_STORE_KEY_MAX];
 
-	if (c->pcs.on_delete || !h || !c->unit_hashes ||
+	if (c->pcs.on_delete || !c->outdated_units ||
 	    !unit_key(pod, key, sizeof(key)))
 		return false;
-	set = json_object_get(c->unit_hashes, key);
-	return json_object_size(set) > 1 ||
-	       (json_object_size(set) == 1 && !json_object_get(set, h));
+	return json_object_get(c->outdated_units, key) != NULL;
 }
 
 /*
@@ -1246,7 +1262,7 @@ static void sync_release(sync_ctx *c)
 	json_decref(c->gangs_created);
 	json_decref(c->gangs_running);
 	json_decref(c->cliques_ready);
-	json_decref(c->unit_hashes);
+	json_decref(c->outdated_units);
 	rec_plan_release(&c->plan);
 	if (c->built)
 		pol_pcs_release(&c->pcs);
