@@ -742,6 +742,55 @@ static void event_names(sync_ctx *c, const char *reason, json_t *names,
 	(void)json_array_clear(names);
 }
 
+/* updateProgress.<m> of a set status, or NULL. */
+static const char *progress_of(const json_t *status, const char *m)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(status, "updateProgress"), m));
+}
+
+static bool changed_to(const char *was, const char *is)
+{
+	return is && (!was || strcmp(was, is) != 0);
+}
+
+/* A rollout that began, ended, or holds, as the set's new status st
+ * says against its old one. */
+static void rollout_status_events(sync_ctx *c, const json_t *old,
+				  const json_t *st)
+{
+	const char *reason = condition_of(st, "UpdateInProgress", "reason");
+
+	if (changed_to(progress_of(old, "updateStartedAt"),
+		       progress_of(st, "updateStartedAt")))
+		event(c, "Normal", "RolloutStarted",
+		      "template %s rolls out (%s): %s",
+		      progress_of(st, "podCliqueSetGenerationHash")
+			  ? progress_of(st, "podCliqueSetGenerationHash")
+			  : "",
+		      c->pcs.on_delete ? "OnDelete: deleted pods come back "
+					 "on it"
+				       : "RollingRecreate",
+		      condition_of(st, "UpdateInProgress", "message"));
+	if (changed_to(progress_of(old, "updateEndedAt"),
+		       progress_of(st, "updateEndedAt")) &&
+	    !c->pcs.on_delete)
+		event(c, "Normal", "RolloutFinished",
+		      "every pod runs template %s (rollout started %s)",
+		      json_string_value(
+			  json_object_get(st, "currentGenerationHash"))
+			  ? json_string_value(
+				json_object_get(st, "currentGenerationHash"))
+			  : "",
+		      progress_of(st, "updateStartedAt")
+			  ? progress_of(st, "updateStartedAt")
+			  : "");
+	if (strcmp(reason, "ProgressDeadlineExceeded") == 0 &&
+	    strcmp(condition_of(old, "UpdateInProgress", "reason"), reason))
+		event(c, "Warning", "RolloutHeld", "%s",
+		      condition_of(st, "UpdateInProgress", "message"));
+}
+
 /* The Events of what the new statuses say changed: a clique that has
  * its minAvailable Ready, a gang that runs, the set Ready, Degraded and
  * recovered. */
@@ -789,6 +838,7 @@ static void status_events(sync_ctx *c, const json_t *statuses)
 				event(c, "Normal", "Recovered",
 				      "every PodClique has its minAvailable "
 				      "Ready pods again");
+			rollout_status_events(c, old, st);
 			continue;
 		}
 		if (k != REC_K_PCLQ && k != REC_K_PG)
