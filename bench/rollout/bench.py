@@ -32,9 +32,11 @@ opened before the first write (every time is when a watch saw it):
   lifted -> bound -> Ready); the worker's reaction: for the k-th unit
   deleted (k >= MU), its deletion minus the moment the (k-MU+1)-th unit
   finished (a slot of the budget became free);
-- the floor the budget sets: ceil(units / MU) x the first unit's
-  delete-to-Ready time (and x the median unit's); the rate limit's floor:
-  (the rollout's writes - burst) / qps;
+- the floor the budget sets: ceil(units / MU) x the median unit's
+  delete-to-Ready time (also x the first unit's, which the first round's
+  other writes lengthen, and x the physical unit: (GRACE + READY_AFTER) x
+  F + the median create-to-bound time); the rate limit's floor: (the
+  rollout's writes - burst) / qps;
 - the invariant at every pod event: units unavailable at once (a unit is
   available when its three pods are Ready and not terminating) never above
   MU, never two templates Ready in one unit;
@@ -407,10 +409,53 @@ def analyse(w, a, t0, t_end, mn, units, old_uids):
     res["apply_to_first_delete_s"] = r3(first["marked"] - t0)
     batches = int(math.ceil(len(units) / float(a.max_unavailable)))
     res["batches"] = batches
-    res["floor_s"] = r3(batches * (first["ready"] - first["marked"]))
-    res["floor_median_s"] = r3(batches * statistics.median(unit_s))
+    res["floor_first_s"] = r3(batches * (first["ready"] - first["marked"]))
+    res["floor_s"] = r3(batches * statistics.median(unit_s))
+    # what a unit cannot take less than: the old pods' grace, the new
+    # ones' ready-after (simulated, times the scale), create to bound
+    to_bound = statistics.median(per[j]["bound"] - per[j]["created"] for j in order)
+    res["unit_physical_s"] = r3((a.grace + a.ready_after) * a.time_scale + to_bound)
+    res["floor_physical_s"] = r3(batches * res["unit_physical_s"])
     res["recreated_more_than_once"] = sorted(n for n, c in recreated.items() if c > 1)[:10]
     return res
+
+
+def status_fields(w, since):
+    """{kind: {field: changes}}: which status fields the status changes
+    seen after since changed (a condition by type, updateProgress by
+    its fields; "time only" when nothing but a timestamp moved)."""
+    out = {}
+    for k in rb.GROVE_KINDS:
+        prev, c = {}, collections.Counter()
+        for t, typ, o in w.watches[k].snapshot():
+            m = o["metadata"]
+            if m.get("namespace") != NS or typ == "DELETED":
+                continue
+            st = o.get("status") or {}
+            old = prev.get(m["name"])
+            prev[m["name"]] = st
+            if t < since or old is None or old == st:
+                continue
+            for f in sorted(set(old) | set(st)):
+                if old.get(f) == st.get(f):
+                    continue
+                if f == "conditions":
+                    oc = {x.get("type"): x for x in old.get(f) or []}
+                    nc = {x.get("type"): x for x in st.get(f) or []}
+                    for ty in sorted(set(oc) | set(nc)):
+                        a, b = oc.get(ty) or {}, nc.get(ty) or {}
+                        if (a.get("status"), a.get("reason")) != (b.get("status"), b.get("reason")):
+                            c["condition %s -> %s" % (ty, b.get("status"))] += 1
+                        elif a != b:
+                            c["condition %s (message or time)" % ty] += 1
+                elif isinstance(st.get(f), dict) and isinstance(old.get(f), dict):
+                    for g in sorted(set(old[f]) | set(st[f])):
+                        if old[f].get(g) != st[f].get(g):
+                            c["%s.%s" % (f, g)] += 1
+                else:
+                    c[f] += 1
+        out[k] = dict(c.most_common())
+    return out
 
 
 def rollout_step(w, a, set_doc, tmp):
@@ -432,6 +477,7 @@ def rollout_step(w, a, set_doc, tmp):
     gen0 = max((o["metadata"].get("generation", 0) for t, typ, o in w.watches["pcs"].snapshot()
                 if o["metadata"].get("namespace") == NS), default=0)
     events0 = w.events_by_reason()
+    metrics0 = w.worker.metrics()
     cpu0, sim0 = rb.proc_cpu(w.worker.p.pid), rb.proc_cpu(w.sim.p.pid)
     off = w.sim.log_offset()
     path = os.path.join(tmp, "set-new.yaml")
@@ -485,9 +531,10 @@ def rollout_step(w, a, set_doc, tmp):
     res.update(analyse(w, a, t0, t_end, mn, units, old_uids))
     if res.get("rollout_s") and res.get("floor_s"):
         res["rollout_over_floor"] = round(res["rollout_s"] / res["floor_s"], 3)
-        res["rollout_over_floor_median"] = round(res["rollout_s"] / res["floor_median_s"], 3)
+        res["rollout_over_floor_physical"] = round(res["rollout_s"] / res["floor_physical_s"], 3)
     res.update(invariant(w, t0, units, hashes))
     res.update(writes(w, a, off, mn, t0))
+    res["status_fields_changed"] = status_fields(w, t0)
     ev = w.events_by_reason()
     res["events_by_reason"] = {k: v - events0.get(k, 0) for k, v in sorted(ev.items())
                                if v - events0.get(k, 0)}
@@ -497,12 +544,18 @@ def rollout_step(w, a, set_doc, tmp):
     res["worker_peak_rss_mib"] = round(max(hwm, peak[0]), 1)
     res["kube_sim_cpu_s"] = round(rb.proc_cpu(w.sim.p.pid) - sim0, 2)
     m = w.worker.metrics()
-    res["worker_metrics"] = {k: v for k, v in m.items()
+    res["worker_metrics"] = {k: round(v - metrics0.get(k, 0), 3) for k, v in m.items()
                              if k.startswith(("groved_reconcile_total",
-                                              "groved_reconcile_duration_seconds_count",
-                                              "groved_reconcile_duration_seconds_sum",
+                                              "groved_reconcile_duration_seconds_total",
                                               "groved_reconcile_api_writes_total",
-                                              "groved_reconcile_rollout")) and v}
+                                              "groved_reconcile_gates_removed_total"))
+                             and v - metrics0.get(k, 0)}
+    rounds = sum(v for k, v in res["worker_metrics"].items()
+                 if k.startswith("groved_reconcile_total"))
+    busy = sum(v for k, v in res["worker_metrics"].items()
+               if k.startswith("groved_reconcile_duration_seconds_total"))
+    res["rounds"] = int(rounds)
+    res["round_busy_s"] = round(busy, 2)
     return res
 
 

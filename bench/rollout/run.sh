@@ -9,8 +9,9 @@
 #   mu1         maxUnavailable 1 on the group, the worker's default rate
 #               limit (--kube-qps 50 --kube-burst 100)
 #   mu10        maxUnavailable 10, the same rate limit
-#   mu10-qps500 maxUnavailable 10, --kube-qps 500 --kube-burst 1000
-#               (the budget's floor without the rate limit's)
+#   mu1-qps500  maxUnavailable 1, --kube-qps 500 --kube-burst 1000
+#   mu10-qps500 maxUnavailable 10, the same (the budget's floor without
+#               the rate limit's)
 #
 # Each in a world of its own (a fresh kube-sim and worker), in the order
 # given, RUNS times round. Replacements are Ready READY_AFTER (default 1)
@@ -18,7 +19,7 @@
 # simulated seconds to go, and kube-sim's --time-scale TIME_SCALE (default
 # 0.25) makes a simulated second TIME_SCALE real seconds.
 #
-#     bench/rollout/run.sh                        # mu1 mu10 mu10-qps500: ~5 minutes
+#     bench/rollout/run.sh                        # all four: ~6 minutes
 #     WHAT=mu10 UNITS=20 bench/rollout/run.sh     # a quick look
 #     DEBUG=1 WHAT=mu1 bench/rollout/run.sh       # the worker at --log-level debug, logs kept
 #
@@ -30,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${BUILD:-$root/build/benchroll}
 runs=${RUNS:-1}
-what=${WHAT:-"mu1 mu10 mu10-qps500"}
+what=${WHAT:-"mu1 mu10 mu1-qps500 mu10-qps500"}
 units=${UNITS:-100}
 scale=${TIME_SCALE:-0.25}
 ready=${READY_AFTER:-1}
@@ -78,6 +79,10 @@ for ((i = 1; i <= runs; i++)); do
 		case $w in
 		mu1) bench --max-unavailable 1 --label "mu1#$i" ;;
 		mu10) bench --max-unavailable 10 --label "mu10#$i" ;;
+		mu1-qps500)
+			bench --max-unavailable 1 --qps 500 --burst 1000 \
+				--label "mu1-qps500#$i"
+			;;
 		mu10-qps500)
 			bench --max-unavailable 10 --qps 500 --burst 1000 \
 				--label "mu10-qps500#$i"

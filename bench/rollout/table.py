@@ -19,18 +19,20 @@ def main():
     rows = [json.loads(line) for line in sys.stdin if line.startswith("{")]
     roll = [r for r in rows if r.get("step") == "rollout"]
     print("| run | maxUnavailable | qps | rollout s | first unit s | unit p50 / p90 s"
-          " | floor s (first / median unit) | rollout / floor | rate floor s"
-          " | reaction p50 / p90 / sum s | max units unavailable | worker CPU s"
-          " | kube-sim CPU s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          " | budget floor s (median unit / physical unit) | rollout / floor (median / physical)"
+          " | rate floor s | reaction p50 / p90 / sum s | max units unavailable"
+          " | rounds (busy s) | worker CPU s | kube-sim CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in roll:
-        print("| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s / %s / %s | %s | %s | %s |"
+        print("| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s | %s / %s / %s"
+              " | %s | %s (%s) | %s | %s |"
               % (r["label"], r["max_unavailable"], r["qps"], g(r, "rollout_s"),
                  g(r, "first_unit_s"), g(r, "unit_s", "p50"), g(r, "unit_s", "p90"),
-                 g(r, "floor_s"), g(r, "floor_median_s"), g(r, "rollout_over_floor"),
-                 r["rate_floor_s"], g(r, "reaction_s", "p50"), g(r, "reaction_s", "p90"),
-                 g(r, "reaction_s", "sum"), r["max_units_unavailable"], r["worker_cpu_s"],
-                 r["kube_sim_cpu_s"]))
+                 g(r, "floor_s"), g(r, "floor_physical_s"), g(r, "rollout_over_floor"),
+                 g(r, "rollout_over_floor_physical"), r["rate_floor_s"],
+                 g(r, "reaction_s", "p50"), g(r, "reaction_s", "p90"),
+                 g(r, "reaction_s", "sum"), r["max_units_unavailable"], g(r, "rounds"),
+                 g(r, "round_busy_s"), r["worker_cpu_s"], r["kube_sim_cpu_s"]))
     print()
     print("| run | delete to gone | gone to created | created to ungated | ungated to bound"
           " | bound to Ready (p50 / p90 s) |")
@@ -71,6 +73,8 @@ def main():
                   % (r["label"], r.get("done"), r.get("max_units_unavailable"),
                      r.get("events_two_templates_ready_in_a_unit"), json.dumps(notes)))
         print("\n%s: Events %s" % (r["label"], json.dumps(r.get("events_by_reason"))))
+        print("\n%s: status fields changed %s" % (r["label"],
+                                                json.dumps(r.get("status_fields_changed"))))
 
 
 if __name__ == "__main__":
