@@ -47,7 +47,10 @@ void rec_roll_decide(const rec_roll_budget *b, rec_roll_item *items, size_t n,
 		items[x].act = REC_ROLL_KEEP;
 		if (items[x].outdated)
 			out->outdated++;
-		if (items[x].available)
+		/* a going item counts as unavailable even while its unit's
+		 * other pods hold minAvailable: it is being replaced, and
+		 * the next one waits for it */
+		if (items[x].available && !items[x].going)
 			available++;
 		else
 			unavailable++;

@@ -65,7 +65,9 @@ typedef struct rec_roll_result {
 /*
  * Decides items[0..n) (n = the component's replicas) under b: always
  * the old pod of a Ready replacement retired, and an outdated item that
- * is not available recreated (it serves nothing); then, on b->turn and
+ * is not available recreated (it serves nothing), unless its replacement
+ * is in flight (surged: it goes once that is Ready); a going item counts
+ * as unavailable and is never acted on again; then, on b->turn and
  * unless held, budgeted work: replacements first up to max_surge in
  * flight, then recreations while no more than max_unavailable items are
  * unavailable and at least min_available stay available. With

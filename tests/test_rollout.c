@@ -490,27 +490,27 @@ static void going_never_again(void **state)
 	assert_string_equal(decide("hN", 0, 2, 0, true, &r), "--");
 	assert_int_equal(r.outdated, 0);
 	assert_true(r.unfinished);
-	/* a going unit still available: counted available, yet never
-	 * taken by the budget (min(2 - 0, 3 - 0)) nor surged */
-	assert_string_equal(decide("kOO", 0, 2, 0, true, &r), "-rr");
-	assert_int_equal(r.unavailable, 0);
-	assert_int_equal(r.acted, 2);
+	/* a going unit whose other pods still hold minAvailable counts as
+	 * unavailable (it is being replaced): min(2 - 1, 2 - 0) */
+	assert_string_equal(decide("kOO", 0, 2, 0, true, &r), "-r-");
+	assert_int_equal(r.unavailable, 1);
+	assert_int_equal(r.acted, 1);
 	assert_string_equal(decide("kOO", 3, 1, 1, true, &r), "-s-");
+	/* ... so the one-at-a-time allowance waits for it */
+	assert_string_equal(decide("kOO", 3, 1, 0, true, &r), "---");
+	assert_false(r.below_min);
 	/* ... and unfinished while it goes, outdated or not */
 	assert_string_equal(decide("Nj", 0, 2, 0, true, &r), "--");
 	assert_int_equal(r.outdated, 0);
-	assert_int_equal(r.unavailable, 0);
+	assert_int_equal(r.unavailable, 1);
 	assert_true(r.unfinished);
 }
 
 /*
- * CONTRACT GAP (reported to the lead): an outdated item that is not
- * available while its replacement is in flight (surged, not Ready) is
- * kept, not recreated, although the header says "an outdated item that
- * is not available recreated" without exception. Keeping it looks
- * intended (recreating it would make a second current pod for the same
- * index beside the replacement; the old one is retired once the
- * replacement is Ready), so this test pins what the code does.
+ * An outdated item that is not available while its replacement is in
+ * flight (surged, not Ready) is kept, not recreated (the header says so):
+ * recreating it would make a second current pod for the same index
+ * beside the replacement; the old one is retired once that is Ready.
  */
 static void surged_unavailable_waits(void **state)
 {
