@@ -307,7 +307,9 @@ typedef struct rec_status_input {
  * (json_equal), so the worker writes only what changed; computed against
  * objects whose statuses are its last output it gives {}. Each status is
  * whole (the object's current status with groved's fields and conditions
- * set: members and condition types groved does not own are kept). A
+ * set: members and condition types groved does not own are kept), to be
+ * written as a merge patch: a member groved removes (the set's
+ * updateProgress.currentlyUpdating or updateEndedAt) is null in it. A
  * condition keeps its lastTransitionTime while its status is unchanged,
  * else gets now. Returns GV_EINVAL (in, set, pcs, plan or now NULL, or a
  * set without a name) or GV_ENOMEM; *out is then untouched.
