@@ -105,7 +105,13 @@ typedef struct rec_plan {
 	 *    "held": message or null (progressDeadline exceeded),
 	 *    "waiting": message or null,
 	 *    "recreate": {"<pod name>": true, ...} (pods the round deletes
-	 *                for the rollout)} */
+	 *                for the rollout),
+	 *    "steps": [{"what": "pod" | "unit" | "surge" | "retire",
+	 *               "component", "unit" (-1 for a pod), "pod" (or
+	 *               absent), "belowMin": bool}] (what the round does,
+	 *               for Events),
+	 *    "recheckSeconds": n (a progressDeadline runs out then; 0:
+	 *               none)} */
 	json_t *rollout;
 } rec_plan;
 
