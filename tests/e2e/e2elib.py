@@ -431,10 +431,10 @@ L_PCSG = "grove.io/podcliquescalinggroup"
 L_UNIT = "grove.io/podcliquescalinggroup-replica-index"
 
 
-def plan_hashes(groved, pcs):
-    """{clique name as written: grove.io/pod-template-hash} of the pods
-    `groved plan` makes for the set pcs (a dict): the hashes the worker
-    will give that template's pods."""
+def plan_templates(groved, pcs):
+    """({clique name as written: grove.io/pod-template-hash}, {clique:
+    [container images]}) of the pods `groved plan` makes for the set pcs
+    (a dict): what the worker will give that template's pods."""
     r = subprocess.run([groved, "plan", "-f", "-", "-o", "json"], input=json.dumps(pcs),
                        capture_output=True, text=True, timeout=30)
     try:
@@ -442,12 +442,19 @@ def plan_hashes(groved, pcs):
     except ValueError:
         raise RuntimeError("groved plan: %s" % r.stderr)
     items = out.get("items", []) if isinstance(out, dict) else out
-    hashes = {}
+    hashes, images = {}, {}
     for o in items:
         labels = o.get("metadata", {}).get("labels") or {}
         if o.get("kind") == "Pod" and L_CLIQUE in labels:
             hashes[labels[L_CLIQUE]] = labels.get(L_HASH)
-    return hashes
+            images[labels[L_CLIQUE]] = [c.get("image") for c in
+                                        o.get("spec", {}).get("containers") or []]
+    return hashes, images
+
+
+def plan_hashes(groved, pcs):
+    """{clique: grove.io/pod-template-hash} (plan_templates)."""
+    return plan_templates(groved, pcs)[0]
 
 
 class RolloutWatcher:
@@ -465,7 +472,10 @@ class RolloutWatcher:
       (every PodClique of the unit at its minAvailable), with the same
       allowance where its minAvailable equals its replicas;
     - no unit has Ready pods of two templates at once: the Ready pods of a
-      unit all belong to one template version (add_version).
+      unit all belong to one template version (add_version);
+    - a pod runs what its grove.io/pod-template-hash says: its containers'
+      images are those of the versions whose template has that hash
+      (when add_version was given the images).
 
     Budgets (minAvailable, replicas) are the PodCliques' and groups' at
     start(); surge names the cliques (as written) that have a maxSurge.
@@ -502,12 +512,14 @@ class RolloutWatcher:
 
     # -- template versions
 
-    def add_version(self, name, hashes):
-        """A template about to be applied: {clique: hash} (plan_hashes).
-        Call it before the apply; the first one is what runs at start()."""
+    def add_version(self, name, hashes, images=None):
+        """A template about to be applied: {clique: hash} and {clique:
+        [images]} (plan_templates). Call it before the apply; the first
+        one is what runs at start()."""
         with self.lock:
             now = time.monotonic()
-            self.versions.append({"name": name, "hashes": dict(hashes), "applied": now,
+            self.versions.append({"name": name, "hashes": dict(hashes),
+                                  "images": dict(images or {}), "applied": now,
                                   "seen": now if not self.versions else None})
         return len(self.versions) - 1
 
@@ -708,10 +720,20 @@ class RolloutWatcher:
             if st["ready"] and not st["terminating"]:
                 avail[st["pclq"]] += 1
                 counts[st["hash"]] += 1
-            if self.versions and st["uid"] not in self.unknown and not self.compatible(st):
-                self.unknown.add(st["uid"])
-                self._violation(t, "unknown", "pod %s runs template %s of clique %s, which no"
-                                " version has" % (st["name"], st["hash"], st["clique"]))
+            if self.versions and st["uid"] not in self.unknown:
+                vs = self.compatible(st)
+                wrong = [self.versions[i]["images"][st["clique"]] for i in vs
+                         if st["clique"] in self.versions[i]["images"] and
+                         self.versions[i]["images"][st["clique"]] != st["images"]]
+                if not vs or wrong:
+                    self.unknown.add(st["uid"])
+                    self._violation(t, "unknown", (
+                        "pod %s is labelled template %s of clique %s, which no version has"
+                        % (st["name"], st["hash"], st["clique"])) if not vs else (
+                        "pod %s is labelled template %s (%s) but runs %s, not %s"
+                        % (st["name"], st["hash"], ", ".join(
+                            self.versions[i]["name"] for i in sorted(vs)),
+                           st["images"], wrong[0])))
         for pclq, (m, floor) in self.standalone.items():
             n = avail[pclq]
             self.minimum[pclq] = min(self.minimum.get(pclq, n), n)

@@ -39,6 +39,8 @@ import copy
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +49,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib  # noqa: E402
-from e2elib import (GATE, L_HASH, Groved, RolloutWatcher, Sim, plan_hashes,  # noqa: E402
+from e2elib import (GATE, L_HASH, Groved, RolloutWatcher, Sim, plan_templates,  # noqa: E402
                     pod_gated, pod_ready, register_webhooks, tail, wait_for)
 
 GROVED, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
@@ -122,9 +124,23 @@ class World:
         return next((g for g in self.groveds if g.name == h and g.alive()), None)
 
     def close(self):
+        """SIGTERM to every groved at once, then each waited for."""
+        t = time.monotonic()
         for g in self.groveds:
-            g.stop()
+            if g.alive():
+                g.p.send_signal(signal.SIGTERM)
+        # not a test of the shutdown (e2e-worker's): 3 s, then kill -9
+        killed = []
+        for g in self.groveds:
+            try:
+                g.p.wait(timeout=max(0.1, t + 3 - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                killed.append(g.name)
+                g.kill()
         self.sim.stop()
+        print("# %s: groved and kube-sim stopped in %.1f s%s" % (
+            os.path.basename(self.tmp), time.monotonic() - t,
+            " (killed after 3 s: %s)" % ", ".join(killed) if killed else ""))
 
     def k(self, *args, **kw):
         return self.sim.kubectl(*args, **kw)
@@ -199,14 +215,29 @@ def namespace(w, ns):
     return rc == 0
 
 
-def on_template(pods, hashes, n):
+class Template(dict):
+    """{clique: grove.io/pod-template-hash} of a set's template, and
+    .images: {clique: [container images]} (groved plan's)."""
+
+
+def tpl(pcs):
+    hashes, images = plan_templates(GROVED, pcs)
+    t = Template(hashes)
+    t.images = images
+    return t
+
+
+def on_template(pods, t, n):
     """The pods if they are n, all Ready, none terminating or gated, each
-    on hashes (clique -> hash)."""
+    labelled with its clique's hash of template t and running its
+    images."""
     live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
     ok = len(pods) == n and len(live) == n and all(
         pod_ready(p) and not pod_gated(p, GATE) and
-        hashes.get(p["metadata"]["labels"].get(e2elib.L_CLIQUE))
-        == p["metadata"]["labels"].get(L_HASH) for p in pods)
+        t.get(p["metadata"]["labels"].get(e2elib.L_CLIQUE))
+        == p["metadata"]["labels"].get(L_HASH) and
+        t.images.get(p["metadata"]["labels"].get(e2elib.L_CLIQUE))
+        == [c.get("image") for c in p["spec"].get("containers") or []] for p in pods)
     return pods if ok else None
 
 
@@ -380,7 +411,7 @@ def s1_reference(w, tmp):
     rc, out, err = w.sim.apply(old)
     R.check("s1: the reference workload at 4 units, rollingUpdate maxSurge 1 on the router",
             rc == 0, err)
-    h_old = plan_hashes(GROVED, old)
+    h_old = tpl(old)
     if not R.check("s1: 13 pods Ready (1 router, 4 prefill, 8 decode)",
                    wait_rolled(w, NS, PCS, h_old, 13), hist(w.set_pods(NS, PCS))):
         return
@@ -390,16 +421,16 @@ def s1_reference(w, tmp):
     for c in new["spec"]["podCliques"]:
         for ct in c["containers"]:
             ct["image"] = ct["image"].replace(":1.0.0", ":1.1.0").replace(":latest", ":25.06")
-    h_new = plan_hashes(GROVED, new)
+    h_new = tpl(new)
     R.check("s1: every clique's template hash changes with its image",
             sorted(h_old) == sorted(h_new) and all(h_old[c] != h_new[c] for c in h_old),
             "%s -> %s" % (h_old, h_new))
     wt = RolloutWatcher(w.sim, NS, PCS, surge=["router-clique"])
-    wt.add_version("old images", h_old)
+    wt.add_version("old images", h_old, h_old.images)
     wt.start()
     start_uids = uid_set(wt, lambda s, st: True)
     t0 = time.monotonic()
-    wt.add_version("new images", h_new)
+    wt.add_version("new images", h_new, h_new.images)
     R.on_failure = lambda name: w.dump(NS, wt, t0)
     wall0 = time.time()
     rc, out, err = w.sim.apply(new)
@@ -526,22 +557,22 @@ def s2_change(w, tmp):
     ns, name = "change", "roll"
     namespace(w, ns)
     sets = [small_set(name, ns, tag) for tag in ("v1", "v2", "v3", "v4")]
-    hs = [plan_hashes(GROVED, s) for s in sets]
+    hs = [tpl(s) for s in sets]
     rc, out, err = w.sim.apply(sets[0])
     n = 2 + 3 * 3
     if not R.check("s2: a set of a router (2 pods) and 3 units of prefill and 2 decode: %d"
                    " pods Ready" % n, rc == 0 and wait_rolled(w, ns, name, hs[0], n), err):
         return
     wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", hs[0])
+    wt.add_version("v1", hs[0], hs[0].images)
     wt.start()
     t0 = time.monotonic()
     R.on_failure = lambda what: w.dump(ns, wt, t0)
-    v = wt.add_version("v2", hs[1])
+    v = wt.add_version("v2", hs[1], hs[1].images)
     w.sim.apply(sets[1])
     half = wait_for(lambda: count_on(wt, v) >= n // 2, 30, 0.01)
     R.check("s2: v2 rolls: halfway (%d of %d pods on v2)" % (count_on(wt, v), n), half)
-    v3 = wt.add_version("v3", hs[2])
+    v3 = wt.add_version("v3", hs[2], hs[2].images)
     t_v3 = time.monotonic()
     rc, out, err = w.sim.apply(sets[2])
     R.check("s2: v3 applied halfway through v2's rollout; the worker plans it",
@@ -553,11 +584,11 @@ def s2_change(w, tmp):
             not bad_creations(wt, t_v3), bad_creations(wt, t_v3))
     R.check("s2: every pod deleted was outdated for the worker when deleted",
             not bad_deletions(wt, t0), bad_deletions(wt, t0))
-    v4 = wt.add_version("v4", hs[3])
+    v4 = wt.add_version("v4", hs[3], hs[3].images)
     w.sim.apply(sets[3])
     half = wait_for(lambda: count_on(wt, v4) >= n // 2, 30, 0.01)
     R.check("s2: v4 rolls: halfway (%d of %d pods on v4)" % (count_on(wt, v4), n), half)
-    back = wt.add_version("v3 again", hs[2])
+    back = wt.add_version("v3 again", hs[2], hs[2].images)
     t_back = time.monotonic()
     rc, out, err = w.sim.apply(sets[2])
     R.check("s2: reverted to v3 halfway through v4's rollout; the worker plans it",
@@ -585,7 +616,7 @@ def s3_scale(w, tmp):
     namespace(w, ns)
     old = small_set(name, ns, "v1", units=3, scale_max=6)
     new = small_set(name, ns, "v2", units=3, scale_max=6)
-    h_old, h_new = plan_hashes(GROVED, old), plan_hashes(GROVED, new)
+    h_old, h_new = tpl(old), tpl(new)
     rc, out, err = w.sim.apply(old)
     if not R.check("s3: a set with a group of 3 units, scaleConfig 1..6: 11 pods Ready",
                    rc == 0 and wait_rolled(w, ns, name, h_old, 11), err):
@@ -596,12 +627,12 @@ def s3_scale(w, tmp):
             code == 200 and (hpa.get("spec") or {}).get("scaleTargetRef", {}).get("name")
             == pcsg, json.dumps(hpa)[:400])
     wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", h_old)
+    wt.add_version("v1", h_old, h_old.images)
     wt.start()
     t0 = time.monotonic()
     R.on_failure = lambda what: w.dump(ns, wt, t0)
     start_uids = uid_set(wt, lambda s, st: True)
-    v = wt.add_version("v2", h_new)
+    v = wt.add_version("v2", h_new, h_new.images)
     w.sim.apply(new)
     R.check("s3: the rollout reaches the group (a unit's pods deleted)", wait_for(
         lambda: wt.query(lambda s: any(st["pcsg"] for t, st in s.deleted)), 30, 0.01))
@@ -643,7 +674,9 @@ def s3_scale(w, tmp):
 
 @timed("4. kill -9 of the leader at several points of a rollout")
 def s4_leader(tmp):
+    t_start = time.monotonic()
     w = World(tmp, "leader", workers=2, leader_elect=True)
+    print("# s4: kube-sim and three groveds up in %.1f s" % (time.monotonic() - t_start))
     ns, name = "lead", "led"
     try:
         namespace(w, ns)
@@ -652,19 +685,21 @@ def s4_leader(tmp):
             return
         old = small_set(name, ns, "v1", units=4)
         new = small_set(name, ns, "v2", units=4)
-        h_old, h_new = plan_hashes(GROVED, old), plan_hashes(GROVED, new)
+        h_old, h_new = tpl(old), tpl(new)
         n = 2 + 3 * 4
         rc, out, err = w.sim.apply(old)
         if not R.check("s4: a set of a router (2 pods) and 4 units: %d pods Ready" % n,
                        rc == 0 and wait_rolled(w, ns, name, h_old, n), err):
             return
+        print("# s4: leader elected and the set Ready %.1f s after the start"
+              % (time.monotonic() - t_start))
         wt = RolloutWatcher(w.sim, ns, name)
-        wt.add_version("v1", h_old)
+        wt.add_version("v1", h_old, h_old.images)
         wt.start()
         t0 = time.monotonic()
         R.on_failure = lambda what: w.dump(ns, wt, t0)
         start_uids = uid_set(wt, lambda s, st: True)
-        v = wt.add_version("v2", h_new)
+        v = wt.add_version("v2", h_new, h_new.images)
         w.sim.apply(new)
         # the points: the first deletion of the rollout (the router's
         # pod), a unit's pods just deleted, halfway
@@ -689,11 +724,12 @@ def s4_leader(tmp):
             k = time.monotonic()
             nxt = wait_for(lambda: w.leader() if w.leader() not in (None, leader) else None,
                            30, 0.02)
-            R.check("s4: kill -9 of leader %s %s (%d pods on v2): %s takes over in %.1f s"
-                    % (leader.name, what, count_on(wt, v), nxt and nxt.name,
-                       time.monotonic() - k), nxt)
+            R.check("s4: kill -9 of leader %s %s (%.1f s, %d pods on v2): %s takes over in"
+                    " %.1f s" % (leader.name, what, k - t0, count_on(wt, v), nxt and nxt.name,
+                                 time.monotonic() - k), nxt)
         R.check("s4: the rollout completes: every pod on v2, Ready",
                 wait_rolled(w, ns, name, h_new, n, 60), hist(w.set_pods(ns, name)))
+        print("# s4: rollout done %.1f s after the change" % (time.monotonic() - t0))
         wt.sync()
         deleted = [st["uid"] for t, st in wt.deleted]
         R.check("s4: each of the %d pods of before deleted exactly once, no v2 pod deleted"
@@ -715,19 +751,19 @@ def s5_on_delete(w, tmp):
     namespace(w, ns)
     old = small_set(name, ns, "v1", units=2, router=3, router_min=2, strategy="OnDelete")
     new = small_set(name, ns, "v2", units=2, router=3, router_min=2, strategy="OnDelete")
-    h_old, h_new = plan_hashes(GROVED, old), plan_hashes(GROVED, new)
+    h_old, h_new = tpl(old), tpl(new)
     n = 3 + 2 * 3
     rc, out, err = w.sim.apply(old)
     if not R.check("s5: updateStrategy OnDelete, a router of 3 and 2 units: %d pods Ready" % n,
                    rc == 0 and wait_rolled(w, ns, name, h_old, n), err):
         return
     wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", h_old)
+    wt.add_version("v1", h_old, h_old.images)
     wt.start()
     t0 = time.monotonic()
     R.on_failure = lambda what: w.dump(ns, wt, t0)
     start = wt.snapshot()
-    v = wt.add_version("v2", h_new)
+    v = wt.add_version("v2", h_new, h_new.images)
     rc, out, err = w.sim.apply(new)
     R.check("s5: the images changed", rc == 0, err)
     R.check("s5: the worker plans v2 (the PodCliques carry its hash)", wt.wait_planned(v))
@@ -779,10 +815,22 @@ def s5_on_delete(w, tmp):
             " unit 1's cliques 1 and 2, unit 0's 0)", got, json.dumps(counts()))
     check_watch("s5", wt, t0)
     wt.stop()
+    # the rest deleted at once by hand: an outage the watcher must see
+    # (it can fail)
+    wt2 = RolloutWatcher(w.sim, ns, name)
+    wt2.add_version("v1", h_old, h_old.images)
+    wt2.add_version("v2", h_new, h_new.images)
+    wt2.start()
     rest = sorted(nm for nm in untouched)
     rc, out, err = w.k("delete", "pod", "-n", ns, "--wait=false", *rest)
     R.check("s5: the rest deleted by hand: every pod on v2, Ready",
             rc == 0 and wait_rolled(w, ns, name, h_new, n), hist(w.set_pods(ns, name)))
+    wt2.sync()
+    wt2.stop()
+    R.check("s5: the watcher saw that outage: the router below its minAvailable 2",
+            any("PodClique %s-0-router: 1 pods Ready, minAvailable 2" % name in what
+                for t, what, state in wt2.violations),
+            [what for t, what, state in wt2.violations])
 
     def over():
         st = (w.get("podcliquesets", ns, name) or {}).get("status") or {}
@@ -806,7 +854,7 @@ def s6_deadline(w, tmp):
     old = small_set(name, ns, "v1", **kw)
     broken = small_set(name, ns, "v2", annotations={"sim.grove.io/never-ready": "true"}, **kw)
     fixed = small_set(name, ns, "v3", **kw)
-    hs = [plan_hashes(GROVED, s) for s in (old, broken, fixed)]
+    hs = [tpl(s) for s in (old, broken, fixed)]
     n = 12
     rc, out, err = w.sim.apply(old)
     if not R.check("s6: a group of 6 units (minAvailable 3; rollingUpdate maxUnavailable 2,"
@@ -814,11 +862,11 @@ def s6_deadline(w, tmp):
                    rc == 0 and wait_rolled(w, ns, name, hs[0], n), err):
         return
     wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", hs[0])
+    wt.add_version("v1", hs[0], hs[0].images)
     wt.start()
     t0 = time.monotonic()
     R.on_failure = lambda what: w.dump(ns, wt, t0)
-    v = wt.add_version("v2 (never Ready)", hs[1])
+    v = wt.add_version("v2 (never Ready)", hs[1], hs[1].images)
     rc, out, err = w.sim.apply(broken)
     R.check("s6: a template whose pods never turn Ready (sim.grove.io/never-ready)",
             rc == 0, err)
@@ -854,7 +902,7 @@ def s6_deadline(w, tmp):
     # held: a round more changes nothing (deletions stay at two units)
     wt.sync()
     dels = len(wt.deleted)
-    vf = wt.add_version("v3 (fixed)", hs[2])
+    vf = wt.add_version("v3 (fixed)", hs[2], hs[2].images)
     rc, out, err = w.sim.apply(fixed)
     R.check("s6: the image fixed (v3)", rc == 0 and wt.wait_planned(vf), err)
     R.check("s6: then the rollout completes: every pod on v3, Ready",
