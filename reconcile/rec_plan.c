@@ -1612,6 +1612,14 @@ out:
 	free(at);
 }
 
+/* Whether r is a PodClique of one of the units [0, units) of group gi. */
+static bool unit_of(const planner *p, const pclq_ref *r, size_t gi,
+		    int64_t units)
+{
+	return p->pcs->cliques[r->clique].group == (int)gi && r->unit >= 0 &&
+	       r->unit < units;
+}
+
 /* A scaling group's units: each recreated whole, never two templates. */
 static void roll_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 		       size_t n_refs)
@@ -1637,8 +1645,7 @@ static void roll_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 		int64_t need = p->pcs->cliques[r->clique].min_available;
 		int64_t ready = 0;
 
-		if (p->pcs->cliques[r->clique].group != (int)gi ||
-		    r->unit < 0 || r->unit >= units)
+		if (!unit_of(p, r, gi, units))
 			continue;
 		for (k = 0; k < r->n_pods; k++) {
 			const pod_slot *s = &r->pods[k];
@@ -1668,8 +1675,7 @@ static void roll_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 	for (x = 0; x < n_refs && p->rc == GV_OK; x++) {
 		const pclq_ref *r = &refs[x];
 
-		if (p->pcs->cliques[r->clique].group != (int)gi ||
-		    r->unit < 0 || r->unit >= units ||
+		if (!unit_of(p, r, gi, units) ||
 		    items[r->unit].act != REC_ROLL_RECREATE)
 			continue;
 		for (k = 0; k < r->n_pods; k++)
