@@ -496,6 +496,8 @@ class RolloutWatcher:
         self.versions = []    # {"name", "hashes", "applied", "seen"}
         self.violations = []  # (t, what, state)
         self.samples = []
+        self.sample_rvs = []  # the resourceVersion of each sample's event
+        self.rv_now = 0
         self.deleted = []
         self.created = []
         self.transitions = []  # (t, pod name, what)
@@ -506,6 +508,7 @@ class RolloutWatcher:
         self.unknown = set()  # pod uids of a template of no version
         self.relists = 0
         self.events_seen = 0
+        self.outdated_rv = 0  # the last event with a live pod off the newest version
         self.stopped = False
         self.rv = None
         self.t = None
@@ -673,6 +676,7 @@ class RolloutWatcher:
     def _apply(self, typ, obj, t):
         self.events_seen += 1
         st = self._state(obj)
+        self.rv_now = st["rv"]
         name = st["name"]
         old = self.pods.get(name)
         if typ == "DELETED":
@@ -699,6 +703,9 @@ class RolloutWatcher:
                                           and old["terminating"]):
                 self.deleted.append((t, st))
             self.pods[name] = st
+        if self.versions and any(len(self.versions) - 1 not in self.compatible(p)
+                                 for p in self.pods.values() if not p["terminating"]):
+            self.outdated_rv = st["rv"]
         self._check(t)
 
     # -- the invariant
@@ -761,6 +768,7 @@ class RolloutWatcher:
                                                  for st in ready)))
         if not self.samples or self.samples[-1][1] != dict(counts):
             self.samples.append((t, dict(counts)))
+            self.sample_rvs.append(self.rv_now)
 
     # -- reading it
 

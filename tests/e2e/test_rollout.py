@@ -35,6 +35,7 @@ sets take 2 s (0.1 s).
 
 Usage: test_rollout.py GROVED REPO_ROOT [SCENARIO...]   (e.g. s1 s6)
 """
+import collections
 import copy
 import json
 import os
@@ -49,8 +50,9 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib  # noqa: E402
-from e2elib import (GATE, L_HASH, Groved, RolloutWatcher, Sim, plan_templates,  # noqa: E402
-                    pod_gated, pod_ready, register_webhooks, tail, wait_for)
+from e2elib import (GATE, L_HASH, Groved, RolloutWatcher, Sim, Watch,  # noqa: E402
+                    plan_templates, pod_gated, pod_ready, register_webhooks, rv_of, tail,
+                    wait_for)
 
 GROVED, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ONLY = set(sys.argv[3:])
@@ -428,6 +430,8 @@ def s1_reference(w, tmp):
     wt = RolloutWatcher(w.sim, NS, PCS, surge=["router-clique"])
     wt.add_version("old images", h_old, h_old.images)
     wt.start()
+    sets = Watch(w.sim, "/apis/grove.io/v1alpha1/namespaces/%s/podcliquesets" % NS)
+    cliques = Watch(w.sim, "/apis/grove.io/v1alpha1/namespaces/%s/podcliques" % NS)
     start_uids = uid_set(wt, lambda s, st: True)
     t0 = time.monotonic()
     wt.add_version("new images", h_new, h_new.images)
@@ -492,7 +496,7 @@ def s1_reference(w, tmp):
         up = st.get("updateProgress") or {}
         return s if up.get("updateEndedAt") and st.get("currentGenerationHash") != \
             hash_before and up.get("podCliqueSetGenerationHash") == st.get(
-                "currentGenerationHash") else None
+                "currentGenerationHash") and st.get("updatedReplicas") == 4 else None
     s = wait_for(finished, 15, 0.1) or w.get("podcliquesets", NS, PCS) or {}
     st = s.get("status") or {}
     up = st.get("updateProgress") or {}
@@ -521,13 +525,50 @@ def s1_reference(w, tmp):
                 {})
     R.check("s1: condition UpdateInProgress False at the end (%s)" % cond.get("reason"),
             cond.get("status") == "False", json.dumps(cond))
-    objs = [q for q in w.sim.list("pclq", NS, "app.kubernetes.io/part-of=" + PCS)] + \
+    def children():
+        objs = w.sim.list("pclq", NS, "app.kubernetes.io/part-of=" + PCS) + \
+            w.sim.list("pcsg", NS, "app.kubernetes.io/part-of=" + PCS)
+        return objs if objs and all((o.get("status") or {}).get("updatedReplicas") ==
+                                    o["spec"].get("replicas") for o in objs) else None
+    objs = wait_for(children, 10, 0.1) or \
+        w.sim.list("pclq", NS, "app.kubernetes.io/part-of=" + PCS) + \
         w.sim.list("pcsg", NS, "app.kubernetes.io/part-of=" + PCS)
     R.check("s1: updatedReplicas = replicas on every PodClique and the group",
-            objs and all((o.get("status") or {}).get("updatedReplicas") ==
-                         o["spec"].get("replicas") for o in objs),
+            children(),
             [(o["metadata"]["name"], (o.get("status") or {}).get("updatedReplicas"),
               o["spec"].get("replicas")) for o in objs])
+    sets.stop()
+    cliques.stop()
+    # what the statuses said during the rollout, as the watches saw them
+    became = min((rv_of(o) for t, typ, o in sets.snapshot() if (o.get("status") or {}).get(
+        "currentGenerationHash") == st.get("currentGenerationHash")), default=0)
+    R.check("s1: currentGenerationHash changed (rv %d) only once no pod was outdated (rv %d)"
+            % (became, wt.outdated_rv), became > wt.outdated_rv > 0)
+    rolling = [c for t, typ, o in sets.snapshot() if t >= t0
+               for c in (o.get("status") or {}).get("conditions") or []
+               if c.get("type") == "UpdateInProgress" and c.get("status") == "True"]
+    ended = min((rv_of(o) for t, typ, o in sets.snapshot() if ((o.get("status") or {}).get(
+        "updateProgress") or {}).get("updateEndedAt")), default=0)
+    done_rv = next((rv for (t, c), rv in zip(wt.samples, wt.sample_rvs) if t == done), 0)
+    R.check("s1: updateEndedAt written (rv %d) once every new pod was Ready (rv %d)"
+            % (ended, done_rv), ended > done_rv > 0)
+    R.check("s1: during the rollout the set said UpdateInProgress True (%s)"
+            % (rolling[0].get("message") if rolling else None),
+            rolling and rolling[0].get("reason") == "RollingRecreate", rolling[:1])
+    def said(status):
+        return {o["metadata"]["name"] for t, typ, o in cliques.snapshot() if t >= t0
+                for c in (o.get("status") or {}).get("conditions") or []
+                if c.get("type") == "MinAvailableBreached" and c.get("status") == status}
+    rolled = {st["pclq"] for t, st in dels if st["pcsg"]}
+    R.check("s1: each PodClique of a recreated unit said MinAvailableBreached Unknown"
+            " (UpdateInProgress) while rolled (%d of %d)" % (len(rolled & said("Unknown")),
+                                                             len(rolled)),
+            len(rolled) == 8 and rolled <= said("Unknown"), sorted(rolled - said("Unknown")))
+    R.check("s1: and none said MinAvailableBreached True (a rollout within budget is no"
+            " breach)", not said("True"), sorted(said("True")))
+    print("# s1: Events during the rollout: %s" % json.dumps(collections.Counter(
+        e.get("reason") for e in w.events(NS, PCS)
+        if (e.get("lastTimestamp") or e.get("eventTime") or "") >= wall_start)))
     reasons = [e.get("reason") for e in w.events(NS, PCS)]
     R.check("s1: Events RolloutStarted, RolloutUnitUpdated or RolloutPodUpdated, RolloutFinished",
             "RolloutStarted" in reasons and "RolloutFinished" in reasons and
