@@ -317,12 +317,12 @@ TIMES = []
 # ---- the timeline picture ------------------------------------------------
 
 
-def timeline_svg(series, names, title, note, end=None):
+def timeline_svg(series, names, title, note, end=None, marks=()):
     """Ready pods per template over time as stacked steps, an SVG text.
     series: [(seconds, {name: count})]; names: stacking order, bottom
-    first."""
+    first; marks: [(seconds, label)] written above the plot."""
     colours = ["#8c8c8c", "#1f77b4", "#ff7f0e", "#2ca02c"]
-    W, H, L, Rm, T, B = 760, 380, 60, 170, 40, 50
+    W, H, L, Rm, T, B = 760, 400, 60, 170, 62, 50
     pw, ph = W - L - Rm, H - T - B
     tmax = max([t for t, _ in series] + [end or 0]) * 1.05 or 1.0
     ymax = max([sum(c.values()) for _, c in series] + [1])
@@ -337,7 +337,9 @@ def timeline_svg(series, names, title, note, end=None):
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
            'viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">' % (W, H, W, H),
            '<rect width="%d" height="%d" fill="white"/>' % (W, H),
-           '<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>' % (L, title)]
+           '<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>' % (L, title),
+           '<text x="%d" y="40" font-size="11" fill="#444444">Ready pods per template; old'
+           ' pods deleted at the marks; dashed: every pod new and Ready</text>' % L]
     # stacked steps: each layer a polygon between its base and its top
     pts = series + [(tmax / 1.05, series[-1][1])]
     base = [0] * len(pts)
@@ -375,6 +377,17 @@ def timeline_svg(series, names, title, note, end=None):
                    'stroke-dasharray="4,3"/>' % (x(end), T, x(end), T + ph))
         out.append('<text x="%.1f" y="%d" text-anchor="end">rollout done, %.1f s</text>'
                    % (x(end) - 4, T + 12, end))
+    merged = []
+    for t, label in sorted(marks):
+        if merged and x(t) - x(merged[-1][0]) < 40:
+            merged[-1] = (merged[-1][0], merged[-1][1] + ", " + label)
+        else:
+            merged.append((t, label))
+    for t, label in merged:
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#555555"/>'
+                   % (x(t), T - 4, x(t), T + 6))
+        out.append('<text x="%.1f" y="%d" font-size="10" text-anchor="start">%s</text>'
+                   % (x(t) + 2, T - 6, label))
     out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
                % (L + pw / 2, H - 12, note))
     out.append('<text transform="translate(16,%d) rotate(-90)" text-anchor="middle">'
@@ -566,20 +579,20 @@ def s1_reference(w, tmp):
             len(rolled) == 8 and rolled <= said("Unknown"), sorted(rolled - said("Unknown")))
     R.check("s1: and none said MinAvailableBreached True (a rollout within budget is no"
             " breach)", not said("True"), sorted(said("True")))
-    print("# s1: Events during the rollout: %s" % json.dumps(collections.Counter(
-        e.get("reason") for e in w.events(NS, PCS)
-        if (e.get("lastTimestamp") or e.get("eventTime") or "") >= wall_start)))
+    print("# s1: the set's Events: %s" % json.dumps(collections.Counter(
+        e.get("reason") for e in w.events(NS, PCS))))
     reasons = [e.get("reason") for e in w.events(NS, PCS)]
     R.check("s1: Events RolloutStarted, RolloutUnitUpdated or RolloutPodUpdated, RolloutFinished",
             "RolloutStarted" in reasons and "RolloutFinished" in reasons and
             ("RolloutUnitUpdated" in reasons or "RolloutPodUpdated" in reasons), reasons)
     # the picture
     series = wt.timeline(t0, done + 0.5 if done else None)
+    marks = [(t - t0, k) for k, t in first_del.items()]
     svg = timeline_svg(series, ["old images", "new images"],
-                       "Rolling 13 pods to new images: Ready pods per template",
+                       "The reference workload at 4 units, every image changed",
                        "seconds since kubectl apply (kube-sim x%g: grace 30 s = %.1f s, Ready"
                        " 1 s = %.2f s)" % (1 / TIME_SCALE, 30 * TIME_SCALE, TIME_SCALE),
-                       dur if done else None)
+                       dur if done else None, marks)
     path = os.environ.get("ROLLOUT_TIMELINE_SVG") or os.path.join(tmp, "rollout-timeline.svg")
     with open(path, "w") as f:
         f.write(svg)
@@ -673,6 +686,7 @@ def s3_scale(w, tmp):
     t0 = time.monotonic()
     R.on_failure = lambda what: w.dump(ns, wt, t0)
     start_uids = uid_set(wt, lambda s, st: True)
+    start_names = set(wt.snapshot())
     v = wt.add_version("v2", h_new, h_new.images)
     w.sim.apply(new)
     R.check("s3: the rollout reaches the group (a unit's pods deleted)", wait_for(
@@ -704,8 +718,7 @@ def s3_scale(w, tmp):
     R.check("s3: the new units 3 and 4 came up on v2 (%d pods)" % len(fresh),
             fresh and all(h_new.get(n.split("-")[-2]) == h for n, h in fresh)
             and len(fresh) == 6, fresh)
-    rec = [t for t, st in wt.created if t >= t0 and st["name"] in
-           {s2["name"] for t2, s2 in wt.created if t2 < t0}]
+    rec = [st for t, st in wt.created if st["name"] in start_names]
     print("# s3: %d pods recreated by the rollout, %d created by the scale-up, %d removed by"
           " the scale-in" % (len(rec), len(fresh), len(scaled_in)))
     check_watch("s3", wt, t0)
