@@ -180,14 +180,14 @@ class World:
 
 def small_set(name, ns, tag="v1", units=3, per_unit=(1, 2), router=2, router_min=1,
               group_min=1, strategy=None, group_rolling=None, router_rolling=None,
-              annotations=None, scale_max=None):
+              annotations=None, scale_max=None, grace=GRACE):
     """A template-form set without GPUs, every clique AnyOrder: `router`
     pods (none if 0), and a group `pd` of `units` units of prefill and
     decode pods (per_unit). tag: the images' tag (a template change)."""
     def clique(cname, replicas, min_avail=None, rolling=None):
         c = {"name": cname, "spec": {
             "roleName": cname, "replicas": replicas,
-            "podSpec": {"terminationGracePeriodSeconds": GRACE, "containers": [
+            "podSpec": {"terminationGracePeriodSeconds": grace, "containers": [
                 {"name": "main", "image": "registry.example/%s:%s" % (cname, tag)}]}}}
         if min_avail is not None:
             c["spec"]["minAvailable"] = min_avail
@@ -668,8 +668,10 @@ def s3_scale(w, tmp):
     ns, name = "hpa", "scaled"
     pcsg = "%s-0-pd" % name
     namespace(w, ns)
-    old = small_set(name, ns, "v1", units=3, scale_max=6)
-    new = small_set(name, ns, "v2", units=3, scale_max=6)
+    # a grace of 10 s (0.5 s here): the rollout lasts long enough for
+    # both scale changes to land during it
+    old = small_set(name, ns, "v1", units=3, scale_max=6, grace=10)
+    new = small_set(name, ns, "v2", units=3, scale_max=6, grace=10)
     h_old, h_new = tpl(old), tpl(new)
     rc, out, err = w.sim.apply(old)
     if not R.check("s3: a set with a group of 3 units, scaleConfig 1..6: 11 pods Ready",
@@ -688,16 +690,24 @@ def s3_scale(w, tmp):
     start_uids = uid_set(wt, lambda s, st: True)
     start_names = set(wt.snapshot())
     v = wt.add_version("v2", h_new, h_new.images)
+
+    def outdated():
+        return wt.query(lambda s: sum(1 for st in s.pods.values()
+                                      if v not in s.compatible(st)))
     w.sim.apply(new)
     R.check("s3: the rollout reaches the group (a unit's pods deleted)", wait_for(
         lambda: wt.query(lambda s: any(st["pcsg"] for t, st in s.deleted)), 30, 0.01))
     rc, out, err = w.k("scale", "pcsg", "-n", ns, pcsg, "--replicas=5")
-    R.check("s3: kubectl scale pcsg %s --replicas=5 during the rollout" % pcsg, rc == 0, err)
-    R.check("s3: then a unit more on v2", wait_for(
-        lambda: count_on(wt, v) >= 2 + 3 * 3, 30, 0.01), count_on(wt, v))
+    left = outdated()
+    R.check("s3: kubectl scale pcsg %s --replicas=5 during the rollout (%d pods still on v1)"
+            % (pcsg, left), rc == 0 and left > 0, err)
+    R.check("s3: the new units' pods are made", wait_for(lambda: wt.query(
+        lambda s: {st["unit"] for st in s.pods.values() if st["pcsg"]} >= {"3", "4"}), 30, 0.01))
     code, out = w.sim.request("PATCH", GROUP % (ns, "podcliquescalinggroups", pcsg) + "/scale",
                               {"spec": {"replicas": 4}}, ctype="application/merge-patch+json")
-    R.check("s3: PATCH of its /scale to 4, as the HPA controller writes it", code == 200, out)
+    left = outdated()
+    R.check("s3: PATCH of its /scale to 4 as the HPA controller writes it, during the rollout"
+            " (%d pods still on v1)" % left, code == 200 and left > 0, out)
     R.check("s3: every pod ends on v2, Ready (2 + 4 units of 3)",
             wait_rolled(w, ns, name, h_new, 14), hist(w.set_pods(ns, name)))
     g = w.get("podcliquescalinggroups", ns, pcsg) or {}
