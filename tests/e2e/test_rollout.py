@@ -663,6 +663,43 @@ def s2_change(w, tmp):
     R.on_failure = None
 
 
+@timed("2b. a change landing while the worker makes pods")
+def s2_race(w, tmp):
+    """The template changes while the worker's round, planned on the old
+    one, is still making pods (kube-sim answers every request 150 ms
+    late): every pod must end running the images of the template its
+    grove.io/pod-template-hash names, the new one."""
+    import threading
+    ns, name = "race", "race"
+    namespace(w, ns)
+    old = small_set(name, ns, "v1", units=1, router=4, router_min=1)
+    new = small_set(name, ns, "v2", units=1, router=4, router_min=1)
+    h_old, h_new = tpl(old), tpl(new)
+    n = 4 + 3
+    rc, out, err = w.sim.apply(old)
+    if not R.check("s2: a set of 4 router pods and one unit: %d pods Ready" % n,
+                   rc == 0 and wait_rolled(w, ns, name, h_old, n), err):
+        return
+    routers = sorted(p["metadata"]["name"] for p in w.set_pods(ns, name)
+                     if p["metadata"]["labels"].get(e2elib.L_CLIQUE) == "router")
+    w.sim.admin("/__sim/latency?ms=150")
+    try:
+        applied = []
+        th = threading.Thread(target=lambda: applied.append(w.sim.apply(new)))
+        rc, out, err = w.k("delete", "pod", "-n", ns, "--wait=false", *routers)
+        th.start()
+        th.join(60)
+    finally:
+        w.sim.admin("/__sim/latency?ms=0")
+    R.check("s2: the router's pods deleted while v2 is applied (150 ms a request)",
+            rc == 0 and applied and applied[0][0] == 0, err + str(applied))
+    pods = wait_rolled(w, ns, name, h_new, n, 20)
+    R.check("s2: every pod ends on v2, each running v2's images", pods, json.dumps([
+        (p["metadata"]["name"], p["metadata"]["labels"].get(L_HASH),
+         [c.get("image") for c in p["spec"].get("containers") or []])
+        for p in w.set_pods(ns, name)]))
+
+
 @timed("3. kubectl scale and an HPA's /scale during a rollout")
 def s3_scale(w, tmp):
     ns, name = "hpa", "scaled"
@@ -1001,7 +1038,7 @@ def main():
         if any(want(s) for s in ("s1", "s2", "s3", "s5", "s6")):
             w = World(tmp, "main")
             for key, fn in (("s1", s1_reference), ("s6", s6_deadline), ("s2", s2_change),
-                            ("s3", s3_scale), ("s5", s5_on_delete)):
+                            ("s2", s2_race), ("s3", s3_scale), ("s5", s5_on_delete)):
                 if want(key):
                     fn(w, tmp)
             w.close()
