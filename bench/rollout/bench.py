@@ -436,6 +436,7 @@ def status_fields(w, since):
             prev[m["name"]] = st
             if t < since or old is None or old == st:
                 continue
+            items = collections.Counter()
             for f in sorted(set(old) | set(st)):
                 if old.get(f) == st.get(f):
                     continue
@@ -445,15 +446,18 @@ def status_fields(w, since):
                     for ty in sorted(set(oc) | set(nc)):
                         a, b = oc.get(ty) or {}, nc.get(ty) or {}
                         if (a.get("status"), a.get("reason")) != (b.get("status"), b.get("reason")):
-                            c["condition %s -> %s" % (ty, b.get("status"))] += 1
+                            items["condition %s -> %s" % (ty, b.get("status"))] += 1
                         elif a != b:
-                            c["condition %s (message or time)" % ty] += 1
+                            items["condition %s (message or time)" % ty] += 1
                 elif isinstance(st.get(f), dict) and isinstance(old.get(f), dict):
                     for g in sorted(set(old[f]) | set(st[f])):
                         if old[f].get(g) != st[f].get(g):
-                            c["%s.%s" % (f, g)] += 1
+                            items["%s.%s" % (f, g)] += 1
                 else:
-                    c[f] += 1
+                    items[f] += 1
+            c.update(items)
+            if all(x.endswith("(message or time)") for x in items):
+                c["= writes changing only a condition's message or time"] += 1
         out[k] = dict(c.most_common())
     return out
 
