@@ -693,7 +693,7 @@ def s2_race(w, tmp):
         w.sim.admin("/__sim/latency?ms=0")
     R.check("s2: the router's pods deleted while v2 is applied (150 ms a request)",
             rc == 0 and applied and applied[0][0] == 0, err + str(applied))
-    pods = wait_rolled(w, ns, name, h_new, n, 20)
+    pods = wait_rolled(w, ns, name, h_new, n, 10)
     R.check("s2: every pod ends on v2, each running v2's images", pods, json.dumps([
         (p["metadata"]["name"], p["metadata"]["labels"].get(L_HASH),
          [c.get("image") for c in p["spec"].get("containers") or []])
