@@ -10,7 +10,9 @@ own webhooks, the scenarios of the rollouts issue's "Tests":
     without a Ready pod, at least one prefill:decode unit serving at
     every instant; the statuses and Events of a rollout;
  2. the image changed again halfway through a rollout, then a revert
-    halfway through a third one;
+    halfway through a third one; and (2b) a change landing while the
+    worker is still making pods of the old template: every pod runs the
+    images its grove.io/pod-template-hash names;
  3. kubectl scale of the group and an HPA-like PATCH of its /scale
     during a rollout: no recreation beyond the rollout's;
  4. kill -9 of the leader at several points of a rollout, two replicas;
