@@ -13,20 +13,27 @@
  * deleted at once and its replacement is Ready at once, so a rollout
  * can be driven to its end and its invariants checked at every round.
  */
-#include "test_util.h"
-
-#include "groved/reconcile.h"
+#include "test_plan_util.h"
 
 #include <inttypes.h>
 
 /* The set's name in every text here. */
-#define SET "t"
+#define SET TP_SET
 /* The creationTimestamp of the pods of the first plan. */
 #define T0 "2026-12-01T00:00:00Z"
 /* Rounds a rollout here takes at most. */
 #define MAX_ROUNDS 64
 /* Room for a joined list of pod names. */
 #define LIST_BUF 4096
+/* Room for a set's text. */
+#define TEXT_BUF 2048
+/* The image of a set's first version; its second runs busybox:2. */
+#define IMAGE1 "busybox:1"
+/* A template clique's minAvailable 1 (TP_CLIQUE's more). */
+#define MIN1 "        minAvailable: 1\n"
+/* The template form's first lines, spec.replicas replicas (a string). */
+#define TEMPLATE_HEAD(replicas) \
+	TP_HEAD "  replicas: " replicas "\n  template:\n"
 
 /* ---- a set -------------------------------------------------------------- */
 
@@ -39,24 +46,8 @@ typedef struct set {
 /* Defaults text, which must be valid, and builds its model. */
 static void set_load(set *s, const char *text)
 {
-	json_t *doc = tu_doc(text);
-	pol_verdict v = POL_VERDICT_INIT;
-	pol_options opts = { 0 };
-
-	memset(s, 0, sizeof(*s));
-	assert_int_equal(pol_review_pcs(doc, NULL, &opts, &v, &s->doc), GV_OK);
-	if (v.n_errors) {
-		char *m = pol_verdict_message(&v);
-
-		print_error("invalid: %s\n", m);
-		free(m);
-		fail();
-	}
-	pol_verdict_release(&v);
-	pol_verdict_init(&v);
-	assert_int_equal(pol_pcs_build(s->doc, &s->pcs, &v), GV_OK);
-	pol_verdict_release(&v);
-	json_decref(doc);
+	s->doc = tp_default(text, -1, true);
+	tp_build(s->doc, &s->pcs);
 }
 
 static void set_release(set *s)
@@ -67,10 +58,9 @@ static void set_release(set *s)
 
 /* ---- the cluster ---------------------------------------------------------- */
 
-/* What is observed: rec_observed's five lists, and the clock. */
+/* What is observed, and the clock. */
 typedef struct sim {
-	json_t *lists[5]; /* PodCliques, groups, PodGangs, Pods, others */
-	rec_observed obs;
+	tp_cluster c;
 	int64_t now; /* rec_input.now (unix seconds); 0: not checked */
 	const char *created; /* creationTimestamp of pods made now */
 	bool new_ready; /* pods made from now on are Ready at once */
@@ -80,86 +70,21 @@ typedef struct sim {
 
 static void sim_init(sim *s)
 {
-	size_t l = 0;
-
 	memset(s, 0, sizeof(*s));
-	for (l = 0; l < 5; l++) {
-		s->lists[l] = json_array();
-		assert_non_null(s->lists[l]);
-	}
-	s->obs.podcliques = s->lists[0];
-	s->obs.groups = s->lists[1];
-	s->obs.podgangs = s->lists[2];
-	s->obs.pods = s->lists[3];
-	s->obs.others = s->lists[4];
+	tp_cluster_init(&s->c);
 	s->created = T0;
 	s->new_ready = true;
 }
 
 static void sim_release(sim *s)
 {
-	size_t l = 0;
-
-	for (l = 0; l < 5; l++)
-		json_decref(s->lists[l]);
-}
-
-static const char *name_of(const json_t *o)
-{
-	return json_string_value(
-	    json_object_get(json_object_get(o, "metadata"), "name"));
-}
-
-static const char *label_of(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(
-	    json_object_get(json_object_get(o, "metadata"), "labels"), key));
-}
-
-static bool kind_is(const json_t *o, const char *kind)
-{
-	const char *k = json_string_value(json_object_get(o, "kind"));
-
-	return k && strcmp(k, kind) == 0;
-}
-
-static size_t list_for(const char *kind)
-{
-	return !strcmp(kind, "PodClique")		? 0
-	       : !strcmp(kind, "PodCliqueScalingGroup") ? 1
-	       : !strcmp(kind, "PodGang")		? 2
-	       : !strcmp(kind, "Pod")			? 3
-							: 4;
-}
-
-/* The observed kind/name (borrowed, mutable), or NULL; *at its index. */
-static json_t *sim_find_at(const sim *s, const char *kind, const char *name,
-			   size_t *at)
-{
-	json_t *list = s->lists[list_for(kind)];
-	json_t *o = NULL;
-	size_t i = 0;
-
-	json_array_foreach(list, i, o)
-	{
-		if (kind_is(o, kind) && strcmp(name_of(o), name) == 0) {
-			if (at)
-				*at = i;
-			return o;
-		}
-	}
-	return NULL;
-}
-
-static json_t *sim_find(const sim *s, const char *kind, const char *name)
-{
-	return sim_find_at(s, kind, name, NULL);
+	tp_cluster_release(&s->c);
 }
 
 /* The observed pod name, which must exist (borrowed, mutable). */
 static json_t *sim_pod(const sim *s, const char *name)
 {
-	json_t *pod = sim_find(s, "Pod", name);
+	json_t *pod = tp_cluster_find(&s->c, "Pod", name, NULL);
 
 	if (!pod)
 		print_error("no observed pod '%s'\n", name);
@@ -167,37 +92,28 @@ static json_t *sim_pod(const sim *s, const char *name)
 	return pod;
 }
 
+/* The template hash of the observed pod name (borrowed). */
+static const char *pod_hash(const sim *s, const char *name)
+{
+	return tp_label_of(sim_pod(s, name), POL_LABEL_TEMPLATE_HASH);
+}
+
 /* kind/name is gone from the cluster; it must have been there. */
 static void sim_drop(sim *s, const char *kind, const char *name)
 {
 	size_t at = 0;
 
-	assert_non_null(sim_find_at(s, kind, name, &at));
-	assert_int_equal(json_array_remove(s->lists[list_for(kind)], at), 0);
-}
-
-static void set_member(json_t *o, const char *obj, const char *key, json_t *val)
-{
-	json_t *parent = json_object_get(o, obj);
-
-	if (!parent) {
-		parent = json_object();
-		assert_int_equal(json_object_set_new(o, obj, parent), 0);
-	}
-	assert_int_equal(json_object_set_new(parent, key, val), 0);
+	assert_non_null(tp_cluster_find(&s->c, kind, name, &at));
+	assert_int_equal(json_array_remove(s->c.lists[tp_list_of(kind)], at),
+			 0);
 }
 
 /* pod bound to a node, Running, Ready or not, made at created. */
 static void bind_pod(json_t *pod, bool ready, const char *created)
 {
-	set_member(pod, "spec", "nodeName", json_string("n1"));
-	set_member(pod, "metadata", "creationTimestamp", json_string(created));
-	assert_int_equal(json_object_set_new(
-			     pod, "status",
-			     json_pack("{s:s, s:[{s:s, s:s}]}", "phase",
-				       "Running", "conditions", "type", "Ready",
-				       "status", ready ? "True" : "False")),
-			 0);
+	tp_bind(pod, ready);
+	tp_set_member(pod, "metadata", "creationTimestamp",
+		      json_string(created));
 }
 
 /* Whether pod is Ready and not terminating. */
@@ -213,49 +129,26 @@ static bool is_ready(const json_t *pod)
 				"deletionTimestamp");
 }
 
-static void set_ready(json_t *pod, bool ready)
+/* A copy of the planned pod name into the cluster, bound, Ready or not,
+ * made at T0. */
+static void sim_add_pod(sim *s, const rec_plan *plan, const char *name,
+			bool ready)
 {
-	bind_pod(pod, ready,
-		 json_string_value(json_object_get(
-		     json_object_get(pod, "metadata"), "creationTimestamp")));
-}
+	json_t *o = json_deep_copy(tp_planned(plan, "Pod", name));
 
-static void terminate(json_t *pod)
-{
-	set_member(pod, "metadata", "deletionTimestamp", json_string(T0));
-}
-
-/* A copy of the planned object kind/name into the cluster (a pod bound,
- * Ready or not, made at created); returns it (borrowed). */
-static json_t *sim_add_planned(sim *s, const rec_plan *plan, const char *kind,
-			       const char *name, bool ready,
-			       const char *created)
-{
-	const json_t *item = NULL;
-	json_t *o = NULL;
-	size_t i = 0;
-
-	json_array_foreach(plan->items, i, item)
-	{
-		const json_t *p = json_object_get(item, "object");
-
-		if (kind_is(p, kind) && strcmp(name_of(p), name) == 0)
-			o = json_deep_copy(p);
-	}
 	if (!o)
-		print_error("'%s/%s' is not planned\n", kind, name);
+		print_error("pod '%s' is not planned\n", name);
 	assert_non_null(o);
-	if (!strcmp(kind, "Pod"))
-		bind_pod(o, ready, created);
-	assert_int_equal(json_array_append_new(s->lists[list_for(kind)], o), 0);
-	return o;
+	bind_pod(o, ready, T0);
+	assert_int_equal(json_array_append_new(s->c.lists[TP_PODS], o), 0);
 }
 
 /* Merges an update action's fields into the observed object. */
 static void apply_update(sim *s, const json_t *a)
 {
-	json_t *o = sim_find(s, json_string_value(json_object_get(a, "kind")),
-			     json_string_value(json_object_get(a, "name")));
+	json_t *o = tp_cluster_find(
+	    &s->c, json_string_value(json_object_get(a, "kind")),
+	    json_string_value(json_object_get(a, "name")), NULL);
 	const json_t *fields = json_object_get(a, "fields");
 	const char *key = NULL;
 	json_t *v = NULL;
@@ -303,32 +196,6 @@ static void sim_updates(sim *s, const json_t *actions)
 }
 
 /* ---- reading a plan --------------------------------------------------------- */
-
-static const json_t *planned(const rec_plan *plan, const char *kind,
-			     const char *name)
-{
-	const json_t *item = NULL;
-	size_t i = 0;
-
-	json_array_foreach(plan->items, i, item)
-	{
-		const json_t *o = json_object_get(item, "object");
-
-		if (kind_is(o, kind) && strcmp(name_of(o), name) == 0)
-			return o;
-	}
-	return NULL;
-}
-
-/* The current pod template hash of PodClique pclq (its label). */
-static const char *current_hash(const rec_plan *plan, const char *pclq)
-{
-	const json_t *o = planned(plan, "PodClique", pclq);
-
-	assert_non_null(o);
-	assert_non_null(label_of(o, POL_LABEL_TEMPLATE_HASH));
-	return label_of(o, POL_LABEL_TEMPLATE_HASH);
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -432,6 +299,15 @@ static const char *rollout_str(const rec_plan *plan, const char *key)
 	return json_string_value(json_object_get(plan->rollout, key));
 }
 
+/* The planned pod is on the current template of PodClique pclq. */
+static void expect_planned_current(const rec_plan *plan, const char *pod,
+				   const char *pclq)
+{
+	assert_string_equal(
+	    tp_label_of(tp_planned(plan, "Pod", pod), POL_LABEL_TEMPLATE_HASH),
+	    tp_planned_hash(plan, pclq));
+}
+
 /* ---- a round ---------------------------------------------------------------- */
 
 /* Plans st against the cluster; *actions (a new reference) what the
@@ -444,14 +320,14 @@ static void plan_round(const set *st, const sim *s, rec_plan *plan,
 	int rc = GV_OK;
 
 	in.pcs = &st->pcs;
-	in.observed = s->obs;
+	in.observed = s->c.obs;
 	in.now = s->now;
 	rc = rec_plan_build(&in, plan, &err);
 	if (rc != GV_OK)
 		print_error("plan: %s\n", err.text);
 	assert_int_equal(rc, GV_OK);
 	assert_non_null(plan->rollout);
-	assert_int_equal(rec_plan_actions(plan, &st->pcs, &s->obs, actions),
+	assert_int_equal(rec_plan_actions(plan, &st->pcs, &s->c.obs, actions),
 			 GV_OK);
 }
 
@@ -473,16 +349,16 @@ static void sim_apply(sim *s, const rec_plan *plan, const json_t *actions,
 	{
 		const char *what =
 		    json_string_value(json_object_get(a, "action"));
+		const char *kind =
+		    json_string_value(json_object_get(a, "kind"));
 
 		assert_string_not_equal(what, "conflict");
-		if (!strcmp(what, "delete") &&
-		    !strcmp(json_string_value(json_object_get(a, "kind")),
-			    "Pod"))
+		if (strcmp(what, "delete") != 0)
+			continue;
+		if (!strcmp(kind, "Pod"))
 			s->pod_deletes++;
-		if (!strcmp(what, "delete"))
-			sim_drop(s,
-				 json_string_value(json_object_get(a, "kind")),
-				 json_string_value(json_object_get(a, "name")));
+		sim_drop(s, kind,
+			 json_string_value(json_object_get(a, "name")));
 	}
 	if (check)
 		check(ctx, s, plan, 1);
@@ -502,9 +378,9 @@ static void sim_apply(sim *s, const rec_plan *plan, const json_t *actions,
 				bind_pod(o, s->new_ready, s->created);
 				s->pod_creates++;
 			}
-			assert_int_equal(
-			    json_array_append_new(s->lists[list_for(kind)], o),
-			    0);
+			assert_int_equal(json_array_append_new(
+					     s->c.lists[tp_list_of(kind)], o),
+					 0);
 		} else if (!strcmp(what, "update")) {
 			apply_update(s, a);
 		}
@@ -555,12 +431,12 @@ static void check_settled(const set *st, const sim *s)
 	char buf[LIST_BUF];
 
 	plan_round(st, s, &plan, &actions);
-	json_array_foreach(s->lists[3], i, pod)
+	json_array_foreach(s->c.lists[TP_PODS], i, pod)
 	{
-		const char *pclq = label_of(pod, POL_LABEL_PCLQ);
+		const char *pclq = tp_label_of(pod, POL_LABEL_PCLQ);
 
-		assert_string_equal(label_of(pod, POL_LABEL_TEMPLATE_HASH),
-				    current_hash(&plan, pclq));
+		assert_string_equal(tp_label_of(pod, POL_LABEL_TEMPLATE_HASH),
+				    tp_planned_hash(&plan, pclq));
 	}
 	assert_false(rollout_active(&plan));
 	assert_string_equal(recreate_of(&plan, buf), "");
@@ -586,35 +462,258 @@ static void sim_start(const set *st, sim *s)
 	check_settled(st, s);
 }
 
-/* Pods of PodClique pclq in the cluster: Ready (not terminating) ones,
- * and those on another template than hash. */
-static void count_pods(const sim *s, const char *pclq, const char *hash,
-		       size_t *ready, size_t *outdated)
+/* Pods of PodClique pclq in the cluster, against its current template
+ * in plan. */
+typedef struct pod_count {
+	size_t ready; /* Ready (and not terminating) */
+	size_t ready_old; /* of those, on another template */
+	size_t outdated; /* on another template, Ready or not */
+} pod_count;
+
+static pod_count count_pods(const sim *s, const rec_plan *plan,
+			    const char *pclq)
 {
+	const char *hash = tp_planned_hash(plan, pclq);
+	pod_count n = { 0 };
 	const json_t *pod = NULL;
 	size_t i = 0;
 
-	*ready = 0;
-	*outdated = 0;
-	json_array_foreach(s->lists[3], i, pod)
+	json_array_foreach(s->c.lists[TP_PODS], i, pod)
 	{
-		const char *l = label_of(pod, POL_LABEL_PCLQ);
+		const char *l = tp_label_of(pod, POL_LABEL_PCLQ);
+		bool old = false;
 
 		if (!l || strcmp(l, pclq) != 0)
 			continue;
-		if (is_ready(pod))
-			(*ready)++;
-		if (strcmp(label_of(pod, POL_LABEL_TEMPLATE_HASH), hash) != 0)
-			(*outdated)++;
+		old = strcmp(tp_label_of(pod, POL_LABEL_TEMPLATE_HASH), hash) !=
+		      0;
+		n.outdated += old;
+		if (is_ready(pod)) {
+			n.ready++;
+			n.ready_old += old;
+		}
 	}
+	return n;
+}
+
+/* ---- a rollout ---------------------------------------------------------------- */
+
+/* A set before (v1) and after (v2) a change, the cluster running v1,
+ * and the round ro_plan planned last (released by the next one). */
+typedef struct ro {
+	set v1;
+	set v2;
+	sim s;
+	rec_plan plan;
+	json_t *actions;
+	char buf[LIST_BUF]; /* what recreated(), deleted(), created() say */
+} ro;
+
+/* Loads v1 from text and v2 from text2 (NULL: text with busybox:1
+ * changed to busybox:2), and makes the cluster from v1's plan. */
+static void ro_open(ro *r, const char *text, const char *text2)
+{
+	char *changed = NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->plan = (rec_plan)REC_PLAN_INIT;
+	if (!text2) {
+		changed = tp_replaced(text, IMAGE1, "busybox:2");
+		assert_string_not_equal(changed, text);
+	}
+	set_load(&r->v1, text);
+	set_load(&r->v2, text2 ? text2 : changed);
+	free(changed);
+	sim_start(&r->v1, &r->s);
+}
+
+/* Releases the last round. */
+static void ro_done(ro *r)
+{
+	json_decref(r->actions);
+	r->actions = NULL;
+	rec_plan_release(&r->plan);
+}
+
+/* Plans st (v2 when NULL) against the cluster, without applying it. */
+static void ro_plan(ro *r, const set *st)
+{
+	ro_done(r);
+	plan_round(st ? st : &r->v2, &r->s, &r->plan, &r->actions);
+}
+
+/* Rounds of st (v2 when NULL) to the end, check at each, then settled
+ * on it; returns the rounds that did something. */
+static size_t ro_run(ro *r, const set *st, sim_check check, void *ctx)
+{
+	size_t n = 0;
+
+	ro_done(r);
+	n = sim_run(st ? st : &r->v2, &r->s, check, ctx);
+	check_settled(st ? st : &r->v2, &r->s);
+	return n;
+}
+
+/* The cluster made again from v1's plan. */
+static void ro_restart(ro *r)
+{
+	ro_done(r);
+	sim_release(&r->s);
+	sim_start(&r->v1, &r->s);
+}
+
+static void ro_close(ro *r)
+{
+	ro_done(r);
+	sim_release(&r->s);
+	set_release(&r->v1);
+	set_release(&r->v2);
+}
+
+/* The last round's rollout.recreate, its deleted pods, its created
+ * pods: sorted and joined (in r->buf, until the next call). */
+static const char *recreated(ro *r)
+{
+	return recreate_of(&r->plan, r->buf);
+}
+
+static const char *deleted(ro *r)
+{
+	return pods_of(r->actions, "delete", r->buf);
+}
+
+static const char *created(ro *r)
+{
+	return pods_of(r->actions, "create", r->buf);
+}
+
+/* The last round recreates the pods want and deletes just those. */
+static void expect_recreate(ro *r, const char *want)
+{
+	assert_string_equal(recreated(r), want);
+	assert_string_equal(deleted(r), want);
+}
+
+/* The last round recreates nothing and deletes nothing. */
+static void expect_still(ro *r)
+{
+	assert_string_equal(recreated(r), "");
+	assert_int_equal(count_actions(r->actions, "delete"), 0);
+}
+
+/* test_<name>: check_<name> on the template form, then the compact. */
+#define BOTH_FORMS_TEST(name)                 \
+	static void test_##name(void **state) \
+	{                                     \
+		(void)state;                  \
+		check_##name(false);          \
+		check_##name(true);           \
+	}
+
+/* The pod, deleted by someone: the next round makes it again under its
+ * name, on the current template of PodClique pclq, and deletes nothing;
+ * not applied. */
+static void expect_made_again(ro *r, const char *pod, const char *pclq)
+{
+	sim_drop(&r->s, "Pod", pod);
+	ro_plan(r, NULL);
+	expect_still(r);
+	assert_string_equal(created(r), pod);
+	expect_planned_current(&r->plan, pod, pclq);
 }
 
 /* ---- the sets ------------------------------------------------------------------ */
 
+/* clang-format off */
+
+/* clique_text's texts: the compact form's (replicas, minAvailable, the
+ * rollingUpdate line) and the template form's (the rollingUpdate line,
+ * replicas, minAvailable). */
+#define CLIQUE_COMPACT                                                  \
+	TP_HEAD                                                         \
+	"  podCliques:\n"                                               \
+	"  - name: a\n"                                                 \
+	"    replicas: %d\n"                                            \
+	"    minAvailable: %d\n"                                        \
+	"%s"                                                            \
+	"    containers: [{name: c, image: " IMAGE1 "}]\n"
+#define CLIQUE_TEMPLATE                                                 \
+	TEMPLATE_HEAD("1")                                              \
+	"    cliques:\n"                                                \
+	"    - name: a\n"                                               \
+	"%s"                                                            \
+	TP_CLIQUE_SPEC("%d", "        minAvailable: %d\n", IMAGE1)
+
+/* group_text's texts, the group's rollingUpdate member (", ..." or "")
+ * at the %s. */
+#define GROUP_COMPACT                                                   \
+	TP_HEAD                                                         \
+	"  replicas: 4\n"                                               \
+	"  scaling: {minReplicas: 1, maxReplicas: 4}\n"                 \
+	"  scalingGroups:\n"                                            \
+	"  - {name: g, cliques: [w, x], replicas: [2, 1]%s}\n"          \
+	"  podCliques:\n"                                               \
+	"  - name: w\n"                                                 \
+	"    containers: [{name: c, image: " IMAGE1 "}]\n"              \
+	"  - name: x\n"                                                 \
+	"    containers: [{name: c, image: " IMAGE1 "}]\n"
+#define GROUP_TEMPLATE                                                  \
+	TEMPLATE_HEAD("1")                                              \
+	"    cliques:\n"                                                \
+	TP_CLIQUE("w", "2", "", IMAGE1)                                 \
+	TP_CLIQUE("x", "1", "", IMAGE1)                                 \
+	"    podCliqueScalingGroups:\n"                                 \
+	"    - {name: g, cliqueNames: [w, x], replicas: 4, "               \
+	"minAvailable: 1%s}\n"
+
+/* A group whose minAvailable is its units (2 of 2). */
+static const char all_base_set[] =
+    TEMPLATE_HEAD("1")
+    "    cliques:\n"
+    TP_CLIQUE("w", "2", "", IMAGE1)
+    "    podCliqueScalingGroups:\n"
+    "    - {name: g, cliqueNames: [w], replicas: 2, minAvailable: 2}\n";
+
+/* Cliques a and b (b startsAfter a, though first in the text), 2 pods
+ * each, minAvailable 1. */
+static const char ordered_set[] =
+    TEMPLATE_HEAD("1")
+    "    cliqueStartupType: CliqueStartupTypeExplicit\n"
+    "    cliques:\n"
+    TP_CLIQUE("b", "2", MIN1 "        startsAfter: [a]\n", IMAGE1)
+    TP_CLIQUE("a", "2", MIN1, IMAGE1);
+
+/* A group of w (3 units), then a standalone clique r, in one wave. */
+static const char clique_and_group_set[] =
+    TEMPLATE_HEAD("1")
+    "    cliques:\n"
+    TP_CLIQUE("w", "1", "", IMAGE1)
+    TP_CLIQUE("r", "2", MIN1, IMAGE1)
+    "    podCliqueScalingGroups:\n"
+    "    - {name: g, cliqueNames: [w], replicas: 3, minAvailable: 1}\n";
+
+/* Two set replicas of a clique a of 2 pods, minAvailable 1. */
+static const char two_replicas_set[] =
+    TEMPLATE_HEAD("2")
+    "    cliques:\n"
+    TP_CLIQUE("a", "2", MIN1, IMAGE1);
+
+/* updateStrategy OnDelete, a clique a of 3 pods, minAvailable 2. */
+static const char on_delete_set[] =
+    TP_HEAD
+    "  replicas: 1\n"
+    "  updateStrategy: {type: OnDelete}\n"
+    "  template:\n"
+    "    cliques:\n"
+    TP_CLIQUE("a", "3", "        minAvailable: 2\n", IMAGE1);
+
+/* clang-format on */
+
 /* One standalone clique a: replicas, minAvailable, a rollingUpdate
- * object (or ""), image; template form, or compact when compact. */
-static void clique_text(char *buf, size_t size, bool compact, int replicas,
-			int min, const char *rolling, const char *image)
+ * object (or ""), IMAGE1; template form, or compact when compact. The
+ * text in buf (TEXT_BUF), returned. */
+static const char *clique_text(char *buf, bool compact, int replicas, int min,
+			       const char *rolling)
 {
 	char ru[256] = "";
 
@@ -622,97 +721,39 @@ static void clique_text(char *buf, size_t size, bool compact, int replicas,
 		snprintf(ru, sizeof(ru), "%*srollingUpdate: %s\n",
 			 compact ? 4 : 6, "", rolling);
 	if (compact)
-		snprintf(buf, size,
-			 "apiVersion: grove.io/v1alpha1\n"
-			 "kind: PodCliqueSet\n"
-			 "metadata: {name: " SET ", namespace: ns}\n"
-			 "spec:\n"
-			 "  podCliques:\n"
-			 "  - name: a\n"
-			 "    replicas: %d\n"
-			 "    minAvailable: %d\n"
-			 "%s"
-			 "    containers: [{name: c, image: %s}]\n",
-			 replicas, min, ru, image);
+		snprintf(buf, TEXT_BUF, CLIQUE_COMPACT, replicas, min, ru);
 	else
-		snprintf(
-		    buf, size,
-		    "apiVersion: grove.io/v1alpha1\n"
-		    "kind: PodCliqueSet\n"
-		    "metadata: {name: " SET ", namespace: ns}\n"
-		    "spec:\n"
-		    "  replicas: 1\n"
-		    "  template:\n"
-		    "    cliques:\n"
-		    "    - name: a\n"
-		    "%s"
-		    "      spec:\n"
-		    "        replicas: %d\n"
-		    "        minAvailable: %d\n"
-		    "        podSpec: {containers: [{name: c, image: %s}]}\n",
-		    ru, replicas, min, image);
-}
-
-/* Loads clique_text's set. */
-static void clique_set(set *st, bool compact, int replicas, int min,
-		       const char *rolling, const char *image)
-{
-	char text[2048];
-
-	clique_text(text, sizeof(text), compact, replicas, min, rolling, image);
-	set_load(st, text);
+		snprintf(buf, TEXT_BUF, CLIQUE_TEMPLATE, ru, replicas, min);
+	return buf;
 }
 
 /* A group g of 4 units of w (2 pods) and x (1 pod), minAvailable 1, a
- * rollingUpdate object for the group (or ""), image; template form, or
- * compact when compact. */
-static void group_set(set *st, bool compact, const char *rolling,
-		      const char *image)
+ * rollingUpdate object for the group (or ""), IMAGE1; template form, or
+ * compact when compact. The text in buf (TEXT_BUF), returned. */
+static const char *group_text(char *buf, bool compact, const char *rolling)
 {
-	char text[2048];
 	char ru[256] = "";
 
 	if (rolling[0])
 		snprintf(ru, sizeof(ru), ", rollingUpdate: %s", rolling);
-	if (compact)
-		snprintf(text, sizeof(text),
-			 "apiVersion: grove.io/v1alpha1\n"
-			 "kind: PodCliqueSet\n"
-			 "metadata: {name: " SET ", namespace: ns}\n"
-			 "spec:\n"
-			 "  replicas: 4\n"
-			 "  scaling: {minReplicas: 1, maxReplicas: 4}\n"
-			 "  scalingGroups:\n"
-			 "  - {name: g, cliques: [w, x], replicas: [2, 1]%s}\n"
-			 "  podCliques:\n"
-			 "  - name: w\n"
-			 "    containers: [{name: c, image: %s}]\n"
-			 "  - name: x\n"
-			 "    containers: [{name: c, image: %s}]\n",
-			 ru, image, image);
-	else
-		snprintf(
-		    text, sizeof(text),
-		    "apiVersion: grove.io/v1alpha1\n"
-		    "kind: PodCliqueSet\n"
-		    "metadata: {name: " SET ", namespace: ns}\n"
-		    "spec:\n"
-		    "  replicas: 1\n"
-		    "  template:\n"
-		    "    cliques:\n"
-		    "    - name: w\n"
-		    "      spec:\n"
-		    "        replicas: 2\n"
-		    "        podSpec: {containers: [{name: c, image: %s}]}\n"
-		    "    - name: x\n"
-		    "      spec:\n"
-		    "        replicas: 1\n"
-		    "        podSpec: {containers: [{name: c, image: %s}]}\n"
-		    "    podCliqueScalingGroups:\n"
-		    "    - {name: g, cliqueNames: [w, x], replicas: 4, "
-		    "minAvailable: 1%s}\n",
-		    image, image, ru);
-	set_load(st, text);
+	snprintf(buf, TEXT_BUF, compact ? GROUP_COMPACT : GROUP_TEMPLATE, ru);
+	return buf;
+}
+
+/* ro_open of clique_text's set, and of group_text's. */
+static void ro_clique(ro *r, bool compact, int replicas, int min,
+		      const char *rolling)
+{
+	char text[TEXT_BUF];
+
+	ro_open(r, clique_text(text, compact, replicas, min, rolling), NULL);
+}
+
+static void ro_group(ro *r, bool compact, const char *rolling)
+{
+	char text[TEXT_BUF];
+
+	ro_open(r, group_text(text, compact, rolling), NULL);
 }
 
 /* The pods of unit j of group g of set replica 0, joined. */
@@ -753,13 +794,11 @@ static void check_floor(void *vctx, const sim *s, const rec_plan *plan,
 			int phase)
 {
 	floor_ctx *c = vctx;
-	size_t ready = 0;
-	size_t outdated = 0;
+	pod_count n = count_pods(s, plan, c->pclq);
 	char buf[LIST_BUF];
 
-	count_pods(s, c->pclq, current_hash(plan, c->pclq), &ready, &outdated);
 	if (phase == 1)
-		assert_true(ready >= c->min);
+		assert_true(n.ready >= c->min);
 	else if (recreate_of(plan, buf)[0])
 		c->rounds_recreating++;
 }
@@ -771,93 +810,57 @@ static void check_floor(void *vctx, const sim *s, const rec_plan *plan,
  */
 static void check_clique_one_at_a_time(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
+	ro r;
 	floor_ctx fc = { .pclq = SET "-0-a", .min = 2 };
-	char buf[LIST_BUF];
-	const char *h1 = NULL;
 
-	clique_set(&v1, compact, 3, 2, "", "busybox:1");
-	clique_set(&v2, compact, 3, 2, "", "busybox:2");
-	sim_start(&v1, &s);
+	ro_clique(&r, compact, 3, 2, "");
 
 	/* the image changes: one pod deleted, nothing else */
-	plan_round(&v2, &s, &plan, &actions);
-	h1 = label_of(sim_pod(&s, SET "-0-a-0"), POL_LABEL_TEMPLATE_HASH);
-	assert_string_not_equal(current_hash(&plan, SET "-0-a"), h1);
-	assert_true(rollout_active(&plan));
-	assert_string_equal(rollout_str(&plan, "strategy"), "RollingRecreate");
-	assert_int_equal(rollout_int(&plan, "replicaIndex"), 0);
-	assert_string_equal(rollout_str(&plan, "component"), SET "-0-a");
-	assert_null(rollout_str(&plan, "held"));
-	assert_string_equal(recreate_of(&plan, buf), SET "-0-a-0");
-	assert_string_equal(pods_of(actions, "delete", buf), SET "-0-a-0");
-	assert_int_equal(count_actions(actions, "delete"), 1);
-	assert_string_equal(pods_of(actions, "create", buf), "");
-	json_decref(actions);
-	rec_plan_release(&plan);
+	ro_plan(&r, NULL);
+	assert_string_not_equal(tp_planned_hash(&r.plan, SET "-0-a"),
+				pod_hash(&r.s, SET "-0-a-0"));
+	assert_true(rollout_active(&r.plan));
+	assert_string_equal(rollout_str(&r.plan, "strategy"),
+			    "RollingRecreate");
+	assert_int_equal(rollout_int(&r.plan, "replicaIndex"), 0);
+	assert_string_equal(rollout_str(&r.plan, "component"), SET "-0-a");
+	assert_null(rollout_str(&r.plan, "held"));
+	expect_recreate(&r, SET "-0-a-0");
+	assert_int_equal(count_actions(r.actions, "delete"), 1);
+	assert_string_equal(created(&r), "");
 
 	/* it is terminating: the budget is used, nothing more */
-	terminate(sim_pod(&s, SET "-0-a-0"));
-	plan_round(&v2, &s, &plan, &actions);
-	assert_true(rollout_active(&plan));
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(pods_of(actions, "create", buf), "");
-	json_decref(actions);
-	rec_plan_release(&plan);
+	tp_terminate(sim_pod(&r.s, SET "-0-a-0"), T0);
+	ro_plan(&r, NULL);
+	assert_true(rollout_active(&r.plan));
+	expect_still(&r);
+	assert_string_equal(created(&r), "");
 
 	/* gone: made again under its name on the new template, and still
 	 * nothing more deleted */
-	sim_drop(&s, "Pod", SET "-0-a-0");
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(pods_of(actions, "create", buf), SET "-0-a-0");
-	assert_string_equal(label_of(planned(&plan, "Pod", SET "-0-a-0"),
-				     POL_LABEL_TEMPLATE_HASH),
-			    current_hash(&plan, SET "-0-a"));
+	expect_made_again(&r, SET "-0-a-0", SET "-0-a");
 	/* made, not Ready yet: still nothing more */
-	sim_add_planned(&s, &plan, "Pod", SET "-0-a-0", false, T0);
-	json_decref(actions);
-	rec_plan_release(&plan);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	json_decref(actions);
-	rec_plan_release(&plan);
+	sim_add_pod(&r.s, &r.plan, SET "-0-a-0", false);
+	ro_plan(&r, NULL);
+	expect_still(&r);
 
 	/* Ready on the new template: the next one */
-	set_ready(sim_pod(&s, SET "-0-a-0"), true);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(recreate_of(&plan, buf), SET "-0-a-1");
-	assert_string_equal(pods_of(actions, "delete", buf), SET "-0-a-1");
-	json_decref(actions);
-	rec_plan_release(&plan);
+	tp_bind(sim_pod(&r.s, SET "-0-a-0"), true);
+	ro_plan(&r, NULL);
+	expect_recreate(&r, SET "-0-a-1");
 
 	/* to the end: never below minAvailable, one pod per round that
 	 * recreates (a-1, then a-2) */
-	sim_run(&v2, &s, check_floor, &fc);
+	ro_run(&r, NULL, check_floor, &fc);
 	assert_int_equal(fc.rounds_recreating, 2);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	ro_close(&r);
 }
 
-static void test_clique_one_at_a_time(void **state)
-{
-	(void)state;
-	check_clique_one_at_a_time(false);
-	check_clique_one_at_a_time(true);
-}
+BOTH_FORMS_TEST(clique_one_at_a_time)
 
 /* maxUnavailable 2 of 4 pods with minAvailable 1: two at once; with
  * minAvailable 3, one (available - minAvailable is the smaller). */
-static void test_clique_max_unavailable(void **state)
+static void check_clique_max_unavailable(bool compact)
 {
 	static const struct {
 		int min;
@@ -868,40 +871,21 @@ static void test_clique_max_unavailable(void **state)
 		{ 2, SET "-0-a-0," SET "-0-a-1" },
 	};
 	size_t c = 0;
-	int form = 0;
 
-	(void)state;
-	for (form = 0; form < 2; form++) {
-		for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-			set v1;
-			set v2;
-			sim s;
-			rec_plan plan = REC_PLAN_INIT;
-			json_t *actions = NULL;
-			floor_ctx fc = { .pclq = SET "-0-a",
-					 .min = (size_t)cases[c].min };
-			char buf[LIST_BUF];
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		ro r;
+		floor_ctx fc = { .pclq = SET "-0-a",
+				 .min = (size_t)cases[c].min };
 
-			clique_set(&v1, form, 4, cases[c].min,
-				   "{maxUnavailable: 2}", "busybox:1");
-			clique_set(&v2, form, 4, cases[c].min,
-				   "{maxUnavailable: 2}", "busybox:2");
-			sim_start(&v1, &s);
-			plan_round(&v2, &s, &plan, &actions);
-			assert_string_equal(recreate_of(&plan, buf),
-					    cases[c].want);
-			assert_string_equal(pods_of(actions, "delete", buf),
-					    cases[c].want);
-			json_decref(actions);
-			rec_plan_release(&plan);
-			sim_run(&v2, &s, check_floor, &fc);
-			check_settled(&v2, &s);
-			sim_release(&s);
-			set_release(&v1);
-			set_release(&v2);
-		}
+		ro_clique(&r, compact, 4, cases[c].min, "{maxUnavailable: 2}");
+		ro_plan(&r, NULL);
+		expect_recreate(&r, cases[c].want);
+		ro_run(&r, NULL, check_floor, &fc);
+		ro_close(&r);
 	}
 }
+
+BOTH_FORMS_TEST(clique_max_unavailable)
 
 /* ---- minAvailable == replicas == 1 ---------------------------------------- */
 
@@ -925,132 +909,69 @@ static bool below_min_step(const rec_plan *plan, const char *pod)
 
 /* Without maxSurge the single pod goes (one at a time is the least
  * possible disruption), said in steps[].belowMin. */
-static void test_single_without_surge(void **state)
+static void check_single_without_surge(bool compact)
 {
-	int form = 0;
+	ro r;
 
-	(void)state;
-	for (form = 0; form < 2; form++) {
-		set v1;
-		set v2;
-		sim s;
-		rec_plan plan = REC_PLAN_INIT;
-		json_t *actions = NULL;
-		char buf[LIST_BUF];
+	ro_clique(&r, compact, 1, 1, "");
+	ro_plan(&r, NULL);
+	expect_recreate(&r, SET "-0-a-0");
+	assert_true(below_min_step(&r.plan, SET "-0-a-0"));
+	/* no replacement made first */
+	assert_null(tp_planned(&r.plan, "Pod", SET "-0-a-0-1"));
 
-		clique_set(&v1, form, 1, 1, "", "busybox:1");
-		clique_set(&v2, form, 1, 1, "", "busybox:2");
-		sim_start(&v1, &s);
-		plan_round(&v2, &s, &plan, &actions);
-		assert_string_equal(recreate_of(&plan, buf), SET "-0-a-0");
-		assert_string_equal(pods_of(actions, "delete", buf),
-				    SET "-0-a-0");
-		assert_true(below_min_step(&plan, SET "-0-a-0"));
-		/* no replacement made first */
-		assert_null(planned(&plan, "Pod", SET "-0-a-0-1"));
-		json_decref(actions);
-		rec_plan_release(&plan);
+	/* the same without a change: no step, nothing */
+	ro_plan(&r, &r.v1);
+	assert_false(below_min_step(&r.plan, SET "-0-a-0"));
+	assert_string_equal(recreated(&r), "");
 
-		/* the same without a change: no step, nothing */
-		plan_round(&v1, &s, &plan, &actions);
-		assert_false(below_min_step(&plan, SET "-0-a-0"));
-		assert_string_equal(recreate_of(&plan, buf), "");
-		json_decref(actions);
-		rec_plan_release(&plan);
-
-		sim_run(&v2, &s, NULL, NULL);
-		check_settled(&v2, &s);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v2);
-	}
+	ro_run(&r, NULL, NULL, NULL);
+	ro_close(&r);
 }
+
+BOTH_FORMS_TEST(single_without_surge)
 
 /*
  * minAvailable == replicas == 2 without maxSurge: one pod at a time, and
  * only while nothing else is unavailable (a-1 on the new template not
  * Ready yet: a-0 waits).
  */
-static void test_all_needed_one_at_a_time(void **state)
+static void check_all_needed_one_at_a_time(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
+	ro r;
 	floor_ctx fc = { .pclq = SET "-0-a", .min = 1 };
-	char buf[LIST_BUF];
-	int form = 0;
 
-	(void)state;
-	for (form = 0; form < 2; form++) {
-		clique_set(&v1, form, 2, 2, "", "busybox:1");
-		clique_set(&v2, form, 2, 2, "", "busybox:2");
-		sim_start(&v1, &s);
-		plan_round(&v2, &s, &plan, &actions);
-		assert_string_equal(recreate_of(&plan, buf), SET "-0-a-0");
-		assert_true(below_min_step(&plan, SET "-0-a-0"));
-		json_decref(actions);
-		rec_plan_release(&plan);
+	ro_clique(&r, compact, 2, 2, "");
+	ro_plan(&r, NULL);
+	assert_string_equal(recreated(&r), SET "-0-a-0");
+	assert_true(below_min_step(&r.plan, SET "-0-a-0"));
 
-		/* a-1 already on the new template, not Ready: a-0 waits */
-		sim_drop(&s, "Pod", SET "-0-a-1");
-		plan_round(&v2, &s, &plan, &actions);
-		sim_add_planned(&s, &plan, "Pod", SET "-0-a-1", false, T0);
-		sim_updates(&s, actions);
-		json_decref(actions);
-		rec_plan_release(&plan);
-		plan_round(&v2, &s, &plan, &actions);
-		assert_true(rollout_active(&plan));
-		assert_string_equal(recreate_of(&plan, buf), "");
-		assert_int_equal(count_actions(actions, "delete"), 0);
-		json_decref(actions);
-		rec_plan_release(&plan);
+	/* a-1 already on the new template, not Ready: a-0 waits */
+	sim_drop(&r.s, "Pod", SET "-0-a-1");
+	ro_plan(&r, NULL);
+	sim_add_pod(&r.s, &r.plan, SET "-0-a-1", false);
+	sim_updates(&r.s, r.actions);
+	ro_plan(&r, NULL);
+	assert_true(rollout_active(&r.plan));
+	expect_still(&r);
 
-		/* Ready: a-0 goes, the one allowed below minAvailable */
-		set_ready(sim_pod(&s, SET "-0-a-1"), true);
-		sim_run(&v2, &s, check_floor, &fc);
-		assert_int_equal(fc.rounds_recreating, 1);
-		fc.rounds_recreating = 0;
-		check_settled(&v2, &s);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v2);
-	}
+	/* Ready: a-0 goes, the one allowed below minAvailable */
+	tp_bind(sim_pod(&r.s, SET "-0-a-1"), true);
+	ro_run(&r, NULL, check_floor, &fc);
+	assert_int_equal(fc.rounds_recreating, 1);
+	ro_close(&r);
 }
+
+BOTH_FORMS_TEST(all_needed_one_at_a_time)
 
 /* Whether a PodGang of the plan lists pod in its podReferences. */
 static bool gang_lists(const rec_plan *plan, const char *pod)
 {
-	const json_t *item = NULL;
-	size_t i = 0;
+	json_t *gang_of = tp_gang_map(plan);
+	bool listed = json_object_get(gang_of, pod) != NULL;
 
-	json_array_foreach(plan->items, i, item)
-	{
-		const json_t *o = json_object_get(item, "object");
-		const json_t *pg = NULL;
-		size_t g = 0;
-
-		if (!kind_is(o, "PodGang"))
-			continue;
-		json_array_foreach(
-		    json_object_get(json_object_get(o, "spec"), "podgroups"), g,
-		    pg)
-		{
-			const json_t *r = NULL;
-			size_t k = 0;
-
-			json_array_foreach(json_object_get(pg, "podReferences"),
-					   k, r)
-			{
-				if (!strcmp(json_string_value(
-						json_object_get(r, "name")),
-					    pod))
-					return true;
-			}
-		}
-	}
-	return false;
+	json_decref(gang_of);
+	return listed;
 }
 
 /* Surge pods made during a run: a pod made beside a pod of its index. */
@@ -1063,15 +984,12 @@ static void check_surge(void *vctx, const sim *s, const rec_plan *plan,
 			int phase)
 {
 	surge_ctx *c = vctx;
-	size_t ready = 0;
-	size_t outdated = 0;
+	pod_count n = count_pods(s, plan, SET "-0-a");
 
-	count_pods(s, SET "-0-a", current_hash(plan, SET "-0-a"), &ready,
-		   &outdated);
-	if (phase == 1 && ready == 0)
+	if (phase == 1 && n.ready == 0)
 		c->rounds_without_ready++;
-	if (phase == 0 && planned(plan, "Pod", SET "-0-a-0-1") &&
-	    !sim_find(s, "Pod", SET "-0-a-0-1"))
+	if (phase == 0 && tp_planned(plan, "Pod", SET "-0-a-0-1") &&
+	    !tp_cluster_find(&s->c, "Pod", SET "-0-a-0-1", NULL))
 		c->surges++;
 }
 
@@ -1082,98 +1000,91 @@ static void check_surge(void *vctx, const sim *s, const rec_plan *plan,
  */
 static void check_single_with_surge(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
+	ro r;
 	const json_t *pod = NULL;
 	surge_ctx sc = { 0 };
-	char buf[LIST_BUF];
 
-	clique_set(&v1, compact, 1, 1, "{maxSurge: 1}", "busybox:1");
-	clique_set(&v2, compact, 1, 1, "{maxSurge: 1}", "busybox:2");
-	sim_start(&v1, &s);
-
-	plan_round(&v2, &s, &plan, &actions);
-	assert_true(rollout_active(&plan));
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_false(below_min_step(&plan, SET "-0-a-0"));
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(pods_of(actions, "create", buf), SET "-0-a-0-1");
-	pod = planned(&plan, "Pod", SET "-0-a-0-1");
+	ro_clique(&r, compact, 1, 1, "{maxSurge: 1}");
+	ro_plan(&r, NULL);
+	assert_true(rollout_active(&r.plan));
+	assert_false(below_min_step(&r.plan, SET "-0-a-0"));
+	expect_still(&r);
+	assert_string_equal(created(&r), SET "-0-a-0-1");
+	pod = tp_planned(&r.plan, "Pod", SET "-0-a-0-1");
 	assert_non_null(pod);
 	assert_string_equal(json_string_value(json_object_get(
 				json_object_get(pod, "spec"), "hostname")),
 			    SET "-0-a-0");
-	assert_string_equal(label_of(pod, POL_LABEL_POD_INDEX), "0");
-	assert_string_equal(label_of(pod, POL_LABEL_TEMPLATE_HASH),
-			    current_hash(&plan, SET "-0-a"));
-	assert_true(gang_lists(&plan, SET "-0-a-0-1"));
-	assert_true(gang_lists(&plan, SET "-0-a-0"));
-	assert_non_null(planned(&plan, "Pod", SET "-0-a-0"));
-	sim_add_planned(&s, &plan, "Pod", SET "-0-a-0-1", false, T0);
-	sim_updates(&s, actions);
-	json_decref(actions);
-	rec_plan_release(&plan);
+	assert_string_equal(tp_label_of(pod, POL_LABEL_POD_INDEX), "0");
+	expect_planned_current(&r.plan, SET "-0-a-0-1", SET "-0-a");
+	assert_true(gang_lists(&r.plan, SET "-0-a-0-1"));
+	assert_true(gang_lists(&r.plan, SET "-0-a-0"));
+	assert_non_null(tp_planned(&r.plan, "Pod", SET "-0-a-0"));
+	sim_add_pod(&r.s, &r.plan, SET "-0-a-0-1", false);
+	sim_updates(&r.s, r.actions);
 
 	/* the replacement not Ready: nothing deleted, no second surge,
 	 * both still planned and in the gang */
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(pods_of(actions, "create", buf), "");
-	assert_non_null(planned(&plan, "Pod", SET "-0-a-0"));
-	assert_non_null(planned(&plan, "Pod", SET "-0-a-0-1"));
-	assert_null(planned(&plan, "Pod", SET "-0-a-0-2"));
-	assert_true(gang_lists(&plan, SET "-0-a-0-1"));
-	sim_updates(&s, actions);
-	json_decref(actions);
-	rec_plan_release(&plan);
+	ro_plan(&r, NULL);
+	expect_still(&r);
+	assert_string_equal(created(&r), "");
+	assert_non_null(tp_planned(&r.plan, "Pod", SET "-0-a-0"));
+	assert_non_null(tp_planned(&r.plan, "Pod", SET "-0-a-0-1"));
+	assert_null(tp_planned(&r.plan, "Pod", SET "-0-a-0-2"));
+	assert_true(gang_lists(&r.plan, SET "-0-a-0-1"));
+	sim_updates(&r.s, r.actions);
 
 	/* Ready: the old pod goes (unplanned), the replacement stays */
-	set_ready(sim_pod(&s, SET "-0-a-0-1"), true);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(pods_of(actions, "delete", buf), SET "-0-a-0");
-	assert_int_equal(count_actions(actions, "delete"), 1);
-	assert_string_equal(pods_of(actions, "create", buf), "");
-	assert_null(planned(&plan, "Pod", SET "-0-a-0"));
-	assert_non_null(planned(&plan, "Pod", SET "-0-a-0-1"));
-	assert_false(gang_lists(&plan, SET "-0-a-0"));
-	assert_true(gang_lists(&plan, SET "-0-a-0-1"));
-	sim_updates(&s, actions);
-	json_decref(actions);
-	rec_plan_release(&plan);
+	tp_bind(sim_pod(&r.s, SET "-0-a-0-1"), true);
+	ro_plan(&r, NULL);
+	assert_string_equal(deleted(&r), SET "-0-a-0");
+	assert_int_equal(count_actions(r.actions, "delete"), 1);
+	assert_string_equal(created(&r), "");
+	assert_null(tp_planned(&r.plan, "Pod", SET "-0-a-0"));
+	assert_non_null(tp_planned(&r.plan, "Pod", SET "-0-a-0-1"));
+	assert_false(gang_lists(&r.plan, SET "-0-a-0"));
+	assert_true(gang_lists(&r.plan, SET "-0-a-0-1"));
+	sim_updates(&r.s, r.actions);
 
 	/* the old one terminating: the replacement holds index 0 alone */
-	terminate(sim_pod(&s, SET "-0-a-0"));
-	plan_round(&v2, &s, &plan, &actions);
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(pods_of(actions, "create", buf), "");
-	assert_non_null(planned(&plan, "Pod", SET "-0-a-0-1"));
-	sim_updates(&s, actions);
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_drop(&s, "Pod", SET "-0-a-0");
-	check_settled(&v2, &s);
-	sim_release(&s);
+	tp_terminate(sim_pod(&r.s, SET "-0-a-0"), T0);
+	ro_plan(&r, NULL);
+	assert_int_equal(count_actions(r.actions, "delete"), 0);
+	assert_string_equal(created(&r), "");
+	assert_non_null(tp_planned(&r.plan, "Pod", SET "-0-a-0-1"));
+	sim_updates(&r.s, r.actions);
+	sim_drop(&r.s, "Pod", SET "-0-a-0");
+	check_settled(&r.v2, &r.s);
 
 	/* driven from the start: one surge, never without a Ready pod */
-	sim_start(&v1, &s);
-	sim_run(&v2, &s, check_surge, &sc);
+	ro_restart(&r);
+	ro_run(&r, NULL, check_surge, &sc);
 	assert_int_equal(sc.surges, 1);
 	assert_int_equal(sc.rounds_without_ready, 0);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	ro_close(&r);
 }
 
-static void test_single_with_surge(void **state)
+BOTH_FORMS_TEST(single_with_surge)
+
+/* maxSurge 2 with minAvailable == replicas == 2: both replacements made
+ * first, at once, each beside its index. */
+static void test_surge_two(void **state)
 {
+	ro r;
+	surge_ctx sc = { 0 };
+
 	(void)state;
-	check_single_with_surge(false);
-	check_single_with_surge(true);
+	ro_clique(&r, false, 2, 2, "{maxSurge: 2}");
+	ro_plan(&r, NULL);
+	assert_string_equal(recreated(&r), "");
+	assert_string_equal(created(&r), SET "-0-a-0-1," SET "-0-a-1-1");
+	assert_string_equal(
+	    tp_label_of(tp_planned(&r.plan, "Pod", SET "-0-a-1-1"),
+			POL_LABEL_POD_INDEX),
+	    "1");
+	ro_run(&r, NULL, check_surge, &sc);
+	assert_int_equal(sc.rounds_without_ready, 0);
+	ro_close(&r);
 }
 
 /* ---- scaling groups ------------------------------------------------------------- */
@@ -1195,15 +1106,11 @@ static size_t units_available(const sim *s, const rec_plan *plan)
 	for (j = 0; j < 4; j++) {
 		char w[64];
 		char x[64];
-		size_t rw = 0;
-		size_t rx = 0;
-		size_t o = 0;
 
 		snprintf(w, sizeof(w), SET "-0-g-%" PRId64 "-w", j);
 		snprintf(x, sizeof(x), SET "-0-g-%" PRId64 "-x", j);
-		count_pods(s, w, current_hash(plan, w), &rw, &o);
-		count_pods(s, x, current_hash(plan, x), &rx, &o);
-		if (rw >= 2 && rx >= 1)
+		if (count_pods(s, plan, w).ready >= 2 &&
+		    count_pods(s, plan, x).ready >= 1)
 			n++;
 	}
 	return n;
@@ -1253,55 +1160,41 @@ static void check_units(void *vctx, const sim *s, const rec_plan *plan,
  */
 static void check_group_units(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	units_ctx uc = { .available_min = 99 };
-	char buf[LIST_BUF];
-	char want[LIST_BUF];
+	static const struct {
+		const char *rolling;
+		int64_t with; /* the first round's unit beside 1, or -1 */
+		const char *order; /* units_ctx's */
+		size_t max_units;
+		size_t available_min;
+	} cases[] = {
+		/* one unit a round, scaled units first, the base unit last */
+		{ "", -1, "1/2/3/0/", 1, 3 },
+		{ "{maxUnavailable: 2}", 2, "12/03/", 2, 2 },
+	};
+	size_t c = 0;
 
-	group_set(&v1, compact, "", "busybox:1");
-	group_set(&v2, compact, "", "busybox:2");
-	sim_start(&v1, &s);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_true(rollout_active(&plan));
-	assert_string_equal(rollout_str(&plan, "component"), SET "-0-g");
-	assert_string_equal(recreate_of(&plan, buf), unit_pods(1, want));
-	assert_string_equal(pods_of(actions, "delete", buf), want);
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_run(&v2, &s, check_units, &uc);
-	/* one unit a round, scaled units first, the base unit last */
-	assert_string_equal(uc.order, "1/2/3/0/");
-	assert_int_equal(uc.max_units, 1);
-	assert_int_equal(uc.available_min, 3);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		ro r;
+		units_ctx uc = { .available_min = 99 };
+		char want[LIST_BUF];
 
-	group_set(&v1, compact, "{maxUnavailable: 2}", "busybox:1");
-	group_set(&v2, compact, "{maxUnavailable: 2}", "busybox:2");
-	sim_start(&v1, &s);
-	plan_round(&v2, &s, &plan, &actions);
-	two_units(1, 2, want);
-	assert_string_equal(recreate_of(&plan, buf), want);
-	assert_string_equal(pods_of(actions, "delete", buf), want);
-	json_decref(actions);
-	rec_plan_release(&plan);
-	memset(&uc, 0, sizeof(uc));
-	uc.available_min = 99;
-	sim_run(&v2, &s, check_units, &uc);
-	assert_string_equal(uc.order, "12/03/");
-	assert_int_equal(uc.max_units, 2);
-	assert_int_equal(uc.available_min, 2);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+		ro_group(&r, compact, cases[c].rolling);
+		ro_plan(&r, NULL);
+		assert_true(rollout_active(&r.plan));
+		assert_string_equal(rollout_str(&r.plan, "component"),
+				    SET "-0-g");
+		expect_recreate(&r, cases[c].with < 0
+					? unit_pods(1, want)
+					: two_units(1, cases[c].with, want));
+		ro_run(&r, NULL, check_units, &uc);
+		assert_string_equal(uc.order, cases[c].order);
+		assert_int_equal(uc.max_units, cases[c].max_units);
+		assert_int_equal(uc.available_min, cases[c].available_min);
+		ro_close(&r);
+	}
 }
+
+BOTH_FORMS_TEST(group_units)
 
 /* Whether rollout.steps has a unit step of unit j with belowMin. */
 static bool below_min_unit(const rec_plan *plan, int64_t j)
@@ -1325,55 +1218,16 @@ static bool below_min_unit(const rec_plan *plan, int64_t j)
  * (the least possible disruption), said in steps[].belowMin. */
 static void test_group_all_base(void **state)
 {
-	static const char fmt[] =
-	    "apiVersion: grove.io/v1alpha1\n"
-	    "kind: PodCliqueSet\n"
-	    "metadata: {name: " SET ", namespace: ns}\n"
-	    "spec:\n"
-	    "  replicas: 1\n"
-	    "  template:\n"
-	    "    cliques:\n"
-	    "    - name: w\n"
-	    "      spec:\n"
-	    "        replicas: 2\n"
-	    "        podSpec: {containers: [{name: c, image: %s}]}\n"
-	    "    podCliqueScalingGroups:\n"
-	    "    - {name: g, cliqueNames: [w], replicas: 2, minAvailable: 2}\n";
-	char text[2048];
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	char buf[LIST_BUF];
+	ro r;
 
 	(void)state;
-	snprintf(text, sizeof(text), fmt, "busybox:1");
-	set_load(&v1, text);
-	snprintf(text, sizeof(text), fmt, "busybox:2");
-	set_load(&v2, text);
-	sim_start(&v1, &s);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(recreate_of(&plan, buf),
-			    SET "-0-g-0-w-0," SET "-0-g-0-w-1");
-	assert_string_equal(pods_of(actions, "delete", buf),
-			    SET "-0-g-0-w-0," SET "-0-g-0-w-1");
-	assert_true(below_min_unit(&plan, 0));
-	assert_false(below_min_unit(&plan, 1));
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_run(&v2, &s, NULL, NULL);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
-}
-
-static void test_group_units(void **state)
-{
-	(void)state;
-	check_group_units(false);
-	check_group_units(true);
+	ro_open(&r, all_base_set, NULL);
+	ro_plan(&r, NULL);
+	expect_recreate(&r, SET "-0-g-0-w-0," SET "-0-g-0-w-1");
+	assert_true(below_min_unit(&r.plan, 0));
+	assert_false(below_min_unit(&r.plan, 1));
+	ro_run(&r, NULL, NULL, NULL);
+	ro_close(&r);
 }
 
 /* ---- what serves nothing goes at once --------------------------------------- */
@@ -1384,96 +1238,47 @@ static void test_group_units(void **state)
  * Ready gets both recreated, and its Ready outdated pod kept (taking it
  * would leave fewer than minAvailable). A group's units likewise.
  */
-static void test_unavailable_at_once(void **state)
+static void check_unavailable_at_once(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	char buf[LIST_BUF];
+	ro r;
 	char want[LIST_BUF];
-	int form = 0;
 
-	(void)state;
-	for (form = 0; form < 2; form++) {
-		clique_set(&v1, form, 3, 2, "", "busybox:1");
-		clique_set(&v2, form, 3, 2, "", "busybox:2");
-		sim_start(&v1, &s);
-		set_ready(sim_pod(&s, SET "-0-a-1"), false);
-		set_ready(sim_pod(&s, SET "-0-a-2"), false);
-		plan_round(&v2, &s, &plan, &actions);
-		assert_string_equal(recreate_of(&plan, buf),
-				    SET "-0-a-1," SET "-0-a-2");
-		assert_string_equal(pods_of(actions, "delete", buf),
-				    SET "-0-a-1," SET "-0-a-2");
-		json_decref(actions);
-		rec_plan_release(&plan);
-		/* not Ready on the current template: left alone */
-		plan_round(&v1, &s, &plan, &actions);
-		assert_string_equal(recreate_of(&plan, buf), "");
-		assert_int_equal(count_actions(actions, "delete"), 0);
-		json_decref(actions);
-		rec_plan_release(&plan);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v2);
+	ro_clique(&r, compact, 3, 2, "");
+	tp_bind(sim_pod(&r.s, SET "-0-a-1"), false);
+	tp_bind(sim_pod(&r.s, SET "-0-a-2"), false);
+	ro_plan(&r, NULL);
+	expect_recreate(&r, SET "-0-a-1," SET "-0-a-2");
+	/* not Ready on the current template: left alone */
+	ro_plan(&r, &r.v1);
+	expect_still(&r);
+	ro_close(&r);
 
-		group_set(&v1, form, "", "busybox:1");
-		group_set(&v2, form, "", "busybox:2");
-		sim_start(&v1, &s);
-		set_ready(sim_pod(&s, SET "-0-g-2-w-1"), false);
-		set_ready(sim_pod(&s, SET "-0-g-3-x-0"), false);
-		plan_round(&v2, &s, &plan, &actions);
-		/* units 2 and 3 serve nothing: both, whole; no budgeted unit
-		 * (maxUnavailable 1 is already spent twice) */
-		two_units(2, 3, want);
-		assert_string_equal(recreate_of(&plan, buf), want);
-		assert_string_equal(pods_of(actions, "delete", buf), want);
-		json_decref(actions);
-		rec_plan_release(&plan);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v2);
-	}
+	ro_group(&r, compact, "");
+	tp_bind(sim_pod(&r.s, SET "-0-g-2-w-1"), false);
+	tp_bind(sim_pod(&r.s, SET "-0-g-3-x-0"), false);
+	ro_plan(&r, NULL);
+	/* units 2 and 3 serve nothing: both, whole; no budgeted unit
+	 * (maxUnavailable 1 is already spent twice) */
+	expect_recreate(&r, two_units(2, 3, want));
+	ro_close(&r);
 }
+
+BOTH_FORMS_TEST(unavailable_at_once)
 
 /* ---- startup order ----------------------------------------------------------- */
 
-/* Cliques a and b (b startsAfter a), 2 pods each, minAvailable 1. */
-static void ordered_set(set *st, const char *image)
-{
-	char text[2048];
-
-	snprintf(text, sizeof(text),
-		 "apiVersion: grove.io/v1alpha1\n"
-		 "kind: PodCliqueSet\n"
-		 "metadata: {name: " SET ", namespace: ns}\n"
-		 "spec:\n"
-		 "  replicas: 1\n"
-		 "  template:\n"
-		 "    cliqueStartupType: CliqueStartupTypeExplicit\n"
-		 "    cliques:\n"
-		 "    - name: b\n"
-		 "      spec:\n"
-		 "        replicas: 2\n"
-		 "        minAvailable: 1\n"
-		 "        startsAfter: [a]\n"
-		 "        podSpec: {containers: [{name: c, image: %s}]}\n"
-		 "    - name: a\n"
-		 "      spec:\n"
-		 "        replicas: 2\n"
-		 "        minAvailable: 1\n"
-		 "        podSpec: {containers: [{name: c, image: %s}]}\n",
-		 image, image);
-	set_load(st, text);
-}
-
-/* No pod of b is recreated while a has an outdated or missing pod, and
- * the report names a then; both are rolled. */
+/*
+ * What goes first waits for nothing, what goes later waits for it: no
+ * pod of later (a prefix of pod names) is recreated while the PodClique
+ * first (2 pods) has an outdated pod or fewer than 2 Ready, and the
+ * report then names first's turn: rollout.component first, or with
+ * by_replica rollout.replicaIndex 0 (and 1 for later's pods).
+ */
 typedef struct order_ctx {
-	size_t a_rounds;
-	size_t b_rounds;
+	const char *first;
+	const char *later;
+	bool by_replica;
+	size_t rounds[2]; /* rounds that recreate first's, later's pods */
 } order_ctx;
 
 static void check_order(void *vctx, const sim *s, const rec_plan *plan,
@@ -1481,216 +1286,110 @@ static void check_order(void *vctx, const sim *s, const rec_plan *plan,
 {
 	order_ctx *c = vctx;
 	char buf[LIST_BUF];
-	size_t ready = 0;
-	size_t outdated = 0;
+	char first_pods[64];
+	pod_count n = { 0 };
 
 	if (phase != 0)
 		return;
 	recreate_of(plan, buf);
-	count_pods(s, SET "-0-a", current_hash(plan, SET "-0-a"), &ready,
-		   &outdated);
-	if (strstr(buf, SET "-0-b-")) {
-		assert_int_equal(outdated, 0);
-		assert_int_equal(ready, 2);
-		c->b_rounds++;
+	n = count_pods(s, plan, c->first);
+	snprintf(first_pods, sizeof(first_pods), "%s-", c->first);
+	if (strstr(buf, c->later)) {
+		assert_null(strstr(buf, first_pods));
+		assert_int_equal(n.outdated, 0);
+		assert_int_equal(n.ready, 2);
+		if (c->by_replica)
+			assert_int_equal(rollout_int(plan, "replicaIndex"), 1);
+		c->rounds[1]++;
 	}
-	if (strstr(buf, SET "-0-a-")) {
-		assert_null(strstr(buf, SET "-0-b-"));
-		c->a_rounds++;
+	if (strstr(buf, first_pods)) {
+		if (c->by_replica)
+			assert_int_equal(rollout_int(plan, "replicaIndex"), 0);
+		c->rounds[0]++;
 	}
-	if (outdated || ready < 2)
-		assert_string_equal(rollout_str(plan, "component"), SET "-0-a");
+	if ((n.outdated || n.ready < 2) && c->by_replica)
+		assert_int_equal(rollout_int(plan, "replicaIndex"), 0);
+	else if (n.outdated || n.ready < 2)
+		assert_string_equal(rollout_str(plan, "component"), c->first);
 }
 
 static void test_startup_order(void **state)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	order_ctx oc = { 0 };
-	char buf[LIST_BUF];
+	ro r;
+	order_ctx oc = { .first = SET "-0-a", .later = SET "-0-b-" };
 
 	(void)state;
-	ordered_set(&v1, "busybox:1");
-	ordered_set(&v2, "busybox:2");
-	sim_start(&v1, &s);
-	plan_round(&v2, &s, &plan, &actions);
+	ro_open(&r, ordered_set, NULL);
+	ro_plan(&r, NULL);
 	/* b is first in the set's text, a first in startup order */
-	assert_string_equal(rollout_str(&plan, "component"), SET "-0-a");
-	assert_string_equal(recreate_of(&plan, buf), SET "-0-a-0");
-	assert_string_equal(pods_of(actions, "delete", buf), SET "-0-a-0");
-	assert_null(rollout_str(&plan, "waiting"));
+	assert_string_equal(rollout_str(&r.plan, "component"), SET "-0-a");
+	expect_recreate(&r, SET "-0-a-0");
+	assert_null(rollout_str(&r.plan, "waiting"));
 
 	/* a on the new template, a-1 not Ready yet: b still waits, and
 	 * the report says for what */
-	sim_drop(&s, "Pod", SET "-0-a-0");
-	sim_drop(&s, "Pod", SET "-0-a-1");
-	sim_add_planned(&s, &plan, "Pod", SET "-0-a-0", true, T0);
-	sim_add_planned(&s, &plan, "Pod", SET "-0-a-1", false, T0);
-	sim_updates(&s, actions);
-	json_decref(actions);
-	rec_plan_release(&plan);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_true(rollout_active(&plan));
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(rollout_str(&plan, "component"), SET "-0-a");
-	assert_non_null(rollout_str(&plan, "waiting"));
-	assert_non_null(strstr(rollout_str(&plan, "waiting"), SET "-0-a"));
-	json_decref(actions);
-	rec_plan_release(&plan);
+	sim_drop(&r.s, "Pod", SET "-0-a-0");
+	sim_drop(&r.s, "Pod", SET "-0-a-1");
+	sim_add_pod(&r.s, &r.plan, SET "-0-a-0", true);
+	sim_add_pod(&r.s, &r.plan, SET "-0-a-1", false);
+	sim_updates(&r.s, r.actions);
+	ro_plan(&r, NULL);
+	assert_true(rollout_active(&r.plan));
+	expect_still(&r);
+	assert_string_equal(rollout_str(&r.plan, "component"), SET "-0-a");
+	assert_non_null(rollout_str(&r.plan, "waiting"));
+	assert_non_null(strstr(rollout_str(&r.plan, "waiting"), SET "-0-a"));
 
 	/* a-1 Ready: b's turn */
-	set_ready(sim_pod(&s, SET "-0-a-1"), true);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(rollout_str(&plan, "component"), SET "-0-b");
-	assert_null(rollout_str(&plan, "waiting"));
-	assert_string_equal(recreate_of(&plan, buf), SET "-0-b-0");
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_release(&s);
+	tp_bind(sim_pod(&r.s, SET "-0-a-1"), true);
+	ro_plan(&r, NULL);
+	assert_string_equal(rollout_str(&r.plan, "component"), SET "-0-b");
+	assert_null(rollout_str(&r.plan, "waiting"));
+	assert_string_equal(recreated(&r), SET "-0-b-0");
 
 	/* driven from the start */
-	sim_start(&v1, &s);
-	sim_run(&v2, &s, check_order, &oc);
-	assert_int_equal(oc.a_rounds, 2);
-	assert_int_equal(oc.b_rounds, 2);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	ro_restart(&r);
+	ro_run(&r, NULL, check_order, &oc);
+	assert_int_equal(oc.rounds[0], 2);
+	assert_int_equal(oc.rounds[1], 2);
+	ro_close(&r);
 }
 
 /* Within one wave (no startsAfter), a standalone clique goes before a
  * group, though the group comes first in the text. */
 static void test_group_after_clique(void **state)
 {
-	static const char fmt[] =
-	    "apiVersion: grove.io/v1alpha1\n"
-	    "kind: PodCliqueSet\n"
-	    "metadata: {name: " SET ", namespace: ns}\n"
-	    "spec:\n"
-	    "  replicas: 1\n"
-	    "  template:\n"
-	    "    cliques:\n"
-	    "    - name: w\n"
-	    "      spec:\n"
-	    "        replicas: 1\n"
-	    "        podSpec: {containers: [{name: c, image: %s}]}\n"
-	    "    - name: r\n"
-	    "      spec:\n"
-	    "        replicas: 2\n"
-	    "        minAvailable: 1\n"
-	    "        podSpec: {containers: [{name: c, image: %s}]}\n"
-	    "    podCliqueScalingGroups:\n"
-	    "    - {name: g, cliqueNames: [w], replicas: 3, minAvailable: 1}\n";
-	char text[2048];
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	char buf[LIST_BUF];
+	ro r;
 
 	(void)state;
-	snprintf(text, sizeof(text), fmt, "busybox:1", "busybox:1");
-	set_load(&v1, text);
-	snprintf(text, sizeof(text), fmt, "busybox:2", "busybox:2");
-	set_load(&v2, text);
-	sim_start(&v1, &s);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(rollout_str(&plan, "component"), SET "-0-r");
-	assert_string_equal(recreate_of(&plan, buf), SET "-0-r-0");
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_run(&v2, &s, NULL, NULL);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	ro_open(&r, clique_and_group_set, NULL);
+	ro_plan(&r, NULL);
+	assert_string_equal(rollout_str(&r.plan, "component"), SET "-0-r");
+	assert_string_equal(recreated(&r), SET "-0-r-0");
+	ro_run(&r, NULL, NULL, NULL);
+	ro_close(&r);
 }
 
 /* ---- set replicas --------------------------------------------------------------- */
 
 /* Nothing of set replica 1 is recreated while replica 0 is unfinished. */
-typedef struct replica_ctx {
-	size_t rounds[2];
-} replica_ctx;
-
-static void check_replicas(void *vctx, const sim *s, const rec_plan *plan,
-			   int phase)
-{
-	replica_ctx *c = vctx;
-	char buf[LIST_BUF];
-	size_t ready = 0;
-	size_t outdated = 0;
-
-	if (phase != 0)
-		return;
-	recreate_of(plan, buf);
-	count_pods(s, SET "-0-a", current_hash(plan, SET "-0-a"), &ready,
-		   &outdated);
-	if (strstr(buf, SET "-1-a-")) {
-		assert_null(strstr(buf, SET "-0-a-"));
-		assert_int_equal(outdated, 0);
-		assert_int_equal(ready, 2);
-		assert_int_equal(rollout_int(plan, "replicaIndex"), 1);
-		c->rounds[1]++;
-	}
-	if (strstr(buf, SET "-0-a-")) {
-		assert_int_equal(rollout_int(plan, "replicaIndex"), 0);
-		c->rounds[0]++;
-	}
-	if (outdated || ready < 2)
-		assert_int_equal(rollout_int(plan, "replicaIndex"), 0);
-}
-
 static void test_set_replicas(void **state)
 {
-	static const char fmt[] =
-	    "apiVersion: grove.io/v1alpha1\n"
-	    "kind: PodCliqueSet\n"
-	    "metadata: {name: " SET ", namespace: ns}\n"
-	    "spec:\n"
-	    "  replicas: 2\n"
-	    "  template:\n"
-	    "    cliques:\n"
-	    "    - name: a\n"
-	    "      spec:\n"
-	    "        replicas: 2\n"
-	    "        minAvailable: 1\n"
-	    "        podSpec: {containers: [{name: c, image: %s}]}\n";
-	char text[2048];
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	replica_ctx rc = { { 0 } };
-	char buf[LIST_BUF];
+	ro r;
+	order_ctx oc = { .first = SET "-0-a",
+			 .later = SET "-1-a-",
+			 .by_replica = true };
 
 	(void)state;
-	snprintf(text, sizeof(text), fmt, "busybox:1");
-	set_load(&v1, text);
-	snprintf(text, sizeof(text), fmt, "busybox:2");
-	set_load(&v2, text);
-	sim_start(&v1, &s);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_int_equal(rollout_int(&plan, "replicaIndex"), 0);
-	assert_string_equal(rollout_str(&plan, "component"), SET "-0-a");
-	assert_string_equal(recreate_of(&plan, buf), SET "-0-a-0");
-	assert_string_equal(pods_of(actions, "delete", buf), SET "-0-a-0");
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_run(&v2, &s, check_replicas, &rc);
-	assert_int_equal(rc.rounds[0], 2);
-	assert_int_equal(rc.rounds[1], 2);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	ro_open(&r, two_replicas_set, NULL);
+	ro_plan(&r, NULL);
+	assert_int_equal(rollout_int(&r.plan, "replicaIndex"), 0);
+	assert_string_equal(rollout_str(&r.plan, "component"), SET "-0-a");
+	expect_recreate(&r, SET "-0-a-0");
+	ro_run(&r, NULL, check_order, &oc);
+	assert_int_equal(oc.rounds[0], 2);
+	assert_int_equal(oc.rounds[1], 2);
+	ro_close(&r);
 }
 
 /* ---- progressDeadline ------------------------------------------------------------ */
@@ -1703,87 +1402,57 @@ static void test_set_replicas(void **state)
  * recheckSeconds says when the deadline ends; without a clock (now 0)
  * nothing is checked.
  */
-static void test_progress_deadline(void **state)
+static void check_progress_deadline(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	char buf[LIST_BUF];
+	ro r;
 	time_t t0 = 0;
-	int form = 0;
 
-	(void)state;
 	assert_true(gv_time_parse_utc(T0, &t0));
-	for (form = 0; form < 2; form++) {
-		const char *ru = "{maxUnavailable: 2, progressDeadline: 10m}";
+	ro_clique(&r, compact, 4, 1,
+		  "{maxUnavailable: 2, progressDeadline: 10m}");
+	r.s.now = (int64_t)t0 + 3600;
+	ro_plan(&r, NULL);
+	assert_string_equal(recreated(&r), SET "-0-a-0," SET "-0-a-1");
+	sim_drop(&r.s, "Pod", SET "-0-a-0");
+	sim_drop(&r.s, "Pod", SET "-0-a-1");
+	ro_plan(&r, NULL);
+	assert_string_equal(created(&r), SET "-0-a-0," SET "-0-a-1");
+	sim_add_pod(&r.s, &r.plan, SET "-0-a-0", true);
+	sim_add_pod(&r.s, &r.plan, SET "-0-a-1", false);
 
-		clique_set(&v1, form, 4, 1, ru, "busybox:1");
-		clique_set(&v2, form, 4, 1, ru, "busybox:2");
-		sim_start(&v1, &s);
-		s.now = (int64_t)t0 + 3600;
-		plan_round(&v2, &s, &plan, &actions);
-		assert_string_equal(recreate_of(&plan, buf),
-				    SET "-0-a-0," SET "-0-a-1");
-		json_decref(actions);
-		rec_plan_release(&plan);
-		sim_drop(&s, "Pod", SET "-0-a-0");
-		sim_drop(&s, "Pod", SET "-0-a-1");
-		plan_round(&v2, &s, &plan, &actions);
-		assert_string_equal(pods_of(actions, "create", buf),
-				    SET "-0-a-0," SET "-0-a-1");
-		sim_add_planned(&s, &plan, "Pod", SET "-0-a-0", true, T0);
-		sim_add_planned(&s, &plan, "Pod", SET "-0-a-1", false, T0);
-		json_decref(actions);
-		rec_plan_release(&plan);
+	/* 601 s after a-1 was made: held */
+	r.s.now = (int64_t)t0 + 601;
+	ro_plan(&r, NULL);
+	assert_true(rollout_active(&r.plan));
+	expect_still(&r);
+	assert_non_null(rollout_str(&r.plan, "held"));
+	assert_non_null(strstr(rollout_str(&r.plan, "held"), SET "-0-a-1"));
 
-		/* 601 s after a-1 was made: held */
-		s.now = (int64_t)t0 + 601;
-		plan_round(&v2, &s, &plan, &actions);
-		assert_true(rollout_active(&plan));
-		assert_string_equal(recreate_of(&plan, buf), "");
-		assert_int_equal(count_actions(actions, "delete"), 0);
-		assert_non_null(rollout_str(&plan, "held"));
-		assert_non_null(
-		    strstr(rollout_str(&plan, "held"), SET "-0-a-1"));
-		json_decref(actions);
-		rec_plan_release(&plan);
+	/* 60 s: within it, the next pod goes; a round is asked for
+	 * when the deadline ends */
+	r.s.now = (int64_t)t0 + 60;
+	ro_plan(&r, NULL);
+	assert_null(rollout_str(&r.plan, "held"));
+	assert_string_equal(recreated(&r), SET "-0-a-2");
+	assert_true(rollout_int(&r.plan, "recheckSeconds") > 0);
+	assert_true(rollout_int(&r.plan, "recheckSeconds") <= 600 - 60 + 1);
 
-		/* 60 s: within it, the next pod goes; a round is asked for
-		 * when the deadline ends */
-		s.now = (int64_t)t0 + 60;
-		plan_round(&v2, &s, &plan, &actions);
-		assert_null(rollout_str(&plan, "held"));
-		assert_string_equal(recreate_of(&plan, buf), SET "-0-a-2");
-		assert_true(rollout_int(&plan, "recheckSeconds") > 0);
-		assert_true(rollout_int(&plan, "recheckSeconds") <=
-			    600 - 60 + 1);
-		json_decref(actions);
-		rec_plan_release(&plan);
+	/* no clock: not checked */
+	r.s.now = 0;
+	ro_plan(&r, NULL);
+	assert_null(rollout_str(&r.plan, "held"));
+	assert_string_equal(recreated(&r), SET "-0-a-2");
 
-		/* no clock: not checked */
-		s.now = 0;
-		plan_round(&v2, &s, &plan, &actions);
-		assert_null(rollout_str(&plan, "held"));
-		assert_string_equal(recreate_of(&plan, buf), SET "-0-a-2");
-		json_decref(actions);
-		rec_plan_release(&plan);
-
-		/* held, then a-1 becomes Ready: the rollout goes on */
-		s.now = (int64_t)t0 + 601;
-		set_ready(sim_pod(&s, SET "-0-a-1"), true);
-		plan_round(&v2, &s, &plan, &actions);
-		assert_null(rollout_str(&plan, "held"));
-		assert_string_equal(recreate_of(&plan, buf),
-				    SET "-0-a-2," SET "-0-a-3");
-		json_decref(actions);
-		rec_plan_release(&plan);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v2);
-	}
+	/* held, then a-1 becomes Ready: the rollout goes on */
+	r.s.now = (int64_t)t0 + 601;
+	tp_bind(sim_pod(&r.s, SET "-0-a-1"), true);
+	ro_plan(&r, NULL);
+	assert_null(rollout_str(&r.plan, "held"));
+	assert_string_equal(recreated(&r), SET "-0-a-2," SET "-0-a-3");
+	ro_close(&r);
 }
+
+BOTH_FORMS_TEST(progress_deadline)
 
 /*
  * A group of 4 units, maxUnavailable 2, progressDeadline 5m, and a new
@@ -1792,161 +1461,66 @@ static void test_progress_deadline(void **state)
  * once unit 1 is Ready (room for one more unit); units 3 and 0 keep
  * serving on the old template.
  */
-static void test_group_progress_deadline(void **state)
+static void check_group_progress_deadline(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	char buf[LIST_BUF];
+	ro r;
 	char want[LIST_BUF];
 	time_t t0 = 0;
-	int form = 0;
 	int round = 0;
 
-	(void)state;
 	assert_true(gv_time_parse_utc(T0, &t0));
-	for (form = 0; form < 2; form++) {
-		const char *ru = "{maxUnavailable: 2, progressDeadline: 5m}";
-
-		group_set(&v1, form, ru, "busybox:1");
-		group_set(&v2, form, ru, "busybox:2");
-		sim_start(&v1, &s);
-		s.now = (int64_t)t0 + 3600;
-		s.new_ready = false;
-		plan_round(&v2, &s, &plan, &actions);
-		assert_string_equal(recreate_of(&plan, buf),
-				    two_units(1, 2, want));
-		json_decref(actions);
-		rec_plan_release(&plan);
-		for (round = 0; round < 6; round++)
-			sim_round(&v2, &s, NULL, NULL);
-		/* unit 1 comes up after all, unit 2 never: room for one more
-		 * unit, which the hold keeps */
-		set_ready(sim_pod(&s, SET "-0-g-1-w-0"), true);
-		set_ready(sim_pod(&s, SET "-0-g-1-w-1"), true);
-		set_ready(sim_pod(&s, SET "-0-g-1-x-0"), true);
-		plan_round(&v2, &s, &plan, &actions);
-		assert_true(rollout_active(&plan));
-		assert_string_equal(recreate_of(&plan, buf), "");
-		assert_int_equal(count_actions(actions, "delete"), 0);
-		assert_non_null(rollout_str(&plan, "held"));
-		assert_string_equal(rollout_str(&plan, "component"),
-				    SET "-0-g");
-		/* the old units still there, Ready */
-		assert_true(is_ready(sim_pod(&s, SET "-0-g-3-w-0")));
-		assert_true(is_ready(sim_pod(&s, SET "-0-g-0-x-0")));
-		assert_string_not_equal(label_of(sim_pod(&s, SET "-0-g-0-x-0"),
-						 POL_LABEL_TEMPLATE_HASH),
-					current_hash(&plan, SET "-0-g-0-x"));
-		json_decref(actions);
-		rec_plan_release(&plan);
-		/* without the clock, the next unit would go */
-		s.now = 0;
-		plan_round(&v2, &s, &plan, &actions);
-		assert_null(rollout_str(&plan, "held"));
-		assert_string_equal(recreate_of(&plan, buf),
-				    unit_pods(3, want));
-		json_decref(actions);
-		rec_plan_release(&plan);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v2);
-	}
+	ro_group(&r, compact, "{maxUnavailable: 2, progressDeadline: 5m}");
+	r.s.now = (int64_t)t0 + 3600;
+	r.s.new_ready = false;
+	ro_plan(&r, NULL);
+	assert_string_equal(recreated(&r), two_units(1, 2, want));
+	for (round = 0; round < 6; round++)
+		sim_round(&r.v2, &r.s, NULL, NULL);
+	/* unit 1 comes up after all, unit 2 never: room for one more
+	 * unit, which the hold keeps */
+	tp_bind(sim_pod(&r.s, SET "-0-g-1-w-0"), true);
+	tp_bind(sim_pod(&r.s, SET "-0-g-1-w-1"), true);
+	tp_bind(sim_pod(&r.s, SET "-0-g-1-x-0"), true);
+	ro_plan(&r, NULL);
+	assert_true(rollout_active(&r.plan));
+	expect_still(&r);
+	assert_non_null(rollout_str(&r.plan, "held"));
+	assert_string_equal(rollout_str(&r.plan, "component"), SET "-0-g");
+	/* the old units still there, Ready */
+	assert_true(is_ready(sim_pod(&r.s, SET "-0-g-3-w-0")));
+	assert_true(is_ready(sim_pod(&r.s, SET "-0-g-0-x-0")));
+	assert_string_not_equal(pod_hash(&r.s, SET "-0-g-0-x-0"),
+				tp_planned_hash(&r.plan, SET "-0-g-0-x"));
+	/* without the clock, the next unit would go */
+	r.s.now = 0;
+	ro_plan(&r, NULL);
+	assert_null(rollout_str(&r.plan, "held"));
+	assert_string_equal(recreated(&r), unit_pods(3, want));
+	ro_close(&r);
 }
 
-/* maxSurge 2 with minAvailable == replicas == 2: both replacements made
- * first, at once, each beside its index. */
-static void test_surge_two(void **state)
-{
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	surge_ctx sc = { 0 };
-	char buf[LIST_BUF];
-
-	(void)state;
-	clique_set(&v1, false, 2, 2, "{maxSurge: 2}", "busybox:1");
-	clique_set(&v2, false, 2, 2, "{maxSurge: 2}", "busybox:2");
-	sim_start(&v1, &s);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_string_equal(pods_of(actions, "create", buf),
-			    SET "-0-a-0-1," SET "-0-a-1-1");
-	assert_string_equal(label_of(planned(&plan, "Pod", SET "-0-a-1-1"),
-				     POL_LABEL_POD_INDEX),
-			    "1");
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_run(&v2, &s, check_surge, &sc);
-	assert_int_equal(sc.rounds_without_ready, 0);
-	check_settled(&v2, &s);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
-}
+BOTH_FORMS_TEST(group_progress_deadline)
 
 /* ---- OnDelete ------------------------------------------------------------------ */
 
 static void test_on_delete(void **state)
 {
-	static const char fmt[] =
-	    "apiVersion: grove.io/v1alpha1\n"
-	    "kind: PodCliqueSet\n"
-	    "metadata: {name: " SET ", namespace: ns}\n"
-	    "spec:\n"
-	    "  replicas: 1\n"
-	    "  updateStrategy: {type: OnDelete}\n"
-	    "  template:\n"
-	    "    cliques:\n"
-	    "    - name: a\n"
-	    "      spec:\n"
-	    "        replicas: 3\n"
-	    "        minAvailable: 2\n"
-	    "        podSpec: {containers: [{name: c, image: %s}]}\n";
-	char text[2048];
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	char buf[LIST_BUF];
+	ro r;
 
 	(void)state;
-	snprintf(text, sizeof(text), fmt, "busybox:1");
-	set_load(&v1, text);
-	snprintf(text, sizeof(text), fmt, "busybox:2");
-	set_load(&v2, text);
-	assert_true(v2.pcs.on_delete);
-	sim_start(&v1, &s);
+	ro_open(&r, on_delete_set, NULL);
+	assert_true(r.v2.pcs.on_delete);
 	/* one outdated pod not Ready: not recreated either */
-	set_ready(sim_pod(&s, SET "-0-a-2"), false);
-	plan_round(&v2, &s, &plan, &actions);
-	assert_true(rollout_active(&plan));
-	assert_string_equal(rollout_str(&plan, "strategy"), "OnDelete");
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(pods_of(actions, "create", buf), "");
-	json_decref(actions);
-	rec_plan_release(&plan);
+	tp_bind(sim_pod(&r.s, SET "-0-a-2"), false);
+	ro_plan(&r, NULL);
+	assert_true(rollout_active(&r.plan));
+	assert_string_equal(rollout_str(&r.plan, "strategy"), "OnDelete");
+	expect_still(&r);
+	assert_string_equal(created(&r), "");
 
 	/* someone deletes a-1: it comes back on the new template */
-	sim_drop(&s, "Pod", SET "-0-a-1");
-	plan_round(&v2, &s, &plan, &actions);
-	assert_string_equal(recreate_of(&plan, buf), "");
-	assert_int_equal(count_actions(actions, "delete"), 0);
-	assert_string_equal(pods_of(actions, "create", buf), SET "-0-a-1");
-	assert_string_equal(label_of(planned(&plan, "Pod", SET "-0-a-1"),
-				     POL_LABEL_TEMPLATE_HASH),
-			    current_hash(&plan, SET "-0-a"));
-	json_decref(actions);
-	rec_plan_release(&plan);
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	expect_made_again(&r, SET "-0-a-1", SET "-0-a");
+	ro_close(&r);
 }
 
 /* ---- reverts and replica changes ------------------------------------------------ */
@@ -1955,43 +1529,25 @@ static void test_on_delete(void **state)
  * v1 -> v2 recreates a-0; once a-0 runs v2, a revert to v1 recreates
  * nothing that runs v1 (a-1, a-2), only a-0 (on v2, now outdated).
  */
-static void test_revert(void **state)
+static void check_revert(bool compact)
 {
-	set v1;
-	set v2;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
-	char buf[LIST_BUF];
-	int form = 0;
+	ro r;
 
-	(void)state;
-	for (form = 0; form < 2; form++) {
-		clique_set(&v1, form, 3, 2, "", "busybox:1");
-		clique_set(&v2, form, 3, 2, "", "busybox:2");
-		sim_start(&v1, &s);
-		assert_true(sim_round(&v2, &s, NULL, NULL)); /* a-0 gone */
-		assert_true(sim_round(&v2, &s, NULL, NULL)); /* a-0 on v2 */
-		plan_round(&v1, &s, &plan, &actions);
-		assert_string_not_equal(label_of(sim_pod(&s, SET "-0-a-0"),
-						 POL_LABEL_TEMPLATE_HASH),
-					current_hash(&plan, SET "-0-a"));
-		assert_string_equal(label_of(sim_pod(&s, SET "-0-a-1"),
-					     POL_LABEL_TEMPLATE_HASH),
-				    current_hash(&plan, SET "-0-a"));
-		assert_true(rollout_active(&plan));
-		assert_string_equal(recreate_of(&plan, buf), SET "-0-a-0");
-		assert_string_equal(pods_of(actions, "delete", buf),
-				    SET "-0-a-0");
-		json_decref(actions);
-		rec_plan_release(&plan);
-		sim_run(&v1, &s, NULL, NULL);
-		check_settled(&v1, &s);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v2);
-	}
+	ro_clique(&r, compact, 3, 2, "");
+	assert_true(sim_round(&r.v2, &r.s, NULL, NULL)); /* a-0 gone */
+	assert_true(sim_round(&r.v2, &r.s, NULL, NULL)); /* a-0 on v2 */
+	ro_plan(&r, &r.v1);
+	assert_string_not_equal(pod_hash(&r.s, SET "-0-a-0"),
+				tp_planned_hash(&r.plan, SET "-0-a"));
+	assert_string_equal(pod_hash(&r.s, SET "-0-a-1"),
+			    tp_planned_hash(&r.plan, SET "-0-a"));
+	assert_true(rollout_active(&r.plan));
+	expect_recreate(&r, SET "-0-a-0");
+	ro_run(&r, &r.v1, NULL, NULL);
+	ro_close(&r);
 }
+
+BOTH_FORMS_TEST(revert)
 
 /*
  * Replica changes make nothing outdated: an observed PodClique's
@@ -1999,116 +1555,43 @@ static void test_revert(void **state)
  * template's replicas, a compact clique's replicas or rollingUpdate:
  * no rollout, the new pods on the same template.
  */
-static void test_replicas_change_nothing(void **state)
+static void check_replicas_change_nothing(bool compact)
 {
-	set v1;
-	set v3;
-	sim s;
-	rec_plan plan = REC_PLAN_INIT;
-	json_t *actions = NULL;
+	ro r;
 	const char *h = NULL;
-	char buf[LIST_BUF];
-	int form = 0;
+	char text[TEXT_BUF];
+	char text2[TEXT_BUF];
 
-	(void)state;
-	for (form = 0; form < 2; form++) {
-		clique_set(&v1, form, 3, 2, "", "busybox:1");
-		sim_start(&v1, &s);
-		h = label_of(sim_pod(&s, SET "-0-a-0"),
-			     POL_LABEL_TEMPLATE_HASH);
-		if (!form) {
-			/* the observed PodClique scaled to 5 */
-			set_member(sim_find(&s, "PodClique", SET "-0-a"),
-				   "spec", "replicas", json_integer(5));
-			plan_round(&v1, &s, &plan, &actions);
-			assert_false(rollout_active(&plan));
-			assert_string_equal(recreate_of(&plan, buf), "");
-			assert_int_equal(count_actions(actions, "delete"), 0);
-			assert_string_equal(pods_of(actions, "create", buf),
-					    SET "-0-a-3," SET "-0-a-4");
-			assert_string_equal(
-			    label_of(planned(&plan, "Pod", SET "-0-a-4"),
-				     POL_LABEL_TEMPLATE_HASH),
-			    h);
-			json_decref(actions);
-			rec_plan_release(&plan);
-		}
-		/* the text's replicas 3 -> 4 (template: the observed count
-		 * wins; compact: one more pod), and a rollingUpdate */
-		clique_set(&v3, form, 4, 2, "{maxUnavailable: 2}", "busybox:1");
-		plan_round(&v3, &s, &plan, &actions);
-		assert_false(rollout_active(&plan));
-		assert_string_equal(recreate_of(&plan, buf), "");
-		assert_int_equal(count_actions(actions, "delete"), 0);
-		assert_string_equal(current_hash(&plan, SET "-0-a"), h);
-		json_decref(actions);
-		rec_plan_release(&plan);
-		sim_run(&v3, &s, NULL, NULL);
-		check_settled(&v3, &s);
-		sim_release(&s);
-		set_release(&v1);
-		set_release(&v3);
+	/* v2: the text's replicas 3 -> 4 (template: the observed
+	 * count wins; compact: one more pod), and a rollingUpdate */
+	ro_open(&r, clique_text(text, compact, 3, 2, ""),
+		clique_text(text2, compact, 4, 2, "{maxUnavailable: 2}"));
+	h = pod_hash(&r.s, SET "-0-a-0");
+	if (!compact) {
+		/* the observed PodClique scaled to 5 */
+		tp_set_member(
+		    tp_cluster_find(&r.s.c, "PodClique", SET "-0-a", NULL),
+		    "spec", "replicas", json_integer(5));
+		ro_plan(&r, &r.v1);
+		assert_false(rollout_active(&r.plan));
+		expect_still(&r);
+		assert_string_equal(created(&r), SET "-0-a-3," SET "-0-a-4");
+		assert_string_equal(
+		    tp_label_of(tp_planned(&r.plan, "Pod", SET "-0-a-4"),
+				POL_LABEL_TEMPLATE_HASH),
+		    h);
 	}
+	ro_plan(&r, NULL);
+	assert_false(rollout_active(&r.plan));
+	expect_still(&r);
+	assert_string_equal(tp_planned_hash(&r.plan, SET "-0-a"), h);
+	ro_run(&r, NULL, NULL, NULL);
+	ro_close(&r);
 }
+
+BOTH_FORMS_TEST(replicas_change_nothing)
 
 /* ---- the reference workload ------------------------------------------------- */
-
-/* text with every from replaced by to: the caller frees it. */
-static char *replaced(const char *text, const char *from, const char *to)
-{
-	size_t lf = strlen(from);
-	size_t lt = strlen(to);
-	size_t n = strlen(text) + 1;
-	const char *at = text;
-	char *out = NULL;
-	char *w = NULL;
-
-	while ((at = strstr(at, from)) != NULL) {
-		n += lt;
-		at += lf;
-	}
-	out = malloc(n);
-	assert_non_null(out);
-	w = out;
-	for (at = text; *at;) {
-		const char *next = strstr(at, from);
-		size_t len = next ? (size_t)(next - at) : strlen(at);
-
-		memcpy(w, at, len);
-		w += len;
-		at += len;
-		if (next) {
-			memcpy(w, to, lt);
-			w += lt;
-			at += lf;
-		}
-	}
-	*w = '\0';
-	return out;
-}
-
-/* Ready (not terminating) pods of PodClique pclq on template hash, and
- * on another. */
-static void ready_by_template(const sim *s, const char *pclq, const char *hash,
-			      size_t *cur, size_t *old)
-{
-	const json_t *pod = NULL;
-	size_t i = 0;
-
-	*cur = 0;
-	*old = 0;
-	json_array_foreach(s->lists[3], i, pod)
-	{
-		const char *l = label_of(pod, POL_LABEL_PCLQ);
-
-		if (!l || strcmp(l, pclq) != 0 || !is_ready(pod))
-			continue;
-		if (!strcmp(label_of(pod, POL_LABEL_TEMPLATE_HASH), hash))
-			(*cur)++;
-		else
-			(*old)++;
-	}
-}
 
 #define REF_UNITS 4
 
@@ -2134,28 +1617,25 @@ static void check_reference(void *vctx, const sim *s, const rec_plan *plan,
 	json_array_foreach(plan->items, i, item)
 	{
 		const json_t *o = json_object_get(item, "object");
-		const char *unit = label_of(o, POL_LABEL_PCSG_INDEX);
+		const char *unit = tp_label_of(o, POL_LABEL_PCSG_INDEX);
 		json_int_t min = json_integer_value(json_object_get(
 		    json_object_get(o, "spec"), "minAvailable"));
-		size_t cur = 0;
-		size_t old = 0;
+		pod_count n = { 0 };
 
-		if (!kind_is(o, "PodClique"))
+		if (!tp_kind_is(o, "PodClique"))
 			continue;
-		ready_by_template(s, name_of(o),
-				  label_of(o, POL_LABEL_TEMPLATE_HASH), &cur,
-				  &old);
+		n = count_pods(s, plan, tp_name_of(o));
 		if (!unit) {
-			if (phase == 1 && cur + old == 0)
+			if (phase == 1 && n.ready == 0)
 				c->router_dark++;
 			continue;
 		}
 		j = strtoll(unit, NULL, 10);
 		assert_true(j >= 0 && j < REF_UNITS);
-		if ((json_int_t)(cur + old) < min)
+		if ((json_int_t)n.ready < min)
 			short_of[j] = true;
-		has_cur[j] |= cur > 0;
-		has_old[j] |= old > 0;
+		has_cur[j] |= n.ready > n.ready_old;
+		has_old[j] |= n.ready_old > 0;
 	}
 	for (j = 0; j < REF_UNITS; j++) {
 		if (!short_of[j])
@@ -2177,44 +1657,37 @@ static void check_reference(void *vctx, const sim *s, const rec_plan *plan,
 static void test_reference_workload(void **state)
 {
 	char *text = tu_file("examples/vllm-disaggregated.yaml");
-	char *t1 = replaced(text, "\nspec:\n", "\nspec:\n  replicas: 4\n");
-	char *t2 = replaced(t1, "  - name: router-clique\n",
-			    "  - name: router-clique\n"
-			    "    rollingUpdate: {maxSurge: 1}\n");
-	char *t3 = replaced(t2, "vllm-runtime:1.0.0", "vllm-runtime:1.1.0");
-	char *t4 = replaced(t3, "nvidia/vllm:latest", "nvidia/vllm:next");
+	char *t1 = tp_replaced(text, "\nspec:\n", "\nspec:\n  replicas: 4\n");
+	char *t2 = tp_replaced(t1, "  - name: router-clique\n",
+			       "  - name: router-clique\n"
+			       "    rollingUpdate: {maxSurge: 1}\n");
+	char *t3 = tp_replaced(t2, "vllm-runtime:1.0.0", "vllm-runtime:1.1.0");
+	char *t4 = tp_replaced(t3, "nvidia/vllm:latest", "nvidia/vllm:next");
 	ref_ctx rc = { .fewest_units = 99 };
-	set v1;
-	set v2;
-	sim s;
+	ro r;
 	size_t rounds = 0;
 	size_t pods = 0;
 
 	(void)state;
 	assert_string_not_equal(t2, t3);
 	assert_string_not_equal(t3, t4);
-	set_load(&v1, t2);
-	set_load(&v2, t4);
-	sim_start(&v1, &s);
-	pods = json_array_size(s.lists[3]);
+	ro_open(&r, t2, t4);
+	pods = json_array_size(r.s.c.lists[TP_PODS]);
 	assert_int_equal(pods, 1 + REF_UNITS * 3);
-	s.pod_deletes = 0;
-	s.pod_creates = 0;
-	rounds = sim_run(&v2, &s, check_reference, &rc);
+	r.s.pod_deletes = 0;
+	r.s.pod_creates = 0;
+	rounds = ro_run(&r, NULL, check_reference, &rc);
 	assert_int_equal(rc.router_dark, 0);
 	assert_int_equal(rc.fewest_units, REF_UNITS - 1);
 	assert_int_equal(rc.mixed, 0);
-	assert_int_equal(s.pod_deletes, pods);
-	assert_int_equal(s.pod_creates, pods);
+	assert_int_equal(r.s.pod_deletes, pods);
+	assert_int_equal(r.s.pod_creates, pods);
 	/* the router's surge made, its old pod deleted, then each unit
 	 * deleted and made again */
 	assert_int_equal(rounds, 2 + 2 * REF_UNITS);
-	check_settled(&v2, &s);
-	assert_non_null(
-	    sim_find(&s, "Pod", "vllm-disaggregated-0-router-clique-0-1"));
-	sim_release(&s);
-	set_release(&v1);
-	set_release(&v2);
+	assert_non_null(tp_cluster_find(
+	    &r.s.c, "Pod", "vllm-disaggregated-0-router-clique-0-1", NULL));
+	ro_close(&r);
 	free(text);
 	free(t1);
 	free(t2);
@@ -2224,30 +1697,32 @@ static void test_reference_workload(void **state)
 
 /* ---- settled --------------------------------------------------------------------- */
 
+/* The cluster made from text's plan is settled (sim_start checks). */
+static void check_own_output(const char *text)
+{
+	set st;
+	sim s;
+
+	set_load(&st, text);
+	sim_start(&st, &s);
+	sim_release(&s);
+	set_release(&st);
+}
+
 /* Against its own output, every pod current: no rollout, no action;
  * the reference workload too. */
 static void test_own_output(void **state)
 {
 	char *text = tu_file("examples/vllm-disaggregated.yaml");
-	set st;
-	sim s;
+	char buf[TEXT_BUF];
 	int form = 0;
 
 	(void)state;
 	for (form = 0; form < 2; form++) {
-		clique_set(&st, form, 3, 2, "", "busybox:1");
-		sim_start(&st, &s); /* check_settled */
-		sim_release(&s);
-		set_release(&st);
-		group_set(&st, form, "", "busybox:1");
-		sim_start(&st, &s);
-		sim_release(&s);
-		set_release(&st);
+		check_own_output(clique_text(buf, form, 3, 2, ""));
+		check_own_output(group_text(buf, form, ""));
 	}
-	set_load(&st, text);
-	sim_start(&st, &s);
-	sim_release(&s);
-	set_release(&st);
+	check_own_output(text);
 	free(text);
 }
 
