@@ -4,7 +4,9 @@
  * A pod that carries grove.io/podcliquesets gets, at CREATE, the shape
  * pol_pod_shape gives it, as the patch pol_pod_patch makes: what it
  * lacks, groved's labels and variables where they differ, nothing at a
- * second pass.
+ * second pass. A pod labelled with another template's hash than the
+ * set's current one (made by the worker before a change) is left as it
+ * is.
  *
  * The webhook never blocks a pod because of groved's own state: when the
  * PodCliqueSet cannot be read (cache not synced, set missing, set
@@ -51,6 +53,30 @@ static srv_cache_result find_pcs(const srv_hook_env *env, const char *ns,
 		return SRV_CACHE_NOT_SYNCED;
 	return env->cache->ops->get(env->cache->ctx, SRV_KIND_PCS, ns, set,
 				    obj);
+}
+
+/* grove.io/pod-template-hash of o (a pod or a shape), or NULL. */
+static const char *template_hash_of(const json_t *o)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(o, "metadata"), "labels"),
+	    POL_LABEL_TEMPLATE_HASH));
+}
+
+/*
+ * Whether pod already says it was made for another template than the
+ * set's current one: the worker planned it before a template change that
+ * reached the cache since. It is admitted as it is: shaping it from the
+ * newer set would label old images with the new template's hash (the
+ * rollout would then count it updated and never replace it) or mix the
+ * two templates' variables. Its template's rollout replaces it.
+ */
+static bool made_for_another_template(const json_t *pod, const json_t *shape)
+{
+	const char *had = template_hash_of(pod);
+	const char *now = template_hash_of(shape);
+
+	return had && now && strcmp(had, now) != 0;
 }
 
 /* Shapes the pod of review r as set pcs_obj says; fills a's patch, or a
@@ -106,6 +132,8 @@ static int shape_pod(const srv_review *r, const srv_hook_env *env,
 		goto out;
 	}
 	if (rc != GV_OK)
+		goto out;
+	if (made_for_another_template(r->object, shape))
 		goto out;
 	rc = pol_pod_patch(r->object, shape, POL_APISERVER_SCHEDULER, &patch);
 	if (rc != GV_OK)

@@ -1323,6 +1323,20 @@ static void test_hook_unknown_clique(void **state)
 			    "\"");
 }
 
+/* A pod the worker made for another template than the set's current one
+ * (planned before a template change the cache has since) is admitted as
+ * it is: relabelled with the new hash, its old images would count as
+ * updated and never be replaced. Its own template's hash is patched as
+ * before (test_hook_captured). */
+static void test_hook_other_template_unpatched(void **state)
+{
+	hook_fixture *h = *state;
+
+	json_object_set_new(pod_labels(h), POL_LABEL_TEMPLATE_HASH,
+			    json_string("0123456789"));
+	expect_unpatched(h, NULL);
+}
+
 static void test_hook_wrong_kind(void **state)
 {
 	hook_fixture *h = *state;
@@ -1971,6 +1985,7 @@ int main(void)
 		HOOK_TEST(test_hook_cache_not_synced),
 		HOOK_TEST(test_hook_set_missing),
 		HOOK_TEST(test_hook_unknown_clique),
+		HOOK_TEST(test_hook_other_template_unpatched),
 		HOOK_TEST(test_hook_wrong_kind),
 		cmocka_unit_test(test_dynamo_webhook_matches_planner),
 	};
