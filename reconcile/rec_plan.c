@@ -1828,7 +1828,10 @@ out:
 static json_t *rollout_report(planner *p)
 {
 	const rec_roll_result *b = &p->blocker_res;
-	bool rolling = p->roll_active && p->roll_blocked;
+	/* the first unfinished component, also once nothing is outdated:
+	 * the statuses keep a rollout open until its last replacements are
+	 * available (rec_status.c) */
+	bool rolling = p->roll_blocked;
 	char hold[NAME_BUF * 2 + 128] = "";
 	char waiting[NAME_BUF + 256] = "";
 	json_t *r = NULL;

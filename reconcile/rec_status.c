@@ -572,6 +572,18 @@ static void index_pods(st_ctx *c)
 
 /* ---- the rollout ------------------------------------------------------ */
 
+/* Whether the set's status has a progress toward the plan's template
+ * that has not ended. */
+static bool open_progress(const st_ctx *c)
+{
+	const json_t *pup = get(c->in->set, "status", "updateProgress");
+
+	return json_is_object(pup) &&
+	       eq(str(pup, "podCliqueSetGenerationHash", NULL),
+		  c->in->plan->template_hash) &&
+	       !str(pup, "updateEndedAt", NULL);
+}
+
 /*
  * The rollout as this round sees it: the plan's report (rec_plan.rollout)
  * when there is one; else from the pods: active while a pod of ours, not
@@ -615,6 +627,11 @@ static void roll_read(st_ctx *c)
 		r->active = r->outdated > 0;
 		r->replica = lowest;
 	}
+	/* nothing outdated, but the rollout's last replacements are not
+	 * all available yet: still rolling (its progress stays open) */
+	if (!r->active && r->report && !r->on_delete && r->component &&
+	    open_progress(c))
+		r->active = true;
 	if (!r->active) {
 		r->replica = -1;
 		r->component = r->held = r->waiting = NULL;
