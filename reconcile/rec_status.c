@@ -1371,6 +1371,7 @@ static void set_status(st_ctx *c)
 	int64_t r = 0, d = 0;
 	why_list waits = { .b = GV_BUF_INIT(MSG_MAX), .n = 0 };
 	why_list below = { .b = GV_BUF_INIT(MSG_MAX), .n = 0 };
+	why_list rolled = { .b = GV_BUF_INIT(MSG_MAX), .n = 0 };
 	why_list paused = { .b = GV_BUF_INIT(MSG_MAX), .n = 0 };
 	gv_buf m = GV_BUF_INIT(MSG_MAX);
 	const char *topo = topology_name(pcs);
@@ -1395,9 +1396,16 @@ static void set_status(st_ctx *c)
 		}
 		if (q->available)
 			continue;
-		why_clique(&below, q);
-		/* the last status written said it was available */
-		dropped = dropped || obs_ready >= q->min_available;
+		/* a PodClique a rollout is replacing is no degradation: its
+		 * MinAvailableBreached is Unknown (UpdateInProgress) and
+		 * UpdateInProgress says what happens */
+		if (!q->rolling) {
+			why_clique(&below, q);
+			/* the last status written said it was available */
+			dropped = dropped || obs_ready >= q->min_available;
+		} else {
+			why_clique(&rolled, q);
+		}
 		/* a grouped clique keeps the set from Ready only when its
 		 * group is short of minAvailable units */
 		if (!g || !g->ok) {
@@ -1438,6 +1446,7 @@ static void set_status(st_ctx *c)
 	}
 	why_end(&waits);
 	why_end(&below);
+	why_end(&rolled);
 	why_end(&paused);
 
 	/* Ready */
@@ -1466,6 +1475,14 @@ static void set_status(st_ctx *c)
 			      gv_buf_str(&below.b));
 		push(c, want,
 		     cond(c, C_DEGRADED, "True", "PodCliquesBelowMinAvailable",
+			  msg_text(c, &m)));
+	} else if (!below.n && rolled.n) {
+		gv_buf_printf(&m,
+			      "below minAvailable only while a rollout "
+			      "replaces their pods (UpdateInProgress): %s",
+			      gv_buf_str(&rolled.b));
+		push(c, want,
+		     cond(c, C_DEGRADED, "False", "UpdateInProgress",
 			  msg_text(c, &m)));
 	} else if (!below.n) {
 		push(c, want,
@@ -1598,6 +1615,7 @@ static void set_status(st_ctx *c)
 	gv_buf_release(&m);
 	gv_buf_release(&waits.b);
 	gv_buf_release(&below.b);
+	gv_buf_release(&rolled.b);
 	gv_buf_release(&paused.b);
 }
 

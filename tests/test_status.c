@@ -1466,6 +1466,25 @@ static void test_rollout_rolling(void **state)
 	fx_settle(&f, T4);
 	check_rolled(&f, DECODE, "2 pods gated", T4);
 	check_progress(progress(&f, REF), T1, NULL, h1, 3, 3, 1, 1, 0, T1);
+	/* a rollout within its budget is no degradation */
+	check_cond(status(&f, "PodCliqueSet", REF), "Degraded", "False",
+		   "UpdateInProgress", "while a rollout replaces their pods",
+		   NULL);
+
+	/* nothing outdated any more, but the unit's new pods are not
+	 * available: the planner still names the group, so the rollout
+	 * stays open (no end, no new currentGenerationHash, the cliques
+	 * still Unknown) */
+	fx_report(&f, "{\"active\": false, \"strategy\": "
+		      "\"RollingRecreate\", \"replicaIndex\": 0, "
+		      "\"component\": \"" PCSG "\", \"held\": null, "
+		      "\"waiting\": null, \"recreate\": {}}");
+	fx_settle(&f, T4);
+	s = status(&f, "PodCliqueSet", REF);
+	assert_string_equal(sval(s, "currentGenerationHash"), h0);
+	check_progress(progress(&f, REF), T1, NULL, h1, 3, 3, 1, 1, 0, T1);
+	check_cond(s, "UpdateInProgress", "True", "RollingRecreate", NULL, T1);
+	check_rolled(&f, DECODE, "2 pods gated", T4);
 
 	/* Ready: the rollout is over; currentlyUpdating is removed by a
 	 * null in the merge patch */
