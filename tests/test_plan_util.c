@@ -120,7 +120,7 @@ json_t *tp_next_valid(uint64_t *seed, size_t *generated)
 	}
 }
 
-/* ---- objects --------------------------------------------------------------- */
+/* ---- objects ------------------------------------------------------------- */
 
 const char *tp_name_of(const json_t *o)
 {
@@ -160,7 +160,7 @@ void tp_set_label(json_t *o, const char *key, const char *value)
 	tp_set_member(meta, "labels", key, json_string(value));
 }
 
-/* ---- a plan ---------------------------------------------------------------- */
+/* ---- a plan -------------------------------------------------------------- */
 
 const json_t *tp_planned(const rec_plan *plan, const char *kind,
 			 const char *name)
@@ -236,7 +236,7 @@ json_t *tp_gang_map(const rec_plan *plan)
 	return gang_of;
 }
 
-/* ---- what is observed ------------------------------------------------------ */
+/* ---- what is observed ---------------------------------------------------- */
 
 void tp_cluster_init(tp_cluster *c)
 {

@@ -14,7 +14,7 @@
 
 #include "groved/reconcile.h"
 
-/* ---- set texts ---------------------------------------------------------- */
+/* ---- set texts ----------------------------------------------------------- */
 
 /* The name of the sets of TP_HEAD. */
 #define TP_SET "t"
@@ -65,7 +65,7 @@ void tp_build(const json_t *doc, pol_pcs *pcs);
  * 200,000. */
 json_t *tp_next_valid(uint64_t *seed, size_t *generated);
 
-/* ---- objects --------------------------------------------------------------- */
+/* ---- objects ------------------------------------------------------------- */
 
 /* o's metadata.name, metadata.labels[key] (borrowed), or NULL. */
 const char *tp_name_of(const json_t *o);
@@ -81,7 +81,7 @@ void tp_set_member(json_t *o, const char *obj, const char *key, json_t *val);
  * is missing. */
 void tp_set_label(json_t *o, const char *key, const char *value);
 
-/* ---- a plan ---------------------------------------------------------------- */
+/* ---- a plan -------------------------------------------------------------- */
 
 /* The planned object kind/name (borrowed), or NULL. */
 const json_t *tp_planned(const rec_plan *plan, const char *kind,
@@ -96,7 +96,7 @@ const char *tp_planned_hash(const rec_plan *plan, const char *pclq);
  * podgroup its podReferences out of name order. */
 json_t *tp_gang_map(const rec_plan *plan);
 
-/* ---- what is observed ------------------------------------------------------ */
+/* ---- what is observed ---------------------------------------------------- */
 
 /* rec_observed's five lists, in this order. */
 enum { TP_PODCLIQUES, TP_GROUPS, TP_PODGANGS, TP_PODS, TP_OTHERS, TP_LISTS };
