@@ -32,186 +32,25 @@ import argparse
 import collections
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "e2e"))
-from e2elib import (Groved, Sim, Watch, percentile, pod_gated, pod_ready,  # noqa: E402
-                    register_webhooks, rv_of, tail, wait_for)
-
-GATE = "grove.io/podgang-pending-creation"
-NS = "inference"
-TOKEN = "groved-token"
-USER = "system:serviceaccount:groved-system:groved"
-CLK = os.sysconf("SC_CLK_TCK")
-GROVE_KINDS = {"pcs": "/apis/grove.io/v1alpha1/podcliquesets",
-               "pclq": "/apis/grove.io/v1alpha1/podcliques",
-               "pcsg": "/apis/grove.io/v1alpha1/podcliquescalinggroups",
-               "pg": "/apis/scheduler.grove.io/v1alpha1/podgangs"}
-RESOURCE_KIND = {"pods": "Pod", "podcliques": "PodClique",
-                 "podcliquescalinggroups": "PodCliqueScalingGroup",
-                 "podgangs": "PodGang", "services": "Service",
-                 "serviceaccounts": "ServiceAccount", "secrets": "Secret",
-                 "roles": "Role", "rolebindings": "RoleBinding",
-                 "horizontalpodautoscalers": "HorizontalPodAutoscaler",
-                 "podcliquesets": "PodCliqueSet", "events": "Event"}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import common  # noqa: E402
+from common import (GATE, NS, log, minimum, plan_objects, proc_cpu,  # noqa: E402
+                    proc_mem, writes_since)
+from e2elib import percentile, pod_gated, pod_ready, rv_of, tail, wait_for  # noqa: E402
 
 
-def log(msg):
-    sys.stderr.write("bench: %s\n" % msg)
-    sys.stderr.flush()
-
-
-def proc_cpu(pid):
-    """user + system seconds of pid."""
-    with open("/proc/%d/stat" % pid) as f:
-        st = f.read().rsplit(")", 1)[1].split()
-    return (int(st[11]) + int(st[12])) / CLK
-
-
-def proc_mem(pid):
-    """(VmRSS, VmHWM) in MiB."""
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM"):
-                out[k] = int(v.split()[0]) / 1024.0
-    return out.get("VmRSS"), out.get("VmHWM")
-
-
-def plan_objects(groved, root, set_doc, tmp):
-    """{(kind, name): object} of `groved plan` for the set document."""
-    path = os.path.join(tmp, "plan-in.yaml")
-    with open(path, "w") as f:
-        yaml.safe_dump(set_doc, f)
-    out = subprocess.run([groved, "plan", "-f", path, "-f",
-                          os.path.join(root, "examples", "claim-templates.yaml"),
-                          "-o", "json"], capture_output=True, text=True, timeout=120,
-                         check=True).stdout
-    return {(o["kind"], o["metadata"]["name"]): o for o in json.loads(out)["items"]}
-
-
-def minimum(before, after):
-    """The writes a perfect worker makes to go from plan before to plan
-    after: {create: {kind: n}, patch: {kind: n}, delete: {kind: n},
-    gates: n}. A pod is never patched (a template change replaces it)."""
-    m = {"create": collections.Counter(), "patch": collections.Counter(),
-         "delete": collections.Counter()}
-    for key, o in after.items():
-        if key not in before:
-            m["create"][key[0]] += 1
-        elif key[0] != "Pod" and before[key] != o:
-            m["patch"][key[0]] += 1
-    for key in before:
-        if key not in after:
-            m["delete"][key[0]] += 1
-    out = {k: dict(v) for k, v in m.items()}
-    out["gates"] = m["create"].get("Pod", 0)
-    return out
-
-
-REQ = re.compile(r'^kube-sim: "(GET|POST|PUT|PATCH|DELETE) (\S+) HTTP/1\.[01]" (\d+)')
-
-
-def split_path(path):
-    """(resource, name or None, subresource or None) of an API path."""
-    parts = path.split("?")[0].strip("/").split("/")
-    parts = parts[2:] if parts[0] == "api" else parts[3:]
-    if len(parts) >= 2 and parts[0] == "namespaces":
-        parts = parts[2:] if len(parts) > 2 else ["namespaces"]
-    return (parts[0] if parts else "", parts[1] if len(parts) > 1 else None,
-            parts[2] if len(parts) > 2 else None)
-
-
-def writes_since(sim, off):
-    """[(verb, resource, name, sub, code)] of the writes after offset."""
-    out = []
-    with open(sim.log_path, errors="replace") as f:
-        f.seek(off)
-        for line in f:
-            m = REQ.match(line)
-            if m and m.group(1) != "GET":
-                res, name, sub = split_path(m.group(2))
-                out.append((m.group(1), res, name, sub, int(m.group(3))))
-    return out
-
-
-class World:
+class World(common.World):
     def __init__(self, a, tmp):
-        self.a = a
-        self.tmp = tmp
-        crds = [os.path.join(a.root, "deploy", "crds", f)
-                for f in sorted(os.listdir(os.path.join(a.root, "deploy", "crds")))
-                if f.endswith(".yaml") and f != "kustomization.yaml"]
         extra = ["--no-scheduler"] if a.no_scheduler else []
         if a.no_scheduler or a.no_kubelet:
             extra.append("--no-kubelet")
-        self.sim = Sim(a.root, tmp, ["--nodes", a.nodes, "--load"] + crds + [
-            "--groved-image", "example.invalid/not-groved:0", "--time-scale", "0.05",
-            "--token", "%s=%s:system:masters" % (TOKEN, USER)] + extra,
-            env={"KUBE_SIM_VERBOSE": "1"})
-        kc = yaml.safe_load(open(self.sim.kc))
-        kc["users"][0]["user"] = {"token": TOKEN}
-        self.gkc = os.path.join(tmp, "groved.kubeconfig")
-        with open(self.gkc, "w") as f:
-            yaml.safe_dump(kc, f)
-        self.watches = {"pods": Watch(self.sim, "/api/v1/pods")}
-        for k, p in GROVE_KINDS.items():
-            self.watches[k] = Watch(self.sim, p)
-        env = {"POD_NAMESPACE": "groved-system", "POD_SERVICE_ACCOUNT": "groved"}
-        self.hooks = None
-        if not a.no_webhooks:
-            self.hooks = Groved(a.groved, tmp, "hooks", [
-                "--no-reconcile", "--kubeconfig", self.gkc, "--self-signed",
-                os.path.join(tmp, "tls-hooks")], env=env)
-        self.worker = Groved(a.groved, tmp, "worker", [
-            "--kubeconfig", self.gkc, "--self-signed", os.path.join(tmp, "tls-worker"),
-            "--kube-qps", str(a.qps), "--kube-burst", str(a.burst)], env=env)
-        if self.hooks:
-            register_webhooks(self.sim, a.root, self.hooks.ports["webhooks"],
-                              os.path.join(tmp, "tls-hooks", "ca.crt"))
-        if not ((not self.hooks or wait_for(self.hooks.ready, 30))
-                and wait_for(self.worker.ready, 30)):
-            raise SystemExit("groved not ready:\n%s" % tail(self.worker.log_path))
-        for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
-                    os.path.join(a.root, "examples", "claim-templates.yaml"),
-                    os.path.join(a.root, "examples", "router-service.yaml")):
-            rc, out, err = self.sim.apply(doc)
-            if rc != 0:
-                raise SystemExit("cannot apply %s: %s" % (doc, err))
-
-    def close(self):
-        for w in self.watches.values():
-            w.stop()
-        self.worker.stop()
-        if self.hooks:
-            self.hooks.stop()
-        self.sim.stop()
-
-    def worker_writes(self):
-        m = self.worker.metrics()
-        return sum(v for k, v in m.items()
-                   if k.startswith("groved_reconcile_api_writes_total"))
-
-    def quiet(self, seconds, timeout):
-        """Waits until the worker's write counter has not moved for
-        seconds (bounded by timeout); whether it did."""
-        last = [self.worker_writes(), time.monotonic()]
-
-        def still():
-            n = self.worker_writes()
-            if n != last[0]:
-                last[0], last[1] = n, time.monotonic()
-            return time.monotonic() - last[1] >= seconds
-        return wait_for(still, timeout, 0.2)
+        super().__init__(a, tmp, a.root, a.nodes, ["--time-scale", "0.05"] + extra,
+                         not a.no_webhooks)
 
     def pods_state(self):
         """{name: (uid, obj, deleted)} of the latest event per pod of NS."""
@@ -299,29 +138,7 @@ def gate_latencies(w, since):
     return lat, early
 
 
-def status_changes(w, since):
-    """{kind: (changes, distinct values, objects)} of the grove kinds'
-    statuses: events after since whose status differs from the object's
-    previous event (only groved writes these statuses)."""
-    out = {}
-    for k in GROVE_KINDS:
-        prev, changes, distinct, objs = {}, 0, set(), set()
-        for t, typ, o in w.watches[k].snapshot():
-            m = o["metadata"]
-            if m.get("namespace") != NS or typ == "DELETED":
-                continue
-            key = m["name"]
-            st = json.dumps(o.get("status") or {}, sort_keys=True)
-            if t >= since and key in prev and prev[key] != st:
-                changes += 1
-                distinct.add((key, st))
-                objs.add(key)
-            prev[key] = st
-        out[k] = {"changes": changes, "distinct_values": len(distinct), "objects": len(objs)}
-    return out
-
-
-def measure(w, name, t0, off, cpu0, sim_cpu0, want_pods, minimum_writes, timeout,
+def measure(w, name, t0, off, cpu0, want_pods, minimum_writes, timeout,
             skip_delete=None):
     """Waits for want_pods live pods all bound and Ready, then for the
     worker to go quiet; the step's numbers."""
@@ -355,44 +172,9 @@ def measure(w, name, t0, off, cpu0, sim_cpu0, want_pods, minimum_writes, timeout
             res["to_all_ready_s"] = round(max(v["ready"] for v in pt.values()) - t0, 3)
         res["new_pods"] = len(pt)
     res["to_done_s"] = round(t_done - t0, 3)
-    writes = writes_since(w.sim, off)
-    ok_w = collections.Counter()
-    by_obj = collections.Counter()
-    failed = collections.Counter()
-    for verb, resource, obj, sub, code in writes:
-        if (resource == "podcliquesets" and sub != "status") or (
-                verb == "DELETE" and obj == skip_delete):
-            continue   # kubectl's or this driver's, not the worker's
-        key = "%s %s%s" % (verb, resource, "/" + sub if sub else "")
-        if 200 <= code < 300:
-            ok_w[key] += 1
-            by_obj[(key, obj)] += 1
-        else:
-            failed["%s %d" % (key, code)] += 1
-    res["writes"] = dict(sorted(ok_w.items()))
-    if failed:
-        res["refused"] = dict(sorted(failed.items()))
-    status = sum(v for k, v in ok_w.items() if k.endswith("/status"))
-    events = ok_w.get("POST events", 0)
-    objects = sum(v for k, v in ok_w.items()
-                  if not k.endswith("/status") and k != "POST events")
-    mn = minimum_writes
-    mn_total = (sum(mn["create"].values()) + sum(mn["patch"].values())
-                + sum(mn["delete"].values()) + mn["gates"])
-    res["minimum"] = mn
-    res["object_writes"] = objects
-    res["object_minimum"] = mn_total
-    res["object_ratio"] = round(objects / mn_total, 3) if mn_total else None
-    sc = status_changes(w, t0)
-    changes = sum(v["changes"] for v in sc.values())
-    res["status_writes"] = status
-    res["status_changes_seen"] = sc
-    res["status_ratio"] = round(status / changes, 3) if changes else None
-    res["events"] = events
-    # objects written more than once by the same verb (creates, patches)
-    res["repeated"] = sorted("%s %s x%d" % (k, o, n) for (k, o), n in by_obj.items()
-                             if n > 1 and not k.endswith("/status") and o
-                             and k != "POST events")[:20]
+    writes, wr = common.worker_writes(w, off, minimum_writes, t0, skip_delete)
+    res.update(writes)
+    res["events"] = res.pop("event_writes")
     lat, early = gate_latencies(w, t0)
     if lat:
         v = list(lat.values())
@@ -402,16 +184,11 @@ def measure(w, name, t0, off, cpu0, sim_cpu0, want_pods, minimum_writes, timeout
                                   "max": round(max(v) * 1000, 1)}
     if early:
         res["gate_early"] = early[:10]
-    wr = sum(ok_w.values())
     res["worker_requests_floor_s"] = round(max(0, wr - a.burst) / a.qps, 2)
     # the floor of the minimum writes alone (creates, patches, deletes,
     # gates: what must happen before every pod is bound)
-    res["minimum_floor_s"] = round(max(0, mn_total - a.burst) / a.qps, 2)
-    res["worker_cpu_s"] = round(proc_cpu(w.worker.p.pid) - cpu0, 2)
-    rss, hwm = proc_mem(w.worker.p.pid)
-    res["worker_rss_mib"] = round(rss, 1)
-    res["worker_peak_rss_mib"] = round(max(hwm, peak_rss[0]), 1)
-    res["kube_sim_cpu_s"] = round(proc_cpu(w.sim.p.pid) - sim_cpu0, 2)
+    res["minimum_floor_s"] = round(max(0, res["object_minimum"] - a.burst) / a.qps, 2)
+    res.update(w.footprint(cpu0, peak_rss[0]))
     m = w.worker.metrics()
     res["worker_metrics"] = {k: v for k, v in m.items()
                              if k.startswith(("groved_reconcile_total",
@@ -443,16 +220,12 @@ def main():
         set_doc = next(d for d in yaml.safe_load_all(f) if d)
     set_doc["metadata"]["namespace"] = NS
     pcs = set_doc["metadata"]["name"]
-    tmp = tempfile.mkdtemp(prefix="gv-bench-rec-")
-    w = None
-    failed = False
-    try:
-        w = World(a, tmp)
+
+    def steps(w, tmp):
         planned = {}   # replicas -> plan
         current = {}
         for step in a.steps.split(","):
-            cpu0 = proc_cpu(w.worker.p.pid)
-            sim0 = proc_cpu(w.sim.p.pid)
+            cpu0 = w.cpu()
             off = w.sim.log_offset()
             if step == "apply":
                 r = set_doc["spec"].get("replicas", 1)
@@ -469,7 +242,7 @@ def main():
                     raise SystemExit("kubectl apply: %s" % err)
                 current = planned[r]
                 want = {n for (k, n) in current if k == "Pod"}
-                res = measure(w, step, t0, off, cpu0, sim0, want, mn, a.timeout)
+                res = measure(w, step, t0, off, cpu0, want, mn, a.timeout)
                 res["before_apply"] = idle
             elif step == "scale2":
                 doc = json.loads(json.dumps(set_doc))
@@ -485,7 +258,7 @@ def main():
                     raise SystemExit("kubectl scale: %s" % err)
                 current = after
                 want = {n for (k, n) in current if k == "Pod"}
-                res = measure(w, step, t0, off, cpu0, sim0, want, mn, a.timeout)
+                res = measure(w, step, t0, off, cpu0, want, mn, a.timeout)
             elif step == "kill":
                 st = w.pods_state()
                 victim = sorted(n for n, (u, p, d) in st.items() if not d and
@@ -498,7 +271,7 @@ def main():
                 if code >= 300:
                     raise SystemExit("delete pod: %s %s" % (code, out))
                 mn = {"create": {"Pod": 1}, "patch": {}, "delete": {}, "gates": 1}
-                res = measure(w, step, t0, off, cpu0, sim0, {victim}, mn, a.timeout,
+                res = measure(w, step, t0, off, cpu0, {victim}, mn, a.timeout,
                               skip_delete=victim)
                 res["victim"] = victim
             elif step == "idle":
@@ -508,11 +281,11 @@ def main():
                 while time.monotonic() < end:
                     time.sleep(0.5)
                 res = {"step": "idle", "seconds": a.idle,
-                       "worker_cpu_s": round(proc_cpu(w.worker.p.pid) - cpu0, 3),
+                       "worker_cpu_s": round(proc_cpu(w.worker.p.pid) - cpu0[0], 3),
                        "worker_rss_mib": round(proc_mem(w.worker.p.pid)[0], 1),
                        "worker_rss_before_mib": round(rss0, 1),
                        "worker_peak_rss_mib": round(proc_mem(w.worker.p.pid)[1], 1),
-                       "kube_sim_cpu_s": round(proc_cpu(w.sim.p.pid) - sim0, 2),
+                       "kube_sim_cpu_s": round(proc_cpu(w.sim.p.pid) - cpu0[1], 2),
                        "pods_cached": len([1 for u, p, d in w.pods_state().values()
                                            if not d]),
                        "writes": len(writes_since(w.sim, off))}
@@ -522,18 +295,11 @@ def main():
             print(json.dumps(res, sort_keys=True))
             sys.stdout.flush()
             if not res.get("done", True):
-                failed = True
                 log("%s: %s did not finish; worker log:\n%s"
                     % (a.label, step, tail(w.worker.log_path, 15)))
-                break
-    finally:
-        if w is not None:
-            w.close()
-        if failed:
-            log("logs kept in %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.exit(1 if failed else 0)
+                return False
+        return True
+    common.run("gv-bench-rec-", lambda tmp: World(a, tmp), steps)
 
 
 if __name__ == "__main__":

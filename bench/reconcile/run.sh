@@ -28,33 +28,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${BUILD:-$root/build/benchrec}
-runs=${RUNS:-1}
 what=${WHAT:-"ref 3k 10k"}
-work=$(mktemp -d)
-out=${OUT:-$work/results.jsonl}
-trap 'rm -rf "$work"' EXIT
-
-if [ "$runs" -lt 1 ] || [ "$runs" -gt 10 ]; then
-	echo "run.sh: RUNS must be 1..10" >&2
-	exit 2
-fi
-command -v kubectl >/dev/null || {
-	echo "run.sh: needs kubectl" >&2
-	exit 2
-}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-		-DBUILD_TESTING=OFF >/dev/null
-fi
-cmake --build "$build" -j2 --target groved >/dev/null
-groved=$build/groved
+# shellcheck source=bench/common.sh
+. "$root/bench/common.sh"
 nodes=$root/tests/fixtures/nodes
-: >"$out"
 
 bench() { python3 "$here/bench.py" --groved "$groved" --root "$root" "$@" | tee -a "$out"; }
 
-echo "# groved reconcile, $(date -u +%Y-%m-%d), $(nproc) CPUs, RUNS=$runs," \
-	"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+bench_header reconcile "RUNS=$runs"
 for w in $what; do
 	case $w in
 	ref)

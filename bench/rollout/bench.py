@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """A rollout's speed and writes against kube-sim (bench/README.md,
-"rollout/"). One world per call, as bench/reconcile/bench.py builds it:
+"rollout/"). One world per call, as bench/common.py builds it:
 kube-sim with a node file made for the units (tests/fixtures/nodes/gen.py's
 racks: one B200 and two H200 nodes of 8 GPUs each, a fifth more GPUs than
 the units need), the worker alone in a `groved serve --kubeconfig` (its CPU
@@ -56,52 +56,29 @@ Usage: bench.py --groved G --root R [--units 100] [--max-unavailable 1]
 """
 import argparse
 import collections
-import importlib.util
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures", "nodes"))
-from e2elib import (Groved, Sim, Watch, pod_gated, pod_ready,  # noqa: E402
-                    register_webhooks, tail, wait_for)
+import common  # noqa: E402
+from common import GATE, GROVE_KINDS, NS, log, plan_objects  # noqa: E402
+from e2elib import pod_gated, pod_ready, tail, wait_for  # noqa: E402
 import gen as nodegen  # noqa: E402
 
-
-def _load_reconcile_bench():
-    """bench/reconcile/bench.py as a module: its request-log reader, its
-    /proc readers and `groved plan` are the same here."""
-    spec = importlib.util.spec_from_file_location(
-        "recbench", os.path.join(ROOT, "bench", "reconcile", "bench.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-rb = _load_reconcile_bench()
-GATE = rb.GATE
-NS = rb.NS
-TOKEN = rb.TOKEN
-USER = rb.USER
 HASH = "grove.io/pod-template-hash"
 UNIT_IDX = "grove.io/podcliquescalinggroup-replica-index"
 OLD_IMAGE = "nvcr.io/nvidia/vllm:latest"
 NEW_IMAGE = "nvcr.io/nvidia/vllm:rollout-1"
-
-
-def log(msg):
-    sys.stderr.write("bench: %s\n" % msg)
-    sys.stderr.flush()
 
 
 def make_set(units, mu, ready_after, grace):
@@ -148,104 +125,13 @@ def node_file(units, path):
     return racks
 
 
-def rollout_minimum(before, after):
-    """{create, patch, delete: {kind: n}, gates: n, rolled: [pod names]}:
-    what a perfect worker writes to roll from plan before to plan after.
-    A pod whose template hash differs is deleted and created once and its
-    gate removed once; any other object that differs is patched once."""
-    m = {"create": collections.Counter(), "patch": collections.Counter(),
-         "delete": collections.Counter()}
-    rolled = []
-    for key, o in after.items():
-        b = before.get(key)
-        if b is None:
-            m["create"][key[0]] += 1
-        elif key[0] == "Pod":
-            if b["metadata"]["labels"].get(HASH) != o["metadata"]["labels"].get(HASH):
-                rolled.append(key[1])
-                m["delete"]["Pod"] += 1
-                m["create"]["Pod"] += 1
-        elif b != o:
-            m["patch"][key[0]] += 1
-    for key in before:
-        if key not in after:
-            m["delete"][key[0]] += 1
-    out = {k: dict(v) for k, v in m.items()}
-    out["gates"] = m["create"].get("Pod", 0)
-    out["rolled"] = sorted(rolled)
-    return out
-
-
-class World:
+class World(common.World):
     def __init__(self, a, tmp):
-        self.a = a
-        self.tmp = tmp
-        crds = [os.path.join(ROOT, "deploy", "crds", f)
-                for f in sorted(os.listdir(os.path.join(ROOT, "deploy", "crds")))
-                if f.endswith(".yaml") and f != "kustomization.yaml"]
         self.nodes_path = os.path.join(tmp, "nodes.yaml")
         self.racks = node_file(a.units, self.nodes_path)
-        self.sim = Sim(ROOT, tmp, ["--nodes", self.nodes_path, "--load"] + crds + [
-            "--groved-image", "example.invalid/not-groved:0",
-            "--time-scale", str(a.time_scale), "--ready-after", str(a.ready_after),
-            "--token", "%s=%s:system:masters" % (TOKEN, USER)],
-            env={"KUBE_SIM_VERBOSE": "1"})
-        kc = yaml.safe_load(open(self.sim.kc))
-        kc["users"][0]["user"] = {"token": TOKEN}
-        self.gkc = os.path.join(tmp, "groved.kubeconfig")
-        with open(self.gkc, "w") as f:
-            yaml.safe_dump(kc, f)
-        self.watches = {"pods": Watch(self.sim, "/api/v1/pods")}
-        for k, p in rb.GROVE_KINDS.items():
-            self.watches[k] = Watch(self.sim, p)
-        env = {"POD_NAMESPACE": "groved-system", "POD_SERVICE_ACCOUNT": "groved"}
-        self.hooks = None
-        if a.webhooks:
-            self.hooks = Groved(a.groved, tmp, "hooks", [
-                "--no-reconcile", "--kubeconfig", self.gkc, "--self-signed",
-                os.path.join(tmp, "tls-hooks")], env=env)
-        args = ["--kubeconfig", self.gkc, "--self-signed", os.path.join(tmp, "tls-worker"),
-                "--kube-qps", str(a.qps), "--kube-burst", str(a.burst)]
-        if a.debug:
-            args += ["--log-level", "debug"]
-        self.worker = Groved(a.groved, tmp, "worker", args, env=env)
-        if self.hooks:
-            register_webhooks(self.sim, ROOT, self.hooks.ports["webhooks"],
-                              os.path.join(tmp, "tls-hooks", "ca.crt"))
-        if not ((not self.hooks or wait_for(self.hooks.ready, 30))
-                and wait_for(self.worker.ready, 30)):
-            raise SystemExit("groved not ready:\n%s" % tail(self.worker.log_path))
-        for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
-                    os.path.join(ROOT, "examples", "claim-templates.yaml"),
-                    os.path.join(ROOT, "examples", "router-service.yaml")):
-            rc, out, err = self.sim.apply(doc)
-            if rc != 0:
-                raise SystemExit("cannot apply %s: %s" % (doc, err))
-
-    def close(self):
-        for w in self.watches.values():
-            w.stop()
-        self.worker.stop()
-        if self.hooks:
-            self.hooks.stop()
-        self.sim.stop()
-
-    def worker_writes(self):
-        m = self.worker.metrics()
-        return sum(v for k, v in m.items()
-                   if k.startswith("groved_reconcile_api_writes_total"))
-
-    def quiet(self, seconds, timeout):
-        """Waits until the worker's write counter has not moved for
-        seconds (bounded by timeout); whether it did."""
-        last = [self.worker_writes(), time.monotonic()]
-
-        def still():
-            n = self.worker_writes()
-            if n != last[0]:
-                last[0], last[1] = n, time.monotonic()
-            return time.monotonic() - last[1] >= seconds
-        return wait_for(still, timeout, 0.2)
+        super().__init__(a, tmp, ROOT, self.nodes_path, [
+            "--time-scale", str(a.time_scale), "--ready-after", str(a.ready_after)],
+            a.webhooks, ["--log-level", "debug"] if a.debug else [])
 
     def live_pods(self):
         """{name: pod} of the pods of NS as the watch has them now."""
@@ -425,7 +311,7 @@ def status_fields(w, since):
     seen after since changed (a condition by type, updateProgress by
     its fields; "time only" when nothing but a timestamp moved)."""
     out = {}
-    for k in rb.GROVE_KINDS:
+    for k in GROVE_KINDS:
         prev, c = {}, collections.Counter()
         for t, typ, o in w.watches[k].snapshot():
             m = o["metadata"]
@@ -463,10 +349,10 @@ def status_fields(w, since):
 
 
 def rollout_step(w, a, set_doc, tmp):
-    before = rb.plan_objects(a.groved, ROOT, set_doc, tmp)
+    before = plan_objects(a.groved, ROOT, set_doc, tmp)
     new_doc = changed_image(set_doc)
-    after = rb.plan_objects(a.groved, ROOT, new_doc, tmp)
-    mn = rollout_minimum(before, after)
+    after = plan_objects(a.groved, ROOT, new_doc, tmp)
+    mn = common.minimum(before, after, HASH)
     hashes = {n: o["metadata"]["labels"].get(HASH)
               for (k, n), o in after.items() if k == "Pod"}
     want = set(hashes)
@@ -482,7 +368,7 @@ def rollout_step(w, a, set_doc, tmp):
                 if o["metadata"].get("namespace") == NS), default=0)
     events0 = w.events_by_reason()
     metrics0 = w.worker.metrics()
-    cpu0, sim0 = rb.proc_cpu(w.worker.p.pid), rb.proc_cpu(w.sim.p.pid)
+    cpu0 = w.cpu()
     off = w.sim.log_offset()
     path = os.path.join(tmp, "set-new.yaml")
     with open(path, "w") as f:
@@ -496,7 +382,7 @@ def rollout_step(w, a, set_doc, tmp):
     peak = [0.0]
 
     def done():
-        peak[0] = max(peak[0], rb.proc_mem(w.worker.p.pid)[0] or 0)
+        peak[0] = max(peak[0], common.proc_mem(w.worker.p.pid)[0] or 0)
         return all_on(w, hashes, want)
     ok = wait_for(done, a.timeout, 0.1)
     t_seen = time.monotonic()
@@ -542,11 +428,7 @@ def rollout_step(w, a, set_doc, tmp):
     ev = w.events_by_reason()
     res["events_by_reason"] = {k: v - events0.get(k, 0) for k, v in sorted(ev.items())
                                if v - events0.get(k, 0)}
-    res["worker_cpu_s"] = round(rb.proc_cpu(w.worker.p.pid) - cpu0, 2)
-    rss, hwm = rb.proc_mem(w.worker.p.pid)
-    res["worker_rss_mib"] = round(rss, 1)
-    res["worker_peak_rss_mib"] = round(max(hwm, peak[0]), 1)
-    res["kube_sim_cpu_s"] = round(rb.proc_cpu(w.sim.p.pid) - sim0, 2)
+    res.update(w.footprint(cpu0, peak[0]))
     m = w.worker.metrics()
     res["worker_metrics"] = {k: round(v - metrics0.get(k, 0), 3) for k, v in m.items()
                              if k.startswith(("groved_reconcile_total",
@@ -565,41 +447,9 @@ def rollout_step(w, a, set_doc, tmp):
 
 def writes(w, a, off, mn, t0):
     """The rollout's writes by verb and resource against the minimum."""
-    ok_w, by_obj, failed = collections.Counter(), collections.Counter(), collections.Counter()
-    for verb, resource, obj, sub, code in rb.writes_since(w.sim, off):
-        if resource == "podcliquesets" and sub != "status":
-            continue   # kubectl's
-        key = "%s %s%s" % (verb, resource, "/" + sub if sub else "")
-        if 200 <= code < 300:
-            ok_w[key] += 1
-            by_obj[(key, obj)] += 1
-        else:
-            failed["%s %d" % (key, code)] += 1
-    res = {"writes": dict(sorted(ok_w.items()))}
-    if failed:
-        res["refused"] = dict(sorted(failed.items()))
-    status = sum(v for k, v in ok_w.items() if k.endswith("/status"))
-    events = ok_w.get("POST events", 0) + ok_w.get("PATCH events", 0)
-    objects = sum(v for k, v in ok_w.items()
-                  if not k.endswith("/status") and not k.endswith(" events"))
-    mn_total = (sum(mn["create"].values()) + sum(mn["patch"].values())
-                + sum(mn["delete"].values()) + mn["gates"])
-    res["minimum"] = {k: v for k, v in mn.items() if k != "rolled"}
-    res["object_writes"] = objects
-    res["object_minimum"] = mn_total
-    res["object_ratio"] = round(objects / mn_total, 3) if mn_total else None
-    sc = rb.status_changes(w, t0)
-    changes = sum(v["changes"] for v in sc.values())
-    res["status_writes"] = status
-    res["status_changes_seen"] = sc
-    res["status_ratio"] = round(status / changes, 3) if changes else None
-    res["event_writes"] = events
-    res["repeated"] = sorted("%s %s x%d" % (k, o, n) for (k, o), n in by_obj.items()
-                             if n > 1 and not k.endswith("/status") and o
-                             and not k.endswith(" events"))[:20]
-    allw = sum(ok_w.values())
+    res, allw = common.worker_writes(w, off, mn, t0)
     res["rate_floor_s"] = round(max(0, allw - a.burst) / a.qps, 2)
-    res["rate_floor_minimum_s"] = round(max(0, mn_total - a.burst) / a.qps, 2)
+    res["rate_floor_minimum_s"] = round(max(0, res["object_minimum"] - a.burst) / a.qps, 2)
     return res
 
 
@@ -624,12 +474,9 @@ def main():
     if not 1 <= a.units <= 1000 or not 1 <= a.max_unavailable <= a.units:
         ap.error("need 1 <= units <= 1000 and 1 <= max-unavailable <= units")
     set_doc = make_set(a.units, a.max_unavailable, a.ready_after, a.grace)
-    tmp = tempfile.mkdtemp(prefix="gv-bench-roll-")
-    w = None
-    failed = False
-    try:
-        w = World(a, tmp)
-        plan = rb.plan_objects(a.groved, ROOT, set_doc, tmp)
+
+    def steps(w, tmp):
+        plan = plan_objects(a.groved, ROOT, set_doc, tmp)
         want = {n for (k, n) in plan if k == "Pod"}
         hashes = {n: o["metadata"]["labels"].get(HASH) for (k, n), o in plan.items()
                   if k == "Pod"}
@@ -648,8 +495,7 @@ def main():
         print(json.dumps(setup, sort_keys=True))
         sys.stdout.flush()
         if not ok:
-            failed = True
-            return
+            return False
         res = rollout_step(w, a, set_doc, tmp)
         res.update({"label": a.label, "time_scale": a.time_scale,
                     "ready_after_sim_s": a.ready_after, "grace_sim_s": a.grace,
@@ -658,18 +504,10 @@ def main():
         print(json.dumps(res, sort_keys=True))
         sys.stdout.flush()
         if not res["done"]:
-            failed = True
             log("%s: the rollout did not finish; worker log:\n%s"
                 % (a.label, tail(w.worker.log_path, 15)))
-    finally:
-        if w is not None:
-            w.close()
-        if failed or a.debug:
-            log("logs kept in %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.exit(1 if failed else 0)
-
+        return res["done"]
+    common.run("gv-bench-roll-", lambda tmp: World(a, tmp), steps, keep=a.debug)
 
 if __name__ == "__main__":
     main()

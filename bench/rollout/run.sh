@@ -30,32 +30,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${BUILD:-$root/build/benchroll}
-runs=${RUNS:-1}
 what=${WHAT:-"mu1 mu10 mu1-qps500 mu10-qps500"}
 units=${UNITS:-100}
 scale=${TIME_SCALE:-0.25}
 ready=${READY_AFTER:-1}
 grace=${GRACE:-1}
 timeout=${TIMEOUT:-900}
-work=$(mktemp -d)
-out=${OUT:-$work/results.jsonl}
-trap 'rm -rf "$work"' EXIT
-
-if [ "$runs" -lt 1 ] || [ "$runs" -gt 10 ]; then
-	echo "run.sh: RUNS must be 1..10" >&2
-	exit 2
-fi
-command -v kubectl >/dev/null || {
-	echo "run.sh: needs kubectl" >&2
-	exit 2
-}
-if [ ! -f "$build/CMakeCache.txt" ]; then
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-		-DBUILD_TESTING=OFF >/dev/null
-fi
-cmake --build "$build" -j2 --target groved >/dev/null
-groved=$build/groved
-: >"$out"
+# shellcheck source=bench/common.sh
+. "$root/bench/common.sh"
 extra=()
 if [ -n "${DEBUG:-}" ]; then
 	extra+=(--debug)
@@ -71,9 +53,9 @@ bench() {
 	}
 }
 
-echo "# groved rollout, $(date -u +%Y-%m-%d), $(nproc) CPUs, UNITS=$units," \
+bench_header rollout "UNITS=$units," \
 	"TIME_SCALE=$scale (1 s simulated = $scale s), READY_AFTER=$ready, GRACE=$grace," \
-	"RUNS=$runs, $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+	"RUNS=$runs"
 for ((i = 1; i <= runs; i++)); do
 	for w in $what; do
 		case $w in

@@ -4,7 +4,11 @@ kube-sim: results (check), bounded polls (wait_for), a kube-sim process
 (Sim: TLS, a kubeconfig, kubectl, the /__sim/ endpoints, its request log),
 a `groved serve` process (Groved: its JSON log, ports, /readyz, /metrics)
 and groved's webhook configurations from deploy/ pointed at a local
-groved (register_webhooks).
+groved (register_webhooks); for the reconcile worker's scenario tests
+(test_worker.py, test_rollout.py), their world (Cluster: kube-sim with
+the grove CRDs and RBAC, groved's processes) and their main()
+(run_scenarios), watches (Watch, RolloutWatcher) and groved plan's
+templates.
 
 Standard library and PyYAML only. Nothing here sleeps to let something
 happen: wait_for polls a predicate until a deadline.
@@ -14,10 +18,12 @@ import collections
 import json
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -334,6 +340,181 @@ def register_webhooks(sim, root, port, ca_file):
     return names
 
 
+GROVED_TOKEN = "groved-token"
+GROVED_USER = "system:serviceaccount:groved-system:groved"
+
+
+def grove_crds(root):
+    """groved's CRDs, and KAI Scheduler's Topology kind as KAI's chart
+    serves it (groved keeps a Topology per ClusterTopologyBinding)."""
+    d = os.path.join(root, "deploy", "crds")
+    return [os.path.join(d, f) for f in sorted(os.listdir(d))
+            if f.endswith(".yaml") and f != "kustomization.yaml"] + [
+        os.path.join(root, "tests", "fixtures", "crds", "kai-topology.yaml")]
+
+
+def base_docs(root, ns):
+    """What the reference workload needs before it is applied: the
+    namespace ns (a dict), then examples/'s claim templates and router
+    Service (paths)."""
+    return ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+            os.path.join(root, "examples", "claim-templates.yaml"),
+            os.path.join(root, "examples", "router-service.yaml"))
+
+
+class Cluster:
+    """The world of a reconcile worker's scenarios, in tmp/name: kube-sim
+    with the nodes of the file nodes (default the reference nodes: one
+    B200 and two H200 nodes) and grove_crds, RBAC enforced, its
+    kubelet running the binary groved for grove-initc, its clock at
+    time_scale, its request log on, a token for groved and a kubeconfig
+    with it (gkc); the `groved serve` processes of start_groved, each with
+    groved_args too, all in groveds; start() for the usual ones. A
+    context manager: close() (the subclass's) on leaving."""
+
+    def __init__(self, groved, root, tmp, name, time_scale, groved_args=(), nodes=None):
+        self.groved, self.root = groved, root
+        nodes = nodes or os.path.join(root, "tests", "fixtures", "nodes", "reference.yaml")
+        self.groved_args = list(groved_args)
+        self.tmp = os.path.join(tmp, name)
+        os.makedirs(self.tmp)
+        self.sim = Sim(root, self.tmp, ["--nodes", nodes, "--load"] + grove_crds(root) + [
+            "--groved-binary", groved, "--time-scale", str(time_scale), "--authorize",
+            "--token", "%s=%s:system:masters" % (GROVED_TOKEN, GROVED_USER)],
+            env={"KUBE_SIM_VERBOSE": "1"})
+        kc = yaml.safe_load(open(self.sim.kc))
+        kc["users"][0]["user"] = {"token": GROVED_TOKEN}
+        self.gkc = os.path.join(self.tmp, "groved.kubeconfig")
+        with open(self.gkc, "w") as f:
+            yaml.safe_dump(kc, f)
+        self.groveds = []
+        self.hooks = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self, workers=1, leader_elect=False, start_worker=None):
+        """One groved "a" that serves the webhooks and leads (no
+        --leader-elect); or, leader_elect, the webhooks from a replica
+        that never dies ("hooks", --no-reconcile: a Service would send
+        them to any live replica) and workers elected workers, each
+        start_worker(i). The webhooks registered; groved ready, bounded."""
+        if leader_elect:
+            self.hooks = self.start_groved("hooks", ["--no-reconcile"])
+            for i in range(workers):
+                start_worker(i)
+        else:
+            self.hooks = self.start_groved("a", [])
+        register_webhooks(self.sim, self.root, self.hooks.ports["webhooks"],
+                          os.path.join(self.tmp, "tls-%s" % self.hooks.name, "ca.crt"))
+        wait_for(self.hooks.ready, 20)
+
+    def start_groved(self, name, args):
+        g = Groved(self.groved, self.tmp, name,
+                   args + ["--kubeconfig", self.gkc] + self.groved_args + [
+                       "--self-signed", os.path.join(self.tmp, "tls-%s" % name)],
+                   env={"POD_NAMESPACE": "groved-system", "POD_SERVICE_ACCOUNT": "groved"})
+        self.groveds.append(g)
+        return g
+
+    def apply_base(self, results, ns, what):
+        """base_docs(ns) applied, each checked (what: the checks' prefix);
+        whether every one was."""
+        for doc in base_docs(self.root, ns):
+            rc, out, err = self.sim.apply(doc)
+            if not results.check("%s: apply %s" % (
+                    what, doc if isinstance(doc, str) else "namespace"), rc == 0, err):
+                return False
+        return True
+
+    def leader(self):
+        """The live groved that holds the worker's Lease, or None."""
+        code, lease = self.sim.request(
+            "GET", "/apis/coordination.k8s.io/v1/namespaces/groved-system/leases/groved-leader")
+        h = (lease.get("spec") or {}).get("holderIdentity") if code == 200 else None
+        return next((g for g in self.groveds if g.name == h and g.alive()), None)
+
+    def k(self, *args, **kw):
+        return self.sim.kubectl(*args, **kw)
+
+    def set_pods(self, ns, pcs):
+        return self.sim.list("pods", ns, "grove.io/podcliquesets=%s" % pcs)
+
+    def print_logs(self, groved_lines, sim_scanned, sim_lines):
+        """What a failure prints last: the tail of every groved's log
+        (groved_lines), and the last sim_lines lines of kube-sim's log that
+        are not requests among its last sim_scanned."""
+        for g in self.groveds:
+            print("  --- tail of groved %s's log\n%s" % (g.name, tail(g.log_path, groved_lines)))
+        lines = [line for line in tail(self.sim.log_path, sim_scanned).splitlines()
+                 if not Sim.REQUEST.match(line)]
+        print("  --- tail of kube-sim's log (requests left out)\n%s"
+              % "\n".join(lines[-sim_lines:]))
+        sys.stdout.flush()
+
+
+def run_scenarios(results, prefix, scenarios, keep=None, notes=None):
+    """main() of a scenario test: skipped (exit 77) without kubectl, the
+    client of every scenario; scenarios(tmp) in a new temporary folder.
+    The folder is kept when a check failed; otherwise keep(tmp), when
+    given, may keep it (it returns True and removes what it does not
+    keep), else it is removed. Then notes() (lines to print, when given),
+    the total time and the counts; exits 1 when a check failed."""
+    if not shutil.which("kubectl"):
+        print("# SKIP: kubectl is not installed (it is the client of every scenario)")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    start = time.monotonic()
+    try:
+        scenarios(tmp)
+    finally:
+        if results.failed:
+            print("# logs kept in %s" % tmp)
+        elif not (keep and keep(tmp)):
+            shutil.rmtree(tmp, ignore_errors=True)
+    for line in notes() if notes else ():
+        print(line)
+    print("# total %.1f s" % (time.monotonic() - start))
+    print("%d passed, %d failed, %d expected failures"
+          % (results.passed, results.failed, results.xfailed))
+    sys.exit(1 if results.failed else 0)
+
+
+def watch_stream(w, query, timeout, pause, on_event, on_expired):
+    """Watch requests on kube-sim one after another, each from w.rv, while
+    w is not stopped and kube-sim runs. w has sim, rv, lock and stopped;
+    query is the request's path and parameters (resourceVersion is
+    added). Each event but a bookmark is on_event(type, object,
+    monotonic time seen), then w.rv is its resourceVersion, both under
+    w.lock; a bookmark only moves w.rv; an ERROR event (the
+    resourceVersion too old) ends the request after on_expired(), which
+    sets w.rv to resume from. A request that fails is tried again after
+    pause seconds; timeout bounds each one's reads."""
+    while not w.stopped and w.sim.alive():
+        req = urllib.request.Request("%s%s&resourceVersion=%s" % (w.sim.url, query, w.rv),
+                                     headers={"Authorization": "Bearer kube-sim-token"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=w.sim.tls) as r:
+                for line in r:
+                    if w.stopped:
+                        return
+                    ev = json.loads(line)
+                    obj = ev.get("object") or {}
+                    if ev.get("type") == "ERROR":
+                        on_expired()
+                        break
+                    rv = obj.get("metadata", {}).get("resourceVersion", w.rv)
+                    with w.lock:
+                        if ev.get("type") != "BOOKMARK":
+                            on_event(ev["type"], obj, time.monotonic())
+                        w.rv = rv
+        except (urllib.error.URLError, OSError, ValueError):
+            time.sleep(pause)
+
+
 class Watch:
     """A watch on one resource path (/api/v1/pods, all namespaces) in a
     thread, from the beginning (every object ADDED first), resumed from
@@ -352,28 +533,12 @@ class Watch:
         self.t.start()
 
     def _run(self):
-        while not self.stopped and self.sim.alive():
-            req = urllib.request.Request(
-                "%s%s?watch=true&resourceVersion=%s&timeoutSeconds=60"
-                % (self.sim.url, self.path, self.rv),
-                headers={"Authorization": "Bearer kube-sim-token"})
-            try:
-                with urllib.request.urlopen(req, timeout=90, context=self.sim.tls) as r:
-                    for line in r:
-                        if self.stopped:
-                            return
-                        ev = json.loads(line)
-                        obj = ev.get("object") or {}
-                        if ev.get("type") == "ERROR":
-                            self.rv = "0"   # too old: start over (duplicates ADDED)
-                            break
-                        self.rv = obj.get("metadata", {}).get("resourceVersion", self.rv)
-                        if ev.get("type") == "BOOKMARK":
-                            continue
-                        with self.lock:
-                            self.events.append((time.monotonic(), ev["type"], obj))
-            except (urllib.error.URLError, OSError, ValueError):
-                time.sleep(0.1)
+        watch_stream(self, self.path + "?watch=true&timeoutSeconds=60", 90, 0.1,
+                     lambda typ, obj, t: self.events.append((t, typ, obj)),
+                     self._expired)
+
+    def _expired(self):
+        self.rv = "0"   # too old: start over (duplicates ADDED)
 
     def stop(self):
         self.stopped = True
@@ -630,35 +795,18 @@ class RolloutWatcher:
             self._check(now)
 
     def _run(self):
-        while not self.stopped and self.sim.alive():
-            if self.rv is None:
-                try:
-                    self._relist()
-                except (RuntimeError, OSError, urllib.error.URLError):
-                    time.sleep(0.05)
-                    continue
-            req = urllib.request.Request(
-                "%s/api/v1/namespaces/%s/pods?watch=true&resourceVersion=%s"
-                "&labelSelector=%s&timeoutSeconds=5"
-                % (self.sim.url, self.ns, self.rv, self._selector()),
-                headers={"Authorization": "Bearer kube-sim-token"})
+        watch_stream(self, "/api/v1/namespaces/%s/pods?watch=true&labelSelector=%s"
+                     "&timeoutSeconds=5" % (self.ns, self._selector()), 30, 0.05,
+                     self._apply, self._expired)
+
+    def _expired(self):
+        """The watch expired (410): a LIST again, retried until it
+        answers (or the watcher stops or kube-sim ends)."""
+        self.rv = None
+        while self.rv is None and not self.stopped and self.sim.alive():
             try:
-                with urllib.request.urlopen(req, timeout=30, context=self.sim.tls) as r:
-                    for line in r:
-                        if self.stopped:
-                            return
-                        ev = json.loads(line)
-                        obj = ev.get("object") or {}
-                        if ev.get("type") == "ERROR":
-                            self.rv = None
-                            break
-                        if ev.get("type") == "BOOKMARK":
-                            self.rv = obj.get("metadata", {}).get("resourceVersion", self.rv)
-                            continue
-                        with self.lock:
-                            self._apply(ev["type"], obj, time.monotonic())
-                            self.rv = obj["metadata"]["resourceVersion"]
-            except (urllib.error.URLError, OSError, ValueError):
+                self._relist()
+            except (RuntimeError, OSError, urllib.error.URLError):
                 time.sleep(0.05)
 
     def _state(self, p):

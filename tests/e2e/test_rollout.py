@@ -45,74 +45,34 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib  # noqa: E402
-from e2elib import (GATE, L_HASH, Groved, RolloutWatcher, Sim, Watch,  # noqa: E402
-                    plan_templates, pod_gated, pod_ready, register_webhooks, rv_of, tail,
-                    wait_for)
+from e2elib import (GATE, L_HASH, RolloutWatcher, Watch, plan_templates,  # noqa: E402
+                    pod_gated, pod_ready, rv_of, wait_for)
 
 GROVED, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ONLY = set(sys.argv[3:])
 PCS = "vllm-disaggregated"
 NS = "inference"
-GROVED_TOKEN = "groved-token"
-GROVED_USER = "system:serviceaccount:groved-system:groved"
 TIME_SCALE = 0.05
 GRACE = 2   # the small sets' terminationGracePeriodSeconds (0.1 s here)
 R = e2elib.Results()
 GROUP = "/apis/grove.io/v1alpha1/namespaces/%s/%s/%s"
 
 
-def crds():
-    d = os.path.join(ROOT, "deploy", "crds")
-    return [os.path.join(d, f) for f in sorted(os.listdir(d))
-            if f.endswith(".yaml") and f != "kustomization.yaml"] + [
-        os.path.join(ROOT, "tests", "fixtures", "crds", "kai-topology.yaml")]
-
-
-class World:
+class World(e2elib.Cluster):
     """kube-sim with the reference nodes, groved's webhooks registered,
     groved (one leading worker, or a webhook replica and elected
     workers), all at --log-level debug."""
 
     def __init__(self, tmp, name, workers=1, leader_elect=False):
-        self.tmp = os.path.join(tmp, name)
-        os.makedirs(self.tmp)
-        self.sim = Sim(ROOT, self.tmp, [
-            "--nodes", os.path.join(ROOT, "tests", "fixtures", "nodes", "reference.yaml"),
-            "--load"] + crds() + [
-            "--groved-binary", GROVED, "--time-scale", str(TIME_SCALE), "--authorize",
-            "--token", "%s=%s:system:masters" % (GROVED_TOKEN, GROVED_USER)],
-            env={"KUBE_SIM_VERBOSE": "1"})
-        kc = yaml.safe_load(open(self.sim.kc))
-        kc["users"][0]["user"] = {"token": GROVED_TOKEN}
-        self.gkc = os.path.join(self.tmp, "groved.kubeconfig")
-        with open(self.gkc, "w") as f:
-            yaml.safe_dump(kc, f)
-        self.groveds = []
+        super().__init__(GROVED, ROOT, tmp, name, TIME_SCALE, ["--log-level", "debug"])
         self.n = 0
-        if leader_elect:
-            self.hooks = self.start_groved("hooks", ["--no-reconcile"])
-            for i in range(workers):
-                self.start_worker()
-        else:
-            self.hooks = self.start_groved("a", [])
-        register_webhooks(self.sim, ROOT, self.hooks.ports["webhooks"],
-                          os.path.join(self.tmp, "tls-%s" % self.hooks.name, "ca.crt"))
-        wait_for(self.hooks.ready, 20)
-
-    def start_groved(self, name, args):
-        g = Groved(GROVED, self.tmp, name,
-                   args + ["--kubeconfig", self.gkc, "--log-level", "debug", "--self-signed",
-                           os.path.join(self.tmp, "tls-%s" % name)],
-                   env={"POD_NAMESPACE": "groved-system", "POD_SERVICE_ACCOUNT": "groved"})
-        self.groveds.append(g)
-        return g
+        self.start(workers, leader_elect, lambda i: self.start_worker())
 
     def start_worker(self):
         """An elected worker with a short Lease (a failover in about 1 s)."""
@@ -120,12 +80,6 @@ class World:
         return self.start_groved("w%d" % self.n, [
             "--leader-elect", "--leader-lease-duration", "1s", "--leader-renew-deadline",
             "700ms", "--leader-retry-period", "100ms"])
-
-    def leader(self):
-        code, lease = self.sim.request(
-            "GET", "/apis/coordination.k8s.io/v1/namespaces/groved-system/leases/groved-leader")
-        h = (lease.get("spec") or {}).get("holderIdentity") if code == 200 else None
-        return next((g for g in self.groveds if g.name == h and g.alive()), None)
 
     def close(self):
         """SIGTERM to every groved at once, then each waited for."""
@@ -146,15 +100,9 @@ class World:
             os.path.basename(self.tmp), time.monotonic() - t,
             " (killed after 3 s: %s)" % ", ".join(killed) if killed else ""))
 
-    def k(self, *args, **kw):
-        return self.sim.kubectl(*args, **kw)
-
     def get(self, kind, ns, name):
         code, out = self.sim.request("GET", GROUP % (ns, kind, name))
         return out if code == 200 else None
-
-    def set_pods(self, ns, pcs):
-        return self.sim.list("pods", ns, "grove.io/podcliquesets=%s" % pcs)
 
     def events(self, ns, pcs):
         code, out = self.sim.request("GET", "/api/v1/namespaces/%s/events" % ns)
@@ -169,12 +117,7 @@ class World:
                                           json.dumps(s.get("status"))[:2500]))
         if watcher is not None:
             print("  --- the watcher\n  " + watcher.report(since).replace("\n", "\n  "))
-        for g in self.groveds:
-            print("  --- tail of groved %s's log\n%s" % (g.name, tail(g.log_path, 30)))
-        lines = [line for line in tail(self.sim.log_path, 300).splitlines()
-                 if not Sim.REQUEST.match(line)]
-        print("  --- tail of kube-sim's log (requests left out)\n%s" % "\n".join(lines[-15:]))
-        sys.stdout.flush()
+        self.print_logs(30, 300, 15)
 
 
 # ---- sets ----------------------------------------------------------------
@@ -267,6 +210,50 @@ def count_on(wt, v, live_only=True):
 
 def uid_set(wt, pred):
     return wt.query(lambda s: {st["uid"] for st in s.pods.values() if pred(s, st)})
+
+
+def apply_ready(w, ns, name, doc, t, n, what):
+    """Applies the set doc (template t); the check what: its n pods
+    Ready on t."""
+    rc, out, err = w.sim.apply(doc)
+    return R.check(what, rc == 0 and wait_rolled(w, ns, name, t, n), err)
+
+
+def watch(w, ns, name, t):
+    """A RolloutWatcher of the set, started on template t ("v1"), and
+    the time it started; a failed check dumps the world and the watcher."""
+    wt = RolloutWatcher(w.sim, ns, name)
+    wt.add_version("v1", t, t.images)
+    wt.start()
+    t0 = time.monotonic()
+    R.on_failure = lambda what: w.dump(ns, wt, t0)
+    return wt, t0
+
+
+def version(wt, label, t):
+    """Template t as the watcher's next version, label."""
+    return wt.add_version(label, t, t.images)
+
+
+def roll_halfway(w, wt, label, t, doc, n, tag):
+    """doc (template t) applied as version label; checked: half the n
+    pods on it (a rollout in progress). The version."""
+    v = version(wt, label, t)
+    w.sim.apply(doc)
+    half = wait_for(lambda: count_on(wt, v) >= n // 2, 30, 0.01)
+    R.check("%s: %s rolls: halfway (%d of %d pods on %s)" % (tag, label, count_on(wt, v), n,
+                                                              label), half)
+    return v
+
+
+def change_planned(w, wt, label, t, doc, what):
+    """doc (template t) applied as version label; the check what: the
+    worker plans with it. (the version, when it was applied)."""
+    v = version(wt, label, t)
+    t_applied = time.monotonic()
+    rc, out, err = w.sim.apply(doc)
+    R.check(what, rc == 0 and wt.wait_planned(v), err)
+    return v, t_applied
 
 
 def check_watch(tag, wt, since, gated_too=True):
@@ -417,13 +404,8 @@ def reference(units):
 
 @timed("1. the reference workload at 4 units, every image changed")
 def s1_reference(w, tmp):
-    for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
-                os.path.join(ROOT, "examples", "claim-templates.yaml"),
-                os.path.join(ROOT, "examples", "router-service.yaml")):
-        rc, out, err = w.sim.apply(doc)
-        if not R.check("s1: apply %s" % (doc if isinstance(doc, str) else "namespace"),
-                       rc == 0, err):
-            return
+    if not w.apply_base(R, NS, "s1"):
+        return
     old = reference(4)
     rc, out, err = w.sim.apply(old)
     R.check("s1: the reference workload at 4 units, rollingUpdate maxSurge 1 on the router",
@@ -443,13 +425,13 @@ def s1_reference(w, tmp):
             sorted(h_old) == sorted(h_new) and all(h_old[c] != h_new[c] for c in h_old),
             "%s -> %s" % (h_old, h_new))
     wt = RolloutWatcher(w.sim, NS, PCS, surge=["router-clique"])
-    wt.add_version("old images", h_old, h_old.images)
+    version(wt, "old images", h_old)
     wt.start()
     sets = Watch(w.sim, "/apis/grove.io/v1alpha1/namespaces/%s/podcliquesets" % NS)
     cliques = Watch(w.sim, "/apis/grove.io/v1alpha1/namespaces/%s/podcliques" % NS)
     start_uids = uid_set(wt, lambda s, st: True)
     t0 = time.monotonic()
-    wt.add_version("new images", h_new, h_new.images)
+    version(wt, "new images", h_new)
     R.on_failure = lambda name: w.dump(NS, wt, t0)
     wall0 = time.time()
     rc, out, err = w.sim.apply(new)
@@ -614,25 +596,14 @@ def s2_change(w, tmp):
     namespace(w, ns)
     sets = [small_set(name, ns, tag) for tag in ("v1", "v2", "v3", "v4")]
     hs = [tpl(s) for s in sets]
-    rc, out, err = w.sim.apply(sets[0])
     n = 2 + 3 * 3
-    if not R.check("s2: a set of a router (2 pods) and 3 units of prefill and 2 decode: %d"
-                   " pods Ready" % n, rc == 0 and wait_rolled(w, ns, name, hs[0], n), err):
+    if not apply_ready(w, ns, name, sets[0], hs[0], n, "s2: a set of a router (2 pods) and 3"
+                       " units of prefill and 2 decode: %d pods Ready" % n):
         return
-    wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", hs[0], hs[0].images)
-    wt.start()
-    t0 = time.monotonic()
-    R.on_failure = lambda what: w.dump(ns, wt, t0)
-    v = wt.add_version("v2", hs[1], hs[1].images)
-    w.sim.apply(sets[1])
-    half = wait_for(lambda: count_on(wt, v) >= n // 2, 30, 0.01)
-    R.check("s2: v2 rolls: halfway (%d of %d pods on v2)" % (count_on(wt, v), n), half)
-    v3 = wt.add_version("v3", hs[2], hs[2].images)
-    t_v3 = time.monotonic()
-    rc, out, err = w.sim.apply(sets[2])
-    R.check("s2: v3 applied halfway through v2's rollout; the worker plans it",
-            rc == 0 and wt.wait_planned(v3), err)
+    wt, t0 = watch(w, ns, name, hs[0])
+    roll_halfway(w, wt, "v2", hs[1], sets[1], n, "s2")
+    _, t_v3 = change_planned(w, wt, "v3", hs[2], sets[2],
+                          "s2: v3 applied halfway through v2's rollout; the worker plans it")
     R.check("s2: every pod ends on v3, Ready", wait_rolled(w, ns, name, hs[2], n),
             hist(w.set_pods(ns, name)))
     wt.sync()
@@ -640,15 +611,9 @@ def s2_change(w, tmp):
             not bad_creations(wt, t_v3), bad_creations(wt, t_v3))
     R.check("s2: every pod deleted was outdated for the worker when deleted",
             not bad_deletions(wt, t0), bad_deletions(wt, t0))
-    v4 = wt.add_version("v4", hs[3], hs[3].images)
-    w.sim.apply(sets[3])
-    half = wait_for(lambda: count_on(wt, v4) >= n // 2, 30, 0.01)
-    R.check("s2: v4 rolls: halfway (%d of %d pods on v4)" % (count_on(wt, v4), n), half)
-    back = wt.add_version("v3 again", hs[2], hs[2].images)
-    t_back = time.monotonic()
-    rc, out, err = w.sim.apply(sets[2])
-    R.check("s2: reverted to v3 halfway through v4's rollout; the worker plans it",
-            rc == 0 and wt.wait_planned(back), err)
+    roll_halfway(w, wt, "v4", hs[3], sets[3], n, "s2")
+    back, t_back = change_planned(w, wt, "v3 again", hs[2], sets[2], "s2: reverted to v3"
+                                  " halfway through v4's rollout; the worker plans it")
     keep = uid_set(wt, lambda s, st: back in s.compatible(st) and not st["terminating"])
     R.check("s2: every pod ends on v3 again, Ready", wait_rolled(w, ns, name, hs[2], n),
             hist(w.set_pods(ns, name)))
@@ -678,9 +643,8 @@ def s2_race(w, tmp):
     new = small_set(name, ns, "v2", units=1, router=4, router_min=1)
     h_old, h_new = tpl(old), tpl(new)
     n = 4 + 3
-    rc, out, err = w.sim.apply(old)
-    if not R.check("s2: a set of 4 router pods and one unit: %d pods Ready" % n,
-                   rc == 0 and wait_rolled(w, ns, name, h_old, n), err):
+    if not apply_ready(w, ns, name, old, h_old, n,
+                       "s2: a set of 4 router pods and one unit: %d pods Ready" % n):
         return
     routers = sorted(p["metadata"]["name"] for p in w.set_pods(ns, name)
                      if p["metadata"]["labels"].get(e2elib.L_CLIQUE) == "router")
@@ -712,23 +676,18 @@ def s3_scale(w, tmp):
     old = small_set(name, ns, "v1", units=3, scale_max=6, grace=10)
     new = small_set(name, ns, "v2", units=3, scale_max=6, grace=10)
     h_old, h_new = tpl(old), tpl(new)
-    rc, out, err = w.sim.apply(old)
-    if not R.check("s3: a set with a group of 3 units, scaleConfig 1..6: 11 pods Ready",
-                   rc == 0 and wait_rolled(w, ns, name, h_old, 11), err):
+    if not apply_ready(w, ns, name, old, h_old, 11,
+                       "s3: a set with a group of 3 units, scaleConfig 1..6: 11 pods Ready"):
         return
     code, hpa = w.sim.request("GET", "/apis/autoscaling/v2/namespaces/%s/"
                               "horizontalpodautoscalers/%s" % (ns, pcsg))
     R.check("s3: groved made the group's HorizontalPodAutoscaler (scaleTargetRef %s)" % pcsg,
             code == 200 and (hpa.get("spec") or {}).get("scaleTargetRef", {}).get("name")
             == pcsg, json.dumps(hpa)[:400])
-    wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", h_old, h_old.images)
-    wt.start()
-    t0 = time.monotonic()
-    R.on_failure = lambda what: w.dump(ns, wt, t0)
+    wt, t0 = watch(w, ns, name, h_old)
     start_uids = uid_set(wt, lambda s, st: True)
     start_names = set(wt.snapshot())
-    v = wt.add_version("v2", h_new, h_new.images)
+    v = version(wt, "v2", h_new)
 
     def outdated():
         return wt.query(lambda s: sum(1 for st in s.pods.values()
@@ -790,19 +749,14 @@ def s4_leader(tmp):
         new = small_set(name, ns, "v2", units=4)
         h_old, h_new = tpl(old), tpl(new)
         n = 2 + 3 * 4
-        rc, out, err = w.sim.apply(old)
-        if not R.check("s4: a set of a router (2 pods) and 4 units: %d pods Ready" % n,
-                       rc == 0 and wait_rolled(w, ns, name, h_old, n), err):
+        if not apply_ready(w, ns, name, old, h_old, n,
+                           "s4: a set of a router (2 pods) and 4 units: %d pods Ready" % n):
             return
         print("# s4: leader elected and the set Ready %.1f s after the start"
               % (time.monotonic() - t_start))
-        wt = RolloutWatcher(w.sim, ns, name)
-        wt.add_version("v1", h_old, h_old.images)
-        wt.start()
-        t0 = time.monotonic()
-        R.on_failure = lambda what: w.dump(ns, wt, t0)
+        wt, t0 = watch(w, ns, name, h_old)
         start_uids = uid_set(wt, lambda s, st: True)
-        v = wt.add_version("v2", h_new, h_new.images)
+        v = version(wt, "v2", h_new)
         w.sim.apply(new)
         # the points: the first deletion of the rollout (the router's
         # pod), a unit's pods just deleted, halfway
@@ -856,17 +810,12 @@ def s5_on_delete(w, tmp):
     new = small_set(name, ns, "v2", units=2, router=3, router_min=2, strategy="OnDelete")
     h_old, h_new = tpl(old), tpl(new)
     n = 3 + 2 * 3
-    rc, out, err = w.sim.apply(old)
-    if not R.check("s5: updateStrategy OnDelete, a router of 3 and 2 units: %d pods Ready" % n,
-                   rc == 0 and wait_rolled(w, ns, name, h_old, n), err):
+    if not apply_ready(w, ns, name, old, h_old, n, "s5: updateStrategy OnDelete, a router of 3"
+                       " and 2 units: %d pods Ready" % n):
         return
-    wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", h_old, h_old.images)
-    wt.start()
-    t0 = time.monotonic()
-    R.on_failure = lambda what: w.dump(ns, wt, t0)
+    wt, t0 = watch(w, ns, name, h_old)
     start = wt.snapshot()
-    v = wt.add_version("v2", h_new, h_new.images)
+    v = version(wt, "v2", h_new)
     rc, out, err = w.sim.apply(new)
     R.check("s5: the images changed", rc == 0, err)
     R.check("s5: the worker plans v2 (the PodCliques carry its hash)", wt.wait_planned(v))
@@ -959,17 +908,12 @@ def s6_deadline(w, tmp):
     fixed = small_set(name, ns, "v3", **kw)
     hs = [tpl(s) for s in (old, broken, fixed)]
     n = 12
-    rc, out, err = w.sim.apply(old)
-    if not R.check("s6: a group of 6 units (minAvailable 3; rollingUpdate maxUnavailable 2,"
-                   " progressDeadline 2s): 12 pods Ready",
-                   rc == 0 and wait_rolled(w, ns, name, hs[0], n), err):
+    if not apply_ready(w, ns, name, old, hs[0], n,
+                       "s6: a group of 6 units (minAvailable 3; rollingUpdate maxUnavailable 2,"
+                       " progressDeadline 2s): 12 pods Ready"):
         return
-    wt = RolloutWatcher(w.sim, ns, name)
-    wt.add_version("v1", hs[0], hs[0].images)
-    wt.start()
-    t0 = time.monotonic()
-    R.on_failure = lambda what: w.dump(ns, wt, t0)
-    v = wt.add_version("v2 (never Ready)", hs[1], hs[1].images)
+    wt, t0 = watch(w, ns, name, hs[0])
+    v = version(wt, "v2 (never Ready)", hs[1])
     rc, out, err = w.sim.apply(broken)
     R.check("s6: a template whose pods never turn Ready (sim.grove.io/never-ready)",
             rc == 0, err)
@@ -1005,9 +949,7 @@ def s6_deadline(w, tmp):
     # held: a round more changes nothing (deletions stay at two units)
     wt.sync()
     dels = len(wt.deleted)
-    vf = wt.add_version("v3 (fixed)", hs[2], hs[2].images)
-    rc, out, err = w.sim.apply(fixed)
-    R.check("s6: the image fixed (v3)", rc == 0 and wt.wait_planned(vf), err)
+    change_planned(w, wt, "v3 (fixed)", hs[2], fixed, "s6: the image fixed (v3)")
     R.check("s6: then the rollout completes: every pod on v3, Ready",
             wait_rolled(w, ns, name, hs[2], n), hist(w.set_pods(ns, name)))
     wt.sync()
@@ -1029,42 +971,29 @@ def want(s):
 
 
 def main():
-    import shutil as sh
-    if not sh.which("kubectl"):
-        print("# SKIP: kubectl is not installed (it is the client of every scenario)")
-        sys.exit(77)
-    tmp = tempfile.mkdtemp(prefix="gv-e2e-rollout-")
-    start = time.monotonic()
-    w = None
-    try:
+    def scenarios(tmp):
         if any(want(s) for s in ("s1", "s2", "s3", "s5", "s6")):
-            w = World(tmp, "main")
-            for key, fn in (("s1", s1_reference), ("s6", s6_deadline), ("s2", s2_change),
-                            ("s2", s2_race), ("s3", s3_scale), ("s5", s5_on_delete)):
-                if want(key):
-                    fn(w, tmp)
-            w.close()
-            w = None
+            with World(tmp, "main") as w:
+                for key, fn in (("s1", s1_reference), ("s6", s6_deadline), ("s2", s2_change),
+                                ("s2", s2_race), ("s3", s3_scale), ("s5", s5_on_delete)):
+                    if want(key):
+                        fn(w, tmp)
         if want("s4"):
             s4_leader(tmp)
-    finally:
-        if w is not None:
-            w.close()
-        if R.failed:
-            print("# logs kept in %s" % tmp)
-        elif not os.environ.get("ROLLOUT_TIMELINE_SVG") and want("s1"):
-            for f in os.listdir(tmp):
-                p = os.path.join(tmp, f)
-                if os.path.isdir(p):
-                    shutil.rmtree(p, ignore_errors=True)
-            print("# kept %s (the timeline picture)" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("# times: %s" % ", ".join("%s %.1f s" % (w_.split(".")[0], t) for w_, t in TIMES))
-    print("# total %.1f s" % (time.monotonic() - start))
-    print("%d passed, %d failed, %d expected failures" % (R.passed, R.failed, R.xfailed))
-    sys.exit(1 if R.failed else 0)
 
+    def keep(tmp):
+        """The timeline picture of s1, when it was not asked for
+        elsewhere (ROLLOUT_TIMELINE_SVG)."""
+        if os.environ.get("ROLLOUT_TIMELINE_SVG") or not want("s1"):
+            return False
+        for f in os.listdir(tmp):
+            p = os.path.join(tmp, f)
+            if os.path.isdir(p):
+                shutil.rmtree(p, ignore_errors=True)
+        print("# kept %s (the timeline picture)" % tmp)
+        return True
+    e2elib.run_scenarios(R, "gv-e2e-rollout-", scenarios, keep, lambda: [
+        "# times: %s" % ", ".join("%s %.1f s" % (w.split(".")[0], t) for w, t in TIMES)])
 
 if __name__ == "__main__":
     main()

@@ -38,27 +38,22 @@ Usage: test_worker.py GROVED REPO_ROOT [SCENARIO...]   (e.g. s1 s2)
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib  # noqa: E402
-from e2elib import (Groved, Sim, Watch, percentile, pod_gated, pod_ready,  # noqa: E402
-                    pod_started, register_webhooks, rv_of, tail, wait_for,
-                    writes_by_verb)
+from e2elib import (Watch, percentile, pod_gated, pod_ready, pod_started,  # noqa: E402
+                    rv_of, wait_for, writes_by_verb)
 
 GROVED, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ONLY = set(sys.argv[3:])
 GATE = "grove.io/podgang-pending-creation"
 PCS = "vllm-disaggregated"
 NS = "inference"
-GROVED_TOKEN = "groved-token"
-GROVED_USER = "system:serviceaccount:groved-system:groved"
 # kube-sim's clock: grace periods and readiness 20 times faster
 TIME_SCALE = "0.05"
 R = e2elib.Results()
@@ -80,54 +75,16 @@ STATUS = status_wired()
 STATUS_TODO = "the worker does not write statuses yet (rec_status_build not called in reconcile/)"
 
 
-def crds():
-    """groved's CRDs, and KAI Scheduler's Topology kind as KAI's chart
-    serves it (groved keeps a Topology per ClusterTopologyBinding)."""
-    d = os.path.join(ROOT, "deploy", "crds")
-    return [os.path.join(d, f) for f in sorted(os.listdir(d))
-            if f.endswith(".yaml") and f != "kustomization.yaml"] + [
-        os.path.join(ROOT, "tests", "fixtures", "crds", "kai-topology.yaml")]
-
-
-class World:
+class World(e2elib.Cluster):
     """kube-sim with nodes, groved's webhooks registered, groved(s), and
     watches on pods and PodGangs from the start."""
 
-    def __init__(self, tmp, name, nodes, workers=1, leader_elect=False):
-        self.tmp = os.path.join(tmp, name)
-        os.makedirs(self.tmp)
-        self.sim = Sim(ROOT, self.tmp, [
-            "--nodes", nodes, "--load"] + crds() + [
-            "--groved-binary", GROVED, "--time-scale", TIME_SCALE, "--authorize",
-            "--token", "%s=%s:system:masters" % (GROVED_TOKEN, GROVED_USER)],
-            env={"KUBE_SIM_VERBOSE": "1"})
-        kc = yaml.safe_load(open(self.sim.kc))
-        kc["users"][0]["user"] = {"token": GROVED_TOKEN}
-        self.gkc = os.path.join(self.tmp, "groved.kubeconfig")
-        with open(self.gkc, "w") as f:
-            yaml.safe_dump(kc, f)
+    def __init__(self, tmp, name, workers=1, leader_elect=False):
+        super().__init__(GROVED, ROOT, tmp, name, TIME_SCALE)
         self.pods = Watch(self.sim, "/api/v1/pods")
         self.gangs = Watch(self.sim, "/apis/scheduler.grove.io/v1alpha1/podgangs")
-        self.groveds = []
-        if leader_elect:
-            # the webhooks from a replica that never dies (a Service would
-            # send them to any live replica), the workers elected
-            self.hooks = self.start_groved("hooks", ["--no-reconcile"])
-            for i in range(workers):
-                self.start_groved("w%d" % i, ["--leader-elect"])
-        else:
-            self.hooks = self.start_groved("a", [])
-        register_webhooks(self.sim, ROOT, self.hooks.ports["webhooks"],
-                          os.path.join(self.tmp, "tls-%s" % self.hooks.name, "ca.crt"))
-        wait_for(self.hooks.ready, 20)
-
-    def start_groved(self, name, args):
-        g = Groved(GROVED, self.tmp, name,
-                   args + ["--kubeconfig", self.gkc, "--self-signed",
-                           os.path.join(self.tmp, "tls-%s" % name)],
-                   env={"POD_NAMESPACE": "groved-system", "POD_SERVICE_ACCOUNT": "groved"})
-        self.groveds.append(g)
-        return g
+        self.start(workers, leader_elect,
+                   lambda i: self.start_groved("w%d" % i, ["--leader-elect"]))
 
     def close(self):
         self.pods.stop()
@@ -135,12 +92,6 @@ class World:
         for g in self.groveds:
             g.stop()
         self.sim.stop()
-
-    def k(self, *args, **kw):
-        return self.sim.kubectl(*args, **kw)
-
-    def set_pods(self, ns, pcs):
-        return self.sim.list("pods", ns, "grove.io/podcliquesets=%s" % pcs)
 
     def dump(self, ns):
         """What a failure prints: the objects, and the logs' tails."""
@@ -160,12 +111,7 @@ class World:
         for s in self.sim.items("pcs", "-n", ns):
             print("  pcs %s status: %s" % (s["metadata"]["name"],
                                           json.dumps(s.get("status"))[:1500]))
-        for g in self.groveds:
-            print("  --- tail of groved %s's log\n%s" % (g.name, tail(g.log_path, 25)))
-        lines = [l for l in tail(self.sim.log_path, 400).splitlines()
-                 if not Sim.REQUEST.match(l)]
-        print("  --- tail of kube-sim's log (requests left out)\n%s" % "\n".join(lines[-25:]))
-        sys.stdout.flush()
+        self.print_logs(25, 400, 25)
 
 
 # ---- measures ----------------------------------------------------------
@@ -299,13 +245,8 @@ def wait_pods(w, ns, pcs, n, timeout=30, extra=None):
 
 def s1_reference(w):
     """1. The reference workload on one B200 and two H200 nodes."""
-    for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
-                os.path.join(ROOT, "examples", "claim-templates.yaml"),
-                os.path.join(ROOT, "examples", "router-service.yaml")):
-        rc, out, err = w.sim.apply(doc)
-        if not R.check("s1: apply %s" % (doc if isinstance(doc, str) else "namespace"),
-                       rc == 0, err):
-            return
+    if not w.apply_base(R, NS, "s1"):
+        return
     off = w.sim.log_offset()
     t0 = time.monotonic()
     rc, out, err = w.sim.apply(os.path.join(ROOT, "examples", "vllm-disaggregated.yaml"))
@@ -906,18 +847,13 @@ def planned_pods(pcs):
 
 def s5_leader(tmp):
     """5. kill -9 of the leader during creation and during scaling."""
-    w = World(tmp, "leader", os.path.join(ROOT, "tests", "fixtures", "nodes", "reference.yaml"),
-              workers=2, leader_elect=True)
+    w = World(tmp, "leader", workers=2, leader_elect=True)
     R.on_failure = lambda name: w.dump(NS)
     try:
         for doc in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
                     os.path.join(ROOT, "examples", "claim-templates.yaml")):
             w.sim.apply(doc)
-
-        def leader():
-            lease = w.sim.kget("lease", "-n", "groved-system", "groved-leader") or {}
-            h = lease.get("spec", {}).get("holderIdentity")
-            return next((g for g in w.groveds if g.name == h and g.alive()), None)
+        leader = w.leader
         first = wait_for(leader, 30, 0.1)
         if not R.check("s5: one of two replicas leads", first):
             return
@@ -980,70 +916,52 @@ def want(s):
 
 
 def main():
-    if not shutil.which("kubectl"):
-        print("# SKIP: kubectl is not installed (it is the client of every scenario)")
-        sys.exit(77)
-    tmp = tempfile.mkdtemp(prefix="gv-e2e-worker-")
-    start = time.monotonic()
-    print("# statuses: %s" % ("written by the worker" if STATUS else STATUS_TODO))
-    w = None
-    try:
-        w = World(tmp, "main", os.path.join(ROOT, "tests", "fixtures", "nodes",
-                                            "reference.yaml"))
-        R.on_failure = lambda name: w.dump(NS)
-        steps = [("s1", s1_reference), ("s2", s2_scale), ("s4", s4_refused),
-                 ("s3", s3_kill_pod), ("s8", s8_unreachable), ("s3", s3_node_loss),
-                 ("s7", lambda w: s7_delete(w, NS, PCS))]
-        for key, fn in steps:
-            if want(key) or (ONLY and key == "s1"):
-                t = time.monotonic()
-                fn(w)
-                print("# %s: %.1f s" % (fn.__doc__.split("\n")[0] if fn.__doc__ else key,
-                                        time.monotonic() - t))
-        for key, fn, ns in (("s9", s9_zero, "zero"), ("s10", s10_dynamo, "dynamo"),
-                            ("s11", s11_breach, "breach"),
-                            ("s6", s6_samples, "default")):
-            if want(key):
-                R.on_failure = lambda name, ns=ns: w.dump(ns)
-                t = time.monotonic()
-                fn(w)
-                print("# %s: %.1f s" % (fn.__doc__.split("\n")[0], time.monotonic() - t))
-        R.on_failure = None
-        m = w.hooks.metrics()
-        counted = {k: int(v) for k, v in m.items()
-                   if k.startswith(("groved_reconcile_api_writes_total",
-                                    "groved_reconcile_gates_removed_total")) and v}
-        if counted:
-            print("# groved's own /metrics after scenarios %s: %s"
-                  % (" ".join(k for k, _ in steps if want(k)), json.dumps(counted)))
-        lifted = m.get("groved_reconcile_gates_removed_total", 0)
-        count = m.get("groved_reconcile_gate_latency_seconds_count", -1)
-        within = m.get('groved_reconcile_gate_latency_seconds_bucket{le="1"}', -1)
-        # the 1 s bound is checked from the outside (the watches of s1
-        # and s2); groved's own measure, from the event that woke a round,
-        # also counts what waited for a busy round of the same set
-        R.check("/metrics: the gate-latency histogram counts every gate lifted (%d)"
-                % lifted, lifted > 0 and count == lifted,
-                json.dumps({k: v for k, v in m.items() if "gate" in k}))
-        print("# groved's gate latency: %d of %d within 1 s, %d within 100 ms"
-              % (within, count,
-                 m.get('groved_reconcile_gate_latency_seconds_bucket{le="0.1"}', -1)))
-        w.close()
-        w = None
+    def scenarios(tmp):
+        print("# statuses: %s" % ("written by the worker" if STATUS else STATUS_TODO))
+        with World(tmp, "main") as w:
+            R.on_failure = lambda name: w.dump(NS)
+            steps = [("s1", s1_reference), ("s2", s2_scale), ("s4", s4_refused),
+                     ("s3", s3_kill_pod), ("s8", s8_unreachable), ("s3", s3_node_loss),
+                     ("s7", lambda w: s7_delete(w, NS, PCS))]
+            for key, fn in steps:
+                if want(key) or (ONLY and key == "s1"):
+                    t = time.monotonic()
+                    fn(w)
+                    print("# %s: %.1f s" % (fn.__doc__.split("\n")[0] if fn.__doc__ else key,
+                                            time.monotonic() - t))
+            for key, fn, ns in (("s9", s9_zero, "zero"), ("s10", s10_dynamo, "dynamo"),
+                                ("s11", s11_breach, "breach"),
+                                ("s6", s6_samples, "default")):
+                if want(key):
+                    R.on_failure = lambda name, ns=ns: w.dump(ns)
+                    t = time.monotonic()
+                    fn(w)
+                    print("# %s: %.1f s" % (fn.__doc__.split("\n")[0], time.monotonic() - t))
+            R.on_failure = None
+            m = w.hooks.metrics()
+            counted = {k: int(v) for k, v in m.items()
+                       if k.startswith(("groved_reconcile_api_writes_total",
+                                        "groved_reconcile_gates_removed_total")) and v}
+            if counted:
+                print("# groved's own /metrics after scenarios %s: %s"
+                      % (" ".join(k for k, _ in steps if want(k)), json.dumps(counted)))
+            lifted = m.get("groved_reconcile_gates_removed_total", 0)
+            count = m.get("groved_reconcile_gate_latency_seconds_count", -1)
+            within = m.get('groved_reconcile_gate_latency_seconds_bucket{le="1"}', -1)
+            # the 1 s bound is checked from the outside (the watches of s1
+            # and s2); groved's own measure, from the event that woke a round,
+            # also counts what waited for a busy round of the same set
+            R.check("/metrics: the gate-latency histogram counts every gate lifted (%d)"
+                    % lifted, lifted > 0 and count == lifted,
+                    json.dumps({k: v for k, v in m.items() if "gate" in k}))
+            print("# groved's gate latency: %d of %d within 1 s, %d within 100 ms"
+                  % (within, count,
+                     m.get('groved_reconcile_gate_latency_seconds_bucket{le="0.1"}', -1)))
         if want("s5"):
             t = time.monotonic()
             s5_leader(tmp)
             print("# 5. kill -9 of the leader: %.1f s" % (time.monotonic() - t))
-    finally:
-        if w is not None:
-            w.close()
-        if R.failed:
-            print("# logs kept in %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("# total %.1f s" % (time.monotonic() - start))
-    print("%d passed, %d failed, %d expected failures" % (R.passed, R.failed, R.xfailed))
-    sys.exit(1 if R.failed else 0)
+    e2elib.run_scenarios(R, "gv-e2e-worker-", scenarios)
 
 
 if __name__ == "__main__":
