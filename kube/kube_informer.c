@@ -218,6 +218,12 @@ int kube_informer_start(kube_informer *inf, kube_client *client,
 	return GV_OK;
 }
 
+void kube_informer_signal(kube_informer *inf)
+{
+	if (inf->running)
+		gv_stopper_stop(&inf->stop);
+}
+
 void kube_informer_stop(kube_informer *inf)
 {
 	if (!inf->running)

@@ -348,6 +348,13 @@ void rec_worker_stop(rec_worker *w)
 		pthread_join(w->threads[i], NULL);
 	if (w->resync_up)
 		pthread_join(w->resync_thread, NULL);
+	/* all asked first: each watch takes up to a second to notice */
+	for (i = 0; i < REC_K_COUNT; i++) {
+		if (w->informer_up[i])
+			kube_informer_signal(&w->informers[i]);
+	}
+	if (w->claims_informer_up)
+		kube_informer_signal(&w->claims_informer);
 	for (i = 0; i < REC_K_COUNT; i++) {
 		if (w->informer_up[i])
 			kube_informer_stop(&w->informers[i]);

@@ -354,10 +354,22 @@ int srv_kcache_start(srv_kcache *k, const char *kubeconfig, log_ctx *log,
 	return rc;
 }
 
+void srv_kcache_signal(srv_kcache *k)
+{
+	int i = 0;
+
+	/* all asked first: each watch takes up to a second to notice */
+	for (i = 0; i < SRV_KC_COUNT; i++) {
+		if (k->started[i])
+			kube_informer_signal(&k->informers[i]);
+	}
+}
+
 void srv_kcache_stop(srv_kcache *k)
 {
 	int i = 0;
 
+	srv_kcache_signal(k);
 	for (i = 0; i < SRV_KC_COUNT; i++) {
 		if (!k->started[i])
 			continue;

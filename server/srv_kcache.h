@@ -127,6 +127,9 @@ int srv_kcache_start(srv_kcache *k, const char *kubeconfig, log_ctx *log,
 		     gv_error_t *err);
 /* Stops the informers and frees everything. */
 void srv_kcache_stop(srv_kcache *k);
+/* Asks the informers to stop, without waiting: the caches stay readable
+ * (no longer updated) until srv_kcache_stop, which then ends at once. */
+void srv_kcache_signal(srv_kcache *k);
 /* The cache interface over k (borrowed: k must outlive it). */
 srv_cache srv_kcache_cache(srv_kcache *k);
 

@@ -834,6 +834,12 @@ int kube_informer_start(kube_informer *inf, kube_client *client,
 /* Stops the thread (ends a running watch at once) and waits for it. */
 void kube_informer_stop(kube_informer *inf);
 
+/* Asks the thread to stop without waiting for it: a watch notices within
+ * a second (libcurl's progress callback), so stopping many informers one
+ * after another took that second each. Signal them all first, then
+ * kube_informer_stop each: they end together. */
+void kube_informer_signal(kube_informer *inf);
+
 /* =====================================================================
  * Lease
  * ================================================================== */
