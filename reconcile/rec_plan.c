@@ -101,6 +101,7 @@ typedef struct planner {
 	/* the rollout (plan_rollout): pods it deletes, what it did, and the
 	 * first component of the set, in rollout order, not finished */
 	json_t *recreate; /* owned: pod name -> true */
+	json_t *outdated_units; /* owned: "<group>/<unit>" -> true */
 	json_t *steps; /* owned: what this round does, for Events */
 	bool roll_active; /* a pod of ours is outdated */
 	bool roll_blocked; /* a component is unfinished: later ones wait */
@@ -1631,12 +1632,15 @@ static void roll_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 	rec_roll_result res = { 0 };
 	rec_roll_item *items = calloc((size_t)units + 1, sizeof(*items));
 	bool *short_of = calloc((size_t)units + 1, sizeof(*short_of));
+	bool *old_left = calloc((size_t)units + 1, sizeof(*old_left));
 	char name[NAME_BUF];
+	char key[NAME_BUF + 24];
+	const json_t *pod = NULL;
 	size_t x = 0;
 	size_t k = 0;
 	int64_t j = 0;
 
-	if (!items || !short_of) {
+	if (!items || !short_of || !old_left) {
 		p->rc = GV_ENOMEM;
 		goto out;
 	}
@@ -1647,6 +1651,17 @@ static void roll_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 
 		if (!unit_of(p, r, gi, units))
 			continue;
+		/* any pod of ours still on another template, terminating or
+		 * stuck ones too (they may still run): the unit's new pods
+		 * keep their gate (outdated_units) */
+		json_array_foreach(json_object_get(p->by_clique, r->name), k,
+				   pod)
+		{
+			const char *h = rec_label(pod, POL_LABEL_TEMPLATE_HASH);
+
+			if (h && r->hash[0] && strcmp(h, r->hash) != 0)
+				old_left[r->unit] = true;
+		}
 		for (k = 0; k < r->n_pods; k++) {
 			const pod_slot *s = &r->pods[k];
 			rec_roll_item *it = &items[r->unit];
@@ -1685,11 +1700,16 @@ static void roll_group(planner *p, int64_t i, size_t gi, pclq_ref *refs,
 	for (j = 0; j < units && p->rc == GV_OK; j++) {
 		if (items[j].act == REC_ROLL_RECREATE)
 			roll_step(p, "unit", name, j, NULL, res.below_min);
+		snprintf(key, sizeof(key), "%s/%" PRId64, name, j);
+		if (old_left[j] &&
+		    json_object_set_new(p->outdated_units, key, json_true()))
+			p->rc = GV_ENOMEM;
 	}
 	roll_note(p, i, name, &res);
 out:
 	free(items);
 	free(short_of);
+	free(old_left);
 }
 
 /* A rollout's component: a standalone PodClique or a group. */
@@ -1850,14 +1870,15 @@ static json_t *rollout_report(planner *p)
 			 ") to be available before the rollout goes on: "
 			 "%zu of its pods or units are not",
 			 p->blocker, p->blocker_i, b->unavailable);
-	r = json_pack(
-	    "{s:b, s:s, s:I, s:s?, s:s?, s:s?, s:O, s:O, s:I}", "active",
-	    p->roll_active, "strategy",
-	    p->pcs->on_delete ? "OnDelete" : "RollingRecreate", "replicaIndex",
-	    (json_int_t)(rolling ? p->blocker_i : -1), "component",
-	    rolling ? p->blocker : NULL, "held", hold[0] ? hold : NULL,
-	    "waiting", waiting[0] ? waiting : NULL, "recreate", p->recreate,
-	    "steps", p->steps, "recheckSeconds", (json_int_t)p->recheck_s);
+	r = json_pack("{s:b, s:s, s:I, s:s?, s:s?, s:s?, s:O, s:O, s:O, s:I}",
+		      "active", p->roll_active, "strategy",
+		      p->pcs->on_delete ? "OnDelete" : "RollingRecreate",
+		      "replicaIndex", (json_int_t)(rolling ? p->blocker_i : -1),
+		      "component", rolling ? p->blocker : NULL, "held",
+		      hold[0] ? hold : NULL, "waiting",
+		      waiting[0] ? waiting : NULL, "recreate", p->recreate,
+		      "outdatedUnits", p->outdated_units, "steps", p->steps,
+		      "recheckSeconds", (json_int_t)p->recheck_s);
 	if (!r && p->rc == GV_OK)
 		p->rc = GV_ENOMEM;
 	return r;
@@ -1982,9 +2003,10 @@ int rec_plan_build(const rec_input *in, rec_plan *out, gv_error_t *err)
 	p.specs = calloc(p.pcs->n_cliques + 1, sizeof(*p.specs));
 	p.hashes = calloc(p.pcs->n_cliques + 1, sizeof(*p.hashes));
 	p.recreate = json_object();
+	p.outdated_units = json_object();
 	p.steps = json_array();
 	if (!p.items || !p.notes || !p.units || !p.protos || !p.specs ||
-	    !p.hashes || !p.recreate || !p.steps) {
+	    !p.hashes || !p.recreate || !p.outdated_units || !p.steps) {
 		rc = GV_ENOMEM;
 		goto out;
 	}
@@ -2019,6 +2041,7 @@ out:
 	json_decref(p.pod_names);
 	json_decref(p.stuck);
 	json_decref(p.recreate);
+	json_decref(p.outdated_units);
 	json_decref(p.steps);
 	json_decref(p.items);
 	json_decref(p.notes);

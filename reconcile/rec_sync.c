@@ -51,8 +51,6 @@ typedef struct sync_ctx {
 	json_t *gangs_created; /* names, for one Event a round */
 	json_t *gangs_running; /* names, for one Event a round */
 	json_t *cliques_ready; /* names, for one Event a round */
-	json_t *outdated_units; /* "<group>/<unit>" -> true: a unit with an
-				outdated pod (mixed_unit) */
 	rec_plan plan;
 	bool missing_owner; /* a create waited for its owner: requeue */
 } sync_ctx;
@@ -480,68 +478,22 @@ static const char *unit_key(const json_t *pod, char *buf, size_t size)
 	return buf;
 }
 
-/* The units with an outdated pod, as the round observed them (pods
- * deleted since still count: they may still run): "<group>/<unit>" ->
- * true. A pod is outdated when its grove.io/pod-template-hash is not its
- * PodClique's current one (the planned PodClique's label). */
-static int index_units(sync_ctx *c)
-{
-	json_t *current = json_object(); /* PodClique -> its hash */
-	const json_t *item = NULL;
-	const json_t *p = NULL;
-	size_t i = 0;
-	char key[KUBE_STORE_KEY_MAX];
-	int rc = GV_ENOMEM;
-
-	c->outdated_units = json_object();
-	if (!c->outdated_units || !current)
-		goto out;
-	json_array_foreach(c->plan.items, i, item)
-	{
-		const json_t *o = json_object_get(item, "object");
-		const char *kind =
-		    json_string_value(json_object_get(o, "kind"));
-		const char *h = rec_label(o, POL_LABEL_TEMPLATE_HASH);
-
-		if (kind && h && strcmp(kind, "PodClique") == 0 &&
-		    json_object_set_new(current, meta_str(o, "name"),
-					json_string(h)))
-			goto out;
-	}
-	json_array_foreach(c->lists[REC_K_POD], i, p)
-	{
-		const char *h = rec_label(p, POL_LABEL_TEMPLATE_HASH);
-		const char *now = json_string_value(json_object_get(
-		    current, rec_label(p, "grove.io/podclique")
-				 ? rec_label(p, "grove.io/podclique")
-				 : ""));
-
-		if (!h || !now || strcmp(h, now) == 0 ||
-		    !unit_key(p, key, sizeof(key)))
-			continue;
-		if (json_object_set_new(c->outdated_units, key, json_true()))
-			goto out;
-	}
-	rc = GV_OK;
-out:
-	json_decref(current);
-	return rc;
-}
-
 /*
- * Whether pod's scaling-group unit still has an outdated pod
- * (RollingRecreate): a unit never runs two templates (docs/api.md 7.1),
- * so its new pods keep their gate until the old ones are gone, then go
- * together. Under OnDelete the user decides, pod by pod.
+ * Whether pod's scaling-group unit still has an outdated pod (the plan's
+ * outdatedUnits, RollingRecreate only): a unit never runs two templates
+ * (docs/api.md 7.1), so its new pods keep their gate until the old ones
+ * are gone, then go together. Under OnDelete the planner lists none: the
+ * user decides, pod by pod.
  */
 static bool mixed_unit(sync_ctx *c, const json_t *pod)
 {
 	char key[KUBE_STORE_KEY_MAX];
 
-	if (c->pcs.on_delete || !c->outdated_units ||
-	    !unit_key(pod, key, sizeof(key)))
+	if (!unit_key(pod, key, sizeof(key)))
 		return false;
-	return json_object_get(c->outdated_units, key) != NULL;
+	return json_object_get(
+		   json_object_get(c->plan.rollout, "outdatedUnits"), key) !=
+	       NULL;
 }
 
 /*
@@ -1312,7 +1264,6 @@ static void sync_release(sync_ctx *c)
 	json_decref(c->gangs_created);
 	json_decref(c->gangs_running);
 	json_decref(c->cliques_ready);
-	json_decref(c->outdated_units);
 	rec_plan_release(&c->plan);
 	if (c->built)
 		pol_pcs_release(&c->pcs);
@@ -1373,9 +1324,6 @@ int rec_sync(rec_worker *w, const char *ns, const char *name, uint64_t seen_ns,
 	c.gangs_created = json_array();
 	c.gangs_running = json_array();
 	c.cliques_ready = json_array();
-	rc = index_units(&c);
-	if (rc != GV_OK)
-		goto out;
 	if (!c.owners || !c.gangs_made || !c.bases || !c.gangs_created ||
 	    !c.gangs_running || !c.cliques_ready) {
 		rc = GV_ENOMEM;

@@ -440,6 +440,9 @@ static void check_settled(const set *st, const sim *s)
 	}
 	assert_false(rollout_active(&plan));
 	assert_string_equal(recreate_of(&plan, buf), "");
+	assert_int_equal(
+	    json_object_size(json_object_get(plan.rollout, "outdatedUnits")),
+	    0);
 	assert_int_equal(rollout_int(&plan, "replicaIndex"), -1);
 	assert_null(rollout_str(&plan, "component"));
 	assert_null(rollout_str(&plan, "held"));
@@ -1186,6 +1189,14 @@ static void check_group_units(bool compact)
 		expect_recreate(&r, cases[c].with < 0
 					? unit_pods(1, want)
 					: two_units(1, cases[c].with, want));
+		/* every unit still has an old pod: the new pods of each keep
+		 * their gate until its old ones are gone */
+		assert_int_equal(json_object_size(json_object_get(
+				     r.plan.rollout, "outdatedUnits")),
+				 4);
+		assert_non_null(json_object_get(
+		    json_object_get(r.plan.rollout, "outdatedUnits"),
+		    SET "-0-g/3"));
 		ro_run(&r, NULL, check_units, &uc);
 		assert_string_equal(uc.order, cases[c].order);
 		assert_int_equal(uc.max_units, cases[c].max_units);

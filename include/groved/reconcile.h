@@ -106,6 +106,9 @@ typedef struct rec_plan {
 	 *    "waiting": message or null,
 	 *    "recreate": {"<pod name>": true, ...} (pods the round deletes
 	 *                for the rollout),
+	 *    "outdatedUnits": {"<group>/<unit>": true, ...} (units with a pod
+	 *               of ours on another template, terminating or not:
+	 *               their new pods keep the scheduling gate),
 	 *    "steps": [{"what": "pod" | "unit" | "surge" | "retire",
 	 *               "component", "unit" (-1 for a pod), "pod" (or
 	 *               absent), "belowMin": bool}] (what the round does,
