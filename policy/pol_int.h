@@ -68,6 +68,12 @@ size_t pol_edit_distance(const char *a, const char *b, size_t cap);
  * NULL. candidates ends with NULL. */
 const char *pol_did_you_mean(const char *s, const char *const *candidates);
 
+/* Each member of obj (at path) that is not in known (NULL-terminated) is
+ * an error "unknown field", with a did-you-mean when one is close, and
+ * known_text (the known names for the reader, or NULL) after it. */
+void pol_check_unknown(pol_verdict *v, const json_t *obj, const char *path,
+		       const char *const *known, const char *known_text);
+
 /* Parses a Go duration ("4h", "1h30m", "1.5s", "300ms"). */
 bool pol_parse_duration(const char *s, double *seconds);
 

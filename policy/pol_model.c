@@ -85,9 +85,8 @@ static bool in_list(const char *key, const char *const *list)
 	return false;
 }
 
-/* V1: an unknown field in the compact form, with a did-you-mean. */
-static void check_unknown(pol_verdict *v, const json_t *obj, const char *path,
-			  const char *const *known)
+void pol_check_unknown(pol_verdict *v, const json_t *obj, const char *path,
+		       const char *const *known, const char *known_text)
 {
 	const char *key = NULL;
 	json_t *val = NULL;
@@ -102,13 +101,26 @@ static void check_unknown(pol_verdict *v, const json_t *obj, const char *path,
 		near = pol_did_you_mean(key, known);
 		pol_path(field, "%s%s%s", path, path[0] ? "." : "", key);
 		if (near)
-			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
-					"unknown field; did you mean \"%s\"?",
-					near);
+			pol_verdict_add(
+			    v, POL_FE_FORBIDDEN, field, NULL,
+			    "unknown field; did you mean \"%s\"?%s%s%s", near,
+			    known_text ? " (known: " : "",
+			    known_text ? known_text : "",
+			    known_text ? ")" : "");
 		else
 			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
-					"unknown field");
+					"unknown field%s%s%s",
+					known_text ? " (known: " : "",
+					known_text ? known_text : "",
+					known_text ? ")" : "");
 	}
+}
+
+/* V1: an unknown field in the compact form, with a did-you-mean. */
+static void check_unknown(pol_verdict *v, const json_t *obj, const char *path,
+			  const char *const *known)
+{
+	pol_check_unknown(v, obj, path, known, NULL);
 }
 
 static const char *type_name(json_type t)

@@ -1097,8 +1097,6 @@ static bool check_rolling_count(const json_t *ru, const char *path,
 static void check_rolling_object(const json_t *ru, const char *path,
 				 bool surge_ok, pol_verdict *v)
 {
-	const char *key = NULL;
-	json_t *val = NULL;
 	const json_t *pd = NULL;
 	int64_t unavailable = 1;
 	int64_t surge = 0;
@@ -1106,29 +1104,7 @@ static void check_rolling_object(const json_t *ru, const char *path,
 	bool counts_ok = true;
 	char field[POL_PATH_MAX];
 
-	json_object_foreach((json_t *)ru, key, val)
-	{
-		const char *near = NULL;
-		size_t k = 0;
-
-		for (k = 0; rolling_keys[k]; k++) {
-			if (strcmp(key, rolling_keys[k]) == 0)
-				break;
-		}
-		if (rolling_keys[k])
-			continue;
-		near = pol_did_you_mean(key, rolling_keys);
-		pol_path(field, "%s.%s", path, key);
-		if (near)
-			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
-					"unknown field; did you mean \"%s\"? "
-					"(known: " ROLLING_KNOWN ")",
-					near);
-		else
-			pol_verdict_add(v, POL_FE_FORBIDDEN, field, NULL,
-					"unknown field (known: " ROLLING_KNOWN
-					")");
-	}
+	pol_check_unknown(v, ru, path, rolling_keys, ROLLING_KNOWN);
 	counts_ok =
 	    check_rolling_count(ru, path, "maxUnavailable", 1, &unavailable, v);
 	if (!surge_ok && !pol_unset(ru, "maxSurge")) {
